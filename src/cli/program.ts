@@ -1,0 +1,49 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError, ConfigErrors } from '../config/errors.js';
+import { ExitCode } from './exit-codes.js';
+import { addGlobalOptions } from './global-options.js';
+import { packageVersion } from './version.js';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+export type CommandRegistrar = (program: Command, io: CliIo, setExit: (code: number) => void) => void;
+
+/** The commands, in the order `--help` shows them; each issue adds its own. */
+const commands: CommandRegistrar[] = [];
+
+export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('xbackup-scheduler')
+    .description('Decides which Cyrus users need a backup to this backup server, and asks their IMAP servers for it with XBACKUP.')
+    .version(packageVersion(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+  addGlobalOptions(program);
+  for (const register of commands) register(program, io, setExit);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; never calls process.exit, so tests can drive it in-process. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let exit: number = ExitCode.ok;
+  const program = buildProgram(io, (code) => {
+    exit = Math.max(exit, code);
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exit;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usageOrConfig;
+    }
+    if (err instanceof ConfigError || err instanceof ConfigErrors) {
+      io.stderr(`configuration error:\n${err.message}\n`);
+      return ExitCode.usageOrConfig;
+    }
+    throw err;
+  }
+}

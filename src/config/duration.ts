@@ -1,0 +1,30 @@
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/y;
+
+/**
+ * Parses `90s`, `10m`, `24h`, `7d`, `2w` and sums like `1h30m` (the form Cyrus's own imapd.conf accepts).
+ * A bare number is refused: whether `60` means seconds or minutes is exactly the ambiguity that bites at 3 a.m.
+ */
+export function parseDuration(text: string): number {
+  const s = text.trim();
+  if (s === '') throw new Error('empty duration');
+  let total = 0;
+  PART.lastIndex = 0;
+  while (PART.lastIndex < s.length) {
+    const start = PART.lastIndex;
+    const m = PART.exec(s);
+    if (!m) {
+      throw new Error(`"${text}" is not a duration at "${s.slice(start)}"; use a number with a unit: ms, s, m, h, d, w (e.g. 90s, 10m, 24h, 1h30m)`);
+    }
+    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+  }
+  return Math.round(total);
+}

@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, ConfigErrors } from './errors.js';
+import { PasswordSourceError, readPasswordEnv, readPasswordFile } from './password.js';
+import { configSchema, type ParsedConfig, type ParsedServer } from './schema.js';
+import type { Secret } from './secret.js';
+import { dottedPath, lineOf } from './yaml-locate.js';
+
+export const DEFAULT_CONFIG_FILE = '/etc/xbackup-scheduler/config.yaml';
+
+export type ServerConfig = ParsedServer & {
+  /** Loaded only when the command talks IMAP, so `report` works for an operator who cannot read the password. */
+  password: Secret | undefined;
+};
+
+export type Config = Omit<ParsedConfig, 'servers'> & {
+  file: string;
+  servers: ServerConfig[];
+};
+
+export interface LoadOptions {
+  /** Read each server's password now (commands that log in to IMAP). */
+  secrets?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function configFileFromEnv(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? env.XBACKUP_SCHEDULER_CONFIG ?? DEFAULT_CONFIG_FILE;
+}
+
+export function loadConfig(file: string, options: LoadOptions = {}): Config {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(path, undefined, undefined, code === 'ENOENT' ? 'no such file; give one with -c <file> or XBACKUP_SCHEDULER_CONFIG' : `cannot read: ${code ?? String(err)}`);
+  }
+  return parseConfig(text, path, options);
+}
+
+export function parseConfig(text: string, file: string, options: LoadOptions = {}): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigErrors(doc.errors.map((e) => new ConfigError(file, e.linePos?.[0]?.line, undefined, `YAML: ${e.message.split('\n')[0]}`)));
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigErrors(result.error.issues.map((issue) => issueToError(issue, doc, lines, file, raw)));
+  }
+  const base = dirname(file);
+  const parsed = result.data;
+  const servers = parsed.servers.map((s, i): ServerConfig => {
+    const server = {
+      ...s,
+      ...(s.passwordFile && { passwordFile: resolve(base, s.passwordFile) }),
+      ...(s.tlsCaFile && { tlsCaFile: resolve(base, s.tlsCaFile) }),
+    };
+    return { ...server, password: options.secrets ? loadPassword(server, i, doc, lines, file, options.env ?? process.env) : undefined };
+  });
+  return {
+    ...parsed,
+    file,
+    state: resolve(base, parsed.state),
+    backupd: {
+      ...parsed.backupd,
+      imapdConf: resolve(base, parsed.backupd.imapdConf),
+      ...(parsed.backupd.backupsDb && { backupsDb: resolve(base, parsed.backupd.backupsDb) }),
+    },
+    http: { ...parsed.http, ...(parsed.http.tokenFile && { tokenFile: resolve(base, parsed.http.tokenFile) }) },
+    servers,
+  };
+}
+
+function loadPassword(
+  server: ParsedServer,
+  index: number,
+  doc: ReturnType<typeof parseDocument>,
+  lines: LineCounter,
+  file: string,
+  env: NodeJS.ProcessEnv,
+): Secret {
+  const key = server.passwordFile !== undefined ? 'passwordFile' : 'passwordEnv';
+  try {
+    return server.passwordFile !== undefined ? readPasswordFile(server.passwordFile) : readPasswordEnv(server.passwordEnv!, env);
+  } catch (err) {
+    if (!(err instanceof PasswordSourceError)) throw err;
+    const path = ['servers', index, key];
+    throw new ConfigError(file, lineOf(doc, lines, path), dottedPath(path), err.message);
+  }
+}
+
+function issueToError(issue: z.core.$ZodIssue, doc: ReturnType<typeof parseDocument>, lines: LineCounter, file: string, raw: unknown): ConfigError {
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const path = [...issue.path, key];
+    const known = knownKeysAt(issue.path);
+    return new ConfigError(
+      file,
+      lineOf(doc, lines, issue.path, key),
+      dottedPath(path),
+      `unknown key${issue.keys.length > 1 ? `s ${issue.keys.join(', ')}` : ''}${known ? `; allowed here: ${known.join(', ')}` : ''}`,
+    );
+  }
+  const missing = issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined;
+  const message = missing ? `required key is missing (${issue.message.replace(/^Invalid input: /, '')})` : issue.message;
+  return new ConfigError(file, lineOf(doc, lines, issue.path), dottedPath(issue.path), message);
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let node = raw;
+  for (const p of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[p];
+  }
+  return node;
+}
+
+/** The keys the schema accepts at a path, to say what is allowed next to an unknown key. */
+function knownKeysAt(path: readonly PropertyKey[]): string[] | undefined {
+  let shape: unknown = configSchema;
+  for (const p of path) {
+    shape = unwrap(shape);
+    const def = (shape as { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown } }).def;
+    if (def?.type === 'object' && typeof p === 'string') shape = def.shape?.[p];
+    else if (def?.type === 'array' && typeof p === 'number') shape = def.element;
+    else return undefined;
+  }
+  const def = (unwrap(shape) as { def?: { type?: string; shape?: Record<string, unknown> } }).def;
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : undefined;
+}
+
+/** Looks through defaults, optionals, refinements and transforms to the object or array beneath. */
+function unwrap(schema: unknown): unknown {
+  let s = schema as { def?: { type?: string; innerType?: unknown; in?: unknown; schema?: unknown } } | undefined;
+  for (let i = 0; i < 10 && s?.def; i++) {
+    const d = s.def;
+    if (d.type === 'object' || d.type === 'array') return s;
+    const next = d.innerType ?? d.in ?? d.schema;
+    if (!next) return s;
+    s = next as typeof s;
+  }
+  return s;
+}

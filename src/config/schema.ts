@@ -1,0 +1,146 @@
+import { validate as isValidCron } from 'node-cron';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { parseSize } from './size.js';
+
+const duration = (what: string) =>
+  z.string({ error: `expected a ${what} duration with a unit, e.g. 90s, 10m, 24h, 7d` }).transform((text, ctx) => {
+    try {
+      return parseDuration(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const size = z
+  .union([z.string(), z.number()], { error: 'expected a size, e.g. 500MB or 2GiB' })
+  .transform((text, ctx) => {
+    try {
+      return parseSize(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const positiveInt = (what: string) => z.number({ error: `expected ${what}, a whole number ≥ 1` }).int({ error: `expected ${what}, a whole number ≥ 1` }).min(1, { error: `expected ${what}, a whole number ≥ 1` });
+
+const path = z.string({ error: 'expected a file path' }).min(1, { error: 'expected a file path' });
+
+/** Cyrus lowercases its config keys, so a channel with any other character can never match and makes imapd crash. */
+export const CHANNEL_NAME = /^[a-z0-9_]+$/;
+
+/** userid patterns: `*` and `%` are wildcards; anything that could split an IMAP command is refused here already. */
+const USER_PATTERN = /^[^\x00-\x20\x7f"\\]+$/;
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|::1|\[::1\])$/i;
+
+const server = z
+  .strictObject({
+    name: z.string({ error: 'expected a short server name' }).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
+      error: 'expected a short server name of letters, digits, `_`, `.`, `-`',
+    }),
+    host: z.string({ error: 'expected a host name or address' }).min(1, { error: 'expected a host name or address' }),
+    port: z.number({ error: 'expected a port number 1-65535' }).int().min(1).max(65535, { error: 'expected a port number 1-65535' }).optional(),
+    tls: z.enum(['implicit', 'starttls', 'none'], { error: 'expected one of: implicit, starttls, none' }).default('implicit'),
+    allowInsecure: z.boolean({ error: 'expected true or false' }).default(false),
+    tlsVerify: z.boolean({ error: 'expected true or false' }).default(true),
+    tlsCaFile: path.optional(),
+    user: z.string({ error: 'expected the IMAP admin user name' }).min(1, { error: 'expected the IMAP admin user name' }),
+    authzid: z.string().min(1).optional(),
+    passwordFile: path.optional(),
+    passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' }).optional(),
+    channel: z.string({ error: 'expected a channel name' }).regex(CHANNEL_NAME, {
+      error: 'expected a lowercase channel name of a-z, 0-9 and _ (Cyrus lowercases config keys, so no other channel name can match)',
+    }).default('backup'),
+    users: z
+      .array(z.string().regex(USER_PATTERN, { error: 'expected a userid pattern without spaces, quotes, backslashes or control characters' }), {
+        error: 'expected a list of userid patterns, e.g. ["*"]',
+      })
+      .min(1, { error: 'expected at least one userid pattern, e.g. ["*"]' })
+      .default(['*']),
+    maxConcurrent: positiveInt('the number of XBACKUP commands in flight').default(1),
+    commandTimeout: duration('command timeout').prefault('6h'),
+  })
+  .superRefine((s, ctx) => {
+    if ((s.passwordFile === undefined) === (s.passwordEnv === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: 'give exactly one of passwordFile or passwordEnv' });
+    }
+    if (s.tls === 'none' && !s.allowInsecure && !LOOPBACK.test(s.host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls'],
+        message: `tls: none would send the admin password in clear text to ${s.host}; use implicit or starttls, or set allowInsecure: true`,
+      });
+    }
+  })
+  .transform((s) => ({ ...s, port: s.port ?? (s.tls === 'implicit' ? 993 : 143) }));
+
+export const configSchema = z
+  .strictObject({
+    backupd: z
+      .strictObject({
+        imapdConf: path.default('/etc/imapd.conf'),
+        backupsDb: path.optional(),
+        backupsDbFormat: z.enum(['twoskip', 'skiplist', 'flat'], { error: 'expected one of: twoskip, skiplist, flat' }).optional(),
+        ctlBackups: path.default('/usr/lib/cyrus/bin/ctl_backups'),
+      })
+      .prefault({}),
+    state: path.default('/var/lib/xbackup-scheduler/state.db'),
+    servers: z.array(server, { error: 'expected a list of IMAP servers' }).default([]),
+    policy: z
+      .strictObject({
+        schedule: z
+          .string({ error: 'expected a cron expression, e.g. "*/10 * * * *"' })
+          .refine((s) => isValidCron(s), { error: 'expected a valid cron expression, e.g. "*/10 * * * *"' })
+          .default('*/10 * * * *'),
+        maxAge: duration('maximum backup age').prefault('24h'),
+        maxPerCycle: positiveInt('the number of users per cycle').default(500),
+        failingAfter: positiveInt('the number of failed attempts').default(3),
+        discoverEvery: duration('discovery interval').prefault('1h'),
+        shutdownGrace: duration('shutdown grace').prefault('60s'),
+      })
+      .prefault({}),
+    retry: z
+      .strictObject({
+        baseDelay: duration('retry delay').prefault('5m'),
+        maxDelay: duration('maximum retry delay').prefault('6h'),
+        inDoubtGrace: duration('in-doubt grace').prefault('2h'),
+      })
+      .prefault({}),
+    bootstrap: z
+      .strictObject({
+        groupSize: positiveInt('the number of users per group').default(5),
+        maxGroupBytes: size.prefault('2GiB'),
+        pause: duration('pause between groups').prefault('30s'),
+        order: z.enum(['smallest', 'largest', 'name'], { error: 'expected one of: smallest, largest, name' }).default('smallest'),
+        concurrentGroups: positiveInt('the number of groups in flight').default(1),
+        minStagingFreeBytes: size.optional(),
+        compactAfter: z.boolean({ error: 'expected true or false' }).default(false),
+      })
+      .prefault({}),
+    http: z
+      .strictObject({
+        listen: z.string().regex(/^(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/i, { error: 'expected host:port, e.g. 127.0.0.1:9465' }).optional(),
+        tokenFile: path.optional(),
+        perUserMetrics: z.boolean({ error: 'expected true or false' }).default(false),
+      })
+      .prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Map<string, number>();
+    c.servers.forEach((s, i) => {
+      const first = seen.get(s.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['servers', i, 'name'], message: `server name "${s.name}" is already used by servers[${first}]` });
+      } else seen.set(s.name, i);
+    });
+    if (c.retry.maxDelay < c.retry.baseDelay) {
+      ctx.addIssue({ code: 'custom', path: ['retry', 'maxDelay'], message: 'must not be shorter than retry.baseDelay' });
+    }
+  });
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type ParsedServer = ParsedConfig['servers'][number];

@@ -1,0 +1,28 @@
+const UNIT_BYTES: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i;
+
+/** Parses `500MB` (decimal), `2GiB` (binary) or a plain byte count. */
+export function parseSize(text: string | number): number {
+  if (typeof text === 'number') {
+    if (!Number.isFinite(text) || text < 0) throw new Error(`${text} is not a size`);
+    return Math.round(text);
+  }
+  const m = SIZE.exec(text.trim());
+  const unit = m ? (m[2] || 'b').toLowerCase() : undefined;
+  const factor = unit === undefined ? undefined : UNIT_BYTES[unit];
+  if (!m || factor === undefined) {
+    throw new Error(`"${text}" is not a size; use a number with B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. 500MB, 2GiB`);
+  }
+  return Math.round(Number(m[1]) * factor);
+}

@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { after, describe, test } from 'node:test';
+import { ConfigError, ConfigErrors } from '../../src/config/errors.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { repoRoot } from '../support/paths.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'xbs-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function write(name: string, text: string, mode = 0o600): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  chmodSync(file, mode);
+  return file;
+}
+
+/** The problems a load reports, as the strings an admin would read. */
+function problems(text: string, options = {}): string[] {
+  const file = write('c.yaml', text);
+  try {
+    loadConfig(file, options);
+  } catch (err) {
+    if (err instanceof ConfigErrors) return err.errors.map((e) => e.message.replace(`${file}:`, 'c.yaml:'));
+    if (err instanceof ConfigError) return [err.message.replace(`${file}:`, 'c.yaml:')];
+    throw err;
+  }
+  return [];
+}
+
+const SERVER = `servers:
+  - name: imap1
+    host: 127.0.0.1
+    port: 1143
+    tls: none
+    user: admin
+    passwordEnv: IMAP1_PASSWORD
+`;
+
+describe('a valid file', () => {
+  test('the commented example in config/ loads with its values and defaults', () => {
+    const c = loadConfig(join(repoRoot, 'config/config.example.yaml'));
+    assert.equal(c.servers.length, 1);
+    const s = c.servers[0]!;
+    assert.equal(s.name, 'imap1');
+    assert.equal(s.port, 993);
+    assert.equal(s.tls, 'implicit');
+    assert.equal(s.tlsVerify, true);
+    assert.equal(s.channel, 'backup');
+    assert.deepEqual(s.users, ['*']);
+    assert.equal(s.maxConcurrent, 2);
+    assert.equal(s.commandTimeout, 6 * 3600_000);
+    assert.equal(c.policy.maxAge, 24 * 3600_000);
+    assert.equal(c.policy.schedule, '*/10 * * * *');
+    assert.equal(c.retry.baseDelay, 5 * 60_000);
+    assert.equal(c.bootstrap.maxGroupBytes, 2 * 2 ** 30);
+    assert.equal(c.bootstrap.order, 'smallest');
+    assert.equal(c.http.listen, '127.0.0.1:9465');
+    assert.equal(s.password, undefined, 'passwords are not read unless asked for');
+  });
+
+  test('a minimal file gets every default, and relative paths are taken from the file\'s folder', () => {
+    const c = parseConfig('state: state.db\nbackupd:\n  imapdConf: backup/imapd.conf\n', join(dir, 'min.yaml'));
+    assert.equal(c.state, join(dir, 'state.db'));
+    assert.equal(c.backupd.imapdConf, join(dir, 'backup/imapd.conf'));
+    assert.equal(c.policy.failingAfter, 3);
+    assert.equal(c.policy.discoverEvery, 3600_000);
+    assert.equal(c.policy.shutdownGrace, 60_000);
+    assert.equal(c.retry.inDoubtGrace, 2 * 3600_000);
+    assert.equal(c.bootstrap.groupSize, 5);
+    assert.equal(c.bootstrap.pause, 30_000);
+    assert.deepEqual(c.servers, []);
+  });
+
+  test('an empty file is a valid file of defaults', () => {
+    assert.equal(parseConfig('', join(dir, 'empty.yaml')).state, '/var/lib/xbackup-scheduler/state.db');
+  });
+});
+
+describe('every error names file, line and key', () => {
+  test('unknown key, with what is allowed there', () => {
+    const [msg, ...rest] = problems(`${SERVER}    maxConcurent: 2\n`);
+    assert.deepEqual(rest, []);
+    assert.match(msg!, /^c\.yaml:8: servers\[0\]\.maxConcurent: unknown key; allowed here: .*maxConcurrent/);
+  });
+
+  test('unknown top-level key', () => {
+    assert.match(problems('polcy:\n  maxAge: 1h\n')[0]!, /^c\.yaml:1: polcy: unknown key; allowed here: backupd, state, servers, policy/);
+  });
+
+  test('wrong type', () => {
+    assert.deepEqual(problems(SERVER.replace('port: 1143', 'port: "imap"')), ['c.yaml:4: servers[0].port: expected a port number 1-65535']);
+  });
+
+  test('bad duration', () => {
+    const [msg] = problems('policy:\n  schedule: "*/5 * * * *"\n  maxAge: 24 hours\n');
+    assert.match(msg!, /^c\.yaml:3: policy\.maxAge: "24 hours" is not a duration/);
+    assert.match(msg!, /90s, 10m, 24h/);
+  });
+
+  test('a number without a unit is not a duration', () => {
+    assert.match(problems('retry:\n  baseDelay: 300\n')[0]!, /^c\.yaml:2: retry\.baseDelay: expected a retry delay duration with a unit/);
+  });
+
+  test('bad size', () => {
+    assert.match(problems('bootstrap:\n  maxGroupBytes: 2 gigs\n')[0]!, /^c\.yaml:2: bootstrap\.maxGroupBytes: "2 gigs" is not a size/);
+  });
+
+  test('missing required key points at the entry that lacks it', () => {
+    const [msg] = problems(SERVER.replace('    host: 127.0.0.1\n', ''));
+    assert.match(msg!, /^c\.yaml:2: servers\[0\]\.host: required key is missing/);
+  });
+
+  test('several problems are reported together, each with its own line', () => {
+    const found = problems(`policy:\n  maxAge: soon\n  failingAfter: 0\n${SERVER}`);
+    assert.equal(found.length, 2);
+    assert.match(found[0]!, /^c\.yaml:2: policy\.maxAge:/);
+    assert.match(found[1]!, /^c\.yaml:3: policy\.failingAfter: expected the number of failed attempts, a whole number ≥ 1/);
+  });
+
+  test('YAML syntax errors carry their line', () => {
+    assert.match(problems('policy:\n  maxAge: 1h\n bad: [\n')[0]!, /^c\.yaml:3: YAML: /);
+  });
+
+  test('an uppercase channel is refused with the reason', () => {
+    assert.match(problems(`${SERVER}    channel: Backup\n`)[0]!, /^c\.yaml:8: servers\[0\]\.channel: expected a lowercase channel name .*Cyrus lowercases/);
+  });
+
+  test('a userid pattern with a control character or space is refused', () => {
+    assert.match(problems(`${SERVER}    users: ["a b"]\n`)[0]!, /^c\.yaml:8: servers\[0\]\.users\[0\]: expected a userid pattern without spaces/);
+    assert.match(problems(`${SERVER}    users: ["a\\r\\nb"]\n`)[0]!, /servers\[0\]\.users\[0\]/);
+  });
+
+  test('plain IMAP to a remote host is refused unless allowInsecure', () => {
+    const remote = SERVER.replace('127.0.0.1', 'imap1.example.com');
+    assert.match(problems(remote)[0]!, /^c\.yaml:5: servers\[0\]\.tls: tls: none would send the admin password in clear text/);
+    assert.deepEqual(problems(`${remote}    allowInsecure: true\n`), []);
+  });
+
+  test('duplicate server names', () => {
+    const two = `${SERVER}${SERVER.replace('servers:\n', '')}`;
+    assert.match(problems(two)[0]!, /^c\.yaml:8: servers\[1\]\.name: server name "imap1" is already used by servers\[0\]/);
+  });
+
+  test('an invalid cron schedule', () => {
+    assert.match(problems('policy:\n  schedule: "every ten minutes"\n')[0]!, /^c\.yaml:2: policy\.schedule: expected a valid cron expression/);
+  });
+
+  test('a missing config file says how to give one', () => {
+    assert.throws(() => loadConfig(join(dir, 'nope.yaml')), /nope\.yaml: no such file; give one with -c <file> or XBACKUP_SCHEDULER_CONFIG/);
+  });
+});
+
+describe('passwords', () => {
+  test('a world-readable password file is refused, naming the config line and the fix', () => {
+    const pw = write('imap1.password', 's3cret-pw\n', 0o644);
+    const text = SERVER.replace('passwordEnv: IMAP1_PASSWORD', `passwordFile: ${pw}`);
+    const [msg] = problems(text, { secrets: true });
+    assert.equal(msg, `c.yaml:7: servers[0].passwordFile: password file ${pw} is readable by group or others (mode 0644); run: chmod 600 ${pw}`);
+    assert.doesNotMatch(msg!, /s3cret-pw/);
+  });
+
+  test('a group-readable one too', () => {
+    const pw = write('g.password', 'pw', 0o640);
+    assert.match(problems(SERVER.replace('passwordEnv: IMAP1_PASSWORD', `passwordFile: ${pw}`), { secrets: true })[0]!, /chmod 600/);
+  });
+
+  test('a 0600 password file is read, without its newline, and never shows when printed', () => {
+    const pw = write('ok.password', 's3cret-pw\n');
+    const c = parseConfig(SERVER.replace('passwordEnv: IMAP1_PASSWORD', 'passwordFile: ok.password'), join(dir, 'c2.yaml'), { secrets: true });
+    const secret = c.servers[0]!.password!;
+    assert.equal(secret.reveal(), 's3cret-pw');
+    assert.equal(c.servers[0]!.passwordFile, pw);
+    for (const shown of [JSON.stringify(c), inspect(c, { depth: 10 }), String(secret), `${secret}`]) {
+      assert.doesNotMatch(shown, /s3cret-pw/);
+    }
+  });
+
+  test('passwordEnv reads the environment, and an unset variable is an error at its line', () => {
+    const c = parseConfig(SERVER, join(dir, 'c3.yaml'), { secrets: true, env: { IMAP1_PASSWORD: 'from-env' } });
+    assert.equal(c.servers[0]!.password!.reveal(), 'from-env');
+    assert.throws(() => parseConfig(SERVER, join(dir, 'c3.yaml'), { secrets: true, env: {} }), /c3\.yaml:7: servers\[0\]\.passwordEnv: environment variable IMAP1_PASSWORD is not set or empty/);
+  });
+
+  test('exactly one password source', () => {
+    assert.match(problems(SERVER.replace('    passwordEnv: IMAP1_PASSWORD\n', ''))[0]!, /servers\[0\]\.passwordFile: give exactly one of passwordFile or passwordEnv/);
+  });
+});
