@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, ConfigErrors } from '../config/errors.js';
 import { ExitCode } from './exit-codes.js';
+import { registerReport } from './commands/report.js';
 import { addGlobalOptions } from './global-options.js';
 import { packageVersion } from './version.js';
 
@@ -13,7 +14,7 @@ export interface CliIo {
 export type CommandRegistrar = (program: Command, io: CliIo, setExit: (code: number) => void) => void;
 
 /** The commands, in the order `--help` shows them; each issue adds its own. */
-const commands: CommandRegistrar[] = [];
+const commands: CommandRegistrar[] = [registerReport];
 
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('xbackup-scheduler')

@@ -1,0 +1,21 @@
+export type BackupIndexProblem = 'missing' | 'permission' | 'locked' | 'corrupt' | 'schema';
+
+const ADVICE: Record<BackupIndexProblem, string> = {
+  missing: 'backups.db names a backup whose index does not exist; `ctl_backups reindex` rebuilds it, or the user was removed while backupd ran',
+  permission: 'the scheduler cannot read it; give its user Cyrus\'s group (read-only) on the backup partition',
+  locked: 'backupd or ctl_backups is writing it; it is read again next time',
+  corrupt: 'the file is damaged; `ctl_backups verify` and `ctl_backups reindex` on the backup server tell more',
+  schema: 'this is not a Cyrus 3 backup index (wrong tables or version)',
+};
+
+/** A user's backup index could not be read: the user shows as `unreadable` and the scan goes on. */
+export class BackupIndexError extends Error {
+  override readonly name = 'BackupIndexError';
+  constructor(
+    readonly file: string,
+    readonly problem: BackupIndexProblem,
+    detail: string,
+  ) {
+    super(`${file}: ${detail} (${ADVICE[problem]})`);
+  }
+}

@@ -1,0 +1,33 @@
+import type { StalenessReport } from '../../staleness/report.js';
+import { isoOrNull } from './human-units.js';
+
+/** The stable shape of spec §3.1; scripts and monitoring depend on every key. */
+export function reportToJson(report: StalenessReport): object {
+  return {
+    generatedAt: new Date(report.generatedAt).toISOString(),
+    maxAgeSeconds: Math.floor(report.maxAge / 1000),
+    discovery: report.coverage,
+    counts: report.counts,
+    users: report.users.map((u) => ({
+      userid: u.userid,
+      state: u.state,
+      server: u.server,
+      lastBackup: isoOrNull(u.lastBackup),
+      lastVerified: isoOrNull(u.lastVerified),
+      ageSeconds: u.age === null ? null : Math.floor(u.age / 1000),
+      dataFile: u.dataFile,
+      dataBytes: u.dataBytes,
+      chunks: u.chunks,
+      error: u.error,
+      lastAttempt: u.lastAttempt && {
+        startedAt: new Date(u.lastAttempt.startedAt).toISOString(),
+        outcome: u.lastAttempt.outcome,
+        error: u.lastAttempt.error,
+      },
+    })),
+  };
+}
+
+export function writeReportJson(report: StalenessReport): string {
+  return `${JSON.stringify(reportToJson(report))}\n`;
+}

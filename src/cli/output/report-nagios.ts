@@ -1,0 +1,47 @@
+import type { StalenessReport } from '../../staleness/report.js';
+import { USER_STATES } from '../../staleness/user-state.js';
+import { formatAge } from './human-units.js';
+
+export interface NagiosThresholds {
+  warnAge: number;
+  critAge: number;
+}
+
+/** Nagios plugin exit codes. */
+const STATUS = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
+type Status = keyof typeof STATUS;
+
+/**
+ * One status line with perfdata, and the plugin exit code. CRITICAL: a backup older than critAge or a
+ * failing user. WARNING: older than warnAge, an unreadable backup, or a user on two servers. Missing users
+ * (a bootstrap in progress) and orphans (not ours to back up) only show in the text and the perfdata.
+ */
+export function writeReportNagios(report: StalenessReport, thresholds: NagiosThresholds): { text: string; exitCode: number } {
+  const c = report.counts;
+  const olderThan = (limit: number) => report.ages.filter((age) => age >= limit).length;
+  const crit = olderThan(thresholds.critAge);
+  const warn = olderThan(thresholds.warnAge);
+  const problems: string[] = [];
+  let status: Status = 'OK';
+  const raise = (to: Status, why: string) => {
+    problems.push(why);
+    if (STATUS[to] > STATUS[status]) status = to;
+  };
+  if (crit > 0) raise('CRITICAL', `${crit} backups older than ${formatAge(thresholds.critAge)}`);
+  else if (warn > 0) raise('WARNING', `${warn} backups older than ${formatAge(thresholds.warnAge)}`);
+  if (c.failing > 0) raise('CRITICAL', `${c.failing} failing`);
+  if (c.unreadable > 0) raise('WARNING', `${c.unreadable} unreadable`);
+  if (c.conflict > 0) raise('WARNING', `${c.conflict} on two servers`);
+  if (c.missing > 0) problems.push(`${c.missing} never backed up`);
+  const oldest = report.oldest ? `oldest ${formatAge(report.oldest.age)} (${report.oldest.userid})` : 'no backups yet';
+  const summary = problems.length > 0 ? `${problems.join(', ')}; ${oldest}` : `${report.totalUsers} users, ${oldest}`;
+  const perf = [
+    ...USER_STATES.map((s) => `${s}=${c[s]}`),
+    `oldest_age=${Math.floor((report.oldest?.age ?? 0) / 1000)}s;${Math.floor(thresholds.warnAge / 1000)};${Math.floor(thresholds.critAge / 1000)};0`,
+  ].join(' ');
+  return { text: `XBACKUP ${status} - ${summary} | ${perf}\n`, exitCode: STATUS[status] };
+}
+
+export function nagiosUnknown(reason: string): { text: string; exitCode: number } {
+  return { text: `XBACKUP UNKNOWN - ${reason.split('\n')[0]}\n`, exitCode: STATUS.UNKNOWN };
+}

@@ -1,0 +1,75 @@
+import type { StalenessReport } from '../../staleness/report.js';
+import { USER_STATES } from '../../staleness/user-state.js';
+import { formatAge, formatBytes } from './human-units.js';
+
+const HEADERS = ['USER', 'STATE', 'SERVER', 'AGE', 'LAST BACKUP', 'SIZE', 'CHUNKS', 'LAST ATTEMPT', 'NOTE'];
+
+/** Local time to the minute: what a person compares with their wall clock. */
+function localTime(ms: number | null): string {
+  if (ms === null) return '-';
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+export function writeReportTable(report: StalenessReport): string {
+  const rows = report.users.map((u) => [
+    u.userid,
+    u.state,
+    u.server ?? '-',
+    formatAge(u.age),
+    localTime(u.lastBackup ?? u.lastVerified),
+    formatBytes(u.dataBytes ?? u.mailBytes),
+    u.chunks === null ? '-' : String(u.chunks),
+    u.lastAttempt ? `${u.lastAttempt.outcome} ${formatAge(report.generatedAt - u.lastAttempt.startedAt)} ago` : '-',
+    [u.inDoubt ? 'in doubt: the server may still be backing it up' : '', u.error ?? ''].filter(Boolean).join('; '),
+  ]);
+  const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  const out = [line(HEADERS), ...rows.map(line)];
+  if (report.users.length < report.totalUsers) out.push(`(${report.users.length} of ${report.totalUsers} users shown)`);
+  out.push('', summaryLine(report));
+  if (report.coverageNote) out.push(`note: ${report.coverageNote}`);
+  out.push('', ...ageHistogram(report));
+  return `${out.join('\n')}\n`;
+}
+
+export function summaryLine(report: StalenessReport): string {
+  const counts = USER_STATES.map((s) => `${report.counts[s]} ${s}`).join(', ');
+  const oldest = report.oldest ? `; oldest ${formatAge(report.oldest.age)} (${report.oldest.userid})` : '';
+  return `${report.totalUsers} users: ${counts} (max age ${formatAge(report.maxAge)}${oldest})`;
+}
+
+/** Ages of every user's last backup in buckets relative to maxAge, so the shape of the fleet shows at a glance. */
+function ageHistogram(report: StalenessReport): string[] {
+  const { maxAge } = report;
+  const edges = [maxAge / 4, maxAge / 2, maxAge, maxAge * 2];
+  const labels = [
+    `< ${formatAge(edges[0]!)}`,
+    `${formatAge(edges[0]!)} – ${formatAge(edges[1]!)}`,
+    `${formatAge(edges[1]!)} – ${formatAge(edges[2]!)}`,
+    `${formatAge(edges[2]!)} – ${formatAge(edges[3]!)}`,
+    `≥ ${formatAge(edges[3]!)}`,
+    'never',
+  ];
+  const counts = new Array<number>(labels.length).fill(0);
+  counts[5] = report.neverBackedUp;
+  for (const age of report.ages) {
+    const bucket = edges.findIndex((edge) => age < edge);
+    counts[bucket === -1 ? 4 : bucket]!++;
+  }
+  const most = Math.max(1, ...counts);
+  const labelWidth = Math.max(...labels.map((l) => l.length));
+  return [
+    `backup ages (stale from ${formatAge(maxAge)}):`,
+    ...labels.map((label, i) => {
+      const n = counts[i]!;
+      const bar = '#'.repeat(Math.ceil((n / most) * 30));
+      return `  ${label.padEnd(labelWidth)}  ${String(n).padStart(5)} ${bar}${i === 3 || i === 4 ? '  (stale)' : ''}`.trimEnd();
+    }),
+  ];
+}

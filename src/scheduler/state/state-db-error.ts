@@ -1,0 +1,10 @@
+/** The scheduler's own database cannot be used; nothing was written to any Cyrus file. */
+export class StateDbError extends Error {
+  override readonly name = 'StateDbError';
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`state database ${file}: ${detail}`);
+  }
+}

@@ -1,0 +1,117 @@
+import type { BackupdView } from '../backupd/scan.js';
+import type { FleetDiscovery } from '../imap/fleet-discovery.js';
+import type { UserHistory, LastAttempt } from './user-history.js';
+import type { UserState } from './user-state.js';
+
+export type DiscoveryCoverage = 'complete' | 'partial' | 'none';
+
+export interface StalenessPolicy {
+  maxAge: number;
+  failingAfter: number;
+}
+
+/** Everything a report shows about one user. Times are ms since the epoch. */
+export interface UserStatus {
+  userid: string;
+  state: UserState;
+  server: string | null;
+  lastBackup: number | null;
+  lastVerified: number | null;
+  /** now − max(lastBackup, lastVerified); negative when the backup claims to be from the future. */
+  age: number | null;
+  dataFile: string | null;
+  dataBytes: number | null;
+  chunks: number | null;
+  /** Size of the user's mail on the IMAP server, when discovery could tell. */
+  mailBytes: number | null;
+  error: string | null;
+  lastAttempt: LastAttempt | null;
+  inDoubt: boolean;
+}
+
+export interface ClassifyInput {
+  backupd: BackupdView;
+  /** null when no IMAP server was asked (offline report). */
+  discovery: FleetDiscovery | null;
+  history: ReadonlyMap<string, UserHistory> | null;
+  policy: StalenessPolicy;
+  now: number;
+}
+
+export interface Classification {
+  coverage: DiscoveryCoverage;
+  users: UserStatus[];
+}
+
+/** Backups of shared mailboxes: never on an IMAP server's user list, so never an orphan. */
+const SHARED_BACKUP_KEY = '%SHARED';
+
+/** Pure: the state of every user the backup server or the IMAP servers know, at `now`. */
+export function classifyUsers(input: ClassifyInput): Classification {
+  const { backupd, discovery, history, policy, now } = input;
+  const coverage: DiscoveryCoverage =
+    discovery === null || discovery.servers.length === 0 ? 'none' : discovery.servers.every((s) => s.ok) ? 'complete' : 'partial';
+
+  const foundOn = new Map<string, { servers: string[]; mailBytes: number | null }>();
+  for (const server of discovery?.servers ?? []) {
+    for (const user of server.users) {
+      const found = foundOn.get(user.userid);
+      if (found) found.servers.push(server.name);
+      else foundOn.set(user.userid, { servers: [server.name], mailBytes: user.sizeBytes });
+    }
+  }
+  const entries = new Map(backupd.entries.map((e) => [e.userid, e]));
+  const userids = new Set([...entries.keys(), ...foundOn.keys()]);
+
+  const users = [...userids].sort().map((userid): UserStatus => {
+    const entry = entries.get(userid);
+    const found = foundOn.get(userid);
+    const past = history?.get(userid);
+    const lastBackup = entry?.index?.lastBackup ?? null;
+    const lastVerified = past?.lastVerified ?? null;
+    const newest = lastBackup === null ? lastVerified : lastVerified === null ? lastBackup : Math.max(lastBackup, lastVerified);
+    const age = newest === null ? null : now - newest;
+    const lastAttempt = past?.lastAttempt ?? null;
+    const status: UserStatus = {
+      userid,
+      state: 'fresh',
+      server: found?.servers[0] ?? null,
+      lastBackup,
+      lastVerified,
+      age,
+      dataFile: entry?.dataFile ?? null,
+      dataBytes: entry?.index?.dataBytes ?? null,
+      chunks: entry?.index?.chunks ?? null,
+      mailBytes: found?.mailBytes ?? null,
+      error: null,
+      lastAttempt,
+      inDoubt: isInDoubt(past, lastBackup, now),
+    };
+    const [state, error] = decide();
+    return { ...status, state, error };
+
+    function decide(): [UserState, string | null] {
+      if (found && found.servers.length > 1) {
+        return ['conflict', `found on ${found.servers.join(' and ')}: not backed up until it lives on one server only`];
+      }
+      if (entry?.error) return ['unreadable', entry.error.message];
+      if (past && past.consecutiveFailures >= policy.failingAfter) {
+        return ['failing', `${past.consecutiveFailures} failed attempts in a row${lastAttempt?.error ? `; last: ${lastAttempt.error}` : ''}`];
+      }
+      if (entry && !found && coverage === 'complete' && userid !== SHARED_BACKUP_KEY) {
+        return ['orphan', 'in backups.db but on no configured IMAP server (deleted, renamed or moved user?)'];
+      }
+      if (age === null) return ['missing', null];
+      if (age < 0) return ['fresh', `last backup is ${Math.round(-age / 1000)} s in the future: check the clocks of the IMAP server and the backup server`];
+      return [age < policy.maxAge ? 'fresh' : 'stale', null];
+    }
+  });
+  return { coverage, users };
+}
+
+/** In doubt until the grace ends or the index shows a chunk that ended after the attempt began. */
+function isInDoubt(past: UserHistory | undefined, lastBackup: number | null, now: number): boolean {
+  if (!past || past.inDoubtUntil === null || now >= past.inDoubtUntil) return false;
+  const began = past.lastAttempt?.startedAt;
+  return !(began !== undefined && lastBackup !== null && lastBackup >= Math.floor(began / 1000) * 1000);
+}

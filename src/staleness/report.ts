@@ -1,0 +1,80 @@
+import { compileUseridPattern, matchesAny } from '../config/userid-pattern.js';
+import type { Classification, DiscoveryCoverage, UserStatus } from './classify.js';
+import { USER_STATES, type UserState } from './user-state.js';
+
+export type ReportSort = 'age' | 'size' | 'user';
+
+export interface ReportOptions {
+  states?: readonly UserState[];
+  userPatterns?: readonly string[];
+  sort?: ReportSort;
+  limit?: number;
+}
+
+/** The one model every output format (table, JSON, CSV, Prometheus, Nagios) is written from. */
+export interface StalenessReport {
+  generatedAt: number;
+  maxAge: number;
+  coverage: DiscoveryCoverage;
+  /** Why the view is incomplete, in words, when it is. */
+  coverageNote: string | null;
+  /** Over every user, whatever the filters: monitoring must not lose sight of anyone. */
+  counts: Record<UserState, number>;
+  totalUsers: number;
+  /** The user whose backup is oldest, among the users we back up (orphans age forever, by design). */
+  oldest: UserStatus | null;
+  /** Backup ages of every user we back up that has one (not orphans): the whole fleet, like `counts`. */
+  ages: number[];
+  /** Users with no backup at all. */
+  neverBackedUp: number;
+  /** The filtered, sorted, limited selection. */
+  users: UserStatus[];
+}
+
+export function buildReport(
+  classification: Classification,
+  context: { now: number; maxAge: number; coverageNote?: string | null },
+  options: ReportOptions = {},
+): StalenessReport {
+  const all = classification.users;
+  const counts = Object.fromEntries(USER_STATES.map((s) => [s, 0])) as Record<UserState, number>;
+  let oldest: UserStatus | null = null;
+  const ages: number[] = [];
+  for (const u of all) {
+    counts[u.state]++;
+    if (u.age === null || u.state === 'orphan') continue;
+    ages.push(Math.max(0, u.age));
+    if (oldest === null || u.age > oldest.age!) oldest = u;
+  }
+  const patterns = options.userPatterns?.map(compileUseridPattern);
+  const states = options.states && new Set(options.states);
+  const selected = all
+    .filter((u) => (!states || states.has(u.state)) && (!patterns || matchesAny(u.userid, patterns)))
+    .sort(comparator(options.sort ?? 'age'));
+  return {
+    generatedAt: context.now,
+    maxAge: context.maxAge,
+    coverage: classification.coverage,
+    coverageNote: context.coverageNote ?? defaultCoverageNote(classification.coverage),
+    counts,
+    totalUsers: all.length,
+    oldest,
+    ages,
+    neverBackedUp: all.filter((u) => u.age === null).length,
+    users: options.limit === undefined ? selected : selected.slice(0, options.limit),
+  };
+}
+
+function defaultCoverageNote(coverage: DiscoveryCoverage): string | null {
+  if (coverage === 'none') return 'no IMAP server was asked: missing users cannot be known, and no user can be called an orphan';
+  if (coverage === 'partial') return 'some IMAP servers could not be asked: their missing users are not known, and nobody is called an orphan';
+  return null;
+}
+
+/** Oldest first, with never-backed-up users (no age) before everyone; ties by userid so output is stable. */
+function comparator(sort: ReportSort): (a: UserStatus, b: UserStatus) => number {
+  const byUser = (a: UserStatus, b: UserStatus) => (a.userid < b.userid ? -1 : a.userid > b.userid ? 1 : 0);
+  if (sort === 'user') return byUser;
+  if (sort === 'size') return (a, b) => (b.dataBytes ?? b.mailBytes ?? -1) - (a.dataBytes ?? a.mailBytes ?? -1) || byUser(a, b);
+  return (a, b) => (b.age ?? Infinity) - (a.age ?? Infinity) || byUser(a, b);
+}

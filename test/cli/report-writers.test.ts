@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { formatAge, formatBytes } from '../../src/cli/output/human-units.js';
+import { writeReportCsv } from '../../src/cli/output/report-csv.js';
+import { writeReportJson } from '../../src/cli/output/report-json.js';
+import { writeReportNagios } from '../../src/cli/output/report-nagios.js';
+import { writeReportPrometheus } from '../../src/cli/output/report-prometheus.js';
+import { writeReportTable } from '../../src/cli/output/report-table.js';
+import type { Classification, UserStatus } from '../../src/staleness/classify.js';
+import { buildReport } from '../../src/staleness/report.js';
+
+const NOW = Date.parse('2026-11-23T12:00:00Z');
+const H = 3_600_000;
+const MAX_AGE = 24 * H;
+
+function user(userid: string, state: UserStatus['state'], age: number | null, extra: Partial<UserStatus> = {}): UserStatus {
+  return {
+    userid,
+    state,
+    server: 'imap1',
+    lastBackup: age === null ? null : NOW - age,
+    lastVerified: null,
+    age,
+    dataFile: age === null ? null : `/b/${userid[0]}/${userid}_X`,
+    dataBytes: age === null ? null : 2048,
+    chunks: age === null ? null : 3,
+    mailBytes: null,
+    error: null,
+    lastAttempt: null,
+    inDoubt: false,
+    ...extra,
+  };
+}
+
+const classification: Classification = {
+  coverage: 'complete',
+  users: [
+    user('anne', 'fresh', 2 * H),
+    user('bob', 'stale', 50 * H + 30 * 60_000),
+    user('carol, "the boss"', 'failing', 30 * H, {
+      error: '3 failed attempts in a row; last: Mailbox is locked',
+      lastAttempt: { startedAt: NOW - H, outcome: 'no', error: 'Mailbox is locked' },
+    }),
+    user('dave', 'missing', null),
+    user('olga', 'orphan', 900 * H, { server: null }),
+  ],
+};
+
+const report = buildReport(classification, { now: NOW, maxAge: MAX_AGE });
+
+describe('human units', () => {
+  test('ages show the two largest units', () => {
+    assert.equal(formatAge(null), 'never');
+    assert.equal(formatAge(500), '0s');
+    assert.equal(formatAge(42_000), '42s');
+    assert.equal(formatAge(3 * 86_400_000 + 4 * H + 5 * 60_000), '3d 4h');
+    assert.equal(formatAge(5 * H + 2 * 60_000), '5h 2m');
+    assert.equal(formatAge(2 * 86_400_000 + 3 * 60_000), '2d');
+    assert.equal(formatAge(-90_000), '-1m 30s');
+  });
+  test('sizes in binary units', () => {
+    assert.equal(formatBytes(null), '-');
+    assert.equal(formatBytes(512), '512B');
+    assert.equal(formatBytes(3500), '3.4KiB');
+    assert.equal(formatBytes(120 * 2 ** 20), '120MiB');
+  });
+});
+
+describe('report model', () => {
+  test('counts cover everyone; the oldest ignores orphans; default order is oldest first with never-backed-up on top', () => {
+    assert.deepEqual(report.counts, { fresh: 1, stale: 1, missing: 1, failing: 1, unreadable: 0, orphan: 1, conflict: 0 });
+    assert.equal(report.oldest?.userid, 'bob');
+    assert.deepEqual(report.users.map((u) => u.userid), ['dave', 'olga', 'bob', 'carol, "the boss"', 'anne']);
+  });
+  test('filters narrow the users but not the counts', () => {
+    const r = buildReport(classification, { now: NOW, maxAge: MAX_AGE }, { states: ['stale', 'fresh'], sort: 'user', limit: 1 });
+    assert.deepEqual(r.users.map((u) => u.userid), ['anne']);
+    assert.equal(r.counts.missing, 1);
+    const byPattern = buildReport(classification, { now: NOW, maxAge: MAX_AGE }, { userPatterns: ['b*', 'd%'] });
+    assert.deepEqual(byPattern.users.map((u) => u.userid).sort(), ['bob', 'dave']);
+  });
+});
+
+describe('table', () => {
+  const text = writeReportTable(report);
+  const lines = text.split('\n');
+
+  test('aligned columns under a header, with human ages', () => {
+    assert.match(lines[0]!, /^USER\s+STATE\s+SERVER\s+AGE\s+LAST BACKUP\s+SIZE\s+CHUNKS\s+LAST ATTEMPT\s+NOTE$/);
+    const stateColumn = lines[0]!.indexOf('STATE');
+    for (const row of lines.slice(1, 6)) assert.match(row.slice(stateColumn), /^(fresh|stale|missing|failing|orphan) /);
+    assert.match(text, /bob\s+stale\s+imap1\s+2d 2h /);
+    assert.match(text, /dave\s+missing\s+imap1\s+never /);
+    assert.match(text, /no 1h ago\s+3 failed attempts in a row; last: Mailbox is locked/);
+  });
+
+  test('a summary line of counts per state', () => {
+    assert.match(text, /^5 users: 1 fresh, 1 stale, 1 missing, 1 failing, 0 unreadable, 1 orphan, 0 conflict \(max age 1d; oldest 2d 2h \(bob\)\)$/m);
+  });
+
+  test('a histogram of ages relative to maxAge', () => {
+    assert.match(text, /backup ages \(stale from 1d\):/);
+    assert.match(text, /< 6h\s+1 #+$/m);
+    assert.match(text, /12h – 1d\s+0$/m);
+    assert.match(text, /1d – 2d\s+1 #+\s+\(stale\)$/m);
+    assert.match(text, /≥ 2d\s+1 #+\s+\(stale\)$/m);
+    assert.match(text, /never\s+1 #+$/m);
+  });
+
+  test('an offline report says missing users cannot be known', () => {
+    const offline = writeReportTable(buildReport({ ...classification, coverage: 'none' }, { now: NOW, maxAge: MAX_AGE }));
+    assert.match(offline, /note: no IMAP server was asked: missing users cannot be known/);
+  });
+});
+
+test('JSON has exactly the documented shape', () => {
+  const json = JSON.parse(writeReportJson(report));
+  assert.deepEqual(Object.keys(json), ['generatedAt', 'maxAgeSeconds', 'discovery', 'counts', 'users']);
+  assert.equal(json.generatedAt, '2026-11-23T12:00:00.000Z');
+  assert.equal(json.maxAgeSeconds, 86400);
+  assert.equal(json.discovery, 'complete');
+  const carol = json.users.find((u: { userid: string }) => u.userid.startsWith('carol'));
+  assert.deepEqual(Object.keys(carol), ['userid', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataFile', 'dataBytes', 'chunks', 'error', 'lastAttempt']);
+  assert.deepEqual(carol.lastAttempt, { startedAt: '2026-11-23T11:00:00.000Z', outcome: 'no', error: 'Mailbox is locked' });
+  assert.equal(carol.ageSeconds, 30 * 3600);
+  const dave = json.users.find((u: { userid: string }) => u.userid === 'dave');
+  assert.deepEqual(
+    [dave.lastBackup, dave.ageSeconds, dave.dataFile, dave.dataBytes, dave.chunks, dave.lastAttempt],
+    [null, null, null, null, null, null],
+  );
+});
+
+test('CSV quotes what needs quoting', () => {
+  const rows = writeReportCsv(report).split('\r\n');
+  assert.equal(rows[0], 'userid,state,server,lastBackup,lastVerified,ageSeconds,dataBytes,chunks,dataFile,lastAttemptAt,lastAttemptOutcome,error');
+  assert.ok(rows.includes('dave,missing,imap1,,,,,,,,,'));
+  assert.ok(rows.some((r) => r.startsWith('"carol, ""the boss""",failing,')));
+});
+
+test('Prometheus text has the per-state gauge and the oldest age', async () => {
+  const text = await writeReportPrometheus(report);
+  assert.match(text, /^# TYPE xbackup_users gauge$/m);
+  assert.match(text, /^xbackup_users\{state="stale"\} 1$/m);
+  assert.match(text, /^xbackup_users\{state="conflict"\} 0$/m);
+  assert.match(text, new RegExp(`^xbackup_oldest_backup_age_seconds ${(50 * 3600 + 1800)}$`, 'm'));
+  assert.match(text, /^xbackup_discovery_complete 1$/m);
+});
+
+describe('Nagios', () => {
+  test('CRITICAL for a failing user or a backup older than critAge, with perfdata per state', () => {
+    const n = writeReportNagios(report, { warnAge: MAX_AGE, critAge: 2 * MAX_AGE });
+    assert.equal(n.exitCode, 2);
+    assert.match(n.text, /^XBACKUP CRITICAL - 1 backups older than 2d, 1 failing, 1 never backed up; oldest 2d 2h \(bob\) \| /);
+    assert.match(n.text, /\| fresh=1 stale=1 missing=1 failing=1 unreadable=0 orphan=1 conflict=0 oldest_age=181800s;86400;172800;0\n$/);
+  });
+  test('WARNING between the thresholds', () => {
+    const calm = buildReport({ coverage: 'complete', users: [user('anne', 'stale', 30 * H)] }, { now: NOW, maxAge: MAX_AGE });
+    const n = writeReportNagios(calm, { warnAge: MAX_AGE, critAge: 2 * MAX_AGE });
+    assert.equal(n.exitCode, 1);
+    assert.match(n.text, /^XBACKUP WARNING - 1 backups older than 1d;/);
+  });
+  test('OK when all is young; orphans never alarm', () => {
+    const calm = buildReport({ coverage: 'complete', users: [user('anne', 'fresh', H), user('olga', 'orphan', 900 * H)] }, { now: NOW, maxAge: MAX_AGE });
+    const n = writeReportNagios(calm, { warnAge: MAX_AGE, critAge: 2 * MAX_AGE });
+    assert.equal(n.exitCode, 0);
+    assert.match(n.text, /^XBACKUP OK - 2 users, oldest 1h \(anne\) \|/);
+  });
+});

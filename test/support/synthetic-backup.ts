@@ -1,0 +1,41 @@
+import Database from 'better-sqlite3';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** The tables of a Cyrus 3.6 backup index that the scheduler reads (as `.schema` shows on a real one). */
+const SCHEMA = `
+CREATE TABLE chunk( id INTEGER PRIMARY KEY ASC, ts_start INTEGER, ts_end INTEGER, offset INTEGER unique, length INTEGER, file_sha1 TEXT, data_sha1 TEXT );
+CREATE TABLE message( id INTEGER PRIMARY KEY ASC, guid CHAR UNIQUE NOT NULL, partition CHAR, chunk_id INTEGER REFERENCES chunk(id), offset INTEGER, size INTEGER );
+CREATE TABLE mailbox( id INTEGER PRIMARY KEY ASC, last_chunk_id INTEGER NOT NULL REFERENCES chunk(id), uniqueid CHAR UNIQUE NOT NULL, mboxname CHAR NOT NULL, mboxtype CHAR, last_uid INTEGER, highestmodseq INTEGER, recentuid INTEGER, recenttime INTEGER, last_appenddate INTEGER, pop3_last_login INTEGER, pop3_show_after INTEGER, uidvalidity INTEGER, partition CHAR, acl CHAR, options CHAR, sync_crc INTEGER, sync_crc_annot INTEGER, quotaroot CHAR, xconvmodseq INTEGER, annotations CHAR, deleted INTEGER );
+`;
+
+export interface SyntheticBackup {
+  /** ts_end of each chunk, in seconds since the epoch. */
+  chunkEnds: number[];
+  messages?: number;
+  mailboxes?: number;
+  dataBytes?: number;
+  userVersion?: number;
+}
+
+/** Writes (or rewrites) a data file and an index that look like backupd's, for tests that need no running Cyrus. */
+export function writeSyntheticBackup(dataFile: string, backup: SyntheticBackup): void {
+  mkdirSync(dirname(dataFile), { recursive: true });
+  writeFileSync(dataFile, Buffer.alloc(backup.dataBytes ?? 100));
+  rmSync(`${dataFile}.index`, { force: true });
+  const db = new Database(`${dataFile}.index`);
+  db.exec(SCHEMA);
+  db.pragma(`user_version = ${backup.userVersion ?? 3}`);
+  const chunk = db.prepare('INSERT INTO chunk (ts_start, ts_end, offset, length) VALUES (?, ?, ?, 10)');
+  backup.chunkEnds.forEach((end, i) => chunk.run(end, end, i * 10));
+  const message = db.prepare("INSERT INTO message (guid, chunk_id) VALUES (?, 1)");
+  for (let i = 0; i < (backup.messages ?? 0); i++) message.run(`guid${i}`);
+  const mailbox = db.prepare("INSERT INTO mailbox (last_chunk_id, uniqueid, mboxname) VALUES (1, ?, ?)");
+  for (let i = 0; i < (backup.mailboxes ?? 0); i++) mailbox.run(`u${i}`, `user.x${i}`);
+  db.close();
+}
+
+/** A flat-format backups.db (key TAB value per line), which needs no Cyrus tool to write. */
+export function writeFlatBackupsDb(file: string, entries: ReadonlyArray<readonly [string, string]>): void {
+  writeFileSync(file, entries.map(([k, v]) => `${k}\t${v}\n`).join(''));
+}
