@@ -1,6 +1,8 @@
 import { statSync } from 'node:fs';
 import type { BackupServerPaths } from '../config/backup-server.js';
+import { CyrusDbError } from './cyrusdb/errors.js';
 import { readCyrusDb } from './cyrusdb/snapshot.js';
+import type { CyrusDbEntry } from './cyrusdb/types.js';
 import { BackupIndexError } from './index-error.js';
 import { indexFileOf, readBackupIndex, type BackupIndexSummary } from './index-reader.js';
 import type { CachedIndex, IndexFingerprint, ScanCacheStore } from './scan-cache.js';
@@ -16,6 +18,8 @@ export interface BackupdEntry {
 /** The backup server's own view of who is backed up, read from its files alone. */
 export interface BackupdView {
   backupsDb: string;
+  /** False on a backup server that has not received its first backup: Cyrus creates backups.db then. */
+  backupsDbExists: boolean;
   readAt: number;
   entries: BackupdEntry[];
 }
@@ -42,7 +46,11 @@ export class BackupServerScanner {
   ) {}
 
   async scan(): Promise<BackupdView> {
-    const db = await readCyrusDb(this.paths.backupsDb, { backend: this.paths.backupsDbFormat });
+    const db = await this.readBackupsDb();
+    if (db === null) {
+      this.lastStats = { users: 0, indexesRead: 0, indexesReused: 0, unreadable: 0 };
+      return { backupsDb: this.paths.backupsDb, backupsDbExists: false, readAt: this.clock(), entries: [] };
+    }
     const cache = (this.cache ??= this.store?.load() ?? new Map());
     const changed: Array<readonly [string, CachedIndex]> = [];
     const stats: ScanStats = { users: db.entries.length, indexesRead: 0, indexesReused: 0, unreadable: 0 };
@@ -76,7 +84,22 @@ export class BackupServerScanner {
     for (const userid of removed) cache.delete(userid);
     if (changed.length > 0 || removed.length > 0) this.store?.save(changed, removed);
     this.lastStats = stats;
-    return { backupsDb: this.paths.backupsDb, readAt: this.clock(), entries };
+    return { backupsDb: this.paths.backupsDb, backupsDbExists: true, readAt: this.clock(), entries };
+  }
+
+  /** null when backups.db does not exist yet; an empty file is a database Cyrus has just created. */
+  private async readBackupsDb(): Promise<{ entries: CyrusDbEntry[] } | null> {
+    try {
+      statSync(this.paths.backupsDb);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    }
+    try {
+      return await readCyrusDb(this.paths.backupsDb, { backend: this.paths.backupsDbFormat });
+    } catch (err) {
+      if (err instanceof CyrusDbError && err.code === 'EMPTY_FILE') return { entries: [] };
+      throw err;
+    }
   }
 }
 

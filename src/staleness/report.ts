@@ -16,8 +16,8 @@ export interface StalenessReport {
   generatedAt: number;
   maxAge: number;
   coverage: DiscoveryCoverage;
-  /** Why the view is incomplete, in words, when it is. */
-  coverageNote: string | null;
+  /** What a reader must know to trust the numbers: why the view is incomplete, when it is. */
+  notes: string[];
   /** Over every user, whatever the filters: monitoring must not lose sight of anyone. */
   counts: Record<UserState, number>;
   totalUsers: number;
@@ -33,7 +33,7 @@ export interface StalenessReport {
 
 export function buildReport(
   classification: Classification,
-  context: { now: number; maxAge: number; coverageNote?: string | null },
+  context: { now: number; maxAge: number; notes?: readonly string[] },
   options: ReportOptions = {},
 ): StalenessReport {
   const all = classification.users;
@@ -55,7 +55,7 @@ export function buildReport(
     generatedAt: context.now,
     maxAge: context.maxAge,
     coverage: classification.coverage,
-    coverageNote: context.coverageNote ?? defaultCoverageNote(classification.coverage),
+    notes: [...(context.notes ?? []), ...coverageNotes(classification.coverage)],
     counts,
     totalUsers: all.length,
     oldest,
@@ -65,10 +65,10 @@ export function buildReport(
   };
 }
 
-function defaultCoverageNote(coverage: DiscoveryCoverage): string | null {
-  if (coverage === 'none') return 'no IMAP server was asked: missing users cannot be known, and no user can be called an orphan';
-  if (coverage === 'partial') return 'some IMAP servers could not be asked: their missing users are not known, and nobody is called an orphan';
-  return null;
+function coverageNotes(coverage: DiscoveryCoverage): string[] {
+  if (coverage === 'none') return ['no IMAP server was asked: missing users cannot be known, and no user can be called an orphan'];
+  if (coverage === 'partial') return ['some IMAP servers could not be asked: their missing users are not known, and nobody is called an orphan'];
+  return [];
 }
 
 /** Oldest first, with never-backed-up users (no age) before everyone; ties by userid so output is stable. */

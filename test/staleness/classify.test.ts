@@ -20,7 +20,7 @@ function entry(userid: string, lastBackup: number | null, extra: Partial<Backupd
   };
 }
 
-const view = (...entries: BackupdEntry[]): BackupdView => ({ backupsDb: '/c/backups.db', readAt: NOW, entries });
+const view = (...entries: BackupdEntry[]): BackupdView => ({ backupsDb: '/c/backups.db', backupsDbExists: true, readAt: NOW, entries });
 
 function fleet(servers: Record<string, string[] | Error>): FleetDiscovery {
   return {

@@ -91,7 +91,14 @@ export function registerReport(program: Command, io: CliIo, setExit: (code: numb
         policy: { maxAge, failingAfter: config.policy.failingAfter },
         now,
       });
-      const report = buildReport(classification, { now, maxAge }, {
+      const notes = view.backupsDbExists ? [] : [`${view.backupsDb} does not exist yet: nobody has been backed up to this server`];
+      if (!view.backupsDbExists && format === 'nagios') {
+        const unknown = nagiosUnknown(notes[0]!);
+        io.stdout(unknown.text);
+        setExit(unknown.exitCode);
+        return;
+      }
+      const report = buildReport(classification, { now, maxAge, notes }, {
         ...(opts.state && { states: opts.state }),
         ...(opts.user && { userPatterns: opts.user }),
         sort: opts.sort,

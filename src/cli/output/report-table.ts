@@ -33,7 +33,7 @@ export function writeReportTable(report: StalenessReport): string {
   const out = [line(HEADERS), ...rows.map(line)];
   if (report.users.length < report.totalUsers) out.push(`(${report.users.length} of ${report.totalUsers} users shown)`);
   out.push('', summaryLine(report));
-  if (report.coverageNote) out.push(`note: ${report.coverageNote}`);
+  for (const note of report.notes) out.push(`note: ${note}`);
   out.push('', ...ageHistogram(report));
   return `${out.join('\n')}\n`;
 }

@@ -1,0 +1,1024 @@
+// A real Cyrus test bed: one or two Cyrus IMAP servers with XBACKUP and one
+// backupd, each its own `master` from Debian's packages, on loopback ports in
+// a scratch directory. See docs/cyrus-facts.md §1 for why it looks like this.
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { RawImapClient, imapQuote, type ImapResponse } from './raw-imap.js';
+
+export interface TestBedOptions {
+  /** Default false ('.' separator); true makes '/' the separator. */
+  unixHierarchySep?: boolean;
+  /** Default false; true sets `virtdomains: userid` with `defaultdomain: example.org`. */
+  virtDomains?: boolean;
+  /** Default true; false writes `xbackup_enabled: no`. */
+  xbackupEnabled?: boolean;
+  /** Default false: a second IMAP server (own master, dirs, port) sharing the backupd and sasldb. */
+  secondImapServer?: boolean;
+  /** Default 'backup': the XBACKUP channel, i.e. the prefix of the `<channel>_sync_*` keys. */
+  channel?: string;
+  /** Default false, which writes `<channel>_sync_try_imap: no` (otherwise each XBACKUP waits 10 s). */
+  syncTryImap?: boolean;
+  /** A fixed directory (for the sandbox); it must be absent or empty. Default: a fresh one under /dev/shm (else os.tmpdir()). */
+  dir?: string;
+  /** Sandbox mode: no cleanup at process exit, masters keep running, stop() keeps the dir. */
+  keep?: boolean;
+}
+
+export type ImapServerName = 'imap1' | 'imap2';
+
+export interface ImapServerInfo {
+  name: ImapServerName;
+  host: '127.0.0.1';
+  port: number;
+  confPath: string;
+  dir: string;
+  separator: '.' | '/';
+  /** LMTP on a unix socket, for tests that deliver mail the way an MTA would. */
+  lmtpSocketPath: string;
+}
+
+export interface BackupServerInfo {
+  port: number;
+  confPath: string;
+  configDir: string;
+  backupsDbPath: string;
+  dataDir: string;
+  stagingDir: string;
+}
+
+export interface CreateUserOptions {
+  server?: ImapServerName;
+  /** Subfolders below the INBOX, levels joined with the server's separator. */
+  folders?: string[];
+  /** Messages appended to the INBOX. */
+  messages?: number;
+  /** Approximate size of each message; default 2,000 bytes. */
+  messageBytes?: number;
+  /** A SASL password so the user can log in. */
+  password?: string;
+}
+
+export interface ProcessResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const CYRUS_BIN = '/usr/lib/cyrus/bin';
+const SASLPASSWD2 = '/usr/sbin/saslpasswd2';
+const REQUIRED_PROGRAMS = ['master', 'imapd', 'lmtpd', 'backupd', 'ctl_cyrusdb', 'ctl_backups', 'cyr_dbtool'].map(
+  (name) => `${CYRUS_BIN}/${name}`,
+);
+const INSTALL_HINT = 'apt-get install -y cyrus-imapd cyrus-common cyrus-replication cyrus-clients sasl2-bin';
+const LOG_HINT = 'Cyrus logs to syslog (facility mail): run rsyslogd (Debian package rsyslog) and read /var/log/mail.log';
+const LOOPBACK = '127.0.0.1';
+const SHARED_MEMORY_DIR = '/dev/shm';
+const START_ATTEMPTS = 5;
+const READY_TIMEOUT_MS = 15_000;
+const STOP_GRACE_MS = 5_000;
+const KILL_WAIT_MS = 2_000;
+const POLL_MS = 20;
+const DEFAULT_DOMAIN = 'example.org';
+const ADMIN_USER = 'admin';
+const SYNC_USER = 'repluser';
+/** Everything, so the admin can APPEND and later tests can do anything. */
+const ADMIN_RIGHTS = 'lrswipkxtecda';
+const DEFAULT_MESSAGE_BYTES = 2_000;
+const APPEND_BATCH_MESSAGES = 100;
+const APPEND_BATCH_BYTES = 8_000_000;
+/** Linux's sun_path limit, less the NUL. */
+const MAX_UNIX_SOCKET_PATH = 107;
+const debug = process.env.XBS_TESTBED_DEBUG === '1';
+
+type Role = ImapServerName | 'backup';
+
+/** Where one master's files live; the port is settled at start. */
+interface ServerLayout {
+  role: Role;
+  root: string;
+  confPath: string;
+  cyrusConfPath: string;
+  configDir: string;
+  pidFile: string;
+  outputPath: string;
+  port: number;
+}
+
+interface Settings {
+  separator: '.' | '/';
+  virtDomains: boolean;
+  xbackupEnabled: boolean;
+  secondImapServer: boolean;
+  channel: string;
+  syncTryImap: boolean;
+  keep: boolean;
+}
+
+class PortTakenError extends Error {}
+
+export class CyrusTestBed {
+  readonly dir: string;
+  readonly imap: ImapServerInfo;
+  readonly imap2?: ImapServerInfo;
+  readonly backup: BackupServerInfo;
+  readonly admin: { user: string; password: string };
+  readonly channel: string;
+  /** The domain whose users have no `@domain` in mailbox names (virtDomains only). */
+  readonly defaultDomain: string | undefined;
+  private readonly settings: Settings;
+  private readonly layouts: Map<Role, ServerLayout>;
+  private readonly adminClients = new Map<ImapServerName, Promise<RawImapClient>>();
+  private saslWrites: Promise<unknown> = Promise.resolve();
+  private messageCounter = 0;
+  private scratchCounter = 0;
+  private stopped = false;
+
+  private constructor(
+    dir: string,
+    settings: Settings,
+    layouts: Map<Role, ServerLayout>,
+    adminPassword: string,
+  ) {
+    this.dir = dir;
+    this.settings = settings;
+    this.layouts = layouts;
+    this.channel = settings.channel;
+    this.defaultDomain = settings.virtDomains ? DEFAULT_DOMAIN : undefined;
+    this.admin = { user: ADMIN_USER, password: adminPassword };
+    this.imap = imapInfo(layouts.get('imap1')!, settings.separator);
+    const second = layouts.get('imap2');
+    if (second) this.imap2 = imapInfo(second, settings.separator);
+    const backup = layouts.get('backup')!;
+    this.backup = {
+      port: backup.port,
+      confPath: backup.confPath,
+      configDir: backup.configDir,
+      backupsDbPath: path.join(backup.configDir, 'backups.db'),
+      dataDir: path.join(backup.root, 'data'),
+      stagingDir: path.join(backup.root, 'stage'),
+    };
+  }
+
+  /** Starts the masters and resolves once every port greets; retries with new ports if one was taken. */
+  static async start(options: TestBedOptions = {}): Promise<CyrusTestBed> {
+    const startedAt = Date.now();
+    checkPrerequisites();
+    const settings = resolveSettings(options);
+    const dir = await prepareDir(options.dir);
+    if (!settings.keep) guardAtExit(dir);
+    try {
+      const passwords = { admin: randomPassword(), sync: randomPassword() };
+      await writeSaslUser(dir, ADMIN_USER, os.hostname(), passwords.admin);
+      await writeSaslUser(dir, SYNC_USER, os.hostname(), passwords.sync);
+      const layouts = await startServers(dir, settings, passwords.sync);
+      const bed = new CyrusTestBed(dir, settings, layouts, passwords.admin);
+      await bed.writeDescription();
+      if (debug) process.stderr.write(`[testbed] ${dir} started in ${Date.now() - startedAt} ms\n`);
+      return bed;
+    } catch (error) {
+      await stopProcessesUnder(dir).catch(() => undefined);
+      if (!settings.keep) {
+        await fsp.rm(dir, { recursive: true, force: true });
+        releaseAtExit(dir);
+      }
+      throw error;
+    }
+  }
+
+  /** Stops every Cyrus process started from `dir` (e.g. a sandbox left running with `keep`). */
+  static async stopServersIn(dir: string): Promise<void> {
+    await stopProcessesUnder(path.resolve(dir));
+  }
+
+  /**
+   * The name the admin sees: `user.anne`, `user/anne.smith`, `user.anne@example.com`,
+   * with `folder` appended below the INBOX. Users of the default domain have no suffix.
+   */
+  mailboxName(userid: string, folder?: string, server: ImapServerName = 'imap1'): string {
+    const separator = this.serverInfo(server).separator;
+    const at = userid.lastIndexOf('@');
+    const localPart = at < 0 ? userid : userid.slice(0, at);
+    const domain = at < 0 ? undefined : userid.slice(at + 1);
+    if (domain !== undefined && !this.settings.virtDomains) {
+      throw new Error(`userid ${userid} has a domain, but this test bed runs without virtDomains`);
+    }
+    if (separator === '.' && localPart.includes('.')) {
+      throw new Error(`userid ${userid} contains '.', which the '.' separator cannot express: start with unixHierarchySep`);
+    }
+    const inbox = `user${separator}${localPart}${folder ? separator + folder : ''}`;
+    return domain === undefined || domain === this.defaultDomain ? inbox : `${inbox}@${domain}`;
+  }
+
+  /** CREATE the INBOX (and folders), give the admin all rights, APPEND mail, and optionally a password. */
+  async createUser(userid: string, options: CreateUserOptions = {}): Promise<void> {
+    const server = options.server ?? 'imap1';
+    const client = await this.adminClient(server);
+    const inbox = this.mailboxName(userid, undefined, server);
+    await expectOk(client.command(`CREATE ${imapQuote(inbox)}`), `create ${inbox} on ${server}`);
+    await expectOk(
+      client.command(`SETACL ${imapQuote(inbox)} ${imapQuote(ADMIN_USER)} ${ADMIN_RIGHTS}`),
+      `give ${ADMIN_USER} rights on ${inbox}`,
+    );
+    for (const folder of options.folders ?? []) {
+      const name = this.mailboxName(userid, folder, server);
+      await expectOk(client.command(`CREATE ${imapQuote(name)}`), `create ${name} on ${server}`);
+    }
+    if (options.messages) {
+      await this.appendMessages(userid, options.messages, options.messageBytes ?? DEFAULT_MESSAGE_BYTES, { server });
+    }
+    if (options.password !== undefined) await this.setPassword(userid, options.password);
+  }
+
+  /** APPENDs `count` generated messages of about `bytes` each to the INBOX or a folder. */
+  async appendMessages(
+    userid: string,
+    count: number,
+    bytes: number,
+    options: { server?: ImapServerName; folder?: string } = {},
+  ): Promise<void> {
+    const server = options.server ?? 'imap1';
+    const client = await this.adminClient(server);
+    const mailbox = this.mailboxName(userid, options.folder, server);
+    // MULTIAPPEND batches halve the time per small message; the byte cap keeps commands modest.
+    for (let done = 0; done < count; ) {
+      const batch: Buffer[] = [];
+      let batchBytes = 0;
+      while (done < count && batch.length < APPEND_BATCH_MESSAGES && batchBytes < APPEND_BATCH_BYTES) {
+        const message = generateMessage(userid, ++this.messageCounter, bytes);
+        batch.push(message);
+        batchBytes += message.length;
+        done++;
+      }
+      await expectOk(client.append(mailbox, batch), `append ${batch.length} messages to ${mailbox} on ${server}`);
+    }
+  }
+
+  /** Adds or changes a user's SASL password (shared by all servers of the bed). */
+  async setPassword(userid: string, password: string): Promise<void> {
+    const at = userid.lastIndexOf('@');
+    // With virtdomains, Cyrus looks `anne@example.com` up as user anne in realm example.com.
+    const [user, realm] =
+      at >= 0 && this.settings.virtDomains ? [userid.slice(0, at), userid.slice(at + 1)] : [userid, os.hostname()];
+    const write = this.saslWrites.then(() => writeSaslUser(this.dir, user, realm, password));
+    this.saslWrites = write.catch(() => undefined);
+    await write;
+  }
+
+  /** A new connection, logged in as the admin; the caller logs out. */
+  async connect(server: ImapServerName = 'imap1'): Promise<RawImapClient> {
+    const info = this.serverInfo(server);
+    const client = await RawImapClient.connect(info.host, info.port);
+    try {
+      await client.login(this.admin.user, this.admin.password);
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  /** `XBACKUP <pattern> <channel>` on the bed's shared admin connection; the pattern is sent as given. */
+  async xbackup(pattern: string, server: ImapServerName = 'imap1', options: { timeoutMs?: number } = {}): Promise<ImapResponse> {
+    const client = await this.adminClient(server);
+    return client.command(`XBACKUP ${pattern} ${this.channel}`, options);
+  }
+
+  /** Stops backupd's master and waits until its processes are gone (the port then refuses). */
+  async stopBackupd(): Promise<void> {
+    await stopProcessesUnder(this.layouts.get('backup')!.root);
+  }
+
+  /** Starts backupd again on the same port and waits until it greets. */
+  async startBackupd(): Promise<void> {
+    await this.restartOnSamePort('backup');
+  }
+
+  /** Restarts an IMAP server's master (e.g. after editing its imapd.conf, which imapd reads once). */
+  async restartImap(server: ImapServerName = 'imap1'): Promise<void> {
+    this.serverInfo(server); // throws if the bed has no such server
+    await this.dropAdminClient(server);
+    await stopProcessesUnder(this.layouts.get(server)!.root);
+    await this.restartOnSamePort(server);
+  }
+
+  /** `ctl_backups -C <backupd's imapd.conf> ...args` as the cyrus user. */
+  ctlBackups(args: string[], options: { timeoutMs?: number } = {}): Promise<ProcessResult> {
+    const { uid, gid } = cyrusAccount();
+    return runProgram(`${CYRUS_BIN}/ctl_backups`, ['-C', this.backup.confPath, ...args], {
+      uid,
+      gid,
+      timeoutMs: options.timeoutMs ?? 60_000,
+    });
+  }
+
+  /**
+   * backups.db as a map userid → data file path. Read from a copy, because
+   * cyr_dbtool may repair (write) the file it opens while backupd uses it.
+   */
+  async cyrDbtoolShowBackupsDb(): Promise<Map<string, string>> {
+    const entries = new Map<string, string>();
+    if (!fs.existsSync(this.backup.backupsDbPath)) return entries;
+    const { uid, gid } = cyrusAccount();
+    const scratch = path.join(this.dir, 'scratch', `backups-db-${++this.scratchCounter}`);
+    await fsp.mkdir(scratch, { recursive: true });
+    const copy = path.join(scratch, 'backups.db');
+    try {
+      await fsp.copyFile(this.backup.backupsDbPath, copy);
+      await chownTree(path.join(this.dir, 'scratch'));
+      const result = await runProgram(`${CYRUS_BIN}/cyr_dbtool`, ['-C', this.backup.confPath, copy, 'twoskip', 'show'], {
+        uid,
+        gid,
+        timeoutMs: 30_000,
+      });
+      if (result.code !== 0) {
+        throw new Error(`cyr_dbtool could not read a copy of ${this.backup.backupsDbPath} (exit ${result.code}): ${result.stderr}`);
+      }
+      for (const line of result.stdout.split('\n')) {
+        const tab = line.indexOf('\t');
+        if (tab > 0) entries.set(line.slice(0, tab), line.slice(tab + 1));
+      }
+      return entries;
+    } finally {
+      await fsp.rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** Closes the bed's own admin connections and leaves the servers running (a kept sandbox's process can then exit). */
+  async disconnect(): Promise<void> {
+    for (const server of [...this.adminClients.keys()]) await this.dropAdminClient(server);
+  }
+
+  /** Stops all masters, checks that none of their processes is left, and removes the dir unless `keep`. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.disconnect();
+    await stopProcessesUnder(this.dir);
+    if (!this.settings.keep) {
+      await fsp.rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
+      releaseAtExit(this.dir);
+    }
+  }
+
+  private serverInfo(server: ImapServerName): ImapServerInfo {
+    if (server === 'imap1') return this.imap;
+    if (!this.imap2) throw new Error(`this test bed (${this.dir}) has no imap2: start it with secondImapServer: true`);
+    return this.imap2;
+  }
+
+  /** One logged-in admin connection per server, reused so creating hundreds of users stays cheap. */
+  private async adminClient(server: ImapServerName): Promise<RawImapClient> {
+    const cached = this.adminClients.get(server);
+    if (cached) {
+      const client = await cached.catch(() => undefined);
+      if (client && !client.closed) return client;
+      if (this.adminClients.get(server) !== cached) return this.adminClient(server);
+    }
+    // Unreferenced, so a kept sandbox's process can exit without calling stop().
+    const fresh = this.connect(server).then((client) => client.unref());
+    this.adminClients.set(server, fresh);
+    return fresh;
+  }
+
+  private async dropAdminClient(server: ImapServerName): Promise<void> {
+    const cached = this.adminClients.get(server);
+    this.adminClients.delete(server);
+    const client = await cached?.catch(() => undefined);
+    client?.close();
+  }
+
+  private async restartOnSamePort(role: Role): Promise<void> {
+    const layout = this.layouts.get(role)!;
+    if (processesRunningFrom(layout.root).length > 0) {
+      throw new Error(`${role} of ${this.dir} is still running: stop it before starting it again`);
+    }
+    try {
+      await launchMaster(layout);
+      await waitUntilServing(layout);
+    } catch (error) {
+      await stopProcessesUnder(layout.root).catch(() => undefined);
+      if (error instanceof PortTakenError) {
+        throw new Error(`cannot restart ${role} of ${this.dir}: port ${layout.port} is now used by another process`);
+      }
+      throw error;
+    }
+  }
+
+  /** testbed.json: ports and credentials, for a person poking at a kept sandbox. */
+  private async writeDescription(): Promise<void> {
+    const description = {
+      dir: this.dir,
+      imap: this.imap,
+      imap2: this.imap2,
+      backup: this.backup,
+      admin: this.admin,
+      channel: this.channel,
+      defaultDomain: this.defaultDomain,
+    };
+    await fsp.writeFile(path.join(this.dir, 'testbed.json'), `${JSON.stringify(description, null, 2)}\n`);
+  }
+}
+
+function imapInfo(layout: ServerLayout, separator: '.' | '/'): ImapServerInfo {
+  return {
+    name: layout.role as ImapServerName,
+    host: LOOPBACK,
+    port: layout.port,
+    confPath: layout.confPath,
+    dir: layout.root,
+    separator,
+    lmtpSocketPath: lmtpSocketPath(layout.root),
+  };
+}
+
+async function expectOk(response: Promise<ImapResponse>, what: string): Promise<void> {
+  const { status, text } = await response;
+  if (status !== 'OK') throw new Error(`test bed could not ${what}: ${status} ${text}`);
+}
+
+// ---------------------------------------------------------------------------
+// Setting up: options, directory, sasldb, configuration files
+
+function checkPrerequisites(): void {
+  if (process.getuid?.() !== 0) {
+    throw new Error('the Cyrus test bed must run as root: it starts Cyrus master as root and chowns its files to cyrus');
+  }
+  const missing = [...REQUIRED_PROGRAMS, SASLPASSWD2].filter((file) => !fs.existsSync(file));
+  if (missing.length > 0) throw new Error(`the Cyrus test bed needs ${missing.join(', ')}: ${INSTALL_HINT}`);
+  cyrusAccount();
+}
+
+function resolveSettings(options: TestBedOptions): Settings {
+  const channel = options.channel ?? 'backup';
+  // Cyrus lowercases config keys but not the channel argument: only lowercase channels can work.
+  if (!/^[a-z0-9_]+$/.test(channel)) throw new Error(`channel ${JSON.stringify(channel)} must match [a-z0-9_]+`);
+  return {
+    separator: options.unixHierarchySep ? '/' : '.',
+    virtDomains: options.virtDomains ?? false,
+    xbackupEnabled: options.xbackupEnabled ?? true,
+    secondImapServer: options.secondImapServer ?? false,
+    channel,
+    syncTryImap: options.syncTryImap ?? false,
+    keep: options.keep ?? false,
+  };
+}
+
+/** A fresh temp dir, or the given one if absent or empty (the bed removes it later, so never a used one). */
+async function prepareDir(fixed: string | undefined): Promise<string> {
+  let dir: string;
+  if (fixed === undefined) {
+    dir = await fsp.mkdtemp(path.join(scratchParent(), 'xbs-testbed-'));
+  } else {
+    dir = path.resolve(fixed);
+    const entries = await fsp.readdir(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    if (entries.length > 0) {
+      throw new Error(
+        `test bed dir ${dir} is not empty; stop what runs there with CyrusTestBed.stopServersIn(dir), remove it, or pick another dir`,
+      );
+    }
+    await fsp.mkdir(dir, { recursive: true });
+  }
+  if (/[\s"]/.test(dir)) throw new Error(`test bed dir ${dir} contains a space or quote, which cyrus.conf cannot carry`);
+  if (Buffer.byteLength(lmtpSocketPath(path.join(dir, 'imap2'))) > MAX_UNIX_SOCKET_PATH) {
+    throw new Error(`test bed dir ${dir} is too long for the LMTP unix socket path; pick a shorter dir`);
+  }
+  checkReachableByCyrus(dir);
+  return dir;
+}
+
+/** tmpfs when there is one: Cyrus fsyncs every change, which makes a disk 10–15× slower here. */
+function scratchParent(): string {
+  try {
+    fs.accessSync(SHARED_MEMORY_DIR, fs.constants.W_OK);
+    return SHARED_MEMORY_DIR;
+  } catch {
+    return os.tmpdir();
+  }
+}
+
+/** Cyrus runs as cyrus: every ancestor of the dir must be searchable by it. */
+function checkReachableByCyrus(dir: string): void {
+  const { uid, gid } = cyrusAccount();
+  for (let ancestor = path.dirname(dir); ; ancestor = path.dirname(ancestor)) {
+    const stat = fs.statSync(ancestor);
+    const searchable =
+      (stat.mode & 0o001) !== 0 ||
+      (stat.uid === uid && (stat.mode & 0o100) !== 0) ||
+      (stat.gid === gid && (stat.mode & 0o010) !== 0);
+    if (!searchable) {
+      throw new Error(`user cyrus cannot reach ${dir}: ${ancestor} is not searchable by it (chmod o+x it or pick another dir)`);
+    }
+    if (ancestor === path.dirname(ancestor)) return;
+  }
+}
+
+function randomPassword(): string {
+  return crypto.randomBytes(12).toString('base64url');
+}
+
+async function writeSaslUser(dir: string, user: string, realm: string, password: string): Promise<void> {
+  const sasldb = path.join(dir, 'sasldb2');
+  const result = await runProgram(SASLPASSWD2, ['-p', '-c', '-f', sasldb, '-u', realm, user], {
+    input: `${password}\n`,
+    timeoutMs: 10_000,
+  });
+  if (result.code !== 0) {
+    throw new Error(`saslpasswd2 could not add ${user}@${realm} to ${sasldb} (exit ${result.code}): ${result.stderr}`);
+  }
+  const { uid, gid } = cyrusAccount();
+  await fsp.chown(sasldb, uid, gid);
+  await fsp.chmod(sasldb, 0o640);
+}
+
+function layoutFor(dir: string, role: Role): ServerLayout {
+  const root = path.join(dir, role);
+  return {
+    role,
+    root,
+    confPath: path.join(root, 'imapd.conf'),
+    cyrusConfPath: path.join(root, 'cyrus.conf'),
+    configDir: path.join(root, 'conf'),
+    pidFile: path.join(root, 'run', 'master.pid'),
+    outputPath: path.join(root, 'run', 'master.out'),
+    port: 0,
+  };
+}
+
+function lmtpSocketPath(serverRoot: string): string {
+  return path.join(serverRoot, 'run', 'lmtp.sock');
+}
+
+/** Options every server of the bed shares: naming must agree between IMAP and backupd. */
+function commonConfig(dir: string, layout: ServerLayout, settings: Settings): string[] {
+  const lines = [
+    `configdirectory: ${layout.configDir}`,
+    `partition-default: ${path.join(layout.root, 'spool')}`,
+    `temp_path: ${path.join(layout.root, 'stage')}`,
+    `servername: ${os.hostname()}`,
+    `syslog_prefix: ${path.basename(dir)}-${layout.role}`,
+    'allowplaintext: yes',
+    'sasl_mech_list: PLAIN LOGIN',
+    'sasl_pwcheck_method: auxprop',
+    'sasl_auxprop_plugin: sasldb',
+    `sasl_sasldb_path: ${path.join(dir, 'sasldb2')}`,
+    // Cyrus 3 defaults both to yes; say them explicitly.
+    `unixhierarchysep: ${settings.separator === '/' ? 'yes' : 'no'}`,
+    'altnamespace: no',
+    // Tests try wrong passwords on purpose; Cyrus would stall each for 3 s.
+    'failedloginpause: 0',
+  ];
+  if (settings.virtDomains) lines.push('virtdomains: userid', `defaultdomain: ${DEFAULT_DOMAIN}`);
+  return lines;
+}
+
+function imapServerConfig(dir: string, layout: ServerLayout, settings: Settings, backupPort: number, syncPassword: string): string {
+  const channel = settings.channel;
+  return [
+    ...commonConfig(dir, layout, settings),
+    `admins: ${ADMIN_USER}`,
+    `xbackup_enabled: ${settings.xbackupEnabled ? 'yes' : 'no'}`,
+    `${channel}_sync_host: ${LOOPBACK}`,
+    `${channel}_sync_port: ${backupPort}`,
+    `${channel}_sync_authname: ${SYNC_USER}`,
+    `${channel}_sync_password: ${syncPassword}`,
+    `${channel}_sync_try_imap: ${settings.syncTryImap ? 'yes' : 'no'}`,
+  ].join('\n');
+}
+
+function backupServerConfig(dir: string, layout: ServerLayout, settings: Settings): string {
+  return [
+    ...commonConfig(dir, layout, settings),
+    `admins: ${SYNC_USER}`,
+    `backuppartition-default: ${path.join(layout.root, 'data')}`,
+    `backup_staging_path: ${path.join(layout.root, 'stage')}`,
+    'backup_db: twoskip',
+  ].join('\n');
+}
+
+/** master does not pass -C to its children, so every cmd carries it. */
+function cyrusConf(layout: ServerLayout): string {
+  const withConf = (program: string, extra = '') => `${program} -C ${layout.confPath}${extra}`;
+  const services =
+    layout.role === 'backup'
+      ? [`  backupd cmd="${withConf('backupd')}" listen="${LOOPBACK}:${layout.port}" prefork=0`]
+      : [
+          `  imap cmd="${withConf('imapd')}" listen="${LOOPBACK}:${layout.port}" prefork=0`,
+          `  lmtp cmd="${withConf('lmtpd', ' -a')}" listen="${lmtpSocketPath(layout.root)}" prefork=0`,
+        ];
+  return [
+    'START {',
+    `  recover cmd="${withConf('ctl_cyrusdb', ' -r')}"`,
+    '}',
+    'SERVICES {',
+    ...services,
+    '}',
+    'EVENTS {',
+    `  checkpoint cmd="${withConf('ctl_cyrusdb', ' -c')}" period=30`,
+    '}',
+    'DAEMON {',
+    '}',
+    '',
+  ].join('\n');
+}
+
+async function writeServerFiles(
+  dir: string,
+  layouts: Map<Role, ServerLayout>,
+  settings: Settings,
+  syncPassword: string,
+): Promise<void> {
+  const backupPort = layouts.get('backup')!.port;
+  for (const layout of layouts.values()) {
+    const subdirs = ['spool', 'stage', 'run', 'conf/socket', 'conf/db', 'conf/proc', 'conf/lock'];
+    if (layout.role === 'backup') subdirs.push('data');
+    for (const subdir of subdirs) await fsp.mkdir(path.join(layout.root, subdir), { recursive: true });
+    const config =
+      layout.role === 'backup'
+        ? backupServerConfig(dir, layout, settings)
+        : imapServerConfig(dir, layout, settings, backupPort, syncPassword);
+    await fsp.writeFile(layout.confPath, `${config}\n`, { mode: 0o640 });
+    await fsp.writeFile(layout.cyrusConfPath, cyrusConf(layout));
+  }
+  await chownTree(dir);
+}
+
+// ---------------------------------------------------------------------------
+// Starting and stopping masters
+
+async function startServers(dir: string, settings: Settings, syncPassword: string): Promise<Map<Role, ServerLayout>> {
+  const roles: Role[] = settings.secondImapServer ? ['imap1', 'imap2', 'backup'] : ['imap1', 'backup'];
+  const layouts = new Map(roles.map((role) => [role, layoutFor(dir, role)] as const));
+  for (let attempt = 1; ; attempt++) {
+    const ports = await pickFreePorts(roles.length);
+    roles.forEach((role, i) => (layouts.get(role)!.port = ports[i]!));
+    await writeServerFiles(dir, layouts, settings, syncPassword);
+    const started = await Promise.allSettled(
+      [...layouts.values()].map(async (layout) => {
+        await launchMaster(layout);
+        await waitUntilServing(layout);
+      }),
+    );
+    const failures = started.flatMap((result) => (result.status === 'rejected' ? [result.reason as Error] : []));
+    if (failures.length === 0) return layouts;
+    await stopProcessesUnder(dir);
+    const onlyPortRaces = failures.every((failure) => failure instanceof PortTakenError);
+    if (!onlyPortRaces || attempt === START_ATTEMPTS) {
+      throw failures.find((failure) => !(failure instanceof PortTakenError)) ?? failures[0]!;
+    }
+    if (debug) process.stderr.write(`[testbed] ${dir}: ${failures[0]!.message}; retrying with new ports\n`);
+  }
+}
+
+/** Ports the kernel just handed out; another process may still grab one before master binds it. */
+async function pickFreePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, LOOPBACK, () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/** `master -d` forks a daemon (its own session) and returns at once; its output goes to run/master.out. */
+async function launchMaster(layout: ServerLayout): Promise<void> {
+  await fsp.rm(layout.pidFile, { force: true }); // a stale pid would look like a master that died
+  const output = fs.openSync(layout.outputPath, 'a');
+  const args = ['-C', layout.confPath, '-M', layout.cyrusConfPath, '-p', layout.pidFile, '-d'];
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(`${CYRUS_BIN}/master`, args, { stdio: ['ignore', output, output] });
+      child.once('error', reject);
+      child.once('exit', (exitCode) => resolve(exitCode));
+    });
+    if (code !== 0) {
+      throw new Error(
+        `Cyrus master for ${layout.role} exited with ${code}: ${readTail(layout.outputPath)} (config ${layout.confPath}; ${LOG_HINT})`,
+      );
+    }
+  } finally {
+    fs.closeSync(output);
+  }
+}
+
+/**
+ * Waits until this master listens on its port and the service greets. A master
+ * that cannot bind keeps running without the service, so "someone listens"
+ * is not enough: the listening socket must be one of the master's own.
+ */
+async function waitUntilServing(layout: ServerLayout): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const pid = readPidFile(layout.pidFile);
+    if (pid !== undefined && !isRunningFrom(pid, layout.root)) {
+      throw new Error(
+        `Cyrus master for ${layout.role} (pid ${pid}) exited during start-up: ${readTail(layout.outputPath)} (config ${layout.confPath}; ${LOG_HINT})`,
+      );
+    }
+    const inode = listeningSocketInode(layout.port);
+    if (pid !== undefined && inode !== undefined) {
+      if (!processHoldsSocket(pid, inode)) {
+        throw new PortTakenError(`port ${layout.port} for ${layout.role} was taken by another process`);
+      }
+      await waitForOkBanner(layout, deadline);
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Cyrus ${layout.role} did not listen on ${LOOPBACK}:${layout.port} within ${READY_TIMEOUT_MS} ms ` +
+          `(master pid ${pid ?? 'unknown'}, config ${layout.confPath}, output ${layout.outputPath}; ${LOG_HINT})`,
+      );
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+/** The IMAP greeting or backupd's banner both end with a `* OK` line. */
+function waitForOkBanner(layout: ServerLayout, deadline: number): Promise<void> {
+  const where = `${layout.role} at ${LOOPBACK}:${layout.port}`;
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: LOOPBACK, port: layout.port });
+    let received = '';
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (error) reject(error);
+      else resolve();
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`${where} accepted a connection but sent no greeting (config ${layout.confPath}; ${LOG_HINT})`)),
+      Math.max(deadline - Date.now(), 1_000),
+    );
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+      const lines = received.split('\r\n');
+      if (lines.some((line) => line.startsWith('* OK'))) finish();
+      else if (lines.some((line) => line.startsWith('* BYE'))) finish(new Error(`${where} refused: ${received.trim()}`));
+    });
+    socket.on('error', (error) => finish(new Error(`cannot connect to ${where}: ${error.message}`)));
+    socket.on('close', () =>
+      finish(new Error(`${where} closed the connection without a greeting (config ${layout.confPath}; ${LOG_HINT})`)),
+    );
+  });
+}
+
+/**
+ * SIGTERM to each master under `root` (it stops its children), then SIGKILL
+ * whatever is still running from there, and fail loudly if something survives.
+ */
+async function stopProcessesUnder(root: string): Promise<void> {
+  for (const { pid } of processesRunningFrom(root).filter((p) => p.isMaster)) signal(pid, 'SIGTERM');
+  if (await waitUntilNoneRunningFrom(root, STOP_GRACE_MS)) return;
+  for (const { pid } of processesRunningFrom(root)) signal(pid, 'SIGKILL');
+  if (await waitUntilNoneRunningFrom(root, KILL_WAIT_MS)) return;
+  const left = processesRunningFrom(root).map((p) => `${p.pid} (${p.cmdline})`);
+  throw new Error(`Cyrus processes from ${root} survived SIGKILL: ${left.join(', ')}`);
+}
+
+async function waitUntilNoneRunningFrom(root: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (processesRunningFrom(root).length > 0) {
+    if (Date.now() > deadline) return false;
+    await sleep(POLL_MS);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Cleanup when the process ends without stop(): exit, uncaught errors, signals
+
+const guardedDirs = new Set<string>();
+
+function guardAtExit(dir: string): void {
+  if (guardedDirs.size === 0) {
+    process.on('exit', cleanUpGuardedDirsNow);
+    process.on('SIGINT', cleanUpAndResignal);
+    process.on('SIGTERM', cleanUpAndResignal);
+  }
+  guardedDirs.add(dir);
+}
+
+function releaseAtExit(dir: string): void {
+  guardedDirs.delete(dir);
+  if (guardedDirs.size > 0) return;
+  process.off('exit', cleanUpGuardedDirsNow);
+  process.off('SIGINT', cleanUpAndResignal);
+  process.off('SIGTERM', cleanUpAndResignal);
+}
+
+/** Synchronous, as 'exit' handlers must be: SIGKILL everything, then remove the dirs. */
+function cleanUpGuardedDirsNow(): void {
+  for (const dir of [...guardedDirs]) {
+    const deadline = Date.now() + KILL_WAIT_MS;
+    let left = processesRunningFrom(dir);
+    while (left.length > 0 && Date.now() < deadline) {
+      for (const { pid } of left) signal(pid, 'SIGKILL');
+      sleepSync(POLL_MS);
+      left = processesRunningFrom(dir);
+    }
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    releaseAtExit(dir);
+  }
+}
+
+/** Clean up, then let the signal do what it would have done, unless someone else handles it. */
+function cleanUpAndResignal(signalName: NodeJS.Signals): void {
+  cleanUpGuardedDirsNow();
+  if (process.listenerCount(signalName) === 0) process.kill(process.pid, signalName);
+}
+
+// ---------------------------------------------------------------------------
+// /proc: which processes belong to the bed, which socket is whose
+
+interface CyrusProcess {
+  pid: number;
+  cmdline: string;
+  isMaster: boolean;
+}
+
+/**
+ * Cyrus programs started with `-C <file under root>`: every process of the
+ * bed carries one. Other programs that merely mention the dir (a CLI given a
+ * config file there, this very process) are never matched, so never killed.
+ */
+function processesRunningFrom(root: string): CyrusProcess[] {
+  const found: CyrusProcess[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (!isRunningFrom(pid, root)) continue;
+    const argv = readArgv(pid);
+    found.push({ pid, cmdline: argv.join(' '), isMaster: path.basename(argv[0] ?? '') === 'master' });
+  }
+  return found;
+}
+
+function isRunningFrom(pid: number, root: string): boolean {
+  const needle = `${root.replace(/\/+$/, '')}/`;
+  const argv = readArgv(pid);
+  const configIndex = argv.indexOf('-C');
+  if (configIndex < 0 || !argv[configIndex + 1]?.startsWith(needle)) return false;
+  try {
+    return fs.readlinkSync(`/proc/${pid}/exe`).startsWith(`${CYRUS_BIN}/`);
+  } catch {
+    return false; // gone, or a zombie
+  }
+}
+
+function readArgv(pid: number): string[] {
+  return (readFileIfPresent(`/proc/${pid}/cmdline`) ?? '').split('\0').filter((arg) => arg !== '');
+}
+
+/** The inode of the socket listening on 127.0.0.1:port, from /proc/net/tcp. */
+function listeningSocketInode(port: number): string | undefined {
+  const wanted = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const line of (readFileIfPresent('/proc/net/tcp') ?? '').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    const LISTEN = '0A';
+    if (fields[1] === wanted && fields[3] === LISTEN) return fields[9];
+  }
+  return undefined;
+}
+
+function processHoldsSocket(pid: number, inode: string): boolean {
+  const target = `socket:[${inode}]`;
+  try {
+    return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === target;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+function readFileIfPresent(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined; // absent, or the process ended while we looked
+  }
+}
+
+function readPidFile(file: string): number | undefined {
+  const pid = Number.parseInt(readFileIfPresent(file) ?? '', 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Small helpers: the cyrus account, running programs, files, messages
+
+let cachedCyrusAccount: { uid: number; gid: number } | undefined;
+
+/** uid and primary gid (mail) of the cyrus user, from /etc/passwd. */
+function cyrusAccount(): { uid: number; gid: number } {
+  if (cachedCyrusAccount) return cachedCyrusAccount;
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith('cyrus:'));
+  if (!line) throw new Error(`there is no cyrus user in /etc/passwd: ${INSTALL_HINT}`);
+  const fields = line.split(':');
+  cachedCyrusAccount = { uid: Number(fields[2]), gid: Number(fields[3]) };
+  return cachedCyrusAccount;
+}
+
+async function chownTree(root: string): Promise<void> {
+  const { uid, gid } = cyrusAccount();
+  await fsp.lchown(root, uid, gid);
+  for (const entry of await fsp.readdir(root, { withFileTypes: true })) {
+    const full = path.join(root, entry.name);
+    if (entry.isDirectory()) await chownTree(full);
+    else await fsp.lchown(full, uid, gid);
+  }
+}
+
+function runProgram(
+  file: string,
+  args: string[],
+  options: { input?: string; uid?: number; gid?: number; timeoutMs: number },
+): Promise<ProcessResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { uid: options.uid, gid: options.gid, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${file} ${args.join(' ')} did not finish within ${options.timeoutMs} ms`));
+    }, options.timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${file}: ${error.message}`));
+    });
+    child.once('close', (code, signalName) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 128, stdout, stderr: signalName ? `${stderr}(killed by ${signalName})` : stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+function readTail(file: string): string {
+  const text = readFileIfPresent(file)?.trim() ?? '';
+  return text ? text.slice(-500) : 'no output';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** An RFC 5322 message padded with 76-character lines to about `bytes` bytes (CRLF line ends). */
+function generateMessage(userid: string, serial: number, bytes: number): Buffer {
+  const headers = [
+    `From: Test Sender <sender@example.net>`,
+    `To: ${userid.includes('@') ? userid : `${userid}@example.org`}`,
+    `Subject: test message ${serial}`,
+    `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
+    `Message-ID: <xbs-testbed-${serial}-${process.pid}-${Date.now()}@example.net>`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=us-ascii',
+    '',
+    `Message ${serial} for ${userid}.`,
+  ].join('\r\n');
+  const bodyLine = `${'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(3).slice(0, 76)}\r\n`;
+  let remaining = Math.max(bytes - headers.length - 2, 0);
+  const padding: string[] = [];
+  while (remaining >= bodyLine.length) {
+    padding.push(bodyLine);
+    remaining -= bodyLine.length;
+  }
+  if (remaining > 2) padding.push(`${'z'.repeat(remaining - 2)}\r\n`);
+  return Buffer.from(`${headers}\r\n${padding.join('')}`);
+}

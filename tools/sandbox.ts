@@ -1,0 +1,146 @@
+// `npm run sandbox`: a self-contained playground on this machine. It starts a real Cyrus IMAP server and a
+// real backupd on loopback (the integration tests' test bed), fills the IMAP server with a small fleet,
+// writes sandbox/config.yaml for it and shows the staleness report. `npm run sandbox -- stop` stops it.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CyrusTestBed } from '../test/cyrus/testbed.js';
+import { runCliProcess } from '../test/support/run-cli.js';
+import { repoRoot } from '../test/support/paths.js';
+
+const SANDBOX = join(repoRoot, 'sandbox');
+const CYRUS_DIR = join(SANDBOX, 'cyrus');
+const CONFIG = join(SANDBOX, 'config.yaml');
+const PACKAGES = ['cyrus-imapd', 'cyrus-common', 'cyrus-replication', 'cyrus-clients', 'sasl2-bin'];
+const APT_LINE = `apt-get update && apt-get install -y ${PACKAGES.join(' ')}`;
+
+/** A dozen users of mixed sizes: a few empty, most small, one of several MB. */
+const FLEET: Array<[userid: string, messages: number, messageBytes: number]> = [
+  ['anne', 20, 4_000],
+  ['bob', 5, 2_000],
+  ['carol', 40, 8_000],
+  ['dave', 0, 0],
+  ['erin', 12, 3_000],
+  ['frank', 3, 50_000],
+  ['grace', 60, 5_000],
+  ['heidi', 1, 1_000],
+  ['ivan', 8, 20_000],
+  ['judy', 25, 2_500],
+  ['mallory', 0, 0],
+  ['big', 40, 250_000],
+];
+
+function say(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function cyrusInstalled(): boolean {
+  return existsSync('/usr/lib/cyrus/bin/master') && existsSync('/usr/lib/cyrus/bin/backupd') && existsSync('/usr/sbin/saslpasswd2');
+}
+
+function ensureCyrus(): void {
+  if (cyrusInstalled()) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`Cyrus is not installed and installing it needs root. Run as root:\n  ${APT_LINE}\nthen npm run sandbox again (as root: the sandbox starts Cyrus's master, which needs it).`);
+  }
+  say(`Installing Debian's Cyrus packages: ${PACKAGES.join(' ')}`);
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  // The packages' own system-wide services are not wanted: the sandbox starts its own, on loopback.
+  writeFileSync('/usr/sbin/policy-rc.d', '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  try {
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...PACKAGES], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  } finally {
+    rmSync('/usr/sbin/policy-rc.d', { force: true });
+  }
+}
+
+async function stopSandbox(): Promise<void> {
+  if (existsSync(CYRUS_DIR)) await CyrusTestBed.stopServersIn(CYRUS_DIR);
+  rmSync(SANDBOX, { recursive: true, force: true });
+}
+
+async function startSandbox(): Promise<void> {
+  ensureCyrus();
+  if (process.getuid?.() !== 0) throw new Error('the sandbox starts Cyrus\'s master, which must run as root: run npm run sandbox as root');
+  if (existsSync(SANDBOX)) {
+    say('Stopping the previous sandbox and starting afresh.');
+    await stopSandbox();
+  }
+  mkdirSync(SANDBOX, { recursive: true, mode: 0o755 });
+  say('Starting a Cyrus IMAP server and a backupd on loopback ...');
+  const bed = await CyrusTestBed.start({ dir: CYRUS_DIR, keep: true });
+  say(`Creating ${FLEET.length} users with mail ...`);
+  for (const [userid, messages, messageBytes] of FLEET) await bed.createUser(userid, { messages, messageBytes });
+  // Half the fleet gets a first backup with a plain XBACKUP, so the report has something to show;
+  // the other half is what the scheduler's bootstrap is for.
+  const backedUp = FLEET.slice(0, FLEET.length / 2).map(([userid]) => userid);
+  say(`Backing up ${backedUp.join(', ')} with a plain XBACKUP ...`);
+  for (const userid of backedUp) {
+    const reply = await bed.xbackup(bed.mailboxName(userid));
+    if (reply.status !== 'OK') throw new Error(`XBACKUP ${userid} answered ${reply.status} ${reply.text}`);
+  }
+  await bed.disconnect();
+
+  const passwordFile = join(SANDBOX, 'imap1.password');
+  writeFileSync(passwordFile, `${bed.admin.password}\n`, { mode: 0o600 });
+  chmodSync(passwordFile, 0o600);
+  writeFileSync(
+    CONFIG,
+    [
+      '# Written by npm run sandbox for the Cyrus servers under sandbox/cyrus.',
+      'backupd:',
+      `  imapdConf: ${bed.backup.confPath}`,
+      `state: ${join(SANDBOX, 'state.db')}`,
+      'servers:',
+      '  - name: imap1',
+      `    host: ${bed.imap.host}`,
+      `    port: ${bed.imap.port}`,
+      '    tls: none',
+      `    user: ${bed.admin.user}`,
+      `    passwordFile: ${passwordFile}`,
+      `    channel: ${bed.channel}`,
+      '    maxConcurrent: 2',
+      'policy:',
+      '  schedule: "* * * * *"',
+      '  maxAge: 10m',
+      'bootstrap:',
+      '  groupSize: 4',
+      '  pause: 2s',
+      '',
+    ].join('\n'),
+  );
+
+  say('\nThe staleness report of the backup server, from its own files:\n');
+  const report = await runCliProcess(['report', '-c', CONFIG]);
+  process.stdout.write(report.stdout);
+  process.stderr.write(report.stderr);
+
+  say(`
+The sandbox is running:
+  IMAP server   127.0.0.1:${bed.imap.port}  (admin user "${bed.admin.user}", password in ${passwordFile})
+  backupd       127.0.0.1:${bed.backup.port}  (Cyrus config ${bed.backup.confPath})
+  config        ${CONFIG}
+
+Next:
+  node dist/src/cli/main.js report -c ${CONFIG}          the staleness report again
+  node dist/src/cli/main.js report -c ${CONFIG} --json   the same as JSON
+  npm run sandbox -- stop                                  stop the Cyrus servers and remove sandbox/`);
+}
+
+const command = process.argv[2] ?? 'start';
+try {
+  if (command === 'stop') {
+    await stopSandbox();
+    say('Sandbox stopped and removed.');
+  } else if (command === 'start') {
+    await startSandbox();
+  } else {
+    throw new Error(`unknown sandbox command "${command}"; use: npm run sandbox [-- stop]`);
+  }
+} catch (err) {
+  process.stderr.write(`sandbox: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+}
