@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import type { BackupServerPaths } from '../config/backup-server.js';
+import { useridFromCyrus } from './cyrus-userid.js';
 import { CyrusDbError } from './cyrusdb/errors.js';
 import { readCyrusDb } from './cyrusdb/snapshot.js';
 import type { CyrusDbEntry } from './cyrusdb/types.js';
@@ -56,7 +57,7 @@ export class BackupServerScanner {
     const stats: ScanStats = { users: db.entries.length, indexesRead: 0, indexesReused: 0, unreadable: 0 };
     const seen = new Set<string>();
     const entries = db.entries.map(({ key, value }): BackupdEntry => {
-      const userid = key.toString('utf8');
+      const userid = useridFromCyrus(key.toString('utf8'));
       const dataFile = value.toString('utf8');
       seen.add(userid);
       const fingerprint = fingerprintOf(indexFileOf(dataFile));

@@ -1,6 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, ConfigErrors } from '../config/errors.js';
+import { WireValueError } from '../imap/wire-value-error.js';
 import { ExitCode } from './exit-codes.js';
+import { UsageError } from './usage-error.js';
+import { registerBackup } from './commands/backup.js';
+import { registerCheck } from './commands/check.js';
 import { registerReport } from './commands/report.js';
 import { addGlobalOptions } from './global-options.js';
 import { packageVersion } from './version.js';
@@ -14,7 +18,7 @@ export interface CliIo {
 export type CommandRegistrar = (program: Command, io: CliIo, setExit: (code: number) => void) => void;
 
 /** The commands, in the order `--help` shows them; each issue adds its own. */
-const commands: CommandRegistrar[] = [registerReport];
+const commands: CommandRegistrar[] = [registerCheck, registerReport, registerBackup];
 
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('xbackup-scheduler')
@@ -45,6 +49,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr(`configuration error:\n${err.message}\n`);
       return ExitCode.usageOrConfig;
     }
-    throw err;
+    if (err instanceof UsageError || err instanceof WireValueError) {
+      io.stderr(`error: ${err.message}\n`);
+      return ExitCode.usageOrConfig;
+    }
+    io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return ExitCode.someWorkFailed;
   }
 }

@@ -13,6 +13,8 @@ export const DEFAULT_CONFIG_FILE = '/etc/xbackup-scheduler/config.yaml';
 export type ServerConfig = ParsedServer & {
   /** Loaded only when the command talks IMAP, so `report` works for an operator who cannot read the password. */
   password: Secret | undefined;
+  /** With `secrets: 'lenient'`, why the password could not be loaded (file:line: problem). */
+  passwordError?: string;
 };
 
 export type Config = Omit<ParsedConfig, 'servers'> & {
@@ -21,8 +23,11 @@ export type Config = Omit<ParsedConfig, 'servers'> & {
 };
 
 export interface LoadOptions {
-  /** Read each server's password now (commands that log in to IMAP). */
-  secrets?: boolean;
+  /**
+   * Read each server's password now (commands that log in to IMAP). `lenient` records a password that
+   * cannot be read on that server instead of failing the load, for `report`, which can do without it.
+   */
+  secrets?: boolean | 'lenient';
   env?: NodeJS.ProcessEnv;
 }
 
@@ -61,7 +66,13 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
       ...(s.passwordFile && { passwordFile: resolve(base, s.passwordFile) }),
       ...(s.tlsCaFile && { tlsCaFile: resolve(base, s.tlsCaFile) }),
     };
-    return { ...server, password: options.secrets ? loadPassword(server, i, doc, lines, file, options.env ?? process.env) : undefined };
+    if (!options.secrets) return { ...server, password: undefined };
+    try {
+      return { ...server, password: loadPassword(server, i, doc, lines, file, options.env ?? process.env) };
+    } catch (err) {
+      if (options.secrets !== 'lenient' || !(err instanceof ConfigError)) throw err;
+      return { ...server, password: undefined, passwordError: err.message };
+    }
   });
   return {
     ...parsed,

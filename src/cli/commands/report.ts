@@ -3,12 +3,14 @@ import { CyrusDbError } from '../../backupd/cyrusdb/errors.js';
 import { BackupServerScanner } from '../../backupd/scan.js';
 import { parseDuration } from '../../config/duration.js';
 import { configFileFromEnv, loadConfig } from '../../config/load.js';
+import { discoverFleet } from '../../imap/discover-fleet.js';
 import { classifyUsers } from '../../staleness/classify.js';
 import { buildReport, type ReportSort } from '../../staleness/report.js';
 import { isUserState, USER_STATES, type UserState } from '../../staleness/user-state.js';
 import { resolveBackupServer } from '../backup-server-view.js';
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
+import { commandLogger } from '../logger.js';
 import { writeReportCsv } from '../output/report-csv.js';
 import { writeReportJson } from '../output/report-json.js';
 import { nagiosUnknown, writeReportNagios } from '../output/report-nagios.js';
@@ -27,6 +29,7 @@ interface ReportOptions extends GlobalOptions {
   maxAge?: number;
   warnAge?: number;
   critAge?: number;
+  discovery: boolean;
 }
 
 function durationArg(text: string): number {
@@ -62,10 +65,11 @@ export function registerReport(program: Command, io: CliIo, setExit: (code: numb
     .option('--max-age <duration>', 'stale from this age (overrides policy.maxAge)', durationArg)
     .option('--warn-age <duration>', 'nagios: WARNING when a backup is older (default: max age)', durationArg)
     .option('--crit-age <duration>', 'nagios: CRITICAL when a backup is older (default: twice max age)', durationArg)
+    .option('--no-discovery', 'do not ask the IMAP servers for their users (the backup server\'s files alone)')
     .action(async (_opts: unknown, command: Command) => {
       const opts = command.optsWithGlobals<ReportOptions>();
       const format: ReportFormat = opts.json ? 'json' : opts.format;
-      const config = loadConfig(configFileFromEnv(opts.config, io.env));
+      const config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: opts.discovery ? 'lenient' : false });
       const maxAge = opts.maxAge ?? config.policy.maxAge;
       const paths = resolveBackupServer(config);
       const now = Date.now();
@@ -84,14 +88,18 @@ export function registerReport(program: Command, io: CliIo, setExit: (code: numb
         }
         return;
       }
+      const discovery = opts.discovery && config.servers.length > 0 ? await discoverFleet(config.servers, commandLogger(opts)) : null;
       const classification = classifyUsers({
         backupd: view,
-        discovery: null,
+        discovery,
         history: null,
         policy: { maxAge, failingAfter: config.policy.failingAfter },
         now,
       });
-      const notes = view.backupsDbExists ? [] : [`${view.backupsDb} does not exist yet: nobody has been backed up to this server`];
+      const notes = [
+        ...(view.backupsDbExists ? [] : [`${view.backupsDb} does not exist yet: nobody has been backed up to this server`]),
+        ...(discovery?.servers.filter((s) => !s.ok).map((s) => `could not ask ${s.name} for its users: ${s.error}`) ?? []),
+      ];
       if (!view.backupsDbExists && format === 'nagios') {
         const unknown = nagiosUnknown(notes[0]!);
         io.stdout(unknown.text);

@@ -1,0 +1,29 @@
+import type { BackupServerPaths } from '../config/backup-server.js';
+import { readCyrusDb } from './cyrusdb/snapshot.js';
+import { BackupIndexError } from './index-error.js';
+import { readBackupIndex } from './index-reader.js';
+
+export interface BackupServerProbe {
+  users: number;
+  sampled: number;
+  unreadable: Array<{ userid: string; error: string }>;
+  /** Detected from the file's magic, which is what counts (Cyrus itself goes by it). */
+  backend: string | null;
+}
+
+/** Reads backups.db and up to `sampleSize` indexes spread over it: enough to catch a permission problem. */
+export async function probeBackupServer(paths: Pick<BackupServerPaths, 'backupsDb' | 'backupsDbFormat'>, sampleSize = 20): Promise<BackupServerProbe> {
+  const db = await readCyrusDb(paths.backupsDb, { backend: paths.backupsDbFormat });
+  const step = Math.max(1, Math.floor(db.entries.length / sampleSize));
+  const sample = db.entries.filter((_, i) => i % step === 0).slice(0, sampleSize);
+  const unreadable: BackupServerProbe['unreadable'] = [];
+  for (const { key, value } of sample) {
+    try {
+      readBackupIndex(value.toString('utf8'));
+    } catch (err) {
+      if (!(err instanceof BackupIndexError)) throw err;
+      unreadable.push({ userid: key.toString('utf8'), error: err.message });
+    }
+  }
+  return { users: db.entries.length, sampled: sample.length, unreadable, backend: db.backend };
+}

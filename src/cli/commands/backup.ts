@@ -1,0 +1,59 @@
+import { Option, type Command } from 'commander';
+import { configFileFromEnv, loadConfig, type ServerConfig } from '../../config/load.js';
+import type { BackupResult } from '../../scheduler/backup-result.js';
+import { executeForcedBackup, planForcedBackup, validateRequestedPatterns } from '../../scheduler/force-backup.js';
+import { resolveBackupServer } from '../backup-server-view.js';
+import { ExitCode } from '../exit-codes.js';
+import type { GlobalOptions } from '../global-options.js';
+import { commandLogger } from '../logger.js';
+import { backupResultJson, backupResultLine, backupSummaryJson } from '../output/backup-result-lines.js';
+import type { CliIo } from '../program.js';
+import { UsageError } from '../usage-error.js';
+
+interface BackupOptions extends GlobalOptions {
+  server?: string;
+  dryRun?: boolean;
+}
+
+export function registerBackup(program: Command, io: CliIo, setExit: (code: number) => void): void {
+  program
+    .command('backup')
+    .description('back up now every user matching the patterns (userids, or patterns with * and %)')
+    .argument('<pattern...>', 'userids or userid patterns, e.g. anne "b*" "*@example.com"')
+    .addOption(new Option('--server <name>', 'only this configured server'))
+    .option('--dry-run', 'list who would be backed up, and back up nobody')
+    .action(async (patterns: string[], _opts: unknown, command: Command) => {
+      const opts = command.optsWithGlobals<BackupOptions>();
+      // Refused before the config's secrets are even read, let alone a connection made.
+      validateRequestedPatterns(patterns);
+      const config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: true });
+      const servers = selectServers(config.servers, opts.server, config.file);
+      const paths = resolveBackupServer(config);
+      const logger = commandLogger(opts);
+      const plan = await planForcedBackup(config.servers, patterns, { onlyServer: opts.server, logger });
+      let failed = 0;
+      const print = (r: BackupResult) => {
+        if (r.outcome !== 'ok') failed++;
+        io.stdout(opts.json ? backupResultJson(r) : backupResultLine(r));
+      };
+      plan.refused.forEach(print);
+      if (opts.dryRun) {
+        for (const t of plan.targets) io.stdout(opts.json ? `${JSON.stringify({ userid: t.userid, server: t.server, dryRun: true })}\n` : `would back up ${t.userid} on ${t.server}\n`);
+        if (!opts.json) io.stdout(`${plan.targets.length} users would be backed up\n`);
+        setExit(failed > 0 ? ExitCode.someWorkFailed : ExitCode.ok);
+        return;
+      }
+      const results = await executeForcedBackup(servers, paths, plan.targets, print, logger);
+      const ok = results.filter((r) => r.outcome === 'ok').length;
+      io.stdout(opts.json ? backupSummaryJson(ok, failed) : `${ok} ok, ${failed} failed\n`);
+      setExit(failed > 0 ? ExitCode.someWorkFailed : ExitCode.ok);
+    });
+}
+
+function selectServers(servers: ServerConfig[], name: string | undefined, file: string): ServerConfig[] {
+  if (servers.length === 0) throw new UsageError(`${file} configures no IMAP server (servers:)`);
+  if (name === undefined) return servers;
+  const found = servers.filter((s) => s.name === name);
+  if (found.length === 0) throw new UsageError(`--server ${name}: no such server in ${file}; configured: ${servers.map((s) => s.name).join(', ')}`);
+  return found;
+}

@@ -1,0 +1,19 @@
+import type { BackupResult } from '../../scheduler/backup-result.js';
+
+/** `OK anne 0.4s`, `NO bob: Mailbox is locked`: one line per user, printed as each one finishes. */
+export function backupResultLine(r: BackupResult): string {
+  const label = { ok: 'OK', no: 'NO', unverified: 'UNVERIFIED', error: 'ERROR' }[r.outcome];
+  const where = r.server === '-' ? '' : ` (${r.server})`;
+  if (r.outcome === 'ok') return `${label} ${r.userid} ${r.seconds.toFixed(1)}s${where}\n`;
+  const doubt = r.inDoubt ? ' [in doubt: the server may still be backing it up]' : '';
+  return `${label} ${r.userid}${where}: ${r.error}${doubt}\n`;
+}
+
+/** The stable JSON line of spec §3.1. */
+export function backupResultJson(r: BackupResult): string {
+  return `${JSON.stringify({ userid: r.userid, server: r.server, outcome: r.outcome, seconds: Math.round(r.seconds * 1000) / 1000, error: r.error, group: r.group })}\n`;
+}
+
+export function backupSummaryJson(ok: number, failed: number): string {
+  return `${JSON.stringify({ summary: { ok, failed } })}\n`;
+}

@@ -1,0 +1,98 @@
+import { ImapFlow } from 'imapflow';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../config/load.js';
+import { parseCyrusVersion, type CyrusVersion } from './cyrus-version.js';
+import { ImapConnectionError, type ConnectionProblem } from './imap-connection-error.js';
+import type { MailboxNaming } from './mailbox-names.js';
+
+/** How long a login may take; commands have their own, much longer, timeout. */
+const CONNECT_TIMEOUT_MS = 30_000;
+/** imapflow's inactivity timer must never fire before our own command timeout does. */
+const SOCKET_TIMEOUT_MARGIN_MS = 5 * 60_000;
+
+/**
+ * One logged-in admin connection to one IMAP server. A first XBACKUP of a big mailbox sends no byte for
+ * an hour, so the only idle limit is the command timeout (servers[].commandTimeout); TCP keepalive
+ * (which imapflow enables) notices a peer that is gone.
+ */
+export class AdminSession {
+  private constructor(
+    readonly server: ServerConfig,
+    readonly client: ImapFlow,
+    readonly naming: MailboxNaming,
+    readonly version: CyrusVersion | null,
+    readonly capabilities: ReadonlySet<string>,
+  ) {}
+
+  static async open(server: ServerConfig, logger?: Logger): Promise<AdminSession> {
+    if (!server.password) throw new ImapConnectionError(server.name, 'login', server.passwordError ?? 'no password was loaded for this server');
+    const client = new ImapFlow({
+      host: server.host,
+      port: server.port,
+      secure: server.tls === 'implicit',
+      doSTARTTLS: server.tls === 'starttls',
+      tls: {
+        rejectUnauthorized: server.tlsVerify,
+        ...(server.tlsCaFile && { ca: readFileSync(server.tlsCaFile) }),
+        ...(isIP(server.host) === 0 && { servername: server.host }),
+      },
+      auth: {
+        user: server.user,
+        pass: server.password.reveal(),
+        ...(server.authzid && { authzid: server.authzid, loginMethod: 'AUTH=PLAIN' }),
+      },
+      clientInfo: { name: 'xbackup-scheduler' },
+      logger: false,
+      disableAutoIdle: true,
+      disableCompression: true,
+      connectionTimeout: CONNECT_TIMEOUT_MS,
+      greetingTimeout: CONNECT_TIMEOUT_MS,
+      socketTimeout: server.commandTimeout + SOCKET_TIMEOUT_MARGIN_MS,
+    });
+    // imapflow reports a lost connection as an 'error' event too; the pending command's rejection carries it.
+    client.on('error', (err: Error) => logger?.debug({ server: server.name, err: err.message }, 'IMAP connection error'));
+    try {
+      await client.connect();
+    } catch (err) {
+      client.close();
+      throw connectionError(server.name, err);
+    }
+    const separator = client.namespace?.delimiter;
+    if (separator !== '.' && separator !== '/') {
+      await client.logout().catch(() => client.close());
+      throw new ImapConnectionError(server.name, 'protocol', `the server announced hierarchy separator ${JSON.stringify(separator)}; Cyrus uses "." or "/"`);
+    }
+    const version = parseCyrusVersion(client.serverInfo?.version || undefined, client.greeting);
+    return new AdminSession(server, client, { separator }, version, new Set(client.capabilities.keys()));
+  }
+
+  get usable(): boolean {
+    return this.client.usable;
+  }
+
+  async close(): Promise<void> {
+    if (!this.client.usable) {
+      this.client.close();
+      return;
+    }
+    await this.client.logout().catch(() => this.client.close());
+  }
+}
+
+/** Turns imapflow's and node's errors into one that says what failed and what to check. */
+export function connectionError(server: string, err: unknown): ImapConnectionError {
+  if (err instanceof ImapConnectionError) return err;
+  const e = err as { code?: string; message?: string; authenticationFailed?: boolean; responseText?: string };
+  const code = e.code ?? '';
+  const detail = [e.responseText ?? e.message ?? String(err), code && !String(e.message).includes(code) ? `(${code})` : '']
+    .filter(Boolean)
+    .join(' ');
+  let problem: ConnectionProblem = 'dropped';
+  if (e.authenticationFailed || /authenticat|login/i.test(e.responseText ?? '')) problem = 'login';
+  else if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(code)) problem = 'unreachable';
+  else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/.test(code) || /certificate|TLS|SSL/i.test(e.message ?? '')) problem = 'tls';
+  else if (/TIMEOUT|ETIMEDOUT/i.test(code)) problem = 'timeout';
+  return new ImapConnectionError(server, problem, detail);
+}

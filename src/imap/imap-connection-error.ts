@@ -1,0 +1,22 @@
+export type ConnectionProblem = 'unreachable' | 'tls' | 'login' | 'timeout' | 'dropped' | 'protocol';
+
+const ADVICE: Record<ConnectionProblem, string> = {
+  unreachable: 'check servers[].host and port, and that imapd listens there',
+  tls: 'the certificate could not be verified: give the CA with servers[].tlsCaFile, fix the certificate, or (for this host only) set tlsVerify: false',
+  login: 'check servers[].user and its password, and that the user may log in (sasl); it must also be listed in the IMAP server\'s `admins:`',
+  timeout: 'the server did not answer in time; it may be overloaded or a firewall drops packets',
+  dropped: 'the connection closed unexpectedly; see the IMAP server\'s syslog (imapd may have crashed)',
+  protocol: 'the server answered something that is not IMAP',
+};
+
+/** The IMAP server could not be reached, logged in to, or kept talking. Never carries the password. */
+export class ImapConnectionError extends Error {
+  override readonly name = 'ImapConnectionError';
+  constructor(
+    readonly server: string,
+    readonly problem: ConnectionProblem,
+    detail: string,
+  ) {
+    super(`${server}: ${detail} (${ADVICE[problem]})`);
+  }
+}

@@ -1,0 +1,69 @@
+import type { ImapFlow } from 'imapflow';
+
+/**
+ * The one place that uses imapflow's internal `exec()`: imapflow (2.10) has no public call for a custom
+ * command such as XBACKUP. If an upgrade changes it, this module and its real-Cyrus test break, nothing else.
+ */
+
+export type ExecAttribute = { type: 'ATOM' | 'STRING'; value: string } | ExecAttribute[];
+
+/** An untagged response as imapflow parses it: `* OK USER anne` is command OK with one TEXT attribute. */
+export interface UntaggedResponse {
+  command: string;
+  attributes: unknown[];
+}
+
+export interface TaggedResponse {
+  status: 'OK' | 'NO' | 'BAD';
+  text: string;
+}
+
+type UntaggedHandler = (response: UntaggedResponse) => void;
+
+interface ImapFlowInternals {
+  exec(
+    command: string,
+    attributes: ExecAttribute[],
+    options: { untagged: Record<string, (u: UntaggedResponse) => Promise<void>> },
+  ): Promise<{ response: { attributes?: unknown[] }; next: () => void }>;
+}
+
+interface ImapFlowCommandError extends Error {
+  responseStatus?: string;
+  responseText?: string;
+}
+
+/** Plain text of an attribute list: TEXT, ATOM and STRING values joined by spaces (nested lists skipped). */
+export function attributesText(attributes: readonly unknown[] | undefined): string {
+  return (attributes ?? [])
+    .filter((a): a is { value: string } => typeof a === 'object' && a !== null && !Array.isArray(a) && typeof (a as { value?: unknown }).value === 'string')
+    .map((a) => a.value)
+    .join(' ')
+    .trim();
+}
+
+/**
+ * Sends one command and resolves with its tagged status: NO and BAD are results here, not exceptions.
+ * It rejects only when the connection fails before the tagged response (closed, reset, timed out).
+ */
+export async function execCommand(
+  client: ImapFlow,
+  command: string,
+  attributes: ExecAttribute[],
+  untagged: Record<string, UntaggedHandler> = {},
+): Promise<TaggedResponse> {
+  const handlers = Object.fromEntries(
+    Object.entries(untagged).map(([name, handle]) => [name.toUpperCase(), async (u: UntaggedResponse) => handle(u)]),
+  );
+  try {
+    const { response, next } = await (client as unknown as ImapFlowInternals).exec(command, attributes, { untagged: handlers });
+    next();
+    return { status: 'OK', text: attributesText(response.attributes) };
+  } catch (err) {
+    const e = err as ImapFlowCommandError;
+    if (e.responseStatus === 'NO' || e.responseStatus === 'BAD') {
+      return { status: e.responseStatus, text: e.responseText ?? '' };
+    }
+    throw err;
+  }
+}

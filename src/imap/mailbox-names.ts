@@ -1,0 +1,120 @@
+// Userids (`anne`, `anne.smith@example.com`, `josé`) and the mailbox names an admin sees over
+// IMAP, which depend on the server's hierarchy separator (cyrus-facts §5). Verified on Cyrus
+// 3.6.1 (virtdomains: userid):
+//   '/' separator: user/anne.smith, user/anne.smith/Sent, user/anne.smith@example.com
+//   '.' separator: user.anne, user.anne.Sent@example.com (the domain goes after the folders),
+//                  and a '.' inside a userid is shown as '^': user.anne^smith is anne.smith
+//   non-ASCII in modified UTF-7 on the wire: user.jos&AOk- is josé
+// Cyrus spells userids themselves (XBACKUP's `* OK USER` lines, backups.db keys) in modified
+// UTF-7 too: `jos&AOk-`; src/backupd/cyrus-userid.ts converts them where they come in.
+import { decodeModifiedUtf7, encodeModifiedUtf7, ModifiedUtf7Error } from '../backupd/modified-utf7.js';
+import { validateUserid, validateUseridPattern } from './wire-validation.js';
+import { WireValueError } from './wire-value-error.js';
+
+/** How a server names mailboxes; the separator is the one it announces (NAMESPACE or `LIST "" ""`). */
+export interface MailboxNaming {
+  separator: '.' | '/';
+}
+
+/** The user whose hierarchy a mailbox belongs to, and whether it is that user's INBOX. */
+export interface MailboxOwner {
+  userid: string;
+  isInbox: boolean;
+}
+
+const USER_PREFIX = 'user';
+const DOMAIN_MARK = '@';
+/** How the '.' separator shows a '.' of a userid (Cyrus's internal spelling of it). */
+const DOT_UNDER_DOT_SEPARATOR = '^';
+
+/**
+ * The INBOX of `userid` as the admin names it: `user.anne`, `user/anne.smith`,
+ * `user.anne^smith`, `user.anne@example.com`, `user.jos&AOk-`. Throws WireValueError for a
+ * userid that must not reach the wire (see validateUserid).
+ */
+export function useridToMailbox(userid: string, naming: MailboxNaming): string {
+  return userNameFor(validateUserid(userid), naming);
+}
+
+/**
+ * The XBACKUP pattern for a userid pattern: `a*` → `user.a*`, `*@example.com` →
+ * `user.*@example.com`, `anne` → `user.anne` (an exact userid never gets a wildcard, which would
+ * also back up annette). `*` matches anything, `%` anything but the separator, as in LIST: under
+ * the '.' separator `%` therefore misses users whose domain has a dot (useridPatternSelects).
+ * A '.' before the pattern's '@', or anywhere in a pattern without '@', is a dot in a userid.
+ */
+export function useridPatternToMailboxPattern(pattern: string, naming: MailboxNaming): string {
+  return userNameFor(validateUseridPattern(pattern), naming);
+}
+
+/**
+ * The user whose hierarchy a LIST name belongs to, or null for shared mailboxes (`shared.news`,
+ * `shared@example.com`), the admin's own (`INBOX`), deleted ones (`DELETED.user...`) and
+ * anything else outside `user<sep>`. An `@` marks the domain as Cyrus shows it to an admin
+ * with virtdomains. The userid is returned as the name says; a name Cyrus allows but the wire
+ * rules do not (a space, say) still needs validateUserid before use. Throws WireValueError for
+ * a name that is not valid modified UTF-7.
+ */
+export function mailboxOwner(name: string, naming: MailboxNaming): MailboxOwner | null {
+  const { beforeDomain, domain } = splitDomain(decodeMailboxName(name));
+  if (domain === '') return null;
+  const levels = beforeDomain.split(naming.separator);
+  const [prefix, shownLocalPart] = levels;
+  if (levels.length < 2 || prefix !== USER_PREFIX || !shownLocalPart) return null;
+  const localPart = naming.separator === '.' ? shownLocalPart.replaceAll(DOT_UNDER_DOT_SEPARATOR, '.') : shownLocalPart;
+  return { userid: domain === undefined ? localPart : localPart + DOMAIN_MARK + domain, isInbox: levels.length === 2 };
+}
+
+/**
+ * Whether `XBACKUP <useridPatternToMailboxPattern(pattern)>` backs up `userid`, decided the way
+ * Cyrus 3.6 decides it: the pattern must match the user's whole INBOX name, case-sensitively,
+ * `*` matching anything and `%` anything but the separator (lib/glob.c). So, as observed on
+ * Cyrus 3.6.1 with virtdomains, `%` under the '.' separator selects `anne` and `bob@localhost`
+ * but not `anne@example.com` (the domain's dot stops `%`), while under '/' it selects all three.
+ */
+export function useridPatternSelects(pattern: string, userid: string, naming: MailboxNaming): boolean {
+  const mailboxPattern = useridPatternToMailboxPattern(pattern, naming);
+  return cyrusGlob(mailboxPattern, naming.separator).test(useridToMailbox(userid, naming));
+}
+
+/** `user<sep><local part>[@domain]` in modified UTF-7, for a validated userid or pattern. */
+function userNameFor(useridOrPattern: string, naming: MailboxNaming): string {
+  const { beforeDomain: localPart, domain } = splitDomain(useridOrPattern);
+  const shownLocalPart = naming.separator === '.' ? localPart.replaceAll('.', DOT_UNDER_DOT_SEPARATOR) : localPart;
+  const name = USER_PREFIX + naming.separator + shownLocalPart + (domain === undefined ? '' : DOMAIN_MARK + domain);
+  return encodeModifiedUtf7(name);
+}
+
+/** Splits at the last '@', as Cyrus does; `domain` is undefined when there is none. */
+function splitDomain(text: string): { beforeDomain: string; domain: string | undefined } {
+  const at = text.lastIndexOf(DOMAIN_MARK);
+  return at < 0 ? { beforeDomain: text, domain: undefined } : { beforeDomain: text.slice(0, at), domain: text.slice(at + 1) };
+}
+
+function decodeMailboxName(name: string): string {
+  try {
+    return decodeModifiedUtf7(name);
+  } catch (error) {
+    if (error instanceof ModifiedUtf7Error) {
+      throw new WireValueError('mailbox', name, `IMAP mailbox names are modified UTF-7, and this one is not valid: ${error.problem}`);
+    }
+    throw error;
+  }
+}
+
+/** Cyrus's LIST/XBACKUP pattern as a regular expression over whole mailbox names. */
+function cyrusGlob(mailboxPattern: string, separator: string): RegExp {
+  const source = (mailboxPattern.match(/[*%]+|[^*%]+/g) ?? [])
+    .map((token) => {
+      // Cyrus treats a run of wildcards holding any '*' as one '*', and '%%' as '%'.
+      if (token.includes('*')) return '[^]*';
+      if (token.startsWith('%')) return `[^${escapeForRegExp(separator)}]*`;
+      return escapeForRegExp(token);
+    })
+    .join('');
+  return new RegExp(`^${source}$`);
+}
+
+function escapeForRegExp(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+}

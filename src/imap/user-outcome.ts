@@ -1,0 +1,50 @@
+import type { XbackupRun } from './xbackup.js';
+
+export type UserOutcomeKind = 'ok' | 'no' | 'error';
+
+/** What one XBACKUP said about one requested user, before verification against the index. */
+export interface UserOutcome {
+  userid: string;
+  outcome: UserOutcomeKind;
+  error: string | null;
+  /** The server may still be backing this user up (timeout or dropped connection before its line). */
+  inDoubt: boolean;
+  /** `Mailbox is locked`: another backup of the user is running; retried without counting as a failure. */
+  locked: boolean;
+  /** When its own line arrived (or the command ended). */
+  at: number;
+}
+
+/**
+ * Judges every requested user by its own untagged line, never by the tagged OK (which only means that
+ * at least one item succeeded). A line for a user that was not asked for is ignored, so a confused or
+ * hostile server cannot make us record a backup we did not request.
+ */
+export function userOutcomes(run: XbackupRun, requested: readonly string[]): UserOutcome[] {
+  const lines = new Map(run.items.filter((i) => i.kind === 'user').map((i) => [i.name, i]));
+  const sharedInstead = run.items.find((i) => i.kind === 'mailbox');
+  return requested.map((userid): UserOutcome => {
+    const line = lines.get(userid);
+    if (line) {
+      return {
+        userid,
+        outcome: line.ok ? 'ok' : 'no',
+        error: line.error,
+        inDoubt: false,
+        locked: !line.ok && /Mailbox is locked/i.test(line.error ?? ''),
+        at: line.at,
+      };
+    }
+    const base = { userid, at: run.endedAt, locked: false };
+    if (run.failure && (run.failure.kind === 'timeout' || run.failure.kind === 'connection-dropped')) {
+      return { ...base, outcome: 'error', error: run.failure.message, inDoubt: true };
+    }
+    if (run.failure) {
+      return { ...base, outcome: 'no', error: run.failure.message, inDoubt: false, locked: run.failure.kind === 'locked' };
+    }
+    const why = sharedInstead
+      ? `the server backed up a shared mailbox "${sharedInstead.name}" instead: the mailbox name was built with the wrong hierarchy separator`
+      : 'the server answered OK but never reported this user';
+    return { ...base, outcome: 'error', error: `${run.server}: XBACKUP ${run.pattern}: ${why}`, inDoubt: false };
+  });
+}

@@ -1,0 +1,98 @@
+import { useridFromCyrus } from '../backupd/cyrus-userid.js';
+import type { AdminSession } from './admin-session.js';
+import { hasXbackup } from './cyrus-version.js';
+import { attributesText, execCommand, type TaggedResponse, type UntaggedResponse } from './imapflow-exec.js';
+import { XbackupFailure, type XbackupFailureKind } from './xbackup-failure.js';
+import { validateChannel } from './wire-validation.js';
+
+/** One untagged line of XBACKUP: `* OK USER anne`, `* NO USER bob (Mailbox is locked)`, `* OK MAILBOX shared.news`. */
+export interface XbackupItem {
+  kind: 'user' | 'mailbox';
+  /** The userid for users, the mailbox name for shared mailboxes. */
+  name: string;
+  ok: boolean;
+  error: string | null;
+  at: number;
+}
+
+export interface XbackupRun {
+  server: string;
+  pattern: string;
+  channel: string;
+  startedAt: number;
+  endedAt: number;
+  items: XbackupItem[];
+  /** null when the connection failed or timed out before the tagged response. */
+  tagged: TaggedResponse | null;
+  /** Set when the command as a whole failed; users already reported keep their own outcome. */
+  failure: XbackupFailure | null;
+}
+
+export interface XbackupOptions {
+  timeoutMs: number;
+  /** Called for each untagged line as the server sends it (the server flushes one per finished user). */
+  onItem?: (item: XbackupItem) => void;
+  now?: () => number;
+}
+
+const ITEM_LINE = /^(USER|MAILBOX) (\S+)(?: \((.*)\))?$/s;
+
+/**
+ * Issues `XBACKUP <pattern> <channel>` on an admin session. `pattern` is a mailbox pattern already
+ * built and validated (see mailbox-names.ts); it goes out as an IMAP string or literal, never raw.
+ * The channel is a bare atom, as Cyrus requires, and is never omitted.
+ */
+export async function runXbackup(session: AdminSession, pattern: string, channel: string, options: XbackupOptions): Promise<XbackupRun> {
+  validateChannel(channel);
+  const now = options.now ?? Date.now;
+  const server = session.server.name;
+  const items: XbackupItem[] = [];
+  const startedAt = now();
+  const onLine = (ok: boolean) => (u: UntaggedResponse) => {
+    const m = ITEM_LINE.exec(attributesText(u.attributes));
+    if (!m) return;
+    const item: XbackupItem = { kind: m[1] === 'USER' ? 'user' : 'mailbox', name: m[1] === 'USER' ? useridFromCyrus(m[2]!) : m[2]!, ok, error: ok ? null : (m[3] ?? 'failed'), at: now() };
+    items.push(item);
+    options.onItem?.(item);
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
+  });
+  let tagged: TaggedResponse | null = null;
+  let failure: XbackupFailure | null = null;
+  try {
+    const outcome = await Promise.race([
+      execCommand(session.client, 'XBACKUP', [{ type: 'STRING', value: pattern }, { type: 'ATOM', value: channel }], { OK: onLine(true), NO: onLine(false) }),
+      timedOut,
+    ]);
+    if (outcome === 'timeout') {
+      // Closing does not stop the server's work; the caller treats unreported users as in doubt.
+      session.client.close();
+      failure = new XbackupFailure('timeout', server, pattern, `no tagged answer after ${Math.round(options.timeoutMs / 1000)} s`);
+    } else {
+      tagged = outcome;
+      if (outcome.status !== 'OK') failure = new XbackupFailure(classify(outcome, session), server, pattern, `${outcome.status} ${outcome.text}`);
+    }
+  } catch (err) {
+    failure = new XbackupFailure('connection-dropped', server, pattern, `connection lost before the tagged answer: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  return { server, pattern, channel, startedAt, endedAt: now(), items, tagged, failure };
+}
+
+function classify(tagged: TaggedResponse, session: AdminSession): XbackupFailureKind {
+  const text = tagged.text;
+  if (tagged.status === 'BAD') {
+    if (/Unrecognized command/i.test(text)) return session.version && !hasXbackup(session.version) ? 'removed' : 'disabled';
+    if (/argument/i.test(text)) return 'bad-arguments';
+    return 'failed';
+  }
+  if (/Permission denied/i.test(text)) return 'not-admin';
+  if (/Mailbox does not exist/i.test(text)) return 'no-such-mailbox';
+  if (/Retry operation/i.test(text)) return 'backupd-unreachable';
+  if (/Mailbox is locked/i.test(text)) return 'locked';
+  return 'failed';
+}

@@ -1,0 +1,14 @@
+export type BackupOutcome = 'ok' | 'no' | 'unverified' | 'error';
+
+/** One user's finished attempt, as `backup --json` and `bootstrap --json` print it (spec §3.1). */
+export interface BackupResult {
+  userid: string;
+  server: string;
+  outcome: BackupOutcome;
+  startedAt: number;
+  seconds: number;
+  error: string | null;
+  inDoubt: boolean;
+  locked: boolean;
+  group: number | null;
+}

@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Secret } from '../../src/config/secret.js';
+import { AdminSession } from '../../src/imap/admin-session.js';
+import { execCommand } from '../../src/imap/imapflow-exec.js';
+import { ImapConnectionError } from '../../src/imap/imap-connection-error.js';
+import { userOutcomes } from '../../src/imap/user-outcome.js';
+import { runXbackup, type XbackupItem } from '../../src/imap/xbackup.js';
+import { runUserBackup } from '../../src/scheduler/run-user-backup.js';
+import { CyrusTestBed } from '../cyrus/testbed.js';
+import { bedServerConfig } from '../support/bed-config.js';
+
+
+describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
+  let bed: CyrusTestBed;
+  let session: AdminSession;
+  let paths: { backupsDb: string; backupsDbFormat: 'twoskip' };
+  const scratch = mkdtempSync(join(tmpdir(), 'xbs-xbackup-'));
+
+  before(async () => {
+    bed = await CyrusTestBed.start();
+    for (const u of ['anne', 'annette', 'bob']) await bed.createUser(u, { messages: 2 });
+    for (const u of ['s1', 's2', 's3', 's4']) await bed.createUser(u, { messages: 10, messageBytes: 100_000 });
+    await bed.createUser('big2', { messages: 300, messageBytes: 100_000 });
+    await bed.createUser('norm', { password: 'norm-pw' });
+    await bed.disconnect();
+    session = await AdminSession.open(bedServerConfig(bed));
+    paths = { backupsDb: bed.backup.backupsDbPath, backupsDbFormat: 'twoskip' };
+  });
+
+  after(async () => {
+    await session?.close();
+    await bed?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  test('the session reads the separator and the Cyrus version', () => {
+    assert.equal(session.naming.separator, '.');
+    assert.equal(session.version?.major, 3);
+    assert.equal(session.version?.minor, 6);
+  });
+
+  test('imapflow-exec carries a custom command with untagged handlers, and NO is a result, not an exception', async () => {
+    const names: string[] = [];
+    const ok = await execCommand(session.client, 'LIST', [{ type: 'STRING', value: '' }, { type: 'STRING', value: 'user.ann*' }], {
+      LIST: (u) => names.push(String((u.attributes[2] as { value: string }).value)),
+    });
+    assert.equal(ok.status, 'OK');
+    assert.match(ok.text, /^Completed/);
+    assert.deepEqual(names.sort(), ['user.anne', 'user.annette']);
+    const no = await execCommand(session.client, 'XBACKUP', [{ type: 'STRING', value: 'user.nosuch' }, { type: 'ATOM', value: 'backup' }]);
+    assert.deepEqual(no, { status: 'NO', text: 'Mailbox does not exist' });
+  });
+
+  test('a pattern backs up every match, each judged by its own line, streamed as each user finishes', async () => {
+    const seen: XbackupItem[] = [];
+    const run = await runXbackup(session, 'user.s*', 'backup', { timeoutMs: 60_000, onItem: (i) => seen.push(i) });
+    assert.equal(run.failure, null);
+    assert.deepEqual(run.tagged, { status: 'OK', text: 'Completed' });
+    assert.deepEqual(seen.map((i) => [i.kind, i.name, i.ok]), [['user', 's1', true], ['user', 's2', true], ['user', 's3', true], ['user', 's4', true]]);
+    assert.ok(seen[3]!.at > seen[0]!.at, 'lines arrive one by one, not all at the end');
+    const outcomes = userOutcomes(run, ['s1', 's4', 'zed']);
+    assert.deepEqual(outcomes.map((o) => o.outcome), ['ok', 'ok', 'error']);
+    assert.match(outcomes[2]!.error!, /never reported this user/);
+  });
+
+  test('a pattern that matches nothing: no-such-mailbox, and backupd is not contacted', async () => {
+    const run = await runXbackup(session, 'user.nosuch', 'backup', { timeoutMs: 10_000 });
+    assert.equal(run.failure?.kind, 'no-such-mailbox');
+    assert.match(run.failure!.message, /^imap1: XBACKUP user\.nosuch: NO Mailbox does not exist/);
+  });
+
+  test('a user that is not an admin: not-admin, with the fix', async () => {
+    const norm = await AdminSession.open(bedServerConfig(bed, 'imap1', { user: 'norm', password: new Secret('norm-pw', 'test') }));
+    try {
+      const run = await runXbackup(norm, 'user.anne', 'backup', { timeoutMs: 10_000 });
+      assert.equal(run.failure?.kind, 'not-admin');
+      assert.match(run.failure!.message, /add it to `admins:`/);
+    } finally {
+      await norm.close();
+    }
+  });
+
+  test('a wrong password is a login error that never shows the password', async () => {
+    await assert.rejects(AdminSession.open(bedServerConfig(bed, 'imap1', { password: new Secret('wrong-secret-pw', 'test') })), (err: unknown) => {
+      assert.ok(err instanceof ImapConnectionError);
+      assert.equal(err.problem, 'login');
+      assert.doesNotMatch(err.message, /wrong-secret-pw/);
+      return true;
+    });
+  });
+
+  test('backupd down: NO Retry operation is backupd-unreachable for every user asked', async () => {
+    await bed.stopBackupd();
+    try {
+      const run = await runXbackup(session, 'user.anne', 'backup', { timeoutMs: 10_000 });
+      assert.equal(run.failure?.kind, 'backupd-unreachable');
+      const [anne] = userOutcomes(run, ['anne']);
+      assert.equal(anne!.outcome, 'no');
+      assert.match(anne!.error!, /Retry operation/);
+      assert.equal(anne!.inDoubt, false);
+    } finally {
+      await bed.startBackupd();
+    }
+  });
+
+  test('a channel the server does not know: imapd dies, reported as a dropped connection with users in doubt', async () => {
+    const victim = await AdminSession.open(bedServerConfig(bed));
+    const run = await runXbackup(victim, 'user.bob', 'nosuchchannel', { timeoutMs: 10_000 });
+    await victim.close();
+    assert.equal(run.failure?.kind, 'connection-dropped');
+    assert.match(run.failure!.message, /channel is probably not configured on this server/);
+    const [bob] = userOutcomes(run, ['bob']);
+    assert.equal(bob!.inDoubt, true);
+  });
+
+  test('a channel name that Cyrus cannot match is refused before it reaches the wire', async () => {
+    await assert.rejects(runXbackup(session, 'user.anne', 'Backup', { timeoutMs: 1000 }), /channel/);
+  });
+
+  test('a user whose backup is locked (ctl_backups, or another XBACKUP): Mailbox is locked, retried later, not a failure', async () => {
+    const first = await runXbackup(session, 'user.annette', 'backup', { timeoutMs: 60_000 });
+    assert.equal(first.failure, null);
+    const holder = bed.ctlBackups(['lock', '-x', 'sleep 3', 'annette']);
+    // ctl_backups list skips a locked backup and says so: that is how we know the lock is held.
+    for (let i = 0; i < 50 && !/locked/i.test((await bed.ctlBackups(['-V', 'list', 'annette'])).stderr); i++) await new Promise((r) => setTimeout(r, 50));
+    const run = await runXbackup(session, 'user.annette', 'backup', { timeoutMs: 60_000 });
+    assert.equal((await holder).code, 0);
+    const [annette] = userOutcomes(run, ['annette']);
+    assert.equal(annette!.outcome, 'no');
+    assert.equal(annette!.locked, true);
+    assert.match(annette!.error!, /Mailbox is locked/);
+  });
+
+  test('a command timeout closes the connection and leaves the user in doubt; the server finishes the backup anyway', async () => {
+    const slow = await AdminSession.open(bedServerConfig(bed));
+    const run = await runXbackup(slow, 'user.big2', 'backup', { timeoutMs: 50 });
+    await slow.close();
+    assert.equal(run.failure?.kind, 'timeout');
+    const [big2] = userOutcomes(run, ['big2']);
+    assert.equal(big2!.inDoubt, true);
+    for (let i = 0; i < 100 && !(await bed.cyrDbtoolShowBackupsDb()).has('big2'); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok((await bed.cyrDbtoolShowBackupsDb()).has('big2'), 'the server went on after the client gave up');
+  });
+
+  test('an OK is verified against the index; an OK whose backup went elsewhere is unverified', async () => {
+    const verified = await runUserBackup(session, paths, 'anne');
+    assert.equal(verified.outcome, 'ok', verified.error ?? '');
+    const elsewhere = join(scratch, 'backups.db');
+    writeFileSync(elsewhere, '');
+    const unverified = await runUserBackup(session, { backupsDb: elsewhere, backupsDbFormat: 'flat' }, 'bob');
+    assert.equal(unverified.outcome, 'unverified');
+    assert.match(unverified.error!, /XBACKUP said OK for bob, but no entry in .*channel may point at another backup server/);
+  });
+
+});
+
+describe('XBACKUP disabled', () => {
+  let bed: CyrusTestBed;
+  before(async () => {
+    bed = await CyrusTestBed.start({ xbackupEnabled: false });
+  });
+  after(async () => bed?.stop());
+
+  test('BAD Unrecognized command on Cyrus 3.6 means disabled, with the setting to change', async () => {
+    const session = await AdminSession.open(bedServerConfig(bed));
+    try {
+      const run = await runXbackup(session, 'user.anne', 'backup', { timeoutMs: 10_000 });
+      assert.equal(run.failure?.kind, 'disabled');
+      assert.match(run.failure!.message, /xbackup_enabled: yes/);
+    } finally {
+      await session.close();
+    }
+  });
+});

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CyrusTestBed } from '../cyrus/testbed.js';
+import { writeBedConfig } from '../support/bed-config.js';
+import { parseCtlBackupsJsonList } from '../support/ctl-backups-list.js';
+import { runCliProcess } from '../support/run-cli.js';
+
+describe('backup, check and report with discovery, against two real IMAP servers sharing one backupd', () => {
+  let bed: CyrusTestBed;
+  let work: string;
+  let config: string;
+
+  const backedUp = async () => new Set(parseCtlBackupsJsonList((await bed.ctlBackups(['-j', 'list'])).stdout).map((e) => e.userid));
+
+  before(async () => {
+    bed = await CyrusTestBed.start({ secondImapServer: true });
+    work = mkdtempSync(join(tmpdir(), 'xbs-backup-cmd-'));
+    for (const u of ['alice', 'adam', 'bob', 'carl', 'dup']) await bed.createUser(u, { messages: 2 });
+    for (const u of ['amy', 'zoe', 'dup']) await bed.createUser(u, { server: 'imap2', messages: 2 });
+    await bed.disconnect();
+    config = writeBedConfig(bed, work, { servers: [{ which: 'imap1', settings: { maxConcurrent: 2 } }, { which: 'imap2' }] });
+  });
+
+  after(async () => {
+    await bed?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  test('check passes on both servers and says what it checked', async () => {
+    const run = await runCliProcess(['check', '-c', config]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /^PASS config: /m);
+    assert.match(run.stdout, /^WARN backups\.db: .* does not exist yet/m);
+    assert.match(run.stdout, /^PASS imap1 login: admin@127\.0\.0\.1:\d+ \(none\), Cyrus 3\.6\.\S+, hierarchy separator "\."$/m);
+    assert.match(run.stdout, /^PASS imap1 XBACKUP: enabled, admin is an admin; channel "backup"/m);
+    assert.match(run.stdout, /^PASS imap2 XBACKUP: /m);
+    assert.deepEqual(await backedUp(), new Set(), 'check backs nobody up');
+  });
+
+  test('--dry-run lists who would be backed up and backs up nobody', async () => {
+    const run = await runCliProcess(['backup', 'a*', '--dry-run', '-c', config]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(run.stdout.split('\n').filter((l) => l.startsWith('would')).sort(), [
+      'would back up adam on imap1',
+      'would back up alice on imap1',
+      'would back up amy on imap2',
+    ]);
+    assert.deepEqual(await backedUp(), new Set());
+  });
+
+  test('backup "a*" backs up exactly the matching users on both servers, each verified, one line each', async () => {
+    const run = await runCliProcess(['backup', 'a*', '-c', config]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const lines = run.stdout.trim().split('\n');
+    assert.deepEqual(lines.filter((l) => l.startsWith('OK ')).map((l) => l.split(' ')[1]).sort(), ['adam', 'alice', 'amy']);
+    assert.match(run.stdout, /^OK amy \d+\.\ds \(imap2\)$/m);
+    assert.equal(lines.at(-1), '3 ok, 0 failed');
+    assert.deepEqual(await backedUp(), new Set(['adam', 'alice', 'amy']));
+  });
+
+  test('--json prints one stable line per user and a summary', async () => {
+    const run = await runCliProcess(['backup', 'bob', 'zoe', '--json', '-c', config]);
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.at(-1), { summary: { ok: 2, failed: 0 } });
+    const bob = lines.find((l) => l.userid === 'bob');
+    assert.deepEqual(Object.keys(bob), ['userid', 'server', 'outcome', 'seconds', 'error', 'group']);
+    assert.deepEqual([bob.server, bob.outcome, bob.error, bob.group], ['imap1', 'ok', null, null]);
+    assert.equal(typeof bob.seconds, 'number');
+  });
+
+  test('a user on two servers is refused; an unknown userid is reported; exit code 1', async () => {
+    const run = await runCliProcess(['backup', 'dup', 'nobody', '-c', config]);
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /^ERROR dup \(imap1,imap2\): dup is on imap1 and imap2: not backed up until it lives on one server only/m);
+    assert.match(run.stdout, /^ERROR nobody: nobody is on none of the configured servers/m);
+    assert.ok(!(await backedUp()).has('dup'));
+  });
+
+  test('a pattern that could split the IMAP command is refused before anything is sent', async () => {
+    const run = await runCliProcess(['backup', 'bob\r\nA1 LIST "" "*"', '-c', config]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /refusing pattern "bob\\r\\nA1 LIST .*: it contains a line break/);
+    const exact = await runCliProcess(['backup', 'bob\nA1 DELETE user.bob', '-c', config]);
+    assert.equal(exact.code, 2);
+    assert.match(exact.stderr, /refusing userid "bob\\nA1 DELETE user\.bob"/);
+  });
+
+  test('--server limits to one server; an unknown server name is a usage error', async () => {
+    const dry = await runCliProcess(['backup', '*', '--server', 'imap2', '--dry-run', '-c', config]);
+    assert.equal(dry.code, 1, 'dup is on imap1 too, so it is refused on imap2');
+    assert.match(dry.stdout, /^ERROR dup \(imap1,imap2\)/m);
+    assert.match(dry.stdout, /would back up amy on imap2/);
+    assert.doesNotMatch(dry.stdout, /alice/);
+    const bad = await runCliProcess(['backup', '*', '--server', 'imap9', '-c', config]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--server imap9: no such server in .*; configured: imap1, imap2/);
+  });
+
+  test('report with discovery: missing and conflict users appear, and an unreachable server makes it partial', async () => {
+    const run = await runCliProcess(['report', '--json', '-c', config]);
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as { discovery: string; users: Array<{ userid: string; state: string; server: string | null }> };
+    const state = Object.fromEntries(report.users.map((u) => [u.userid, u.state]));
+    assert.equal(report.discovery, 'complete');
+    assert.equal(state.alice, 'fresh');
+    assert.equal(state.carl, 'missing');
+    assert.equal(state.dup, 'conflict');
+    assert.equal(report.users.find((u) => u.userid === 'amy')!.server, 'imap2');
+
+    const partial = writeBedConfig(bed, join(work, 'partial'), { servers: [{ which: 'imap1' }, { which: 'imap2', settings: { port: 1 } }] });
+    const p = await runCliProcess(['report', '-c', partial]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /note: could not ask imap2 for its users: imap2: .*ECONNREFUSED/);
+    assert.match(p.stdout, /note: some IMAP servers could not be asked/);
+  });
+
+  test('check --canary backs up one user and verifies it', async () => {
+    const run = await runCliProcess(['check', '--canary', 'carl', '-c', config]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /^PASS imap1 canary carl: backed up in \d+\.\d\d s and a new chunk is in its index$/m);
+    assert.match(run.stdout, /^WARN imap2 canary: carl is not on imap2; canary skipped here$/m);
+  });
+});
