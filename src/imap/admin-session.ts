@@ -5,17 +5,24 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/load.js';
 import { parseCyrusVersion, type CyrusVersion } from './cyrus-version.js';
 import { ImapConnectionError, type ConnectionProblem } from './imap-connection-error.js';
+import { execCommand } from './imapflow-exec.js';
 import type { MailboxNaming } from './mailbox-names.js';
 
 /** How long a login may take; commands have their own, much longer, timeout. */
 const CONNECT_TIMEOUT_MS = 30_000;
-/** imapflow's inactivity timer must never fire before our own command timeout does. */
-const SOCKET_TIMEOUT_MARGIN_MS = 5 * 60_000;
+/** How long a connection may sit silent outside a long command (imapflow's own default). */
+const IDLE_TIMEOUT_MS = 5 * 60_000;
+
+export interface AdminSessionOptions {
+  logger?: Logger | undefined;
+  /** Silence allowed between commands; XBACKUP raises it for its own duration (see xbackup.ts). */
+  idleTimeoutMs?: number;
+}
 
 /**
  * One logged-in admin connection to one IMAP server. A first XBACKUP of a big mailbox sends no byte for
- * an hour, so the only idle limit is the command timeout (servers[].commandTimeout); TCP keepalive
- * (which imapflow enables) notices a peer that is gone.
+ * an hour, so during XBACKUP the only limit is the command timeout (servers[].commandTimeout); TCP
+ * keepalive (which imapflow enables) notices a peer that is gone.
  */
 export class AdminSession {
   private constructor(
@@ -26,7 +33,8 @@ export class AdminSession {
     readonly capabilities: ReadonlySet<string>,
   ) {}
 
-  static async open(server: ServerConfig, logger?: Logger): Promise<AdminSession> {
+  static async open(server: ServerConfig, options: AdminSessionOptions = {}): Promise<AdminSession> {
+    const { logger } = options;
     if (!server.password) throw new ImapConnectionError(server.name, 'login', server.passwordError ?? 'no password was loaded for this server');
     const client = new ImapFlow({
       host: server.host,
@@ -49,7 +57,7 @@ export class AdminSession {
       disableCompression: true,
       connectionTimeout: CONNECT_TIMEOUT_MS,
       greetingTimeout: CONNECT_TIMEOUT_MS,
-      socketTimeout: server.commandTimeout + SOCKET_TIMEOUT_MARGIN_MS,
+      socketTimeout: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
     });
     // imapflow reports a lost connection as an 'error' event too; the pending command's rejection carries it.
     client.on('error', (err: Error) => logger?.debug({ server: server.name, err: err.message }, 'IMAP connection error'));
@@ -59,7 +67,13 @@ export class AdminSession {
       client.close();
       throw connectionError(server.name, err);
     }
-    const separator = client.namespace?.delimiter;
+    let separator: string | undefined;
+    try {
+      separator = await hierarchySeparator(client);
+    } catch (err) {
+      client.close();
+      throw connectionError(server.name, err);
+    }
     if (separator !== '.' && separator !== '/') {
       await client.logout().catch(() => client.close());
       throw new ImapConnectionError(server.name, 'protocol', `the server announced hierarchy separator ${JSON.stringify(separator)}; Cyrus uses "." or "/"`);
@@ -79,6 +93,23 @@ export class AdminSession {
     }
     await this.client.logout().catch(() => this.client.close());
   }
+}
+
+/**
+ * The separator from `LIST "" ""`, which every server answers. imapflow's own namespace is no help:
+ * an admin without an INBOX (common with virtdomains) gets a NIL personal namespace, which imapflow
+ * replaces with ".".
+ */
+async function hierarchySeparator(client: ImapFlow): Promise<string | undefined> {
+  let separator: string | undefined;
+  const tagged = await execCommand(client, 'LIST', [{ type: 'STRING', value: '' }, { type: 'STRING', value: '' }], {
+    LIST: (u) => {
+      const value = (u.attributes[1] as { value?: unknown } | undefined)?.value;
+      if (typeof value === 'string') separator = value;
+    },
+  });
+  if (tagged.status !== 'OK') throw new Error(`LIST "" "" answered ${tagged.status} ${tagged.text}`);
+  return separator;
 }
 
 /** Turns imapflow's and node's errors into one that says what failed and what to check. */

@@ -11,7 +11,7 @@ export async function discoverFleet(servers: readonly ServerConfig[], logger?: L
     servers.map(async (server) => {
       let session: AdminSession | undefined;
       try {
-        session = await AdminSession.open(server, logger);
+        session = await AdminSession.open(server, { logger });
         const users = await discoverUsers(session, server.users.map(compileUseridPattern));
         return { name: server.name, ok: true, error: null, users };
       } catch (err) {

@@ -67,3 +67,32 @@ export async function execCommand(
     throw err;
   }
 }
+
+interface ImapFlowTimer {
+  socketTimeout: number;
+  socket?: { destroyed: boolean };
+  armSocketTimeout(socket: unknown): void;
+}
+
+/** Node timers cannot wait longer than this. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Runs `work` with imapflow's inactivity timeout raised to `ms`. imapflow closes a connection whose
+ * command has been silent that long, and an XBACKUP is silent for as long as the server replicates
+ * a user: an hour for a big first backup. Outside such commands the usual, shorter limit applies.
+ */
+export async function withInactivityTimeout<T>(client: ImapFlow, ms: number, work: () => Promise<T>): Promise<T> {
+  const timer = client as unknown as ImapFlowTimer;
+  const previous = timer.socketTimeout;
+  const rearm = (value: number) => {
+    timer.socketTimeout = value;
+    if (timer.socket && !timer.socket.destroyed) timer.armSocketTimeout(timer.socket);
+  };
+  rearm(Math.min(ms, MAX_TIMER_MS));
+  try {
+    return await work();
+  } finally {
+    rearm(previous);
+  }
+}

@@ -1,7 +1,7 @@
 import { useridFromCyrus } from '../backupd/cyrus-userid.js';
 import type { AdminSession } from './admin-session.js';
 import { hasXbackup } from './cyrus-version.js';
-import { attributesText, execCommand, type TaggedResponse, type UntaggedResponse } from './imapflow-exec.js';
+import { attributesText, execCommand, withInactivityTimeout, type TaggedResponse, type UntaggedResponse } from './imapflow-exec.js';
 import { XbackupFailure, type XbackupFailureKind } from './xbackup-failure.js';
 import { validateChannel } from './wire-validation.js';
 
@@ -35,6 +35,9 @@ export interface XbackupOptions {
   now?: () => number;
 }
 
+/** Our own command timeout decides; the connection's silence limit only backs it up. */
+const SILENCE_MARGIN_MS = 60_000;
+
 const ITEM_LINE = /^(USER|MAILBOX) (\S+)(?: \((.*)\))?$/s;
 
 /**
@@ -64,7 +67,9 @@ export async function runXbackup(session: AdminSession, pattern: string, channel
   let failure: XbackupFailure | null = null;
   try {
     const outcome = await Promise.race([
-      execCommand(session.client, 'XBACKUP', [{ type: 'STRING', value: pattern }, { type: 'ATOM', value: channel }], { OK: onLine(true), NO: onLine(false) }),
+      withInactivityTimeout(session.client, options.timeoutMs + SILENCE_MARGIN_MS, () =>
+        execCommand(session.client, 'XBACKUP', [{ type: 'STRING', value: pattern }, { type: 'ATOM', value: channel }], { OK: onLine(true), NO: onLine(false) }),
+      ),
       timedOut,
     ]);
     if (outcome === 'timeout') {

@@ -103,7 +103,7 @@ async function drain(
       try {
         if (!session?.usable) {
           await session?.close();
-          session = await AdminSession.open(server, logger);
+          session = await AdminSession.open(server, { logger });
         }
         report(await runUserBackup(session, paths, userid));
       } catch (err) {

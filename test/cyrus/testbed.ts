@@ -207,10 +207,9 @@ export class CyrusTestBed {
     if (domain !== undefined && !this.settings.virtDomains) {
       throw new Error(`userid ${userid} has a domain, but this test bed runs without virtDomains`);
     }
-    if (separator === '.' && localPart.includes('.')) {
-      throw new Error(`userid ${userid} contains '.', which the '.' separator cannot express: start with unixHierarchySep`);
-    }
-    const inbox = `user${separator}${localPart}${folder ? separator + folder : ''}`;
+    // Under the '.' separator Cyrus shows a dot inside a userid as '^' (user.anne^smith is anne.smith).
+    const shownLocalPart = separator === '.' ? localPart.replaceAll('.', '^') : localPart;
+    const inbox = `user${separator}${shownLocalPart}${folder ? separator + folder : ''}`;
     return domain === undefined || domain === this.defaultDomain ? inbox : `${inbox}@${domain}`;
   }
 

@@ -25,6 +25,7 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
     for (const u of ['anne', 'annette', 'bob']) await bed.createUser(u, { messages: 2 });
     for (const u of ['s1', 's2', 's3', 's4']) await bed.createUser(u, { messages: 10, messageBytes: 100_000 });
     await bed.createUser('big2', { messages: 300, messageBytes: 100_000 });
+    await bed.createUser('huge', { messages: 800, messageBytes: 100_000 });
     await bed.createUser('norm', { password: 'norm-pw' });
     await bed.disconnect();
     session = await AdminSession.open(bedServerConfig(bed));
@@ -144,6 +145,21 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
     assert.equal(big2!.inDoubt, true);
     for (let i = 0; i < 100 && !(await bed.cyrDbtoolShowBackupsDb()).has('big2'); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok((await bed.cyrDbtoolShowBackupsDb()).has('big2'), 'the server went on after the client gave up');
+  });
+
+  test('a first backup that stays silent far longer than the connection\'s idle limit completes and is verified', async () => {
+    // The idle limit is shrunk to 200 ms instead of growing the mailbox past imapflow's default 5 minutes.
+    const patient = await AdminSession.open(bedServerConfig(bed, 'imap1', { commandTimeout: 120_000 }), { idleTimeoutMs: 200 });
+    try {
+      const started = Date.now();
+      const result = await runUserBackup(patient, paths, 'huge');
+      assert.equal(result.outcome, 'ok', result.error ?? '');
+      assert.ok(Date.now() - started > 600, `the backup took ${Date.now() - started} ms, long enough to prove the point`);
+      const after = await runXbackup(patient, 'user.nosuch', 'backup', { timeoutMs: 10_000 });
+      assert.equal(after.failure?.kind, 'no-such-mailbox', 'the connection is still usable afterwards');
+    } finally {
+      await patient.close();
+    }
   });
 
   test('an OK is verified against the index; an OK whose backup went elsewhere is unverified', async () => {

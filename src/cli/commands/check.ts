@@ -83,7 +83,7 @@ async function checkImapServer(
 ): Promise<void> {
   let session: AdminSession;
   try {
-    session = await AdminSession.open(server, logger);
+    session = await AdminSession.open(server, { logger });
   } catch (err) {
     say({ verdict: 'FAIL', what: `${server.name} login`, detail: connectionError(server.name, err).message });
     return;
