@@ -1,10 +1,15 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, ConfigErrors } from '../config/errors.js';
 import { WireValueError } from '../imap/wire-value-error.js';
+import { InstanceLockedError } from '../scheduler/state/instance-lock.js';
 import { ExitCode } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
 import { registerBackup } from './commands/backup.js';
+import { registerBootstrap } from './commands/bootstrap.js';
 import { registerCheck } from './commands/check.js';
+import { registerHistory } from './commands/history.js';
+import { registerPlan } from './commands/plan.js';
+import { registerRun } from './commands/run.js';
 import { registerReport } from './commands/report.js';
 import { addGlobalOptions } from './global-options.js';
 import { packageVersion } from './version.js';
@@ -18,7 +23,7 @@ export interface CliIo {
 export type CommandRegistrar = (program: Command, io: CliIo, setExit: (code: number) => void) => void;
 
 /** The commands, in the order `--help` shows them; each issue adds its own. */
-const commands: CommandRegistrar[] = [registerCheck, registerReport, registerBackup];
+const commands: CommandRegistrar[] = [registerCheck, registerReport, registerBackup, registerBootstrap, registerPlan, registerRun, registerHistory];
 
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('xbackup-scheduler')
@@ -49,7 +54,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr(`configuration error:\n${err.message}\n`);
       return ExitCode.usageOrConfig;
     }
-    if (err instanceof UsageError || err instanceof WireValueError) {
+    if (err instanceof UsageError || err instanceof WireValueError || err instanceof InstanceLockedError) {
       io.stderr(`error: ${err.message}\n`);
       return ExitCode.usageOrConfig;
     }

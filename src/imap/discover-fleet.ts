@@ -3,20 +3,20 @@ import type { ServerConfig } from '../config/load.js';
 import { compileUseridPattern } from '../config/userid-pattern.js';
 import { AdminSession } from './admin-session.js';
 import { discoverUsers } from './discover-users.js';
-import type { FleetDiscovery } from './fleet-discovery.js';
+import type { FleetDiscovery, ServerDiscovery } from './fleet-discovery.js';
 
 /** Asks every server, side by side, for its users; a server that fails is recorded with why, not thrown. */
 export async function discoverFleet(servers: readonly ServerConfig[], logger?: Logger, now: () => number = Date.now): Promise<FleetDiscovery> {
   const results = await Promise.all(
-    servers.map(async (server) => {
+    servers.map(async (server): Promise<ServerDiscovery> => {
       let session: AdminSession | undefined;
       try {
         session = await AdminSession.open(server, { logger });
-        const users = await discoverUsers(session, server.users.map(compileUseridPattern));
-        return { name: server.name, ok: true, error: null, users };
+        const { users, allUserids } = await discoverUsers(session, server.users.map(compileUseridPattern));
+        return { name: server.name, ok: true, error: null, users, allUserids, naming: session.naming };
       } catch (err) {
         logger?.warn({ server: server.name, err: (err as Error).message }, 'discovery failed');
-        return { name: server.name, ok: false, error: (err as Error).message, users: [] };
+        return { name: server.name, ok: false, error: (err as Error).message, users: [], allUserids: [], naming: null };
       } finally {
         await session?.close();
       }

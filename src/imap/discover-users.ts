@@ -7,12 +7,18 @@ import { mailboxOwner } from './mailbox-names.js';
 const value = (a: unknown): string | undefined =>
   typeof a === 'object' && a !== null && typeof (a as { value?: unknown }).value === 'string' ? (a as { value: string }).value : undefined;
 
+export interface ServerUsers {
+  /** The users matching servers[].users, with sizes when the server can say. */
+  users: DiscoveredUser[];
+  /** Every user on the server. */
+  allUserids: string[];
+}
+
 /**
  * Lists the users (INBOXes) of one server with the size of all their folders, in one LIST command
  * (`LIST "" "user.*" RETURN (STATUS (SIZE))`) where the server supports it, otherwise without sizes.
- * Only users matching one of `responsibleFor` (servers[].users) are returned.
  */
-export async function discoverUsers(session: AdminSession, responsibleFor: readonly RegExp[]): Promise<DiscoveredUser[]> {
+export async function discoverUsers(session: AdminSession, responsibleFor: readonly RegExp[]): Promise<ServerUsers> {
   const { separator } = session.naming;
   const withSizes = session.capabilities.has('LIST-STATUS') && session.capabilities.has('STATUS=SIZE');
   const attributes: ExecAttribute[] = [
@@ -38,8 +44,9 @@ export async function discoverUsers(session: AdminSession, responsibleFor: reado
     },
   });
   if (tagged.status !== 'OK') throw new Error(`${session.server.name}: LIST of users answered ${tagged.status} ${tagged.text}`);
-  return [...inboxes]
+  const allUserids = [...inboxes].sort();
+  const users = allUserids
     .filter((userid) => matchesAny(userid, responsibleFor))
-    .sort()
     .map((userid) => ({ userid, server: session.server.name, sizeBytes: withSizes ? (sizes.get(userid) ?? 0) : null }));
+  return { users, allUserids };
 }

@@ -1,3 +1,5 @@
+import type { MailboxNaming } from './mailbox-names.js';
+
 /** A user found on an IMAP server (its INBOX), with the size of its mail when the server could say. */
 export interface DiscoveredUser {
   userid: string;
@@ -5,8 +7,20 @@ export interface DiscoveredUser {
   sizeBytes: number | null;
 }
 
+export interface ServerDiscovery {
+  name: string;
+  ok: boolean;
+  error: string | null;
+  /** The users this backup server is responsible for (servers[].users). */
+  users: DiscoveredUser[];
+  /** Every user the server has, responsible for or not: a batch pattern must match none of the others. */
+  allUserids: string[];
+  /** How the server names mailboxes; null when it could not be asked. */
+  naming: MailboxNaming | null;
+}
+
 /** What one discovery pass over the configured IMAP servers found; a server that could not be asked says why. */
 export interface FleetDiscovery {
   finishedAt: number;
-  servers: Array<{ name: string; ok: boolean; error: string | null; users: DiscoveredUser[] }>;
+  servers: ServerDiscovery[];
 }

@@ -11,4 +11,6 @@ export interface BackupResult {
   inDoubt: boolean;
   locked: boolean;
   group: number | null;
+  /** For a verified backup: the end of the chunk it produced (ms), which history keeps as lastVerified. */
+  verifiedBackupAt: number | null;
 }

@@ -1,15 +1,13 @@
 import type { Logger } from 'pino';
-import type { BackupServerPaths } from '../config/backup-server.js';
 import type { ServerConfig } from '../config/load.js';
 import { compileUseridPattern, isUseridPattern, matchesAny } from '../config/userid-pattern.js';
-import { CyrusDbError } from '../backupd/cyrusdb/errors.js';
-import { AdminSession, connectionError } from '../imap/admin-session.js';
-import { WireValueError } from '../imap/wire-value-error.js';
+import { useridToMailbox } from '../imap/mailbox-names.js';
+import type { Executor } from './executor.js';
+import type { PlannedCommand } from './plan/plan-types.js';
 import { discoverFleet } from '../imap/discover-fleet.js';
 import type { FleetDiscovery } from '../imap/fleet-discovery.js';
 import { validateUserid, validateUseridPattern } from '../imap/wire-validation.js';
 import type { BackupResult } from './backup-result.js';
-import { runUserBackup } from './run-user-backup.js';
 
 export interface ForceBackupTarget {
   userid: string;
@@ -42,7 +40,7 @@ export async function planForcedBackup(
   const discovery = await discoverFleet(servers, options.logger, now);
   const refused: BackupResult[] = [];
   const refuse = (userid: string, server: string, error: string) =>
-    refused.push({ userid, server, outcome: 'error', startedAt: now(), seconds: 0, error, inDoubt: false, locked: false, group: null });
+    refused.push({ userid, server, outcome: 'error', startedAt: now(), seconds: 0, error, inDoubt: false, locked: false, group: null, verifiedBackupAt: null });
 
   const foundOn = new Map<string, string[]>();
   for (const s of discovery.servers) {
@@ -64,60 +62,15 @@ export async function planForcedBackup(
 
 /**
  * Runs a forced backup: one XBACKUP per user, at most servers[].maxConcurrent at once per server, each
- * on its own connection; every result is handed to `onResult` as soon as it is verified.
+ * on its own connection, recorded in the history like the scheduler's own attempts.
  */
-export async function executeForcedBackup(
-  servers: readonly ServerConfig[],
-  paths: Pick<BackupServerPaths, 'backupsDb' | 'backupsDbFormat'>,
-  targets: readonly ForceBackupTarget[],
-  onResult: (result: BackupResult) => void,
-  logger?: Logger,
-): Promise<BackupResult[]> {
-  const results: BackupResult[] = [];
-  const report = (r: BackupResult) => {
-    results.push(r);
-    onResult(r);
-  };
-  await Promise.all(
-    servers.map(async (server) => {
-      const queue = targets.filter((t) => t.server === server.name).map((t) => t.userid);
-      const workers = Math.min(server.maxConcurrent, queue.length);
-      await Promise.all(Array.from({ length: workers }, () => drain(server, queue, paths, report, logger)));
-    }),
-  );
-  return results;
-}
-
-/** One connection working through a shared queue; a session that dies is reopened for the next user. */
-async function drain(
-  server: ServerConfig,
-  queue: string[],
-  paths: Pick<BackupServerPaths, 'backupsDb' | 'backupsDbFormat'>,
-  report: (r: BackupResult) => void,
-  logger?: Logger,
-): Promise<void> {
-  let session: AdminSession | undefined;
-  try {
-    for (let userid = queue.shift(); userid !== undefined; userid = queue.shift()) {
-      const startedAt = Date.now();
-      try {
-        if (!session?.usable) {
-          await session?.close();
-          session = await AdminSession.open(server, { logger });
-        }
-        report(await runUserBackup(session, paths, userid));
-      } catch (err) {
-        const error = describeFailure(server.name, err);
-        report({ userid, server: server.name, outcome: 'error', startedAt, seconds: (Date.now() - startedAt) / 1000, error, inDoubt: false, locked: false, group: null });
-      }
-    }
-  } finally {
-    await session?.close();
-  }
-}
-
-/** Our own typed errors already say what to do; anything else came from the connection. */
-function describeFailure(server: string, err: unknown): string {
-  if (err instanceof WireValueError || err instanceof CyrusDbError) return `${server}: ${err.message}`;
-  return connectionError(server, err).message;
+export async function executeForcedBackup(plan: ForceBackupPlan, executor: Executor): Promise<BackupResult[]> {
+  const naming = new Map(plan.discovery.servers.map((s) => [s.name, s.naming]));
+  const commands: PlannedCommand[] = plan.targets.map((t) => ({
+    server: t.server,
+    pattern: useridToMailbox(t.userid, naming.get(t.server)!),
+    userids: [t.userid],
+    kind: 'forced',
+  }));
+  return executor.runAll(commands);
 }

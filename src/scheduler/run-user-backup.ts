@@ -26,9 +26,9 @@ export async function runUserBackup(
     locked: outcome!.locked,
     group: options.group ?? null,
   };
-  if (outcome!.outcome !== 'ok') return { ...base, outcome: outcome!.outcome, error: outcome!.error };
+  if (outcome!.outcome !== 'ok') return { ...base, outcome: outcome!.outcome, error: outcome!.error, verifiedBackupAt: null };
   const [verification] = await verifyBackups(paths, [userid], run.startedAt);
   return verification!.verified
-    ? { ...base, outcome: 'ok', error: null }
-    : { ...base, outcome: 'unverified', error: `${server.name}: XBACKUP said OK for ${userid}, but ${verification!.reason}` };
+    ? { ...base, outcome: 'ok', error: null, verifiedBackupAt: verification!.lastBackup }
+    : { ...base, outcome: 'unverified', error: `${server.name}: XBACKUP said OK for ${userid}, but ${verification!.reason}`, verifiedBackupAt: null };
 }

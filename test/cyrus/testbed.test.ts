@@ -57,6 +57,15 @@ function mastersMentioning(dir: string): { pid: number; cmdline: string }[] {
   return processesMentioning(dir).filter(({ cmdline }) => path.basename(cmdline.split(' ')[0]!) === 'master');
 }
 
+/** A loopback port nobody listens on (the kernel just handed it out and it was closed again). */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 async function assertBackedUp(bed: CyrusTestBed, userid: string): Promise<void> {
   const backups = await bed.cyrDbtoolShowBackupsDb();
   const dataFile = backups.get(userid);
@@ -219,6 +228,33 @@ describe('a test bed with XBACKUP disabled', () => {
     const response = await bed.xbackup('user.anne');
     assert.equal(response.status, 'BAD');
     assert.match(response.text, /Unrecognized command/);
+  });
+});
+
+describe('a test bed with extra channels that cannot replicate', () => {
+  let bed: CyrusTestBed;
+  before(async () => {
+    bed = await CyrusTestBed.start({ channels: { wrongpw: { password: 'nope' }, nowhere: { port: await closedPort() } } });
+    await bed.createUser('x', { messages: 1 });
+  });
+  after(() => bed?.stop());
+
+  test('a refused sync login and an unreachable backupd both answer NO Retry operation within 2 s', BOUNDED, async () => {
+    const client = await bed.connect();
+    try {
+      for (const channel of ['wrongpw', 'nowhere']) {
+        const startedAt = Date.now();
+        const response = await client.command(`XBACKUP user.x ${channel}`);
+        const elapsedMs = Date.now() - startedAt;
+        assert.deepEqual([response.status, response.text, response.untagged], ['NO', 'Retry operation', []], channel);
+        assert.ok(elapsedMs < 2_000, `${channel} took ${elapsedMs} ms (backupd's failed-login pause?)`);
+      }
+      // The bed's own channel backs the same user up: the refusals came from the channels' settings.
+      const response = await client.command(`XBACKUP user.x ${bed.channel}`);
+      assert.deepEqual([response.status, response.untagged], ['OK', ['* OK USER x']]);
+    } finally {
+      await client.logout();
+    }
   });
 });
 

@@ -8,7 +8,9 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { RawImapClient, imapQuote, type ImapResponse } from './raw-imap.js';
+import { testCertificates } from './test-certificates.js';
 
 export interface TestBedOptions {
   /** Default false ('.' separator); true makes '/' the separator. */
@@ -27,6 +29,25 @@ export interface TestBedOptions {
   dir?: string;
   /** Sandbox mode: no cleanup at process exit, masters keep running, stop() keeps the dir. */
   keep?: boolean;
+  /**
+   * Default false. True gives every IMAP server a certificate for 127.0.0.1 and localhost from a
+   * private CA (`tlsCaFile`): STARTTLS on `port`, implicit TLS on `tlsPort`. Plain LOGIN still works.
+   */
+  tls?: boolean;
+  /**
+   * More XBACKUP channels on every IMAP server, for failure tests: each field defaults to the real
+   * backupd's, e.g. `{ wrongpw: { password: 'nope' } }` or `{ nowhere: { port: <a closed port> } }`.
+   */
+  channels?: Record<string, ExtraChannelOptions>;
+}
+
+export interface ExtraChannelOptions {
+  /** The sync password; default the real one. */
+  password?: string;
+  /** Default backupd's port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
 }
 
 export type ImapServerName = 'imap1' | 'imap2';
@@ -35,6 +56,8 @@ export interface ImapServerInfo {
   name: ImapServerName;
   host: '127.0.0.1';
   port: number;
+  /** Implicit TLS (imaps); only with the `tls` option. */
+  tlsPort?: number;
   confPath: string;
   dir: string;
   separator: '.' | '/';
@@ -107,6 +130,8 @@ interface ServerLayout {
   pidFile: string;
   outputPath: string;
   port: number;
+  /** The imaps port of a TLS bed's IMAP server. */
+  tlsPort: number | undefined;
 }
 
 interface Settings {
@@ -117,7 +142,12 @@ interface Settings {
   channel: string;
   syncTryImap: boolean;
   keep: boolean;
+  tls: boolean;
+  channels: Record<string, ExtraChannelOptions>;
 }
+
+/** Where a TLS bed's certificate files are, relative to its dir. */
+const TLS_FILES = { caFile: 'tls/ca.pem', certFile: 'tls/server.pem', keyFile: 'tls/server.key' } as const;
 
 class PortTakenError extends Error {}
 
@@ -128,6 +158,8 @@ export class CyrusTestBed {
   readonly backup: BackupServerInfo;
   readonly admin: { user: string; password: string };
   readonly channel: string;
+  /** The private CA's certificate (PEM) that signed the IMAP servers' certificate; only with the `tls` option. */
+  readonly tlsCaFile: string | undefined;
   /** The domain whose users have no `@domain` in mailbox names (virtDomains only). */
   readonly defaultDomain: string | undefined;
   private readonly settings: Settings;
@@ -148,6 +180,7 @@ export class CyrusTestBed {
     this.settings = settings;
     this.layouts = layouts;
     this.channel = settings.channel;
+    this.tlsCaFile = settings.tls ? path.join(dir, TLS_FILES.caFile) : undefined;
     this.defaultDomain = settings.virtDomains ? DEFAULT_DOMAIN : undefined;
     this.admin = { user: ADMIN_USER, password: adminPassword };
     this.imap = imapInfo(layouts.get('imap1')!, settings.separator);
@@ -175,6 +208,7 @@ export class CyrusTestBed {
       const passwords = { admin: randomPassword(), sync: randomPassword() };
       await writeSaslUser(dir, ADMIN_USER, os.hostname(), passwords.admin);
       await writeSaslUser(dir, SYNC_USER, os.hostname(), passwords.sync);
+      if (settings.tls) await writeTlsFiles(dir);
       const layouts = await startServers(dir, settings, passwords.sync);
       const bed = new CyrusTestBed(dir, settings, layouts, passwords.admin);
       await bed.writeDescription();
@@ -417,6 +451,7 @@ export class CyrusTestBed {
       backup: this.backup,
       admin: this.admin,
       channel: this.channel,
+      tlsCaFile: this.tlsCaFile,
       defaultDomain: this.defaultDomain,
     };
     await fsp.writeFile(path.join(this.dir, 'testbed.json'), `${JSON.stringify(description, null, 2)}\n`);
@@ -428,6 +463,7 @@ function imapInfo(layout: ServerLayout, separator: '.' | '/'): ImapServerInfo {
     name: layout.role as ImapServerName,
     host: LOOPBACK,
     port: layout.port,
+    ...(layout.tlsPort !== undefined && { tlsPort: layout.tlsPort }),
     confPath: layout.confPath,
     dir: layout.root,
     separator,
@@ -454,8 +490,12 @@ function checkPrerequisites(): void {
 
 function resolveSettings(options: TestBedOptions): Settings {
   const channel = options.channel ?? 'backup';
+  const channels = options.channels ?? {};
   // Cyrus lowercases config keys but not the channel argument: only lowercase channels can work.
-  if (!/^[a-z0-9_]+$/.test(channel)) throw new Error(`channel ${JSON.stringify(channel)} must match [a-z0-9_]+`);
+  for (const name of [channel, ...Object.keys(channels)]) {
+    if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`channel ${JSON.stringify(name)} must match [a-z0-9_]+`);
+  }
+  if (channel in channels) throw new Error(`channels.${channel} would redefine the bed's own channel "${channel}"`);
   return {
     separator: options.unixHierarchySep ? '/' : '.',
     virtDomains: options.virtDomains ?? false,
@@ -464,6 +504,8 @@ function resolveSettings(options: TestBedOptions): Settings {
     channel,
     syncTryImap: options.syncTryImap ?? false,
     keep: options.keep ?? false,
+    tls: options.tls ?? false,
+    channels,
   };
 }
 
@@ -548,6 +590,7 @@ function layoutFor(dir: string, role: Role): ServerLayout {
     pidFile: path.join(root, 'run', 'master.pid'),
     outputPath: path.join(root, 'run', 'master.out'),
     port: 0,
+    tlsPort: undefined,
   };
 }
 
@@ -579,17 +622,36 @@ function commonConfig(dir: string, layout: ServerLayout, settings: Settings): st
 }
 
 function imapServerConfig(dir: string, layout: ServerLayout, settings: Settings, backupPort: number, syncPassword: string): string {
-  const channel = settings.channel;
-  return [
+  const backupd = { host: LOOPBACK, port: backupPort, password: syncPassword };
+  const lines = [
     ...commonConfig(dir, layout, settings),
     `admins: ${ADMIN_USER}`,
     `xbackup_enabled: ${settings.xbackupEnabled ? 'yes' : 'no'}`,
-    `${channel}_sync_host: ${LOOPBACK}`,
-    `${channel}_sync_port: ${backupPort}`,
+    ...syncChannelConfig(settings.channel, backupd, settings.syncTryImap),
+  ];
+  for (const [name, target] of Object.entries(settings.channels)) {
+    const { host = backupd.host, port = backupd.port, password = backupd.password } = target;
+    // Extra channels are for failure tests, which must not wait 10 s for the IMAP-protocol probe.
+    lines.push(...syncChannelConfig(name, { host, port, password }, false));
+  }
+  if (settings.tls) {
+    lines.push(
+      `tls_server_cert: ${path.join(dir, TLS_FILES.certFile)}`,
+      `tls_server_key: ${path.join(dir, TLS_FILES.keyFile)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The `<channel>_sync_*` keys XBACKUP reads to reach a backupd (cyrus-facts §2). */
+function syncChannelConfig(channel: string, target: Required<ExtraChannelOptions>, tryImap: boolean): string[] {
+  return [
+    `${channel}_sync_host: ${target.host}`,
+    `${channel}_sync_port: ${target.port}`,
     `${channel}_sync_authname: ${SYNC_USER}`,
-    `${channel}_sync_password: ${syncPassword}`,
-    `${channel}_sync_try_imap: ${settings.syncTryImap ? 'yes' : 'no'}`,
-  ].join('\n');
+    `${channel}_sync_password: ${target.password}`,
+    `${channel}_sync_try_imap: ${tryImap ? 'yes' : 'no'}`,
+  ];
 }
 
 function backupServerConfig(dir: string, layout: ServerLayout, settings: Settings): string {
@@ -610,6 +672,9 @@ function cyrusConf(layout: ServerLayout): string {
       ? [`  backupd cmd="${withConf('backupd')}" listen="${LOOPBACK}:${layout.port}" prefork=0`]
       : [
           `  imap cmd="${withConf('imapd')}" listen="${LOOPBACK}:${layout.port}" prefork=0`,
+          ...(layout.tlsPort === undefined
+            ? []
+            : [`  imaps cmd="${withConf('imapd', ' -s')}" listen="${LOOPBACK}:${layout.tlsPort}" prefork=0`]),
           `  lmtp cmd="${withConf('lmtpd', ' -a')}" listen="${lmtpSocketPath(layout.root)}" prefork=0`,
         ];
   return [
@@ -649,15 +714,26 @@ async function writeServerFiles(
   await chownTree(dir);
 }
 
+/** The process's certificates, copied into the bed; chownTree later gives them to cyrus, which must read the key. */
+async function writeTlsFiles(dir: string): Promise<void> {
+  const certificates = await testCertificates();
+  await fsp.mkdir(path.join(dir, path.dirname(TLS_FILES.caFile)), { recursive: true });
+  await fsp.writeFile(path.join(dir, TLS_FILES.caFile), certificates.caPem, { mode: 0o644 });
+  await fsp.writeFile(path.join(dir, TLS_FILES.certFile), certificates.serverCertPem, { mode: 0o644 });
+  await fsp.writeFile(path.join(dir, TLS_FILES.keyFile), certificates.serverKeyPem, { mode: 0o600 });
+}
+
 // ---------------------------------------------------------------------------
 // Starting and stopping masters
 
 async function startServers(dir: string, settings: Settings, syncPassword: string): Promise<Map<Role, ServerLayout>> {
   const roles: Role[] = settings.secondImapServer ? ['imap1', 'imap2', 'backup'] : ['imap1', 'backup'];
   const layouts = new Map(roles.map((role) => [role, layoutFor(dir, role)] as const));
+  const tlsRoles = settings.tls ? roles.filter((role) => role !== 'backup') : [];
   for (let attempt = 1; ; attempt++) {
-    const ports = await pickFreePorts(roles.length);
+    const ports = await pickFreePorts(roles.length + tlsRoles.length);
     roles.forEach((role, i) => (layouts.get(role)!.port = ports[i]!));
+    tlsRoles.forEach((role, i) => (layouts.get(role)!.tlsPort = ports[roles.length + i]!));
     await writeServerFiles(dir, layouts, settings, syncPassword);
     const started = await Promise.allSettled(
       [...layouts.values()].map(async (layout) => {
@@ -729,17 +805,21 @@ async function waitUntilServing(layout: ServerLayout): Promise<void> {
         `Cyrus master for ${layout.role} (pid ${pid}) exited during start-up: ${readTail(layout.outputPath)} (config ${layout.confPath}; ${LOG_HINT})`,
       );
     }
-    const inode = listeningSocketInode(layout.port);
-    if (pid !== undefined && inode !== undefined) {
-      if (!processHoldsSocket(pid, inode)) {
-        throw new PortTakenError(`port ${layout.port} for ${layout.role} was taken by another process`);
-      }
-      await waitForOkBanner(layout, deadline);
+    const endpoints = servedEndpoints(layout);
+    const inodes = endpoints.map(({ port }) => listeningSocketInode(port));
+    if (pid !== undefined && inodes.every((inode) => inode !== undefined)) {
+      endpoints.forEach(({ port }, i) => {
+        if (!processHoldsSocket(pid, inodes[i]!)) {
+          throw new PortTakenError(`port ${port} for ${layout.role} was taken by another process`);
+        }
+      });
+      await Promise.all(endpoints.map((endpoint) => waitForOkBanner(layout, endpoint, deadline)));
       return;
     }
     if (Date.now() > deadline) {
+      const ports = endpoints.map(({ port }) => `${LOOPBACK}:${port}`).join(' and ');
       throw new Error(
-        `Cyrus ${layout.role} did not listen on ${LOOPBACK}:${layout.port} within ${READY_TIMEOUT_MS} ms ` +
+        `Cyrus ${layout.role} did not listen on ${ports} within ${READY_TIMEOUT_MS} ms ` +
           `(master pid ${pid ?? 'unknown'}, config ${layout.confPath}, output ${layout.outputPath}; ${LOG_HINT})`,
       );
     }
@@ -747,11 +827,28 @@ async function waitUntilServing(layout: ServerLayout): Promise<void> {
   }
 }
 
-/** The IMAP greeting or backupd's banner both end with a `* OK` line. */
-function waitForOkBanner(layout: ServerLayout, deadline: number): Promise<void> {
-  const where = `${layout.role} at ${LOOPBACK}:${layout.port}`;
+interface Endpoint {
+  port: number;
+  implicitTls: boolean;
+}
+
+function servedEndpoints(layout: ServerLayout): Endpoint[] {
+  const plain = { port: layout.port, implicitTls: false };
+  return layout.tlsPort === undefined ? [plain] : [plain, { port: layout.tlsPort, implicitTls: true }];
+}
+
+/**
+ * The IMAP greeting or backupd's banner both end with a `* OK` line. Over implicit TLS a finished
+ * handshake is enough: only an imapd that loaded the certificate completes one, and Cyrus's
+ * greeting then comes about 45 ms later (its post-handshake writes stall on the client's delayed
+ * ACK). Verifying the certificate is the tests' business, not start-up's.
+ */
+function waitForOkBanner(layout: ServerLayout, endpoint: Endpoint, deadline: number): Promise<void> {
+  const where = `${layout.role} at ${LOOPBACK}:${endpoint.port}${endpoint.implicitTls ? ' (implicit TLS)' : ''}`;
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: LOOPBACK, port: layout.port });
+    const socket = endpoint.implicitTls
+      ? tls.connect({ host: LOOPBACK, port: endpoint.port, rejectUnauthorized: false }, () => finish())
+      : net.connect({ host: LOOPBACK, port: endpoint.port });
     let received = '';
     const finish = (error?: Error) => {
       clearTimeout(timer);

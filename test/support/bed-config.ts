@@ -26,7 +26,7 @@ export function bedServerConfig(bed: CyrusTestBed, which: ImapServerName = 'imap
 
 export interface BedConfigOptions {
   /** Each server's keys, over the defaults pointing at the bed (e.g. { maxConcurrent: 2 } or { port: 1 }). */
-  servers?: Array<{ which: ImapServerName; settings?: Record<string, string | number | boolean> }>;
+  servers?: Array<{ which: ImapServerName; settings?: Record<string, string | number | boolean | string[]> }>;
   /** More YAML appended at the top level. */
   extra?: string;
 }

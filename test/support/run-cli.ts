@@ -32,3 +32,21 @@ export function runCliProcess(args: readonly string[], options: { env?: NodeJS.P
     });
   });
 }
+
+export interface RunningCli {
+  child: ReturnType<typeof spawn>;
+  output(): { stdout: string; stderr: string };
+  /** Resolves with the exit code (or the signal's name) once the process has ended. */
+  exited: Promise<number | string>;
+}
+
+/** Starts the built CLI and leaves it running (for `run`, and for killing a bootstrap halfway). */
+export function startCliProcess(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): RunningCli {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | string>((resolve) => child.on('close', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  return { child, output: () => ({ stdout, stderr }), exited };
+}

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { configFileFromEnv, loadConfig, type ServerConfig } from '../../config/load.js';
 import type { BackupResult } from '../../scheduler/backup-result.js';
 import { executeForcedBackup, planForcedBackup, validateRequestedPatterns } from '../../scheduler/force-backup.js';
-import { resolveBackupServer } from '../backup-server-view.js';
+import { openFor } from '../scheduler-setup.js';
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
 import { commandLogger } from '../logger.js';
@@ -27,8 +27,7 @@ export function registerBackup(program: Command, io: CliIo, setExit: (code: numb
       // Refused before the config's secrets are even read, let alone a connection made.
       validateRequestedPatterns(patterns);
       const config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: true });
-      const servers = selectServers(config.servers, opts.server, config.file);
-      const paths = resolveBackupServer(config);
+      checkServerName(config.servers, opts.server, config.file);
       const logger = commandLogger(opts);
       const plan = await planForcedBackup(config.servers, patterns, { onlyServer: opts.server, logger });
       let failed = 0;
@@ -43,17 +42,22 @@ export function registerBackup(program: Command, io: CliIo, setExit: (code: numb
         setExit(failed > 0 ? ExitCode.someWorkFailed : ExitCode.ok);
         return;
       }
-      const results = await executeForcedBackup(servers, paths, plan.targets, print, logger);
+      const { parts } = openFor(config, logger, { onResult: print });
+      let results;
+      try {
+        results = await executeForcedBackup(plan, parts.executor);
+      } finally {
+        await parts.close();
+      }
       const ok = results.filter((r) => r.outcome === 'ok').length;
       io.stdout(opts.json ? backupSummaryJson(ok, failed) : `${ok} ok, ${failed} failed\n`);
       setExit(failed > 0 ? ExitCode.someWorkFailed : ExitCode.ok);
     });
 }
 
-function selectServers(servers: ServerConfig[], name: string | undefined, file: string): ServerConfig[] {
+function checkServerName(servers: ServerConfig[], name: string | undefined, file: string): void {
   if (servers.length === 0) throw new UsageError(`${file} configures no IMAP server (servers:)`);
-  if (name === undefined) return servers;
-  const found = servers.filter((s) => s.name === name);
-  if (found.length === 0) throw new UsageError(`--server ${name}: no such server in ${file}; configured: ${servers.map((s) => s.name).join(', ')}`);
-  return found;
+  if (name !== undefined && !servers.some((s) => s.name === name)) {
+    throw new UsageError(`--server ${name}: no such server in ${file}; configured: ${servers.map((s) => s.name).join(', ')}`);
+  }
 }

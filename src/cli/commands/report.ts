@@ -4,6 +4,8 @@ import { BackupServerScanner } from '../../backupd/scan.js';
 import { parseDuration } from '../../config/duration.js';
 import { configFileFromEnv, loadConfig } from '../../config/load.js';
 import { discoverFleet } from '../../imap/discover-fleet.js';
+import { openStateDbReadOnly } from '../../scheduler/state/open-state-db.js';
+import { UserMemory, type RememberedUser } from '../../scheduler/state/user-memory.js';
 import { classifyUsers } from '../../staleness/classify.js';
 import { buildReport, type ReportSort } from '../../staleness/report.js';
 import { isUserState, USER_STATES, type UserState } from '../../staleness/user-state.js';
@@ -30,6 +32,17 @@ interface ReportOptions extends GlobalOptions {
   warnAge?: number;
   critAge?: number;
   discovery: boolean;
+}
+
+/** What the scheduler remembers (lastVerified, failures, last attempt), read-only; null before its first run. */
+function readHistory(stateFile: string): Map<string, RememberedUser> | null {
+  const db = openStateDbReadOnly(stateFile);
+  if (!db) return null;
+  try {
+    return new UserMemory(db).all();
+  } finally {
+    db.close();
+  }
 }
 
 function durationArg(text: string): number {
@@ -92,7 +105,7 @@ export function registerReport(program: Command, io: CliIo, setExit: (code: numb
       const classification = classifyUsers({
         backupd: view,
         discovery,
-        history: null,
+        history: readHistory(config.state),
         policy: { maxAge, failingAfter: config.policy.failingAfter },
         now,
       });

@@ -15,4 +15,54 @@ export const MIGRATIONS: readonly string[] = [
      mailboxes  INTEGER NOT NULL,
      data_bytes INTEGER NOT NULL
    ) STRICT`,
+  // Every XBACKUP attempt, written when it starts (outcome NULL) and again when it ends: a crash
+  // leaves a row with no end, closed as `interrupted` at the next start.
+  `CREATE TABLE attempt (
+     id          INTEGER PRIMARY KEY,
+     userid      TEXT NOT NULL,
+     server      TEXT NOT NULL,
+     kind        TEXT NOT NULL CHECK (kind IN ('refresh', 'first', 'forced', 'canary')),
+     grp         INTEGER,
+     pattern     TEXT NOT NULL,
+     started_at  INTEGER NOT NULL,
+     ended_at    INTEGER,
+     outcome     TEXT CHECK (outcome IN ('ok', 'no', 'unverified', 'error', 'interrupted')),
+     error       TEXT,
+     locked      INTEGER NOT NULL DEFAULT 0,
+     in_doubt    INTEGER NOT NULL DEFAULT 0
+   ) STRICT;
+   CREATE INDEX attempt_by_user ON attempt (userid, started_at);
+   CREATE INDEX attempt_by_start ON attempt (started_at);
+   CREATE INDEX attempt_open ON attempt (id) WHERE ended_at IS NULL;
+   -- What the scheduler remembers per user between attempts.
+   CREATE TABLE user_memory (
+     userid               TEXT PRIMARY KEY,
+     last_verified        INTEGER,
+     consecutive_failures INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at      INTEGER,
+     in_doubt_until       INTEGER,
+     last_attempt_id      INTEGER REFERENCES attempt (id)
+   ) STRICT;
+   -- The circuit breaker of each IMAP server.
+   CREATE TABLE server_state (
+     server               TEXT PRIMARY KEY,
+     paused_until         INTEGER,
+     consecutive_failures INTEGER NOT NULL DEFAULT 0,
+     dropped_in_a_row     INTEGER NOT NULL DEFAULT 0,
+     last_error           TEXT
+   ) STRICT;
+   -- First-backup groups, numbered; the last one's end times the pause before the next.
+   CREATE TABLE bootstrap_group (
+     id         INTEGER PRIMARY KEY,
+     started_at INTEGER NOT NULL,
+     ended_at   INTEGER
+   ) STRICT;
+   -- One scheduler (run or bootstrap) per state database.
+   CREATE TABLE instance_lock (
+     id         INTEGER PRIMARY KEY CHECK (id = 1),
+     pid        INTEGER NOT NULL,
+     hostname   TEXT NOT NULL,
+     command    TEXT NOT NULL,
+     started_at INTEGER NOT NULL
+   ) STRICT`,
 ];

@@ -29,7 +29,7 @@ export function openStateDb(file: string): StateDb {
   }
 }
 
-/** Read-only access for reports: never creates the file, and gives null when the scheduler has not run yet. */
+/** Read-only access for reports: never creates or migrates the file; null when there is no usable history yet. */
 export function openStateDbReadOnly(file: string): StateDb | null {
   if (!existsSync(file)) return null;
   try {
@@ -38,6 +38,11 @@ export function openStateDbReadOnly(file: string): StateDb | null {
     if (version > MIGRATIONS.length) {
       db.close();
       throw new StateDbError(file, `was written by a newer xbackup-scheduler (schema ${version}, this one knows ${MIGRATIONS.length})`);
+    }
+    if (version < MIGRATIONS.length) {
+      // Being created right now, or from an older release that the next `run` brings forward.
+      db.close();
+      return null;
     }
     return db;
   } catch (err) {

@@ -1,0 +1,98 @@
+// Entry of `npm run bench`: builds a synthetic Cyrus backup server, runs the benchmarks on it, prints their tables.
+import { parseArgs } from 'node:util';
+import { formatCount } from './format.js';
+import { scanBenchTable } from './scan-bench-table.js';
+import { runScanBenchmark } from './scan.bench.js';
+import { buildSyntheticBackupServer, type SyntheticBackupServer } from './synthetic-backup-server.js';
+import { MAX_CHUNKS } from './synthetic-population.js';
+import { GNU_TIME, gnuTimeAvailable } from './timed-process.js';
+
+const USAGE = `usage: npm run bench -- [options]
+  --users N                users on the synthetic backup server (default 5000; about a minute in all)
+  --rounds N               timed runs of each program, page cache warm (default 5)
+  --dropped-cache-rounds N runs of each with the page cache dropped first (default 2; 0 to skip)
+  --messages N             messages in each user's index (default 50)
+  --dir DIR                where to build the server, on disk (default /var/tmp)
+  --keep                   keep the synthetic server afterwards`;
+
+function positiveInt(name: string, text: string | undefined, fallback: number, min = 1): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} expects a whole number ≥ ${min}, got "${text}"`);
+  return n;
+}
+
+class UsageError extends Error {}
+
+async function main(): Promise<number> {
+  let options;
+  try {
+    const { values } = parseArgs({
+      options: {
+        users: { type: 'string' },
+        rounds: { type: 'string' },
+        'dropped-cache-rounds': { type: 'string' },
+        messages: { type: 'string' },
+        dir: { type: 'string', default: '/var/tmp' },
+        keep: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    options = {
+      users: positiveInt('users', values.users, 5000),
+      rounds: positiveInt('rounds', values.rounds, 5),
+      droppedCacheRounds: positiveInt('dropped-cache-rounds', values['dropped-cache-rounds'], 2, 0),
+      messages: positiveInt('messages', values.messages, 50, 0),
+      dir: values.dir,
+      keep: values.keep,
+    };
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    console.error('run the benchmark as root: it runs the Cyrus tools as cyrus, owns the files as cyrus, and drops the page cache');
+    return 2;
+  }
+  if (!gnuTimeAvailable()) {
+    console.error(`${GNU_TIME} is missing (apt-get install -y time): the benchmark reads each process's peak RSS from it`);
+    return 2;
+  }
+
+  let server: SyntheticBackupServer | undefined;
+  // An interrupted run would leave gigabytes of synthetic backups behind.
+  process.once('SIGINT', () => {
+    if (!options.keep) server?.remove();
+    process.exit(130);
+  });
+  try {
+    const started = performance.now();
+    server = await buildSyntheticBackupServer({ users: options.users, messagesPerUser: options.messages, parent: options.dir, now: Date.now() });
+    const buildSeconds = (performance.now() - started) / 1000;
+    const withoutChunk = server.users.filter((u) => u.chunks === 0).length;
+    console.log(`Staleness scan (spec §8, first bullet): ${formatCount(options.users)} users in ${server.root}`);
+    console.log(
+      `  built in ${buildSeconds.toFixed(1)} s: ${formatCount(withoutChunk)} without a chunk, the rest 1-${MAX_CHUNKS} chunks of empty gzip members, ` +
+        `${options.messages} messages per index; ctl_backups runs as cyrus, report as root\n`,
+    );
+    const result = await runScanBenchmark(server, { rounds: options.rounds, droppedCacheRounds: options.droppedCacheRounds });
+    console.log(scanBenchTable(result, options.rounds, options.droppedCacheRounds));
+    if (result.problems.length > 0) {
+      console.error(`\nBROKEN (the figures above are not to be trusted):\n${result.problems.map((p) => `  ${p}`).join('\n')}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    if (server && options.keep) console.log(`\nkept the synthetic backup server: ${server.root}`);
+    else server?.remove();
+  }
+}
+
+process.exitCode = await main().catch((err: Error) => {
+  console.error(`benchmark broken: ${err.message}`);
+  return 1;
+});

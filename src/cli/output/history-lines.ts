@@ -1,0 +1,25 @@
+import type { AttemptRecord } from '../../scheduler/state/attempt-log.js';
+import { formatAge, isoOrNull } from './human-units.js';
+
+/** The stable JSON line of spec §3.1. */
+export function historyJsonLine(a: AttemptRecord): string {
+  return `${JSON.stringify({
+    userid: a.userid,
+    server: a.server,
+    startedAt: new Date(a.startedAt).toISOString(),
+    endedAt: isoOrNull(a.endedAt),
+    outcome: a.outcome,
+    error: a.error,
+    group: a.group,
+    kind: a.kind,
+    pattern: a.pattern,
+    inDoubt: a.inDoubt,
+  })}\n`;
+}
+
+export function historyTextLine(a: AttemptRecord): string {
+  const took = a.endedAt === null ? 'running' : formatAge(a.endedAt - a.startedAt);
+  const group = a.group === null ? '' : ` group ${a.group}`;
+  const error = a.error ? `: ${a.error}` : '';
+  return `${new Date(a.startedAt).toISOString()}  ${(a.outcome ?? 'running').padEnd(11)} ${a.userid} on ${a.server} (${a.kind}${group}, ${took})${error}\n`;
+}

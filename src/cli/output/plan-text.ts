@@ -1,0 +1,25 @@
+import type { CyclePlan } from '../../scheduler/plan/plan-types.js';
+import { formatAge, formatBytes } from './human-units.js';
+
+export function writePlanText(plan: CyclePlan, now: number): string {
+  const out: string[] = [];
+  out.push(`${plan.planned.length} users would be backed up now, in this order:`);
+  for (const p of plan.planned) out.push(`  ${p.kind === 'first' ? 'first  ' : 'refresh'} ${p.userid} on ${p.server}: ${p.state}, ${p.age === null ? 'never backed up' : `${formatAge(p.age)} old`}`);
+  if (plan.refreshes.length > 0) {
+    out.push('', `${plan.refreshes.length} XBACKUP commands for the refreshes:`);
+    for (const c of plan.refreshes) out.push(`  ${c.server}: XBACKUP ${c.pattern}  (${c.userids.length} users)`);
+  }
+  if (plan.firstGroup) {
+    out.push('', `first-backup group: ${plan.firstGroup.users.length} users, ${formatBytes(plan.firstGroup.bytes)} known`);
+  }
+  if (plan.held.length > 0) {
+    out.push('', `${plan.held.length} users held back:`);
+    for (const h of plan.held) out.push(`  ${h.userid}: ${h.reason}: ${h.detail}`);
+  }
+  out.push('', `planned at ${new Date(now).toISOString()}`);
+  return `${out.join('\n')}\n`;
+}
+
+export function writePlanJson(plan: CyclePlan, now: number): string {
+  return `${JSON.stringify({ generatedAt: new Date(now).toISOString(), ...plan })}\n`;
+}

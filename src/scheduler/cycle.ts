@@ -1,0 +1,172 @@
+import type { Logger } from 'pino';
+import type { BackupdView, BackupServerScanner } from '../backupd/scan.js';
+import type { BackupServerPaths } from '../config/backup-server.js';
+import type { Config } from '../config/load.js';
+import { discoverFleet } from '../imap/discover-fleet.js';
+import type { FleetDiscovery } from '../imap/fleet-discovery.js';
+import { classifyUsers, type Classification } from '../staleness/classify.js';
+import type { BackupResult } from './backup-result.js';
+import { compactBackups } from './compact-backups.js';
+import type { Executor } from './executor.js';
+import { planCycle } from './plan/plan-cycle.js';
+import { chooseFirstBackupGroup, type FirstBackupCandidate } from './plan/bootstrap-group.js';
+import type { CyclePlan, FirstBackupGroup, PlanServer, PlannedCommand } from './plan/plan-types.js';
+import type { BootstrapGroups } from './state/bootstrap-groups.js';
+import type { ServerStates } from './state/server-state.js';
+import type { UserMemory } from './state/user-memory.js';
+import { stagingFreeBytes } from './staging-space.js';
+import { useridToMailbox } from '../imap/mailbox-names.js';
+
+export interface CycleDeps {
+  config: Config;
+  paths: BackupServerPaths;
+  scanner: BackupServerScanner;
+  executor: Executor;
+  memory: UserMemory;
+  serverStates: ServerStates;
+  groups: BootstrapGroups;
+  logger: Logger;
+  now: () => number;
+}
+
+export interface CycleOptions {
+  refreshes: boolean;
+  firstBackups: boolean;
+  /** Set when the caller is stopping: no new command starts. */
+  shouldStop?: () => boolean;
+}
+
+export interface CycleOutcome {
+  startedAt: number;
+  endedAt: number;
+  plan: CyclePlan;
+  classification: Classification;
+  results: BackupResult[];
+  group: number | null;
+  /** When the pause after the last first-backup group ends (ms), if one ran. */
+  nextGroupAt: number | null;
+}
+
+/** Everything a cycle knows before it decides: the backup server's files, the fleet, our memory. */
+export interface CycleView {
+  view: BackupdView;
+  discovery: FleetDiscovery | null;
+  classification: Classification;
+  plan: CyclePlan;
+  /** When the pause after the last first-backup group ends (ms), if one ran. */
+  nextGroupAt: number | null;
+}
+
+/**
+ * One cycle: scan (incremental), discover (at most every discoverEvery), classify, plan, execute,
+ * verify, record. Pure decisions live in classify and planCycle; this is the wiring around them.
+ */
+export class CycleRunner {
+  private discovery: FleetDiscovery | null = null;
+  private groupRunning = false;
+
+  constructor(private deps: CycleDeps) {}
+
+  /** A reloaded config takes effect from the next cycle; discovery is redone for the new server list. */
+  reconfigure(deps: CycleDeps): void {
+    this.deps = deps;
+    this.discovery = null;
+  }
+
+  async look(options: CycleOptions): Promise<CycleView> {
+    const { config, now } = this.deps;
+    const view = await this.deps.scanner.scan();
+    if (config.servers.length > 0 && (!this.discovery || now() - this.discovery.finishedAt >= config.policy.discoverEvery || !this.discovery.servers.every((s) => s.ok))) {
+      this.discovery = await discoverFleet(config.servers, this.deps.logger, now);
+    }
+    const remembered = this.deps.memory.all();
+    const classification = classifyUsers({
+      backupd: view,
+      discovery: this.discovery,
+      history: remembered,
+      policy: { maxAge: config.policy.maxAge, failingAfter: config.policy.failingAfter },
+      now: now(),
+    });
+    const health = this.deps.serverStates.all();
+    const servers: PlanServer[] = config.servers.flatMap((s) => {
+      const found = this.discovery?.servers.find((d) => d.name === s.name);
+      if (!found?.naming) return [];
+      return [{ name: s.name, naming: found.naming, maxConcurrent: s.maxConcurrent, inFlight: this.deps.executor.inFlightOn(s.name), pausedUntil: health.get(s.name)?.pausedUntil ?? null, allUserids: found.allUserids }];
+    });
+    const lastGroupEnd = this.deps.groups.lastEndedAt();
+    const nextGroupAt = lastGroupEnd === null ? null : lastGroupEnd + config.bootstrap.pause;
+    const minFree = config.bootstrap.minStagingFreeBytes;
+    const free = minFree === undefined ? null : stagingFreeBytes(this.deps.paths.stagingPath);
+    const plan = planCycle({
+      now: now(),
+      users: options.refreshes ? classification.users : classification.users.filter((u) => u.state === 'missing'),
+      servers,
+      memory: new Map([...remembered].map(([u, m]) => [u, { nextAttemptAt: m.nextAttemptAt }])),
+      inFlightUsers: this.deps.executor.inFlightUsers,
+      maxPerCycle: config.policy.maxPerCycle,
+      bootstrap: {
+        groupSize: config.bootstrap.groupSize,
+        maxGroupBytes: config.bootstrap.maxGroupBytes,
+        order: config.bootstrap.order,
+        groupInFlight: this.groupRunning,
+        nextGroupAt,
+        stagingShort: minFree !== undefined && free !== null && free < minFree,
+      },
+      includeFirstBackups: options.firstBackups,
+    });
+    return { view, discovery: this.discovery, classification, plan, nextGroupAt };
+  }
+
+  /** Every group a bootstrap would make now, in order (`bootstrap --dry-run`). */
+  async previewGroups(): Promise<FirstBackupGroup[]> {
+    const { classification } = await this.look({ refreshes: false, firstBackups: true });
+    const { groupSize, maxGroupBytes, order } = this.deps.config.bootstrap;
+    const groups: FirstBackupGroup[] = [];
+    let waiting: FirstBackupCandidate[] = classification.users
+      .filter((u) => u.state === 'missing' && !u.inDoubt && u.server !== null)
+      .map((u) => ({ userid: u.userid, server: u.server!, sizeBytes: u.mailBytes }));
+    for (let choice = chooseFirstBackupGroup(waiting, { groupSize, maxGroupBytes, order }, groupSize); choice; choice = chooseFirstBackupGroup(waiting, { groupSize, maxGroupBytes, order }, groupSize)) {
+      groups.push(choice.group);
+      waiting = choice.waiting;
+    }
+    return groups;
+  }
+
+  async run(options: CycleOptions): Promise<CycleOutcome> {
+    const startedAt = this.deps.now();
+    return this.execute(await this.look(options), startedAt, options.shouldStop);
+  }
+
+  /** Carries out a plan made by look(): refreshes and the first-backup group side by side. */
+  async execute(looked: CycleView, startedAt: number = this.deps.now(), shouldStop: () => boolean = () => false): Promise<CycleOutcome> {
+    const { classification, plan } = looked;
+    const [refreshed, first] = await Promise.all([this.deps.executor.runAll(plan.refreshes, null, shouldStop), this.runGroup(plan, shouldStop)]);
+    const nextGroupAt = first.group === null ? looked.nextGroupAt : this.deps.now() + this.deps.config.bootstrap.pause;
+    return { startedAt, endedAt: this.deps.now(), plan, classification, results: [...refreshed, ...first.results], group: first.group, nextGroupAt };
+  }
+
+  /** The first-backup group: one XBACKUP per user, the group counted as one unit from start to end. */
+  private async runGroup(plan: CyclePlan, shouldStop: () => boolean): Promise<{ results: BackupResult[]; group: number | null }> {
+    if (!plan.firstGroup || plan.firstGroup.users.length === 0 || shouldStop()) return { results: [], group: null };
+    const { groups, executor, config, now } = this.deps;
+    const namingOf = new Map(this.discovery?.servers.map((s) => [s.name, s.naming]) ?? []);
+    const commands: PlannedCommand[] = plan.firstGroup.users.map((u) => ({
+      server: u.server,
+      pattern: useridToMailbox(u.userid, namingOf.get(u.server)!),
+      userids: [u.userid],
+      kind: 'first',
+    }));
+    this.groupRunning = true;
+    const group = groups.start(now());
+    try {
+      const results = await executor.runAll(commands, group, shouldStop);
+      if (config.bootstrap.compactAfter) {
+        await compactBackups(config.backupd.ctlBackups, this.deps.paths.imapdConf, results.filter((r) => r.outcome === 'ok').map((r) => r.userid), this.deps.logger);
+      }
+      return { results, group };
+    } finally {
+      groups.end(group, now());
+      this.groupRunning = false;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import type { Logger } from 'pino';
+import { BackupServerScanner } from '../backupd/scan.js';
+import type { BackupServerPaths } from '../config/backup-server.js';
+import type { Config } from '../config/load.js';
+import type { BackupResult } from './backup-result.js';
+import { CycleRunner } from './cycle.js';
+import { Executor } from './executor.js';
+import { SessionPool } from './session-pool.js';
+import { AttemptLog } from './state/attempt-log.js';
+import { BootstrapGroups } from './state/bootstrap-groups.js';
+import { openStateDb, type StateDb } from './state/open-state-db.js';
+import { SqliteScanCache } from './state/scan-cache-store.js';
+import { ServerStates } from './state/server-state.js';
+import { UserMemory } from './state/user-memory.js';
+
+export interface SchedulerParts {
+  db: StateDb;
+  attempts: AttemptLog;
+  memory: UserMemory;
+  serverStates: ServerStates;
+  groups: BootstrapGroups;
+  executor: Executor;
+  cycle: CycleRunner;
+  pool: SessionPool;
+  close(): Promise<void>;
+}
+
+export interface OpenSchedulerOptions {
+  /** For the holder of the instance lock (`run`, `bootstrap`): close the attempts a crash left open. */
+  recoverInterrupted?: boolean;
+  logger: Logger;
+  onResult?: (result: BackupResult) => void;
+  now?: () => number;
+}
+
+/** Opens the state database and wires the scheduler's parts for one config. */
+export function openScheduler(config: Config, paths: BackupServerPaths, options: OpenSchedulerOptions): SchedulerParts {
+  const now = options.now ?? Date.now;
+  const db = openStateDb(config.state);
+  const attempts = new AttemptLog(db);
+  const memory = new UserMemory(db);
+  if (options.recoverInterrupted) {
+    const interrupted = attempts.closeInterrupted(now());
+    if (interrupted.length > 0) {
+      memory.markInDoubt(interrupted.map((a) => ({ userid: a.userid, attemptId: a.id, since: a.startedAt })), config.retry.inDoubtGrace);
+      options.logger.warn({ attempts: interrupted.length, users: interrupted.map((a) => a.userid) }, 'closed attempts a previous run left open as interrupted');
+    }
+  }
+  const serverStates = new ServerStates(db);
+  const groups = new BootstrapGroups(db);
+  const pool = new SessionPool(options.logger);
+  const executor = new Executor({
+    servers: new Map(config.servers.map((s) => [s.name, s])),
+    paths,
+    attempts,
+    memory,
+    serverStates,
+    pool,
+    retry: config.retry,
+    logger: options.logger,
+    ...(options.onResult && { onResult: options.onResult }),
+    now,
+  });
+  const scanner = new BackupServerScanner(paths, new SqliteScanCache(db), now);
+  const cycle = new CycleRunner({ config, paths, scanner, executor, memory, serverStates, groups, logger: options.logger, now });
+  return {
+    db,
+    attempts,
+    memory,
+    serverStates,
+    groups,
+    executor,
+    cycle,
+    pool,
+    async close() {
+      await pool.closeAll();
+      db.close();
+    },
+  };
+}

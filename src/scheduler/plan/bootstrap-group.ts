@@ -1,0 +1,89 @@
+// The next group of first backups (spec §5): a first backup moves a user's whole mailbox, so
+// they go a few users and a few GiB at a time.
+import { formatBytes } from '../../cli/output/human-units.js';
+import type { BootstrapLimits, FirstBackupGroup, HeldUser } from './plan-types.js';
+
+export interface FirstBackupCandidate {
+  userid: string;
+  server: string;
+  /** Size of the mail on the IMAP server; null when discovery could not tell. */
+  sizeBytes: number | null;
+}
+
+export interface GroupChoice {
+  group: FirstBackupGroup;
+  /** The candidates that wait for a later group, in the order they will come. */
+  waiting: FirstBackupCandidate[];
+  /** Why they wait: the limit the group reached; null when no one waits. */
+  whyWaiting: Omit<HeldUser, 'userid'> | null;
+}
+
+type GroupLimits = Pick<BootstrapLimits, 'groupSize' | 'maxGroupBytes' | 'order'>;
+
+/**
+ * Takes candidates in `limits.order` while the group stays within groupSize users, the
+ * `roomInCycle` that policy.maxPerCycle leaves after the refreshes, and maxGroupBytes. It stops
+ * at the first candidate that does not fit rather than letting a later, smaller one overtake
+ * it, so the order is the order users are backed up in; a first candidate larger than
+ * maxGroupBytes makes a group of its own. Unknown sizes count as 0. Null when there is no room
+ * or no candidate.
+ */
+export function chooseFirstBackupGroup(candidates: readonly FirstBackupCandidate[], limits: GroupLimits, roomInCycle: number): GroupChoice | null {
+  const room = Math.min(limits.groupSize, roomInCycle);
+  if (room < 1 || candidates.length === 0) return null;
+  const ordered = [...candidates].sort(ORDERS[limits.order]);
+  const users: FirstBackupCandidate[] = [];
+  let bytes = 0;
+  for (const candidate of ordered) {
+    const size = candidate.sizeBytes ?? 0;
+    if (users.length === room || (users.length > 0 && bytes + size > limits.maxGroupBytes)) break;
+    users.push(candidate);
+    bytes += size;
+  }
+  const waiting = ordered.slice(users.length);
+  return {
+    group: { users: users.map(({ userid, server, sizeBytes }) => ({ userid, server, sizeBytes })), bytes },
+    waiting,
+    whyWaiting: waiting.length === 0 ? null : whyFull(users, bytes, waiting[0]!, limits, room),
+  };
+}
+
+const bySizeThenName = (direction: 1 | -1) => (a: FirstBackupCandidate, b: FirstBackupCandidate) => {
+  // Unknown sizes last either way: "smallest first" is for quick coverage, and an unknown size
+  // may be anything.
+  if (a.sizeBytes !== b.sizeBytes) {
+    if (a.sizeBytes === null) return 1;
+    if (b.sizeBytes === null) return -1;
+    return direction * (a.sizeBytes - b.sizeBytes);
+  }
+  return byName(a, b);
+};
+
+const byName = (a: FirstBackupCandidate, b: FirstBackupCandidate) => (a.userid < b.userid ? -1 : a.userid > b.userid ? 1 : 0);
+
+const ORDERS: Record<GroupLimits['order'], (a: FirstBackupCandidate, b: FirstBackupCandidate) => number> = {
+  smallest: bySizeThenName(1),
+  largest: bySizeThenName(-1),
+  name: byName,
+};
+
+function whyFull(
+  users: readonly FirstBackupCandidate[],
+  bytes: number,
+  next: FirstBackupCandidate,
+  limits: GroupLimits,
+  room: number,
+): Omit<HeldUser, 'userid'> {
+  const unknown = users.filter((user) => user.sizeBytes === null).length;
+  const unknownNote = unknown > 0 ? `; the size of ${unknown} of its users is unknown and counted as 0` : '';
+  if (users.length === room && room < limits.groupSize) {
+    return { reason: 'max-per-cycle', detail: `policy.maxPerCycle leaves room for ${room} first backups after the refreshes, and the group has them` };
+  }
+  const limit =
+    users.length === room
+      ? `${room} users (bootstrap.groupSize ${limits.groupSize})`
+      : bytes > limits.maxGroupBytes
+        ? `${users[0]!.userid} (${formatBytes(bytes)}) is larger than bootstrap.maxGroupBytes ${formatBytes(limits.maxGroupBytes)} and makes a group of its own`
+        : `${formatBytes(bytes)}, and ${next.userid} (${formatBytes(next.sizeBytes)}) would take it over bootstrap.maxGroupBytes ${formatBytes(limits.maxGroupBytes)}`;
+  return { reason: 'bootstrap-group-full', detail: `the next first-backup group is full: ${limit}${unknownNote}` };
+}

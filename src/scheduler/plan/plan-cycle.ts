@@ -1,0 +1,228 @@
+// One scheduler cycle, decided without I/O (spec §4, §5): who is backed up now, by which
+// XBACKUP commands, and who is held back by which limit.
+import { formatAge } from '../../cli/output/human-units.js';
+import { useridToMailbox } from '../../imap/mailbox-names.js';
+import { WireValueError } from '../../imap/wire-value-error.js';
+import type { UserStatus } from '../../staleness/classify.js';
+import { batchPatterns } from './batch-patterns.js';
+import { chooseFirstBackupGroup } from './bootstrap-group.js';
+import type { CyclePlan, FirstBackupGroup, HeldUser, PlanInput, PlannedCommand, PlannedUser, PlanServer } from './plan-types.js';
+
+/** A due user that no per-user limit holds back. */
+interface Candidate {
+  user: UserStatus;
+  server: PlanServer;
+  /** Its INBOX as it goes on the wire. */
+  inbox: string;
+}
+
+type Hold = Omit<HeldUser, 'userid'>;
+
+/**
+ * Refreshes (`stale`, and `failing` users past their backoff) oldest first, batched per server
+ * into patterns that match no one else; then at most one group of first backups, within what
+ * policy.maxPerCycle leaves. Every due user that is not planned is in `held`, with the limit.
+ */
+export function planCycle(input: PlanInput): CyclePlan {
+  const servers = new Map(input.servers.map((server) => [server.name, server]));
+  const held: HeldUser[] = [];
+  const hold = (user: UserStatus, why: Hold) => held.push({ userid: user.userid, ...why });
+  const refreshCandidates: Candidate[] = [];
+  const firstCandidates: Candidate[] = [];
+
+  for (const user of input.users) {
+    const way = backupWay(user);
+    if (way === 'never') {
+      hold(user, notBackedUpByUs(user));
+      continue;
+    }
+    if (way === 'not-due' || (way === 'first' && !input.includeFirstBackups)) continue;
+    const server = user.server === null ? undefined : servers.get(user.server);
+    if (server === undefined) {
+      hold(user, serverUnknown(user));
+      continue;
+    }
+    const inbox = inboxOnTheWire(user, server);
+    if (typeof inbox !== 'string') {
+      hold(user, inbox);
+      continue;
+    }
+    const why = userHold(user, server, input);
+    if (why) hold(user, why);
+    else (way === 'refresh' ? refreshCandidates : firstCandidates).push({ user, server, inbox });
+  }
+
+  refreshCandidates.sort((a, b) => oldestFirst(a.user, b.user));
+  const maxPerCycle = Math.max(0, input.maxPerCycle);
+  const refreshUsers = refreshCandidates.slice(0, maxPerCycle);
+  for (const { user } of refreshCandidates.slice(maxPerCycle)) {
+    hold(user, { reason: 'max-per-cycle', detail: `policy.maxPerCycle ${maxPerCycle} is taken by older users` });
+  }
+
+  const firstGroup = planFirstGroup(firstCandidates, input, maxPerCycle - refreshUsers.length, hold);
+  const refreshes = refreshCommands(refreshUsers, firstGroup);
+  const userById = new Map([...refreshUsers, ...firstCandidates].map(({ user }) => [user.userid, user]));
+  const planned: PlannedUser[] = [
+    ...refreshes.flatMap((command) => command.userids.map((userid) => plannedUser(userById.get(userid)!, command.server, 'refresh'))),
+    ...(firstGroup?.users ?? []).map(({ userid, server }) => plannedUser(userById.get(userid)!, server, 'first')),
+  ];
+  return { refreshes, firstGroup, planned, held };
+}
+
+type BackupWay = 'refresh' | 'first' | 'never' | 'not-due';
+
+function backupWay(user: UserStatus): BackupWay {
+  switch (user.state) {
+    case 'fresh':
+      return 'not-due';
+    case 'stale':
+      return 'refresh';
+    case 'failing':
+      // Failing without ever having been backed up is a first backup that keeps failing: it
+      // stays behind the bootstrap throttle and out of batch patterns.
+      return user.age === null ? 'first' : 'refresh';
+    case 'missing':
+      return 'first';
+    case 'orphan':
+    case 'unreadable':
+    case 'conflict':
+      return 'never';
+  }
+}
+
+function notBackedUpByUs(user: UserStatus): Hold {
+  const why =
+    user.state === 'orphan'
+      ? 'in backups.db but on no configured IMAP server (deleted, renamed or moved?)'
+      : user.state === 'unreadable'
+        ? `its backup cannot be read${user.error ? `: ${user.error}` : ''}`
+        : (user.error ?? 'found on more than one IMAP server');
+  return { reason: 'not-backed-up-by-us', detail: `${user.state}: ${why}; reported, never backed up` };
+}
+
+function serverUnknown(user: UserStatus): Hold {
+  return {
+    reason: 'server-unknown',
+    detail: user.server === null ? 'found on no IMAP server this cycle (did its server answer discovery?)' : `its server ${user.server} is not among the servers of this cycle`,
+  };
+}
+
+/** The user's INBOX name for XBACKUP, or why it cannot be sent at all. */
+function inboxOnTheWire(user: UserStatus, server: PlanServer): string | Hold {
+  try {
+    return useridToMailbox(user.userid, server.naming);
+  } catch (error) {
+    if (!(error instanceof WireValueError)) throw error;
+    return { reason: 'not-backed-up-by-us', detail: `its userid cannot be sent in an XBACKUP command: ${error.reason}` };
+  }
+}
+
+/** The first per-user limit that holds a due user back, or null. */
+function userHold(user: UserStatus, server: PlanServer, input: PlanInput): Hold | null {
+  const { now } = input;
+  if (input.inFlightUsers.has(user.userid)) {
+    return { reason: 'in-flight', detail: 'an XBACKUP of this user is still running; never the same user twice at once' };
+  }
+  if (user.inDoubt) {
+    const started = user.lastAttempt ? ` (started ${iso(user.lastAttempt.startedAt)})` : '';
+    return {
+      reason: 'in-doubt',
+      detail: `its last XBACKUP${started} timed out or lost its connection and the server may still be running it: waits for a new chunk in its index or the end of retry.inDoubtGrace`,
+    };
+  }
+  if (server.pausedUntil !== null && server.pausedUntil > now) {
+    return { reason: 'server-paused', detail: `server ${server.name} is paused until ${iso(server.pausedUntil)} (${formatAge(server.pausedUntil - now)} from now) after its connection or channel failed` };
+  }
+  const nextAttemptAt = input.memory.get(user.userid)?.nextAttemptAt ?? null;
+  if (nextAttemptAt !== null && nextAttemptAt > now) {
+    return { reason: 'backoff', detail: `retry after ${iso(nextAttemptAt)} (${formatAge(nextAttemptAt - now)} from now), backing off after failed attempts` };
+  }
+  return null;
+}
+
+/** Larger age first; a user never backed up (no age) after all others; then by userid. */
+function oldestFirst(a: UserStatus, b: UserStatus): number {
+  if (a.age !== b.age) {
+    if (a.age === null) return 1;
+    if (b.age === null) return -1;
+    return b.age - a.age;
+  }
+  return a.userid < b.userid ? -1 : a.userid > b.userid ? 1 : 0;
+}
+
+/** The next first-backup group, or null; every candidate left out is held with the reason. */
+function planFirstGroup(
+  candidates: readonly Candidate[],
+  input: PlanInput,
+  roomInCycle: number,
+  hold: (user: UserStatus, why: Hold) => void,
+): FirstBackupGroup | null {
+  if (candidates.length === 0) return null;
+  const groupHold = bootstrapHold(input) ?? (roomInCycle < 1 ? maxPerCycleUsedUp(input.maxPerCycle) : null);
+  if (groupHold) {
+    for (const { user } of candidates) hold(user, groupHold);
+    return null;
+  }
+  const choice = chooseFirstBackupGroup(
+    candidates.map(({ user, server }) => ({ userid: user.userid, server: server.name, sizeBytes: user.mailBytes })),
+    input.bootstrap,
+    roomInCycle,
+  );
+  if (choice === null) return null;
+  const byUserid = new Map(candidates.map(({ user }) => [user.userid, user]));
+  for (const { userid } of choice.waiting) hold(byUserid.get(userid)!, choice.whyWaiting!);
+  return choice.group;
+}
+
+/** What stops any first-backup group from starting now (spec §5), or null. */
+function bootstrapHold({ bootstrap, now }: PlanInput): Hold | null {
+  if (bootstrap.groupInFlight) {
+    return { reason: 'bootstrap-group-in-flight', detail: 'a first-backup group is still running; groups go one at a time' };
+  }
+  if (bootstrap.nextGroupAt !== null && bootstrap.nextGroupAt > now) {
+    return {
+      reason: 'bootstrap-pause',
+      detail: `the next first-backup group starts after ${iso(bootstrap.nextGroupAt)} (${formatAge(bootstrap.nextGroupAt - now)} from now; bootstrap.pause after the previous group)`,
+    };
+  }
+  if (bootstrap.stagingShort) {
+    return { reason: 'staging-space', detail: 'the backup staging path has less free space than bootstrap.minStagingFreeBytes; first backups wait until it has' };
+  }
+  return null;
+}
+
+function maxPerCycleUsedUp(maxPerCycle: number): Hold {
+  return { reason: 'max-per-cycle', detail: `policy.maxPerCycle ${Math.max(0, maxPerCycle)} is taken by refreshes, which go first` };
+}
+
+/**
+ * Each server's refreshes as batch patterns, spread over the connections it has free (its
+ * maxConcurrent, less what is running and the new first-backup group's users there). Commands
+ * come in the order of the oldest user each one holds, and list their users oldest first.
+ */
+function refreshCommands(refreshUsers: readonly Candidate[], firstGroup: FirstBackupGroup | null): PlannedCommand[] {
+  const rank = new Map(refreshUsers.map(({ user }, i) => [user.userid, i]));
+  const byServer = new Map<PlanServer, Map<string, string>>();
+  for (const { user, server, inbox } of refreshUsers) {
+    const inboxes = byServer.get(server) ?? new Map<string, string>();
+    byServer.set(server, inboxes.set(user.userid, inbox));
+  }
+  const commands: PlannedCommand[] = [];
+  for (const [server, allowed] of byServer) {
+    const firstBackupsThere = firstGroup?.users.filter((user) => user.server === server.name).length ?? 0;
+    const freeSlots = Math.max(1, server.maxConcurrent - server.inFlight - firstBackupsThere);
+    for (const batch of batchPatterns(server, allowed, freeSlots)) {
+      const userids = batch.userids.sort((a, b) => rank.get(a)! - rank.get(b)!);
+      commands.push({ server: server.name, pattern: batch.pattern, userids, kind: 'refresh' });
+    }
+  }
+  return commands.sort((a, b) => rank.get(a.userids[0]!)! - rank.get(b.userids[0]!)!);
+}
+
+function plannedUser(user: UserStatus, server: string, kind: PlannedUser['kind']): PlannedUser {
+  return { userid: user.userid, server, state: user.state, age: user.age, kind };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

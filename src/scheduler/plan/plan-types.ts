@@ -1,0 +1,102 @@
+import type { MailboxNaming } from '../../imap/mailbox-names.js';
+import type { UserStatus } from '../../staleness/classify.js';
+
+/** What a server looks like to the planner right now. */
+export interface PlanServer {
+  name: string;
+  naming: MailboxNaming;
+  maxConcurrent: number;
+  /** XBACKUP commands already running on it (from an earlier cycle or the bootstrap group). */
+  inFlight: number;
+  /** Circuit breaker: no new work before this time (ms); null when the server is healthy. */
+  pausedUntil: number | null;
+  /** Every userid whose INBOX the server has, responsible for or not: batch patterns must match nothing else. */
+  allUserids: readonly string[];
+}
+
+/** The scheduler's own per-user memory, beyond what the classifier already folded into UserStatus. */
+export interface PlanUserMemory {
+  /** Backoff after failures: not before this time (ms). */
+  nextAttemptAt: number | null;
+}
+
+export interface BootstrapLimits {
+  groupSize: number;
+  maxGroupBytes: number;
+  order: 'smallest' | 'largest' | 'name';
+  /** A first-backup group is already running: no new one starts (concurrentGroups = 1). */
+  groupInFlight: boolean;
+  /** The pause after the previous group ends: no new group before this time (ms), or null. */
+  nextGroupAt: number | null;
+  /** The staging path has less free space than bootstrap.minStagingFreeBytes. */
+  stagingShort: boolean;
+}
+
+export interface PlanInput {
+  now: number;
+  users: readonly UserStatus[];
+  servers: readonly PlanServer[];
+  memory: ReadonlyMap<string, PlanUserMemory>;
+  /** Users with an XBACKUP running right now: never the same user twice at once. */
+  inFlightUsers: ReadonlySet<string>;
+  maxPerCycle: number;
+  bootstrap: BootstrapLimits;
+  /** Whether `missing` users are planned at all (run: yes; a refresh-only cycle: no). */
+  includeFirstBackups: boolean;
+}
+
+/** One XBACKUP command to send: a batch pattern covering several due users, or one user's exact INBOX. */
+export interface PlannedCommand {
+  server: string;
+  /** The mailbox pattern as it goes on the wire (`user.an*`, `user.anne`). */
+  pattern: string;
+  /** Exactly the users this command is meant to back up (and the only ones whose lines count). */
+  userids: string[];
+  /** `forced` is an admin's `backup` command, never planned by the scheduler. */
+  kind: 'refresh' | 'first' | 'forced';
+}
+
+export interface FirstBackupGroup {
+  users: Array<{ userid: string; server: string; sizeBytes: number | null }>;
+  /** Sum of the known sizes. */
+  bytes: number;
+}
+
+export type HoldReason =
+  | 'backoff'
+  | 'in-doubt'
+  | 'server-paused'
+  | 'in-flight'
+  | 'max-per-cycle'
+  | 'bootstrap-group-in-flight'
+  | 'bootstrap-pause'
+  | 'bootstrap-group-full'
+  | 'staging-space'
+  | 'not-backed-up-by-us'
+  /** Due, but on no server of this cycle (e.g. its server did not answer discovery): no one to ask. */
+  | 'server-unknown';
+
+export interface HeldUser {
+  userid: string;
+  reason: HoldReason;
+  /** In words, with the time or limit that applies (`retry after 2026-…`, `maxPerCycle 500`). */
+  detail: string;
+}
+
+/** Why a due user is planned: shown by `plan`. */
+export interface PlannedUser {
+  userid: string;
+  server: string;
+  state: UserStatus['state'];
+  age: number | null;
+  kind: 'refresh' | 'first';
+}
+
+export interface CyclePlan {
+  /** Refresh commands, oldest users first; the executor spreads them over each server's connections. */
+  refreshes: PlannedCommand[];
+  /** At most one group of first backups; each of its users gets its own command. */
+  firstGroup: FirstBackupGroup | null;
+  planned: PlannedUser[];
+  held: HeldUser[];
+}

@@ -1,0 +1,118 @@
+import type { AttemptOutcome } from '../../staleness/user-history.js';
+import type { StateDb } from './open-state-db.js';
+
+export type AttemptKind = 'refresh' | 'first' | 'forced' | 'canary';
+
+export interface AttemptStart {
+  userid: string;
+  server: string;
+  kind: AttemptKind;
+  group: number | null;
+  pattern: string;
+  startedAt: number;
+}
+
+export interface AttemptEnd {
+  endedAt: number;
+  outcome: Exclude<AttemptOutcome, 'interrupted'>;
+  error: string | null;
+  locked: boolean;
+  inDoubt: boolean;
+}
+
+export interface AttemptRecord extends AttemptStart {
+  id: number;
+  endedAt: number | null;
+  outcome: AttemptOutcome | null;
+  error: string | null;
+  locked: boolean;
+  inDoubt: boolean;
+}
+
+interface Row {
+  id: number;
+  userid: string;
+  server: string;
+  kind: AttemptKind;
+  grp: number | null;
+  pattern: string;
+  started_at: number;
+  ended_at: number | null;
+  outcome: AttemptOutcome | null;
+  error: string | null;
+  locked: number;
+  in_doubt: number;
+}
+
+const toRecord = (r: Row): AttemptRecord => ({
+  id: r.id,
+  userid: r.userid,
+  server: r.server,
+  kind: r.kind,
+  group: r.grp,
+  pattern: r.pattern,
+  startedAt: r.started_at,
+  endedAt: r.ended_at,
+  outcome: r.outcome,
+  error: r.error,
+  locked: r.locked === 1,
+  inDoubt: r.in_doubt === 1,
+});
+
+/** The history of attempts: each row is written before the command goes out and again when it ends. */
+export class AttemptLog {
+  private readonly insert;
+  private readonly finish;
+
+  constructor(private readonly db: StateDb) {
+    this.insert = db.prepare(
+      'INSERT INTO attempt (userid, server, kind, grp, pattern, started_at) VALUES (@userid, @server, @kind, @group, @pattern, @startedAt)',
+    );
+    this.finish = db.prepare(
+      'UPDATE attempt SET ended_at = @endedAt, outcome = @outcome, error = @error, locked = @locked, in_doubt = @inDoubt WHERE id = @id AND ended_at IS NULL',
+    );
+  }
+
+  /** Records the start of a command's attempts in one transaction; returns their ids in order. */
+  start(attempts: readonly AttemptStart[]): number[] {
+    return this.db.transaction(() => attempts.map((a) => Number(this.insert.run(a).lastInsertRowid)))();
+  }
+
+  end(ends: ReadonlyArray<readonly [id: number, end: AttemptEnd]>): void {
+    this.db.transaction(() => {
+      for (const [id, e] of ends) {
+        this.finish.run({ id, endedAt: e.endedAt, outcome: e.outcome, error: e.error, locked: e.locked ? 1 : 0, inDoubt: e.inDoubt ? 1 : 0 });
+      }
+    })();
+  }
+
+  /**
+   * Closes attempts a crash left open as `interrupted`, in doubt: the IMAP server goes on with an
+   * XBACKUP whose client died. Returns them, so their users can be given an in-doubt grace.
+   */
+  closeInterrupted(now: number): AttemptRecord[] {
+    return this.db.transaction(() => {
+      const open = (this.db.prepare('SELECT * FROM attempt WHERE ended_at IS NULL ORDER BY id').all() as Row[]).map(toRecord);
+      this.db
+        .prepare("UPDATE attempt SET ended_at = ?, outcome = 'interrupted', in_doubt = 1, error = 'the scheduler stopped before this attempt ended' WHERE ended_at IS NULL")
+        .run(now);
+      return open;
+    })();
+  }
+
+  /** Newest first. */
+  history(options: { userid?: string | undefined; limit?: number | undefined } = {}): AttemptRecord[] {
+    const where = options.userid === undefined ? '' : 'WHERE userid = @userid';
+    const rows = this.db
+      .prepare(`SELECT * FROM attempt ${where} ORDER BY started_at DESC, id DESC LIMIT @limit`)
+      .all({ userid: options.userid, limit: options.limit ?? -1 }) as Row[];
+    return rows.map(toRecord);
+  }
+
+  /** Counts by server and outcome, for metrics. */
+  outcomeCounts(): Array<{ server: string; outcome: AttemptOutcome; count: number }> {
+    return this.db
+      .prepare('SELECT server, outcome, count(*) AS count FROM attempt WHERE outcome IS NOT NULL GROUP BY server, outcome')
+      .all() as Array<{ server: string; outcome: AttemptOutcome; count: number }>;
+  }
+}

@@ -1,0 +1,20 @@
+import type { StateDb } from './open-state-db.js';
+
+/** First-backup groups: numbered, so history says which group an attempt belonged to. */
+export class BootstrapGroups {
+  constructor(private readonly db: StateDb) {}
+
+  start(now: number): number {
+    return Number(this.db.prepare('INSERT INTO bootstrap_group (started_at) VALUES (?)').run(now).lastInsertRowid);
+  }
+
+  end(id: number, now: number): void {
+    this.db.prepare('UPDATE bootstrap_group SET ended_at = ? WHERE id = ?').run(now, id);
+  }
+
+  /** When the last group ended; a group left open by a crash counts as ended when it started. */
+  lastEndedAt(): number | null {
+    const row = this.db.prepare('SELECT coalesce(ended_at, started_at) AS at FROM bootstrap_group ORDER BY id DESC LIMIT 1').get() as { at: number } | undefined;
+    return row?.at ?? null;
+  }
+}

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CyrusTestBed } from '../cyrus/testbed.js';
+import { writeBedConfig } from '../support/bed-config.js';
+import { runCliProcess, startCliProcess } from '../support/run-cli.js';
+import { maxCommandsInFlight, readAttempts } from '../support/state-db-reader.js';
+
+interface ReportJson {
+  counts: Record<string, number>;
+  users: Array<{ userid: string; state: string }>;
+}
+
+describe('bootstrap: first backups in small groups, against real Cyrus', () => {
+  let bed: CyrusTestBed;
+  let work: string;
+
+  before(async () => {
+    bed = await CyrusTestBed.start();
+    work = mkdtempSync(join(tmpdir(), 'xbs-bootstrap-'));
+    for (let i = 1; i <= 30; i++) await bed.createUser(`u${String(i).padStart(2, '0')}`, { messages: 1 + (i % 7), messageBytes: 3000 });
+    for (let i = 1; i <= 6; i++) await bed.createUser(`big${i}`, { messages: 150, messageBytes: 100_000 });
+    await bed.disconnect();
+  });
+
+  after(async () => {
+    await bed?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  test('30 users, --group-size 4: all backed up, never more than 4 first backups at once, groups one after another', async () => {
+    const config = writeBedConfig(bed, join(work, 'groups'), {
+      servers: [{ which: 'imap1', settings: { maxConcurrent: 3, users: ['u*'] } }],
+      extra: 'bootstrap:\n  pause: 100ms\n',
+    });
+    const dry = await runCliProcess(['bootstrap', '--dry-run', '--group-size', '4', '-c', config]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^30 users in 8 groups$/m);
+
+    const run = await runCliProcess(['bootstrap', '--group-size', '4', '-c', config], { timeoutMs: 120_000 });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /^bootstrap: 30 ok, 0 failed, 0 left for later$/m);
+
+    const attempts = readAttempts(join(work, 'groups', 'state.db'));
+    assert.equal(attempts.length, 30);
+    assert.ok(attempts.every((a) => a.kind === 'first' && a.outcome === 'ok'));
+    assert.ok(maxCommandsInFlight(attempts, 'imap1', 'first') <= 4);
+    const groups = [...new Set(attempts.map((a) => a.grp!))].sort((a, b) => a - b);
+    assert.equal(groups.length, 8);
+    for (let i = 1; i < groups.length; i++) {
+      const previousEnd = Math.max(...attempts.filter((a) => a.grp === groups[i - 1]).map((a) => a.ended_at!));
+      const start = Math.min(...attempts.filter((a) => a.grp === groups[i]).map((a) => a.started_at));
+      assert.ok(start >= previousEnd, `group ${groups[i]} started before group ${groups[i - 1]} ended`);
+      assert.ok(attempts.filter((a) => a.grp === groups[i]).length <= 4);
+    }
+
+    const report = await runCliProcess(['report', '--json', '-c', config]);
+    const parsed = JSON.parse(report.stdout) as ReportJson;
+    assert.equal(parsed.counts.fresh, 30);
+    assert.equal(parsed.counts.missing, 0);
+  });
+
+  test('killed with SIGKILL halfway and started again: finishes the rest, redoes nobody, the killed attempt is interrupted', async () => {
+    const dir = join(work, 'kill');
+    const config = writeBedConfig(bed, dir, {
+      servers: [{ which: 'imap1', settings: { maxConcurrent: 1, users: ['big*'] } }],
+      extra: 'bootstrap:\n  groupSize: 1\n  pause: 10ms\n',
+    });
+    const state = join(dir, 'state.db');
+    const first = startCliProcess(['bootstrap', '-c', config]);
+    // Kill it while an attempt is open, after at least one user finished.
+    for (let i = 0; i < 600; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      try {
+        const a = readAttempts(state);
+        if (a.some((x) => x.outcome === 'ok') && a.some((x) => x.ended_at === null)) break;
+      } catch {
+        // not created yet
+      }
+    }
+    first.child.kill('SIGKILL');
+    assert.equal(await first.exited, 'SIGKILL');
+    const beforeRestart = readAttempts(state);
+    const finished = beforeRestart.filter((a) => a.outcome === 'ok').map((a) => a.userid);
+    const killed = beforeRestart.filter((a) => a.ended_at === null).map((a) => a.userid);
+    assert.ok(finished.length >= 1 && killed.length === 1, JSON.stringify(beforeRestart));
+
+    const second = await runCliProcess(['bootstrap', '-c', config], { timeoutMs: 120_000 });
+    assert.ok([0, 1].includes(second.code), second.stdout + second.stderr);
+    const attempts = readAttempts(state);
+    for (const userid of finished) assert.equal(attempts.filter((a) => a.userid === userid).length, 1, `${userid} was not redone`);
+    const history = await runCliProcess(['history', killed[0]!, '--json', '-c', config]);
+    assert.equal(history.code, 0, history.stderr);
+    const lines = history.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.at(-1).outcome, 'interrupted');
+    assert.equal(attempts.filter((a) => a.ended_at === null).length, 0, 'every attempt is closed');
+
+    // The server finished the killed user's backup on its own, or the second run did: all six are backed up.
+    for (let i = 0; i < 100; i++) {
+      const report = JSON.parse((await runCliProcess(['report', '--json', '--user', 'big*', '-c', config])).stdout) as ReportJson;
+      if (report.users.every((u) => u.state === 'fresh')) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail('not every big user was backed up');
+  });
+
+  test('a second bootstrap or run on the same state database exits 2 with a clear message', async () => {
+    const dir = join(work, 'lock');
+    const config = writeBedConfig(bed, dir, { servers: [{ which: 'imap1', settings: { users: ['nobody*'] } }], extra: 'policy:\n  schedule: "0 0 1 1 *"\n' });
+    const holder = startCliProcess(['run', '-c', config]);
+    for (let i = 0; i < 100 && !/scheduler started/.test(holder.output().stdout); i++) await new Promise((r) => setTimeout(r, 50));
+    const second = await runCliProcess(['run', '-c', config]);
+    assert.equal(second.code, 2);
+    assert.match(second.stderr, /another xbackup-scheduler run \(pid \d+, since .*\) uses the state database .*state\.db; stop it first/);
+    holder.child.kill('SIGTERM');
+    assert.equal(await holder.exited, 0);
+  });
+});
