@@ -3,6 +3,7 @@ import type { ServerConfig } from '../config/load.js';
 import { compileUseridPattern } from '../config/userid-pattern.js';
 import { AdminSession } from './admin-session.js';
 import { discoverUsers } from './discover-users.js';
+import { probeXbackup } from './probe-xbackup.js';
 import type { FleetDiscovery, ServerDiscovery } from './fleet-discovery.js';
 
 /** Asks every server, side by side, for its users; a server that fails is recorded with why, not thrown. */
@@ -12,6 +13,9 @@ export async function discoverFleet(servers: readonly ServerConfig[], logger?: L
       let session: AdminSession | undefined;
       try {
         session = await AdminSession.open(server, { logger });
+        // A non-admin sees only the mailboxes its ACLs allow: its list would make users look absent.
+        const probe = await probeXbackup(session);
+        if (!probe.ok && probe.kind === 'not-admin') throw new Error(probe.message);
         const { users, allUserids } = await discoverUsers(session, server.users.map(compileUseridPattern));
         return { name: server.name, ok: true, error: null, users, allUserids, naming: session.naming };
       } catch (err) {

@@ -11,7 +11,7 @@ export type XbackupFailureKind =
   | 'timeout'
   | 'failed';
 
-const ADVICE: Record<XbackupFailureKind, string> = {
+const ADVICE: Record<XbackupFailureKind, string | ((server: string, channel: string) => string)> = {
   disabled: 'XBACKUP is disabled on this server: set `xbackup_enabled: yes` in its imapd.conf and restart its master',
   removed: 'this Cyrus release no longer has XBACKUP (removed in 3.12): back it up with a Cyrus 3.10 or older',
   'not-admin': 'the login user is not an IMAP admin: add it to `admins:` in the server\'s imapd.conf',
@@ -20,8 +20,8 @@ const ADVICE: Record<XbackupFailureKind, string> = {
     'the IMAP server could not reach backupd or its sync login was refused: check <channel>_sync_host, _sync_port, _sync_authname, _sync_password on the IMAP server, and that backupd runs and lists the authname in its `admins:`',
   locked: 'another backup of this user is running (another XBACKUP, or ctl_backups on the backup server); it is retried later',
   'bad-arguments': 'the server refused the command\'s arguments',
-  'connection-dropped':
-    'the IMAP connection closed in the middle of XBACKUP: when this repeats, the channel is probably not configured on this server (imapd crashes then); the users not yet reported may still be backed up by the server',
+  'connection-dropped': (server, channel) =>
+    `the IMAP connection closed in the middle of XBACKUP: when this repeats, channel ${channel} is probably not configured on ${server} (imapd crashes then); the users not yet reported may still be backed up by the server`,
   timeout: 'no answer within servers[].commandTimeout; the server may still be backing these users up',
   failed: 'see the server\'s answer',
 };
@@ -32,9 +32,11 @@ export class XbackupFailure extends Error {
     readonly kind: XbackupFailureKind,
     readonly server: string,
     readonly pattern: string,
+    readonly channel: string,
     /** What the server said, or what happened to the connection. */
     readonly detail: string,
   ) {
-    super(`${server}: XBACKUP ${pattern}: ${detail} (${ADVICE[kind]})`);
+    const advice = ADVICE[kind];
+    super(`${server}: XBACKUP ${pattern} ${channel}: ${detail} (${typeof advice === 'string' ? advice : advice(server, channel)})`);
   }
 }

@@ -75,13 +75,13 @@ export async function runXbackup(session: AdminSession, pattern: string, channel
     if (outcome === 'timeout') {
       // Closing does not stop the server's work; the caller treats unreported users as in doubt.
       session.client.close();
-      failure = new XbackupFailure('timeout', server, pattern, `no tagged answer after ${Math.round(options.timeoutMs / 1000)} s`);
+      failure = new XbackupFailure('timeout', server, pattern, channel, `no tagged answer after ${Math.round(options.timeoutMs / 1000)} s`);
     } else {
       tagged = outcome;
-      if (outcome.status !== 'OK') failure = new XbackupFailure(classify(outcome, session), server, pattern, `${outcome.status} ${outcome.text}`);
+      if (outcome.status !== 'OK') failure = new XbackupFailure(classify(outcome, session), server, pattern, channel, `${outcome.status} ${outcome.text}`);
     }
   } catch (err) {
-    failure = new XbackupFailure('connection-dropped', server, pattern, `connection lost before the tagged answer: ${(err as Error).message}`);
+    failure = new XbackupFailure('connection-dropped', server, pattern, channel, `connection lost before the tagged answer: ${(err as Error).message}`);
   } finally {
     clearTimeout(timer);
   }

@@ -44,6 +44,11 @@ export class Executor {
     this.now = deps.now ?? Date.now;
   }
 
+  private paused(server: string): boolean {
+    const until = this.deps.serverStates.all().get(server)?.pausedUntil;
+    return until !== undefined && until !== null && until > this.now();
+  }
+
   inFlightOn(server: string): number {
     return this.inFlightPerServer.get(server) ?? 0;
   }
@@ -58,8 +63,9 @@ export class Executor {
         const server = this.deps.servers.get(name);
         if (!server) throw new Error(`internal: planned a command for unknown server ${name}`);
         const slots = Math.max(1, server.maxConcurrent - this.inFlightOn(name));
+        // A command that trips the breaker stops the rest of this server's queue: they would fail the same way.
         const worker = async () => {
-          for (let c = queue.shift(); c && !shouldStop(); c = queue.shift()) results.push(...(await this.run(c, group)));
+          for (let c = queue.shift(); c && !shouldStop() && !this.paused(name); c = queue.shift()) results.push(...(await this.run(c, group)));
         };
         await Promise.all(Array.from({ length: Math.min(slots, queue.length) }, worker));
       }),

@@ -71,7 +71,7 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
   test('a pattern that matches nothing: no-such-mailbox, and backupd is not contacted', async () => {
     const run = await runXbackup(session, 'user.nosuch', 'backup', { timeoutMs: 10_000 });
     assert.equal(run.failure?.kind, 'no-such-mailbox');
-    assert.match(run.failure!.message, /^imap1: XBACKUP user\.nosuch: NO Mailbox does not exist/);
+    assert.match(run.failure!.message, /^imap1: XBACKUP user\.nosuch backup: NO Mailbox does not exist/);
   });
 
   test('a user that is not an admin: not-admin, with the fix', async () => {
@@ -113,7 +113,7 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
     const run = await runXbackup(victim, 'user.bob', 'nosuchchannel', { timeoutMs: 10_000 });
     await victim.close();
     assert.equal(run.failure?.kind, 'connection-dropped');
-    assert.match(run.failure!.message, /channel is probably not configured on this server/);
+    assert.match(run.failure!.message, /channel nosuchchannel is probably not configured on imap1/);
     const [bob] = userOutcomes(run, ['bob']);
     assert.equal(bob!.inDoubt, true);
   });

@@ -35,6 +35,7 @@ describe('run: the long-lived scheduler against real Cyrus', () => {
     work = mkdtempSync(join(tmpdir(), 'xbs-run-'));
     for (let i = 1; i <= 12; i++) await bed.createUser(`k${String(i).padStart(2, '0')}`, { messages: 2 });
     for (let i = 1; i <= 6; i++) await bed.createUser(`f${i}`, { messages: 2 });
+    for (let i = 1; i <= 6; i++) await bed.createUser(`d${i}`, { messages: 2 });
     await bed.createUser('slow', { messages: 500, messageBytes: 100_000 });
     await bed.disconnect();
   });
@@ -105,6 +106,40 @@ describe('run: the long-lived scheduler against real Cyrus', () => {
     const gaps = f3Attempts.slice(1).map((a, i) => a.started_at - f3Attempts[i]!.started_at);
     assert.ok(gaps.length >= 2, 'retried');
     assert.ok(gaps.every((g) => g >= 700), `retries wait for the backoff (gaps ${gaps.join(', ')} ms), not every 1 s tick`);
+  });
+
+  test('backupd stopped during run: the server is paused and probed with backoff, and every user is fresh again soon after it returns', async () => {
+    const dir = join(work, 'breaker');
+    const config = writeBedConfig(bed, dir, {
+      servers: [{ which: 'imap1', settings: { users: ['d*'] } }],
+      extra: 'policy:\n  schedule: "* * * * * *"\n  maxAge: 2s\nretry:\n  baseDelay: 1s\n  maxDelay: 8s\nbootstrap:\n  pause: 0s\n',
+    });
+    const running = startCliProcess(['run', '-c', config]);
+    const state = join(dir, 'state.db');
+    try {
+      for (let i = 0; i < 100 && !(await report(config)).users.filter((u) => u.userid.startsWith('d')).every((u) => u.state === 'fresh'); i++) await sleep(200);
+      await bed.stopBackupd();
+      const downSince = Date.now();
+      await sleep(15_000);
+      const during = readAttempts(state).filter((a) => a.started_at >= downSince);
+      const commands = new Set(during.map((a) => `${a.pattern}@${a.started_at}`));
+      assert.ok(during.some((a) => a.outcome !== 'ok'), 'attempts failed while backupd was down');
+      // Unpaused, 6 users due every 1 s tick would make dozens of commands in 15 s; the breaker allows a few probes.
+      assert.ok(commands.size <= 6, `${commands.size} XBACKUP commands in 15 s of outage`);
+      assert.match(running.output().stdout, /"msg":"server paused"/);
+      await bed.startBackupd();
+      const backAt = Date.now();
+      let fresh = false;
+      while (!fresh && Date.now() - backAt < 20_000) {
+        await sleep(500);
+        fresh = (await report(config)).users.filter((u) => u.userid.startsWith('d')).every((u) => u.state === 'fresh');
+      }
+      assert.ok(fresh, 'every user fresh again within 20 s of backupd returning, without a restart');
+      console.log(`breaker: ${commands.size} commands during 15 s outage; all fresh ${((Date.now() - backAt) / 1000).toFixed(1)} s after backupd returned`);
+    } finally {
+      await bed.startBackupd().catch(() => undefined);
+      await stop(running);
+    }
   });
 
   test('SIGTERM during a long XBACKUP waits for it, records it, and exits 0', async () => {

@@ -104,7 +104,7 @@ async function checkImapServer(
       say({ verdict: 'FAIL', what: `${server.name} XBACKUP`, detail: probe.message });
       return;
     }
-    say({ verdict: 'PASS', what: `${server.name} XBACKUP`, detail: `enabled, ${server.user} is an admin; channel "${server.channel}" (only --canary shows that backupd is reachable)` });
+    say({ verdict: 'PASS', what: `${server.name} XBACKUP`, detail: `enabled, ${server.user} is an admin; channel "${server.channel}" (only --canary shows that the channel is configured on the server and backupd is reachable)` });
     if (canary !== undefined && paths) await checkCanary(session, paths, canary, say);
   } catch (err) {
     say({ verdict: 'FAIL', what: server.name, detail: connectionError(server.name, err).message });

@@ -24,10 +24,11 @@ export function registerRun(program: Command, io: CliIo, setExit: (code: number)
       let setup = setUpScheduler(opts, io.env, logger, { exclusive: 'run' });
       if (opts.once) {
         try {
-          const outcome = await setup.parts.cycle.run({ refreshes: true, firstBackups: true });
-          const failed = outcome.results.filter((r) => r.outcome !== 'ok').length;
-          logger.info({ attempted: outcome.results.length, failed }, 'cycle end');
-          setExit(failed > 0 ? ExitCode.someWorkFailed : ExitCode.ok);
+          const loop = new SchedulerLoop(setup.parts, setup.config.policy.schedule, logger);
+          const outcome = await loop.tick('once');
+          await loop.stop(0);
+          const failed = outcome === null || outcome.results.some((r) => r.outcome !== 'ok');
+          setExit(failed ? ExitCode.someWorkFailed : ExitCode.ok);
         } finally {
           await setup.parts.close();
           setup.lock?.release();

@@ -18,7 +18,7 @@ export interface PatternBatch {
 
 export interface BatchServer {
   naming: MailboxNaming;
-  /** Every userid the server has an INBOX for: the patterns must match no one else than `allowed`. */
+  /** Every userid the server has an INBOX for: the patterns match none of them but the allowed users. */
   allUserids: readonly string[];
 }
 
@@ -30,7 +30,8 @@ const USER_COST = 2.4;
 /**
  * The commands that back up exactly the `allowed` users of `server`, given as userid → INBOX
  * name (useridToMailbox's, so known to be fit for the wire). The fewest patterns are split
- * further when that lets `parallelSlots` connections finish the work sooner. Order: by name.
+ * further when that lets `parallelSlots` connections finish the work sooner. Order: by INBOX
+ * name, then due users the discovered list lacks.
  */
 export function batchPatterns(server: BatchServer, allowed: ReadonlyMap<string, string>, parallelSlots: number): PatternBatch[] {
   if (allowed.size === 0) return [];

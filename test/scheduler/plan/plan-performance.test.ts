@@ -33,8 +33,8 @@ function tenThousandUsers(maxPerCycle: number): PlanInput {
 for (const maxPerCycle of [500, 10_000]) {
   test(`a 10,000-user fleet (maxPerCycle ${maxPerCycle}) is planned in under 100 ms`, () => {
     const input = tenThousandUsers(maxPerCycle);
+    let commands = planCycle(input).refreshes.length; // untimed: lets the JIT compile the planner first
     const times: number[] = [];
-    let commands = 0;
     for (let run = 0; run < 3; run++) {
       const start = performance.now();
       commands = planCycle(input).refreshes.length;
