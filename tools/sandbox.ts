@@ -1,6 +1,6 @@
 // `npm run sandbox`: a self-contained playground on this machine. It starts a real Cyrus IMAP server and a
 // real backupd on loopback (the integration tests' test bed), fills the IMAP server with a small fleet,
-// writes sandbox/config.yaml for it and shows the staleness report. `npm run sandbox -- stop` stops it.
+// writes sandbox/config.yaml for it, then runs check, bootstrap and report. `npm run sandbox -- stop` stops it.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -57,6 +57,14 @@ function ensureCyrus(): void {
   }
 }
 
+/** Runs one CLI command against the sandbox and shows its output under a heading. */
+async function show(heading: string, args: string[]): Promise<void> {
+  say(`\n== ${heading}: xbackup-scheduler ${args.join(' ')}\n`);
+  const result = await runCliProcess(args, { timeoutMs: 600_000 });
+  process.stdout.write(result.stdout);
+  process.stderr.write(result.stderr);
+}
+
 async function stopSandbox(): Promise<void> {
   if (existsSync(CYRUS_DIR)) await CyrusTestBed.stopServersIn(CYRUS_DIR);
   rmSync(SANDBOX, { recursive: true, force: true });
@@ -74,14 +82,6 @@ async function startSandbox(): Promise<void> {
   const bed = await CyrusTestBed.start({ dir: CYRUS_DIR, keep: true });
   say(`Creating ${FLEET.length} users with mail ...`);
   for (const [userid, messages, messageBytes] of FLEET) await bed.createUser(userid, { messages, messageBytes });
-  // Half the fleet gets a first backup with a plain XBACKUP, so the report has something to show;
-  // the other half is what the scheduler's bootstrap is for.
-  const backedUp = FLEET.slice(0, FLEET.length / 2).map(([userid]) => userid);
-  say(`Backing up ${backedUp.join(', ')} with a plain XBACKUP ...`);
-  for (const userid of backedUp) {
-    const reply = await bed.xbackup(bed.mailboxName(userid));
-    if (reply.status !== 'OK') throw new Error(`XBACKUP ${userid} answered ${reply.status} ${reply.text}`);
-  }
   await bed.disconnect();
 
   const passwordFile = join(SANDBOX, 'imap1.password');
@@ -113,10 +113,9 @@ async function startSandbox(): Promise<void> {
     ].join('\n'),
   );
 
-  say('\nThe staleness report of the backup server, from its own files:\n');
-  const report = await runCliProcess(['report', '-c', CONFIG]);
-  process.stdout.write(report.stdout);
-  process.stderr.write(report.stderr);
+  await show('Checking the setup (config, backup server, IMAP server, XBACKUP)', ['check', '-c', CONFIG]);
+  await show('First backups of the whole fleet, four users at a time', ['bootstrap', '-c', CONFIG]);
+  await show('The staleness report', ['report', '-c', CONFIG]);
 
   say(`
 The sandbox is running:
@@ -124,10 +123,13 @@ The sandbox is running:
   backupd       127.0.0.1:${bed.backup.port}  (Cyrus config ${bed.backup.confPath})
   config        ${CONFIG}
 
-Next:
-  node dist/src/cli/main.js report -c ${CONFIG}          the staleness report again
-  node dist/src/cli/main.js report -c ${CONFIG} --json   the same as JSON
-  npm run sandbox -- stop                                  stop the Cyrus servers and remove sandbox/`);
+Next (the CLI is node dist/src/cli/main.js, or xbackup-scheduler once installed):
+  node dist/src/cli/main.js run -c ${CONFIG} --pretty      the scheduler: keeps everyone younger than 10 min (Ctrl-C stops it)
+  node dist/src/cli/main.js plan -c ${CONFIG}              what a cycle would do now, and why
+  node dist/src/cli/main.js backup 'a*' -c ${CONFIG}       back up matching users now
+  node dist/src/cli/main.js history -c ${CONFIG}           past attempts
+  node dist/src/cli/main.js report -c ${CONFIG} --json     the report as JSON (also csv, prometheus, nagios)
+  npm run sandbox -- stop                                    stop the Cyrus servers and remove sandbox/`);
 }
 
 const command = process.argv[2] ?? 'start';

@@ -74,7 +74,7 @@ export function mailboxOwner(name: string, naming: MailboxNaming): MailboxOwner 
  */
 export function useridPatternSelects(pattern: string, userid: string, naming: MailboxNaming): boolean {
   const mailboxPattern = useridPatternToMailboxPattern(pattern, naming);
-  return cyrusGlob(mailboxPattern, naming.separator).test(useridToMailbox(userid, naming));
+  return mailboxPatternMatches(mailboxPattern, useridToMailbox(userid, naming), naming);
 }
 
 /** `user<sep><local part>[@domain]` in modified UTF-7, for a validated userid or pattern. */
@@ -102,17 +102,21 @@ function decodeMailboxName(name: string): string {
   }
 }
 
-/** Cyrus's LIST/XBACKUP pattern as a regular expression over whole mailbox names. */
-function cyrusGlob(mailboxPattern: string, separator: string): RegExp {
+/**
+ * Whether a mailbox pattern (`user.s*`, `user.anne`, `user/%@example.com`) matches a whole mailbox
+ * name as the admin sees it, the way Cyrus 3.6 matches LIST and XBACKUP patterns (lib/glob.c):
+ * case-sensitive, `*` matches anything, `%` anything but the hierarchy separator.
+ */
+export function mailboxPatternMatches(mailboxPattern: string, mailboxName: string, naming: MailboxNaming): boolean {
   const source = (mailboxPattern.match(/[*%]+|[^*%]+/g) ?? [])
     .map((token) => {
       // Cyrus treats a run of wildcards holding any '*' as one '*', and '%%' as '%'.
       if (token.includes('*')) return '[^]*';
-      if (token.startsWith('%')) return `[^${escapeForRegExp(separator)}]*`;
+      if (token.startsWith('%')) return `[^${escapeForRegExp(naming.separator)}]*`;
       return escapeForRegExp(token);
     })
     .join('');
-  return new RegExp(`^${source}$`);
+  return new RegExp(`^${source}$`).test(mailboxName);
 }
 
 function escapeForRegExp(text: string): string {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatAge, formatBytes } from '../../src/cli/output/human-units.js';
+import { formatAge, formatBytes } from '../../src/staleness/human-units.js';
 import { writeReportCsv } from '../../src/cli/output/report-csv.js';
 import { writeReportJson } from '../../src/cli/output/report-json.js';
 import { writeReportNagios } from '../../src/cli/output/report-nagios.js';

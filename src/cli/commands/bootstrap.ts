@@ -8,7 +8,7 @@ import type { GlobalOptions } from '../global-options.js';
 import { commandLogger } from '../logger.js';
 import { backupResultJson, backupResultLine, backupSummaryJson } from '../output/backup-result-lines.js';
 import { BootstrapProgress } from '../output/bootstrap-progress.js';
-import { formatBytes } from '../output/human-units.js';
+import { formatBytes } from '../../staleness/human-units.js';
 import type { CliIo } from '../program.js';
 import { setUpScheduler } from '../scheduler-setup.js';
 

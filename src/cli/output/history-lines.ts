@@ -1,5 +1,5 @@
 import type { AttemptRecord } from '../../scheduler/state/attempt-log.js';
-import { formatAge, isoOrNull } from './human-units.js';
+import { formatAge, isoOrNull } from '../../staleness/human-units.js';
 
 /** The stable JSON line of spec §3.1. */
 export function historyJsonLine(a: AttemptRecord): string {

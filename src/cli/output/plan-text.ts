@@ -1,5 +1,5 @@
 import type { CyclePlan } from '../../scheduler/plan/plan-types.js';
-import { formatAge, formatBytes } from './human-units.js';
+import { formatAge, formatBytes } from '../../staleness/human-units.js';
 
 export function writePlanText(plan: CyclePlan, now: number): string {
   const out: string[] = [];

@@ -1,5 +1,5 @@
 import type { StalenessReport } from '../../staleness/report.js';
-import { isoOrNull } from './human-units.js';
+import { isoOrNull } from '../../staleness/human-units.js';
 
 const COLUMNS = ['userid', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataBytes', 'chunks', 'dataFile', 'lastAttemptAt', 'lastAttemptOutcome', 'error'];
 

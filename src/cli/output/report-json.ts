@@ -1,5 +1,5 @@
 import type { StalenessReport } from '../../staleness/report.js';
-import { isoOrNull } from './human-units.js';
+import { isoOrNull } from '../../staleness/human-units.js';
 
 /** The stable shape of spec §3.1; scripts and monitoring depend on every key. */
 export function reportToJson(report: StalenessReport): object {

@@ -1,6 +1,6 @@
 import type { StalenessReport } from '../../staleness/report.js';
 import { USER_STATES } from '../../staleness/user-state.js';
-import { formatAge, formatBytes } from './human-units.js';
+import { formatAge, formatBytes } from '../../staleness/human-units.js';
 
 const HEADERS = ['USER', 'STATE', 'SERVER', 'AGE', 'LAST BACKUP', 'SIZE', 'CHUNKS', 'LAST ATTEMPT', 'NOTE'];
 

@@ -1,6 +1,6 @@
 // One scheduler cycle, decided without I/O (spec §4, §5): who is backed up now, by which
 // XBACKUP commands, and who is held back by which limit.
-import { formatAge } from '../../cli/output/human-units.js';
+import { formatAge } from '../../staleness/human-units.js';
 import { useridToMailbox } from '../../imap/mailbox-names.js';
 import { WireValueError } from '../../imap/wire-value-error.js';
 import type { UserStatus } from '../../staleness/classify.js';

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { decodeModifiedUtf7 } from '../../../src/backupd/modified-utf7.js';
 import { useridToMailbox, type MailboxNaming } from '../../../src/imap/mailbox-names.js';
 import { batchPatterns, inboxNameOfAnyUser, type PatternBatch } from '../../../src/scheduler/plan/batch-patterns.js';
-import { mailboxPatternMatches } from '../../../src/scheduler/plan/mailbox-glob.js';
+import { mailboxPatternMatches } from '../../../src/imap/mailbox-names.js';
 import { validateUserid } from '../../../src/imap/wire-validation.js';
 import { DOT, SLASH } from './plan-fixtures.js';
 
