@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { CyrusTestBed } from '../cyrus/testbed.js';
+import { writeBedConfig } from '../support/bed-config.js';
+import { repoRoot } from '../support/paths.js';
+import { runCliProcess, startCliProcess } from '../support/run-cli.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (check()) return;
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+describe('run lifecycle and bootstrap options, against real Cyrus', () => {
+  let bed: CyrusTestBed;
+  let work: string;
+
+  before(async () => {
+    bed = await CyrusTestBed.start();
+    work = mkdtempSync(join(tmpdir(), 'xbs-lifecycle-'));
+    for (const u of ['h1', 'h2', 'c1', 'c2', 'p1', 'p2', 'p3']) await bed.createUser(u, { messages: 3 });
+    await bed.disconnect();
+  });
+
+  after(async () => {
+    await bed?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  test('SIGHUP reloads a good config and refuses a bad one, keeping the old one running', async () => {
+    const dir = join(work, 'hup');
+    const config = writeBedConfig(bed, dir, { servers: [{ which: 'imap1', settings: { users: ['h*'] } }], extra: 'policy:\n  schedule: "0 0 1 1 *"\n' });
+    const running = startCliProcess(['run', '-c', config]);
+    try {
+      await waitFor('the first cycle', () => /"msg":"cycle end"/.test(running.output().stdout));
+      const good = readFileSync(config, 'utf8');
+      writeFileSync(config, good.replace('maxAge', 'maxAge').replace('schedule: "0 0 1 1 *"', 'schedule: "0 0 2 1 *"'));
+      running.child.kill('SIGHUP');
+      await waitFor('the reload', () => /"msg":"config reloaded"/.test(running.output().stdout));
+
+      writeFileSync(config, `${good}bogus: 1\n`);
+      running.child.kill('SIGHUP');
+      await waitFor('the refusal', () => /"msg":"config reload refused; the old config stays in force"/.test(running.output().stdout));
+      assert.match(running.output().stdout, /bogus: unknown key/);
+      assert.equal(running.child.exitCode, null, 'still running');
+    } finally {
+      running.child.kill('SIGTERM');
+    }
+    assert.equal(await running.exited, 0, running.output().stderr);
+    assert.equal(statSync(join(dir, 'state.db')).mode & 0o777, 0o600, 'the state database is readable by its owner only');
+  });
+
+  test('bootstrap.compactAfter runs ctl_backups compact on each finished group', async () => {
+    const config = writeBedConfig(bed, join(work, 'compact'), {
+      servers: [{ which: 'imap1', settings: { users: ['c*'] } }],
+      extra: 'bootstrap:\n  groupSize: 1\n  pause: 0s\n  compactAfter: true\n',
+    });
+    const run = await runCliProcess(['bootstrap', '-v', '-c', config]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stderr, /"msg":"compacted the group's backups"/);
+    assert.equal((run.stderr.match(/compacted the group's backups/g) ?? []).length, 2, 'once per group');
+  });
+
+  test('on a terminal, bootstrap shows a progress bar with users, bytes, group and ETA', () => {
+    const config = writeBedConfig(bed, join(work, 'tty'), { servers: [{ which: 'imap1', settings: { users: ['p*'] } }], extra: 'bootstrap:\n  groupSize: 2\n  pause: 0s\n' });
+    // script(1) gives the command a pseudo-terminal, as an admin's shell would.
+    const screen = execFileSync('script', ['-qec', `${process.execPath} ${join(repoRoot, 'dist/src/cli/main.js')} bootstrap -c ${config}`, '/dev/null'], { encoding: 'utf8' });
+    assert.match(screen, /bootstrap \[[█░ =-]*\] 3\/3 users \| [\d.]+KiB\/[\d.]+KiB \| group 2 \| ETA/);
+    assert.match(screen, /bootstrap: 3 ok, 0 failed, 0 left for later/);
+  });
+});
