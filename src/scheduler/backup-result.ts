@@ -1,3 +1,6 @@
+/** The userid of a result about a whole server (one that could not be asked for its users). */
+export const ALL_USERS = '*';
+
 export type BackupOutcome = 'ok' | 'no' | 'unverified' | 'error';
 
 /** One user's finished attempt, as `backup --json` and `bootstrap --json` print it (spec §3.1). */

@@ -7,7 +7,7 @@ import type { PlannedCommand } from './plan/plan-types.js';
 import { discoverFleet } from '../imap/discover-fleet.js';
 import type { FleetDiscovery } from '../imap/fleet-discovery.js';
 import { validateUserid, validateUseridPattern } from '../imap/wire-validation.js';
-import type { BackupResult } from './backup-result.js';
+import { ALL_USERS, type BackupResult } from './backup-result.js';
 
 export interface ForceBackupTarget {
   userid: string;
@@ -44,7 +44,7 @@ export async function planForcedBackup(
 
   const foundOn = new Map<string, string[]>();
   for (const s of discovery.servers) {
-    if (!s.ok) refuse('*', s.name, `cannot ask ${s.name} for its users: ${s.error}`);
+    if (!s.ok) refuse(ALL_USERS, s.name, `cannot ask ${s.name} for its users: ${s.error}`);
     for (const u of s.users) if (matchesAny(u.userid, wanted)) foundOn.set(u.userid, [...(foundOn.get(u.userid) ?? []), s.name]);
   }
   const targets: ForceBackupTarget[] = [];

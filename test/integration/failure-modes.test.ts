@@ -194,7 +194,7 @@ describe('failure modes of XBACKUP: a clear message and exit code 1 each, a heal
     const run = await cli(['backup', 'gina', 'ivan', '-c', config]);
     assert.equal(run.code, 1, show(run));
     assert.match(lineAbout(run, 'gina'), /^OK gina \d+\.\ds \(good\)$/, show(run));
-    assert.match(run.stdout, /^ERROR \* \(norights\): cannot ask norights for its users: .*NO Permission denied .*not an IMAP admin: add it to `admins:`/m, show(run));
+    assert.match(run.stdout, /^ERROR \(norights\): cannot ask norights for its users: .*NO Permission denied .*not an IMAP admin: add it to `admins:`/m, show(run));
     assert.doesNotMatch(run.stdout, /ivan is on none of the configured servers/, show(run));
     assert.ok(!(await backedUp()).has('ivan'), 'ivan was not backed up');
   });

@@ -1,4 +1,4 @@
-import type { BackupResult } from '../../scheduler/backup-result.js';
+import { ALL_USERS, type BackupResult } from '../../scheduler/backup-result.js';
 
 /** `OK anne 0.4s`, `NO bob: Mailbox is locked`: one line per user, printed as each one finishes. */
 export function backupResultLine(r: BackupResult): string {
@@ -6,7 +6,9 @@ export function backupResultLine(r: BackupResult): string {
   const where = r.server === '-' ? '' : ` (${r.server})`;
   if (r.outcome === 'ok') return `${label} ${r.userid} ${r.seconds.toFixed(1)}s${where}\n`;
   const doubt = r.inDoubt ? ' [in doubt: the server may still be backing it up]' : '';
-  return `${label} ${r.userid}${where}: ${r.error}${doubt}\n`;
+  // A whole server that could not be asked is about no one user.
+  const who = r.userid === ALL_USERS ? '' : ` ${r.userid}`;
+  return `${label}${who}${where}: ${r.error}${doubt}\n`;
 }
 
 /** The stable JSON line of spec §3.1. */
