@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { formatCount } from './format.js';
 import { scanBenchTable } from './scan-bench-table.js';
-import { runScanBenchmark } from './scan.bench.js';
+import { runScanBenchmark } from './scan.js';
 import { buildSyntheticBackupServer, type SyntheticBackupServer } from './synthetic-backup-server.js';
 import { MAX_CHUNKS } from './synthetic-population.js';
 import { GNU_TIME, gnuTimeAvailable } from './timed-process.js';

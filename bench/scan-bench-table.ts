@@ -1,5 +1,5 @@
 import { columns, formatCount, formatDuration, formatRatio, formatRss } from './format.js';
-import type { ProcessFigures, ProcessName, ScanBenchResult } from './scan.bench.js';
+import type { ProcessFigures, ProcessName, ScanBenchResult } from './scan.js';
 
 interface Goal {
   label: string;
