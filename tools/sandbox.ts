@@ -109,6 +109,8 @@ async function startSandbox(): Promise<void> {
       'bootstrap:',
       '  groupSize: 4',
       '  pause: 2s',
+      'http:',
+      '  listen: "127.0.0.1:9465"',
       '',
     ].join('\n'),
   );
@@ -125,6 +127,7 @@ The sandbox is running:
 
 Next (the CLI is node dist/src/cli/main.js, or xbackup-scheduler once installed):
   node dist/src/cli/main.js run -c ${CONFIG} --pretty      the scheduler: keeps everyone younger than 10 min (Ctrl-C stops it)
+                                                             while it runs: http://127.0.0.1:9465/ (status page), /metrics, /status
   node dist/src/cli/main.js plan -c ${CONFIG}              what a cycle would do now, and why
   node dist/src/cli/main.js backup 'a*' -c ${CONFIG}       back up matching users now
   node dist/src/cli/main.js history -c ${CONFIG}           past attempts

@@ -14,7 +14,8 @@ export class BackupIndexError extends Error {
   constructor(
     readonly file: string,
     readonly problem: BackupIndexProblem,
-    detail: string,
+    /** What went wrong, without the advice; enough to rebuild the error on another thread. */
+    readonly detail: string,
   ) {
     super(`${file}: ${detail} (${ADVICE[problem]})`);
   }

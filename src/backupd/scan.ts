@@ -5,7 +5,8 @@ import { CyrusDbError } from './cyrusdb/errors.js';
 import { readCyrusDb } from './cyrusdb/snapshot.js';
 import type { CyrusDbEntry } from './cyrusdb/types.js';
 import { BackupIndexError } from './index-error.js';
-import { indexFileOf, readBackupIndex, type BackupIndexSummary } from './index-reader.js';
+import { indexFileOf, type BackupIndexSummary } from './index-reader.js';
+import { readIndexes } from './parallel-index-scan.js';
 import type { CachedIndex, IndexFingerprint, ScanCacheStore } from './scan-cache.js';
 
 /** One backups.db entry and what its index says, or why it could not be read. */
@@ -32,12 +33,28 @@ export interface ScanStats {
   unreadable: number;
 }
 
+/** backups.db decoded, with the fingerprint it had when it was read. */
+interface BackupsListing {
+  /** Undefined when backups.db could not be stat'ed: such a listing is never reused. */
+  fingerprint: IndexFingerprint | undefined;
+  readAt: number;
+  entries: Array<{ userid: string; dataFile: string; indexFile: string }>;
+  userids: Set<string>;
+}
+
 /**
- * Scans backups.db and every index. Kept alive by the scheduler so that an index whose
- * (inode, size, mtime) did not move since the last scan is not reopened; a one-shot `report` uses a fresh one.
+ * A file whose mtime is this close to the moment it was read may be written again within the same
+ * timestamp (coarse on some filesystems), unseen by its fingerprint: such a listing is read again next time.
+ */
+const SAME_TIMESTAMP_MS = 2000;
+
+/**
+ * Scans backups.db and every index. Kept alive by the scheduler so that neither backups.db nor an index
+ * whose (inode, size, mtime) did not move since the last scan is read again; a one-shot `report` uses a fresh one.
  */
 export class BackupServerScanner {
   private cache: Map<string, CachedIndex> | undefined;
+  private listing: BackupsListing | undefined;
   lastStats: ScanStats = { users: 0, indexesRead: 0, indexesReused: 0, unreadable: 0 };
 
   constructor(
@@ -47,73 +64,98 @@ export class BackupServerScanner {
   ) {}
 
   async scan(): Promise<BackupdView> {
-    const db = await this.readBackupsDb();
-    if (db === null) {
+    const { listing, fresh } = await this.listBackups();
+    if (listing === null) {
       this.lastStats = { users: 0, indexesRead: 0, indexesReused: 0, unreadable: 0 };
       return { backupsDb: this.paths.backupsDb, backupsDbExists: false, readAt: this.clock(), entries: [] };
     }
     const cache = (this.cache ??= this.store?.load() ?? new Map());
-    const changed: Array<readonly [string, CachedIndex]> = [];
-    const stats: ScanStats = { users: db.entries.length, indexesRead: 0, indexesReused: 0, unreadable: 0 };
-    const seen = new Set<string>();
-    const entries = db.entries.map(({ key, value }): BackupdEntry => {
-      const userid = useridFromCyrus(key.toString('utf8'));
-      const dataFile = value.toString('utf8');
-      seen.add(userid);
-      const fingerprint = fingerprintOf(indexFileOf(dataFile));
+    const stats: ScanStats = { users: listing.entries.length, indexesRead: 0, indexesReused: 0, unreadable: 0 };
+    const entries = new Array<BackupdEntry>(listing.entries.length);
+    const unseen: number[] = [];
+    for (let i = 0; i < listing.entries.length; i++) {
+      const { userid, dataFile, indexFile } = listing.entries[i]!;
       const cached = cache.get(userid);
-      if (fingerprint && cached && cached.dataFile === dataFile && sameFingerprint(cached.fingerprint, fingerprint)) {
+      // One stat per user whose index was read before; the rest wait for readIndexes() below.
+      if (cached && cached.dataFile === dataFile && stillMatches(cached.fingerprint, indexFile)) {
         stats.indexesReused++;
-        return { userid, dataFile, index: cached.summary, error: null };
+        entries[i] = { userid, dataFile, index: cached.summary, error: null };
+      } else {
+        unseen.push(i);
       }
+    }
+
+    const changed: Array<readonly [string, CachedIndex]> = [];
+    const reads = await readIndexes(unseen.map((i) => listing.entries[i]!.dataFile));
+    unseen.forEach((entryIndex, readIndex) => {
+      const { userid, dataFile } = listing.entries[entryIndex]!;
+      const { fingerprint, summary, error } = reads[readIndex]!;
       stats.indexesRead++;
-      try {
-        const summary = readBackupIndex(dataFile);
-        if (fingerprint) {
-          const entry = { dataFile, fingerprint, summary };
-          cache.set(userid, entry);
-          changed.push([userid, entry]);
-        }
-        return { userid, dataFile, index: summary, error: null };
-      } catch (err) {
-        if (!(err instanceof BackupIndexError)) throw err;
-        stats.unreadable++;
-        return { userid, dataFile, index: null, error: err };
+      if (error) stats.unreadable++;
+      else if (fingerprint) {
+        const entry = { dataFile, fingerprint, summary };
+        cache.set(userid, entry);
+        changed.push([userid, entry]);
       }
+      entries[entryIndex] = { userid, dataFile, index: summary, error };
     });
-    const removed = [...cache.keys()].filter((userid) => !seen.has(userid));
+
+    // An unchanged listing names the same users as when the cache was last pruned.
+    const removed = fresh ? [...cache.keys()].filter((userid) => !listing.userids.has(userid)) : [];
     for (const userid of removed) cache.delete(userid);
     if (changed.length > 0 || removed.length > 0) this.store?.save(changed, removed);
     this.lastStats = stats;
     return { backupsDb: this.paths.backupsDb, backupsDbExists: true, readAt: this.clock(), entries };
   }
 
-  /** null when backups.db does not exist yet; an empty file is a database Cyrus has just created. */
-  private async readBackupsDb(): Promise<{ entries: CyrusDbEntry[] } | null> {
+  /** The last listing while backups.db keeps its fingerprint; null when backups.db does not exist yet. */
+  private async listBackups(): Promise<{ listing: BackupsListing | null; fresh: boolean }> {
+    let fingerprint: IndexFingerprint | undefined;
     try {
-      statSync(this.paths.backupsDb);
+      const st = statSync(this.paths.backupsDb);
+      fingerprint = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.listing = undefined;
+        return { listing: null, fresh: true };
+      }
+      // Anything else (a permission problem) is for the read to report.
     }
+    const last = this.listing;
+    if (last?.fingerprint && sameFingerprint(last.fingerprint, fingerprint) && last.fingerprint.mtimeMs < last.readAt - SAME_TIMESTAMP_MS) {
+      return { listing: last, fresh: false };
+    }
+    // The wall clock, not this.clock: it is compared with the file's mtime.
+    const readAt = Date.now();
+    const entries = (await this.readBackupsDb()).map(({ key, value }) => {
+      const dataFile = value.toString('utf8');
+      return { userid: useridFromCyrus(key.toString('utf8')), dataFile, indexFile: indexFileOf(dataFile) };
+    });
+    this.listing = { fingerprint, readAt, entries, userids: new Set(entries.map((e) => e.userid)) };
+    return { listing: this.listing, fresh: true };
+  }
+
+  /** An empty file is a database Cyrus has just created. */
+  private async readBackupsDb(): Promise<CyrusDbEntry[]> {
     try {
-      return await readCyrusDb(this.paths.backupsDb, { backend: this.paths.backupsDbFormat });
+      return (await readCyrusDb(this.paths.backupsDb, { backend: this.paths.backupsDbFormat })).entries;
     } catch (err) {
-      if (err instanceof CyrusDbError && err.code === 'EMPTY_FILE') return { entries: [] };
+      if (err instanceof CyrusDbError && err.code === 'EMPTY_FILE') return [];
       throw err;
     }
   }
 }
 
-/** Undefined when the index cannot even be stat'ed: the read that follows says why. */
-function fingerprintOf(file: string): IndexFingerprint | undefined {
-  try {
-    const st = statSync(file);
-    return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
-  } catch {
-    return undefined;
-  }
+function sameFingerprint(a: IndexFingerprint, b: IndexFingerprint | undefined): boolean {
+  return b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
 
-function sameFingerprint(a: IndexFingerprint, b: IndexFingerprint): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+/** The one stat an unchanged index costs on a warm scan. */
+function stillMatches(fingerprint: IndexFingerprint, file: string): boolean {
+  try {
+    const st = statSync(file);
+    return st.ino === fingerprint.ino && st.size === fingerprint.size && st.mtimeMs === fingerprint.mtimeMs;
+  } catch {
+    return false;
+  }
 }

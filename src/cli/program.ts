@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, ConfigErrors } from '../config/errors.js';
 import { WireValueError } from '../imap/wire-value-error.js';
-import { InstanceLockedError } from '../scheduler/state/instance-lock.js';
+import { InstanceLockedError } from '../scheduler/state/instance-locked-error.js';
 import { ExitCode } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
 import { registerBackup } from './commands/backup.js';

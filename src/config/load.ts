@@ -17,9 +17,13 @@ export type ServerConfig = ParsedServer & {
   passwordError?: string;
 };
 
-export type Config = Omit<ParsedConfig, 'servers'> & {
+export type Config = Omit<ParsedConfig, 'servers' | 'http'> & {
   file: string;
   servers: ServerConfig[];
+  http: ParsedConfig['http'] & {
+    /** The bearer token of the HTTP listener, loaded with the passwords. */
+    token: Secret | undefined;
+  };
 };
 
 export interface LoadOptions {
@@ -60,6 +64,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   }
   const base = dirname(file);
   const parsed = result.data;
+  const tokenFile = parsed.http.tokenFile && resolve(base, parsed.http.tokenFile);
   const servers = parsed.servers.map((s, i): ServerConfig => {
     const server = {
       ...s,
@@ -83,9 +88,19 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
       imapdConf: resolve(base, parsed.backupd.imapdConf),
       ...(parsed.backupd.backupsDb && { backupsDb: resolve(base, parsed.backupd.backupsDb) }),
     },
-    http: { ...parsed.http, ...(parsed.http.tokenFile && { tokenFile: resolve(base, parsed.http.tokenFile) }) },
+    http: { ...parsed.http, ...(tokenFile && { tokenFile }), token: options.secrets === true && tokenFile ? loadToken(tokenFile, doc, lines, file) : undefined },
     servers,
   };
+}
+
+function loadToken(tokenFile: string, doc: ReturnType<typeof parseDocument>, lines: LineCounter, file: string): Secret {
+  try {
+    return readPasswordFile(tokenFile, 'token file');
+  } catch (err) {
+    if (!(err instanceof PasswordSourceError)) throw err;
+    const path = ['http', 'tokenFile'];
+    throw new ConfigError(file, lineOf(doc, lines, path), dottedPath(path), err.message);
+  }
 }
 
 function loadPassword(

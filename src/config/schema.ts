@@ -36,6 +36,19 @@ const USER_PATTERN = /^[^\x00-\x20\x7f"\\]+$/;
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|::1|\[::1\])$/i;
 
+const LISTEN_ERROR = 'expected host:port (e.g. 127.0.0.1:9465, [::1]:9465, 0.0.0.0:9465) or a port alone for loopback';
+
+/** `host:port`, `[v6]:port`, or a bare port, which binds to loopback: metrics and user lists stay on the machine unless asked. */
+const listenAddress = z.union([z.string(), z.number()], { error: LISTEN_ERROR }).transform((value, ctx) => {
+  const match = /^(?:(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/i.exec(String(value));
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: LISTEN_ERROR });
+    return z.NEVER;
+  }
+  return { host: match[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1', port };
+});
+
 const server = z
   .strictObject({
     name: z.string({ error: 'expected a short server name' }).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
@@ -122,7 +135,7 @@ export const configSchema = z
       .prefault({}),
     http: z
       .strictObject({
-        listen: z.string().regex(/^(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/i, { error: 'expected host:port, e.g. 127.0.0.1:9465' }).optional(),
+        listen: listenAddress.optional(),
         tokenFile: path.optional(),
         perUserMetrics: z.boolean({ error: 'expected true or false' }).default(false),
       })

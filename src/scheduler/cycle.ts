@@ -5,6 +5,8 @@ import type { Config } from '../config/load.js';
 import { discoverFleet } from '../imap/discover-fleet.js';
 import type { FleetDiscovery } from '../imap/fleet-discovery.js';
 import { classifyUsers, type Classification } from '../staleness/classify.js';
+import { readingNotes } from '../staleness/reading-notes.js';
+import type { UserHistory } from '../staleness/user-history.js';
 import type { BackupResult } from './backup-result.js';
 import { compactBackups } from './compact-backups.js';
 import type { Executor } from './executor.js';
@@ -34,6 +36,21 @@ export interface CycleOptions {
   firstBackups: boolean;
   /** Set when the caller is stopping: no new command starts. */
   shouldStop?: () => boolean;
+  /**
+   * Given the fleet as classified before any command goes out (a long cycle's status need not wait for
+   * its end), and again at the end with the cycle's results folded in.
+   */
+  onFleet?: (fleet: FleetSnapshot) => void;
+}
+
+/** The fleet's states at one moment: what a report between cycles shows, without scanning again. */
+export interface FleetSnapshot {
+  /** When the users were classified (ms); their ages are as of then. */
+  at: number;
+  maxAge: number;
+  classification: Classification;
+  /** Why the view is incomplete, when it is (no backups.db yet, IMAP servers that could not be asked). */
+  notes: string[];
 }
 
 export interface CycleOutcome {
@@ -52,6 +69,7 @@ export interface CycleView {
   view: BackupdView;
   discovery: FleetDiscovery | null;
   classification: Classification;
+  classifiedAt: number;
   plan: CyclePlan;
   /** When the pause after the last first-backup group ends (ms), if one ran. */
   nextGroupAt: number | null;
@@ -80,13 +98,8 @@ export class CycleRunner {
       this.discovery = await discoverFleet(config.servers, this.deps.logger, now);
     }
     const remembered = this.deps.memory.all();
-    const classification = classifyUsers({
-      backupd: view,
-      discovery: this.discovery,
-      history: remembered,
-      policy: { maxAge: config.policy.maxAge, failingAfter: config.policy.failingAfter },
-      now: now(),
-    });
+    const classifiedAt = now();
+    const classification = this.classify(view, this.discovery, remembered, classifiedAt);
     const health = this.deps.serverStates.all();
     const servers: PlanServer[] = config.servers.flatMap((s) => {
       const found = this.discovery?.servers.find((d) => d.name === s.name);
@@ -114,7 +127,16 @@ export class CycleRunner {
       },
       includeFirstBackups: options.firstBackups,
     });
-    return { view, discovery: this.discovery, classification, plan, nextGroupAt };
+    return { view, discovery: this.discovery, classification, classifiedAt, plan, nextGroupAt };
+  }
+
+  private classify(view: BackupdView, discovery: FleetDiscovery | null, history: ReadonlyMap<string, UserHistory>, at: number): Classification {
+    const { maxAge, failingAfter } = this.deps.config.policy;
+    return classifyUsers({ backupd: view, discovery, history, policy: { maxAge, failingAfter }, now: at });
+  }
+
+  private snapshot(looked: CycleView, classification: Classification, at: number): FleetSnapshot {
+    return { at, maxAge: this.deps.config.policy.maxAge, classification, notes: readingNotes(looked.view, looked.discovery) };
   }
 
   /** Every group a bootstrap would make now, in order (`bootstrap --dry-run`). */
@@ -134,7 +156,15 @@ export class CycleRunner {
 
   async run(options: CycleOptions): Promise<CycleOutcome> {
     const startedAt = this.deps.now();
-    return this.execute(await this.look(options), startedAt, options.shouldStop);
+    const looked = await this.look(options);
+    const { onFleet } = options;
+    if (!onFleet) return this.execute(looked, startedAt, options.shouldStop);
+    onFleet(this.snapshot(looked, looked.classification, looked.classifiedAt));
+    const outcome = await this.execute(looked, startedAt, options.shouldStop);
+    // Classified again from the same scan: our history now holds this cycle's verified backups and failures.
+    const settledAt = this.deps.now();
+    onFleet(this.snapshot(looked, this.classify(looked.view, looked.discovery, this.deps.memory.all(), settledAt), settledAt));
+    return outcome;
   }
 
   /** Carries out a plan made by look(): refreshes and the first-backup group side by side. */

@@ -1,14 +1,36 @@
 import { schedule, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
-import type { CycleOutcome } from './cycle.js';
+import type { CycleOutcome, FleetSnapshot } from './cycle.js';
 import type { SchedulerParts } from './open-scheduler.js';
 
+export interface CycleSummary {
+  /** What started it: `start`, `schedule`, `next bootstrap group`. */
+  why: string;
+  startedAt: number;
+  endedAt: number;
+  attempted: number;
+  failed: number;
+  /** Why the cycle as a whole failed (e.g. backups.db unreadable); null when it ran. */
+  error: string | null;
+}
+
+/** What the loop knows about itself and the fleet, for the HTTP listener; updated in place. */
 export interface LoopStatus {
   startedAt: number;
   cycles: number;
-  running: boolean;
-  lastCycle: { startedAt: number; endedAt: number; attempted: number; failed: number; error: string | null } | null;
+  /** When the cycle in progress began; null between cycles. */
+  runningSince: number | null;
+  /** Newest first, at most RECENT_CYCLES. */
+  recentCycles: CycleSummary[];
+  /** The end of the last cycle that did not fail as a whole. */
+  lastSuccessAt: number | null;
+  /** The fleet as the latest cycle classified it; null before the first one has looked. */
+  fleet: FleetSnapshot | null;
+  /** When the pause after the last first-backup group ends, as the latest cycle knew it. */
+  nextGroupAt: number | null;
 }
+
+const RECENT_CYCLES = 10;
 
 /**
  * The long-lived scheduler: a cycle at start and on every cron tick, never two at once. When first
@@ -18,7 +40,7 @@ export interface LoopStatus {
 export class SchedulerLoop {
   private task: ScheduledTask | undefined;
   private current: Promise<CycleOutcome | null> | undefined;
-  private followUp: NodeJS.Timeout | undefined;
+  private followUp: { timer: NodeJS.Timeout; at: number } | undefined;
   private stopping = false;
   readonly status: LoopStatus;
 
@@ -28,7 +50,7 @@ export class SchedulerLoop {
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {
-    this.status = { startedAt: now(), cycles: 0, running: false, lastCycle: null };
+    this.status = { startedAt: now(), cycles: 0, runningSince: null, recentCycles: [], lastSuccessAt: null, fleet: null, nextGroupAt: null };
   }
 
   start(): void {
@@ -43,7 +65,7 @@ export class SchedulerLoop {
       this.logger.info({ why }, 'cycle skipped: the previous one is still running');
       return Promise.resolve(null);
     }
-    clearTimeout(this.followUp);
+    this.cancelFollowUp();
     this.current = this.cycle(why).finally(() => {
       this.current = undefined;
     });
@@ -52,12 +74,21 @@ export class SchedulerLoop {
 
   private async cycle(why: string): Promise<CycleOutcome | null> {
     const startedAt = this.now();
-    this.status.running = true;
+    this.status.runningSince = startedAt;
     this.logger.info({ why }, 'cycle start');
     try {
-      const outcome = await this.parts.cycle.run({ refreshes: true, firstBackups: true, shouldStop: () => this.stopping });
+      const outcome = await this.parts.cycle.run({
+        refreshes: true,
+        firstBackups: true,
+        shouldStop: () => this.stopping,
+        onFleet: (fleet) => {
+          this.status.fleet = fleet;
+        },
+      });
       const failed = outcome.results.filter((r) => r.outcome !== 'ok').length;
-      this.status.lastCycle = { startedAt, endedAt: outcome.endedAt, attempted: outcome.results.length, failed, error: null };
+      this.record({ why, startedAt, endedAt: outcome.endedAt, attempted: outcome.results.length, failed, error: null });
+      this.status.lastSuccessAt = outcome.endedAt;
+      this.status.nextGroupAt = outcome.nextGroupAt;
       this.logger.info(
         { attempted: outcome.results.length, failed, held: outcome.plan.held.length, seconds: (outcome.endedAt - startedAt) / 1000 },
         'cycle end',
@@ -65,20 +96,49 @@ export class SchedulerLoop {
       this.scheduleFollowUp(outcome);
       return outcome;
     } catch (err) {
-      this.status.lastCycle = { startedAt, endedAt: this.now(), attempted: 0, failed: 0, error: (err as Error).message };
+      this.record({ why, startedAt, endedAt: this.now(), attempted: 0, failed: 0, error: (err as Error).message });
       this.logger.error({ err: (err as Error).message }, 'cycle failed');
       return null;
     } finally {
       this.status.cycles++;
-      this.status.running = false;
+      this.status.runningSince = null;
     }
+  }
+
+  private record(cycle: CycleSummary): void {
+    this.status.recentCycles = [cycle, ...this.status.recentCycles].slice(0, RECENT_CYCLES);
+  }
+
+  /** When the next cycle is due: the next cron tick, or sooner when a bootstrap group waits only for its pause. */
+  nextCycleAt(): number | null {
+    if (this.stopping || !this.task) return null;
+    const tick = this.task.getNextRun()?.getTime() ?? null;
+    const followUp = this.followUp?.at ?? null;
+    return tick === null ? followUp : followUp === null ? tick : Math.min(tick, followUp);
+  }
+
+  /** The longest gap between upcoming cron ticks: how often a cycle is due at worst (null when not started). */
+  scheduleInterval(): number | null {
+    const ticks = this.task?.getNextRuns(6).map((d) => d.getTime()) ?? [];
+    const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!);
+    return gaps.length === 0 ? null : Math.max(...gaps);
   }
 
   /** Missing users left after a group, or waiting for the pause: the next group comes when the pause ends. */
   private scheduleFollowUp(outcome: CycleOutcome): void {
     const moreToDo = outcome.group !== null || outcome.plan.held.some((h) => h.reason === 'bootstrap-pause');
     if (this.stopping || !moreToDo || outcome.nextGroupAt === null) return;
-    this.followUp = setTimeout(() => void this.tick('next bootstrap group'), Math.max(0, outcome.nextGroupAt - this.now()));
+    const at = outcome.nextGroupAt;
+    const timer = setTimeout(() => {
+      this.followUp = undefined;
+      void this.tick('next bootstrap group');
+    }, Math.max(0, at - this.now()));
+    this.followUp = { timer, at };
+  }
+
+  private cancelFollowUp(): void {
+    clearTimeout(this.followUp?.timer);
+    this.followUp = undefined;
   }
 
   /** Swaps in parts for a reloaded config, between cycles. */
@@ -98,7 +158,7 @@ export class SchedulerLoop {
   async stop(graceMs: number): Promise<boolean> {
     this.stopping = true;
     this.task?.stop();
-    clearTimeout(this.followUp);
+    this.cancelFollowUp();
     if (!this.current) return true;
     let timer: NodeJS.Timeout | undefined;
     const ended = await Promise.race([

@@ -58,7 +58,7 @@ describe('a valid file', () => {
     assert.equal(c.retry.baseDelay, 5 * 60_000);
     assert.equal(c.bootstrap.maxGroupBytes, 2 * 2 ** 30);
     assert.equal(c.bootstrap.order, 'smallest');
-    assert.equal(c.http.listen, '127.0.0.1:9465');
+    assert.deepEqual(c.http.listen, { host: '127.0.0.1', port: 9465 });
     assert.equal(s.password, undefined, 'passwords are not read unless asked for');
   });
 

@@ -1,16 +1,8 @@
 import { Option, type Command } from 'commander';
-import { configFileFromEnv, loadConfig, type ServerConfig } from '../../config/load.js';
-import type { BackupResult } from '../../scheduler/backup-result.js';
-import { executeForcedBackup, planForcedBackup, validateRequestedPatterns } from '../../scheduler/force-backup.js';
-import { openFor } from '../scheduler-setup.js';
-import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
-import { commandLogger } from '../logger.js';
-import { backupResultJson, backupResultLine, backupSummaryJson } from '../output/backup-result-lines.js';
 import type { CliIo } from '../program.js';
-import { UsageError } from '../usage-error.js';
 
-interface BackupOptions extends GlobalOptions {
+export interface BackupOptions extends GlobalOptions {
   server?: string;
   dryRun?: boolean;
 }
@@ -23,41 +15,8 @@ export function registerBackup(program: Command, io: CliIo, setExit: (code: numb
     .addOption(new Option('--server <name>', 'only this configured server'))
     .option('--dry-run', 'list who would be backed up, and back up nobody')
     .action(async (patterns: string[], _opts: unknown, command: Command) => {
-      const opts = command.optsWithGlobals<BackupOptions>();
-      // Refused before the config's secrets are even read, let alone a connection made.
-      validateRequestedPatterns(patterns);
-      const config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: true });
-      checkServerName(config.servers, opts.server, config.file);
-      const logger = commandLogger(opts);
-      const plan = await planForcedBackup(config.servers, patterns, { onlyServer: opts.server, logger });
-      let failed = 0;
-      const print = (r: BackupResult) => {
-        if (r.outcome !== 'ok') failed++;
-        io.stdout(opts.json ? backupResultJson(r) : backupResultLine(r));
-      };
-      plan.refused.forEach(print);
-      if (opts.dryRun) {
-        for (const t of plan.targets) io.stdout(opts.json ? `${JSON.stringify({ userid: t.userid, server: t.server, dryRun: true })}\n` : `would back up ${t.userid} on ${t.server}\n`);
-        if (!opts.json) io.stdout(`${plan.targets.length} users would be backed up\n`);
-        setExit(failed > 0 ? ExitCode.someWorkFailed : ExitCode.ok);
-        return;
-      }
-      const { parts } = openFor(config, logger, { onResult: print });
-      let results;
-      try {
-        results = await executeForcedBackup(plan, parts.executor);
-      } finally {
-        await parts.close();
-      }
-      const ok = results.filter((r) => r.outcome === 'ok').length;
-      io.stdout(opts.json ? backupSummaryJson(ok, failed) : `${ok} ok, ${failed} failed\n`);
-      setExit(failed > 0 ? ExitCode.someWorkFailed : ExitCode.ok);
+      // Loaded here, so that other commands and --version do not pay for IMAP and the scheduler.
+      const { runBackup } = await import('./backup-action.js');
+      await runBackup(patterns, command.optsWithGlobals<BackupOptions>(), io, setExit);
     });
-}
-
-function checkServerName(servers: ServerConfig[], name: string | undefined, file: string): void {
-  if (servers.length === 0) throw new UsageError(`${file} configures no IMAP server (servers:)`);
-  if (name !== undefined && !servers.some((s) => s.name === name)) {
-    throw new UsageError(`--server ${name}: no such server in ${file}; configured: ${servers.map((s) => s.name).join(', ')}`);
-  }
 }

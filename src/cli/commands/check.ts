@@ -1,34 +1,10 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
-import { probeBackupServer } from '../../backupd/probe-backup-server.js';
-import { configFileFromEnv, loadConfig, type Config, type ServerConfig } from '../../config/load.js';
-import type { BackupServerPaths } from '../../config/backup-server.js';
-import { AdminSession, connectionError } from '../../imap/admin-session.js';
-import { hasXbackup } from '../../imap/cyrus-version.js';
-import { probeXbackup } from '../../imap/probe-xbackup.js';
-import { userExists } from '../../imap/user-exists.js';
-import { validateUserid } from '../../imap/wire-validation.js';
-import { runUserBackup } from '../../scheduler/run-user-backup.js';
-import { resolveBackupServer } from '../backup-server-view.js';
-import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
-import { commandLogger } from '../logger.js';
 import type { CliIo } from '../program.js';
 
-interface CheckOptions extends GlobalOptions {
+export interface CheckOptions extends GlobalOptions {
   canary?: string;
 }
-
-type Verdict = 'PASS' | 'WARN' | 'FAIL';
-
-interface CheckLine {
-  verdict: Verdict;
-  what: string;
-  detail: string;
-}
-
-/** A canary slower than this has most likely waited for the IMAP-protocol probe `<channel>_sync_try_imap: no` avoids. */
-const SLOW_CANARY_MS = 9_000;
 
 export function registerCheck(program: Command, io: CliIo, setExit: (code: number) => void): void {
   program
@@ -36,98 +12,8 @@ export function registerCheck(program: Command, io: CliIo, setExit: (code: numbe
     .description('check the config, the backup server\'s files and every IMAP server, backing nobody up (unless --canary)')
     .option('--canary <userid>', 'also back up this (small) user and check its index advanced')
     .action(async (_opts: unknown, command: Command) => {
-      const opts = command.optsWithGlobals<CheckOptions>();
-      if (opts.canary !== undefined) validateUserid(opts.canary);
-      const lines: CheckLine[] = [];
-      const say = (line: CheckLine) => {
-        lines.push(line);
-        io.stdout(opts.json ? `${JSON.stringify(line)}\n` : `${line.verdict} ${line.what}: ${line.detail}\n`);
-      };
-      const config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: true });
-      say({ verdict: 'PASS', what: 'config', detail: `${config.file}: ${config.servers.length} IMAP servers` });
-      const paths = await checkBackupServer(config, say);
-      const logger = commandLogger(opts);
-      for (const server of config.servers) await checkImapServer(server, paths, opts.canary, say, logger);
-      setExit(lines.some((l) => l.verdict === 'FAIL') ? ExitCode.someWorkFailed : ExitCode.ok);
+      // Loaded here, so that other commands and --version do not pay for IMAP.
+      const { runCheck } = await import('./check-action.js');
+      await runCheck(command.optsWithGlobals<CheckOptions>(), io, setExit);
     });
-}
-
-async function checkBackupServer(config: Config, say: (l: CheckLine) => void): Promise<BackupServerPaths | null> {
-  let paths: BackupServerPaths;
-  try {
-    paths = resolveBackupServer(config);
-  } catch (err) {
-    say({ verdict: 'FAIL', what: 'backup server config', detail: (err as Error).message });
-    return null;
-  }
-  if (!existsSync(paths.backupsDb)) {
-    say({ verdict: 'WARN', what: 'backups.db', detail: `${paths.backupsDb} does not exist yet; Cyrus creates it at the first backup (if backups were made, backup_db_path is wrong)` });
-    return paths;
-  }
-  try {
-    const probe = await probeBackupServer(paths);
-    say({ verdict: 'PASS', what: 'backups.db', detail: `${paths.backupsDb} (${probe.backend}): ${probe.users} backups, ${probe.sampled} indexes read` });
-    for (const u of probe.unreadable) say({ verdict: 'FAIL', what: `index of ${u.userid}`, detail: u.error });
-  } catch (err) {
-    say({ verdict: 'FAIL', what: 'backups.db', detail: (err as Error).message });
-  }
-  return paths;
-}
-
-async function checkImapServer(
-  server: ServerConfig,
-  paths: BackupServerPaths | null,
-  canary: string | undefined,
-  say: (l: CheckLine) => void,
-  logger: ReturnType<typeof commandLogger>,
-): Promise<void> {
-  let session: AdminSession;
-  try {
-    session = await AdminSession.open(server, { logger });
-  } catch (err) {
-    say({ verdict: 'FAIL', what: `${server.name} login`, detail: connectionError(server.name, err).message });
-    return;
-  }
-  try {
-    const version = session.version;
-    say({
-      verdict: 'PASS',
-      what: `${server.name} login`,
-      detail: `${server.user}@${server.host}:${server.port} (${server.tls}), ${version ? `Cyrus ${version.text}` : 'version not announced'}, hierarchy separator "${session.naming.separator}"`,
-    });
-    if (version && !hasXbackup(version)) {
-      say({ verdict: 'FAIL', what: `${server.name} version`, detail: `Cyrus ${version.text} has no XBACKUP (it was removed in 3.12)` });
-      return;
-    }
-    const probe = await probeXbackup(session);
-    if (!probe.ok) {
-      say({ verdict: 'FAIL', what: `${server.name} XBACKUP`, detail: probe.message });
-      return;
-    }
-    say({ verdict: 'PASS', what: `${server.name} XBACKUP`, detail: `enabled, ${server.user} is an admin; channel "${server.channel}" (only --canary shows that the channel is configured on the server and backupd is reachable)` });
-    if (canary !== undefined && paths) await checkCanary(session, paths, canary, say);
-  } catch (err) {
-    say({ verdict: 'FAIL', what: server.name, detail: connectionError(server.name, err).message });
-  } finally {
-    await session.close();
-  }
-}
-
-async function checkCanary(session: AdminSession, paths: BackupServerPaths, userid: string, say: (l: CheckLine) => void): Promise<void> {
-  const name = session.server.name;
-  if (!(await userExists(session, userid))) {
-    say({ verdict: 'WARN', what: `${name} canary`, detail: `${userid} is not on ${name}; canary skipped here` });
-    return;
-  }
-  const result = await runUserBackup(session, paths, userid);
-  if (result.outcome !== 'ok') {
-    say({ verdict: 'FAIL', what: `${name} canary ${userid}`, detail: result.error ?? result.outcome });
-    return;
-  }
-  const took = `${result.seconds.toFixed(2)} s`;
-  if (result.seconds * 1000 >= SLOW_CANARY_MS) {
-    say({ verdict: 'WARN', what: `${name} canary ${userid}`, detail: `backed up and verified, but it took ${took}: set ${session.server.channel}_sync_try_imap: no in ${name}'s imapd.conf (each XBACKUP now waits 10 s for an IMAP probe of backupd)` });
-  } else {
-    say({ verdict: 'PASS', what: `${name} canary ${userid}`, detail: `backed up in ${took} and a new chunk is in its index` });
-  }
 }

@@ -1,3 +1,4 @@
+import type { UserStatus } from '../../staleness/classify.js';
 import type { StalenessReport } from '../../staleness/report.js';
 import { isoOrNull } from '../../staleness/human-units.js';
 
@@ -8,23 +9,28 @@ export function reportToJson(report: StalenessReport): object {
     maxAgeSeconds: Math.floor(report.maxAge / 1000),
     discovery: report.coverage,
     counts: report.counts,
-    users: report.users.map((u) => ({
-      userid: u.userid,
-      state: u.state,
-      server: u.server,
-      lastBackup: isoOrNull(u.lastBackup),
-      lastVerified: isoOrNull(u.lastVerified),
-      ageSeconds: u.age === null ? null : Math.floor(u.age / 1000),
-      dataFile: u.dataFile,
-      dataBytes: u.dataBytes,
-      chunks: u.chunks,
-      error: u.error,
-      lastAttempt: u.lastAttempt && {
-        startedAt: new Date(u.lastAttempt.startedAt).toISOString(),
-        outcome: u.lastAttempt.outcome,
-        error: u.lastAttempt.error,
-      },
-    })),
+    users: report.users.map(userToJson),
+  };
+}
+
+/** One user as §3.1 shows it (also on the status page). */
+export function userToJson(u: UserStatus): object {
+  return {
+    userid: u.userid,
+    state: u.state,
+    server: u.server,
+    lastBackup: isoOrNull(u.lastBackup),
+    lastVerified: isoOrNull(u.lastVerified),
+    ageSeconds: u.age === null ? null : Math.floor(u.age / 1000),
+    dataFile: u.dataFile,
+    dataBytes: u.dataBytes,
+    chunks: u.chunks,
+    error: u.error,
+    lastAttempt: u.lastAttempt && {
+      startedAt: new Date(u.lastAttempt.startedAt).toISOString(),
+      outcome: u.lastAttempt.outcome,
+      error: u.lastAttempt.error,
+    },
   };
 }
 

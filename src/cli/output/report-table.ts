@@ -1,3 +1,4 @@
+import { ageBuckets } from '../../staleness/age-buckets.js';
 import type { StalenessReport } from '../../staleness/report.js';
 import { USER_STATES } from '../../staleness/user-state.js';
 import { formatAge, formatBytes } from '../../staleness/human-units.js';
@@ -44,32 +45,16 @@ export function summaryLine(report: StalenessReport): string {
   return `${report.totalUsers} users: ${counts} (max age ${formatAge(report.maxAge)}${oldest})`;
 }
 
-/** Ages of every user's last backup in buckets relative to maxAge, so the shape of the fleet shows at a glance. */
+/** The age buckets as bars of `#`. */
 function ageHistogram(report: StalenessReport): string[] {
-  const { maxAge } = report;
-  const edges = [maxAge / 4, maxAge / 2, maxAge, maxAge * 2];
-  const labels = [
-    `< ${formatAge(edges[0]!)}`,
-    `${formatAge(edges[0]!)} – ${formatAge(edges[1]!)}`,
-    `${formatAge(edges[1]!)} – ${formatAge(edges[2]!)}`,
-    `${formatAge(edges[2]!)} – ${formatAge(edges[3]!)}`,
-    `≥ ${formatAge(edges[3]!)}`,
-    'never',
-  ];
-  const counts = new Array<number>(labels.length).fill(0);
-  counts[5] = report.neverBackedUp;
-  for (const age of report.ages) {
-    const bucket = edges.findIndex((edge) => age < edge);
-    counts[bucket === -1 ? 4 : bucket]!++;
-  }
-  const most = Math.max(1, ...counts);
-  const labelWidth = Math.max(...labels.map((l) => l.length));
+  const buckets = ageBuckets(report);
+  const most = Math.max(1, ...buckets.map((b) => b.users));
+  const labelWidth = Math.max(...buckets.map((b) => b.label.length));
   return [
-    `backup ages (stale from ${formatAge(maxAge)}):`,
-    ...labels.map((label, i) => {
-      const n = counts[i]!;
-      const bar = '#'.repeat(Math.ceil((n / most) * 30));
-      return `  ${label.padEnd(labelWidth)}  ${String(n).padStart(5)} ${bar}${i === 3 || i === 4 ? '  (stale)' : ''}`.trimEnd();
+    `backup ages (stale from ${formatAge(report.maxAge)}):`,
+    ...buckets.map(({ label, users, stale }) => {
+      const bar = '#'.repeat(Math.ceil((users / most) * 30));
+      return `  ${label.padEnd(labelWidth)}  ${String(users).padStart(5)} ${bar}${stale ? '  (stale)' : ''}`.trimEnd();
     }),
   ];
 }

@@ -1,10 +1,6 @@
 import { hostname } from 'node:os';
+import { InstanceLockedError } from './instance-locked-error.js';
 import { openStateDb, type StateDb } from './open-state-db.js';
-
-/** Another scheduler already works on this state database. */
-export class InstanceLockedError extends Error {
-  override readonly name = 'InstanceLockedError';
-}
 
 function alive(pid: number): boolean {
   try {

@@ -65,4 +65,7 @@ export const MIGRATIONS: readonly string[] = [
      command    TEXT NOT NULL,
      started_at INTEGER NOT NULL
    ) STRICT`,
+  // The scan no longer counts messages and mailboxes: walking those tables in every index made it slow.
+  `ALTER TABLE scan_cache DROP COLUMN messages;
+   ALTER TABLE scan_cache DROP COLUMN mailboxes`,
 ];

@@ -9,8 +9,6 @@ interface Row {
   mtime_ms: number;
   last_backup: number | null;
   chunks: number;
-  messages: number;
-  mailboxes: number;
   data_bytes: number;
 }
 
@@ -21,11 +19,10 @@ export class SqliteScanCache implements ScanCacheStore {
 
   constructor(private readonly db: StateDb) {
     this.upsert = db.prepare(
-      `INSERT INTO scan_cache (userid, data_file, ino, size, mtime_ms, last_backup, chunks, messages, mailboxes, data_bytes)
-       VALUES (@userid, @data_file, @ino, @size, @mtime_ms, @last_backup, @chunks, @messages, @mailboxes, @data_bytes)
+      `INSERT INTO scan_cache (userid, data_file, ino, size, mtime_ms, last_backup, chunks, data_bytes)
+       VALUES (@userid, @data_file, @ino, @size, @mtime_ms, @last_backup, @chunks, @data_bytes)
        ON CONFLICT (userid) DO UPDATE SET data_file = excluded.data_file, ino = excluded.ino, size = excluded.size,
-         mtime_ms = excluded.mtime_ms, last_backup = excluded.last_backup, chunks = excluded.chunks,
-         messages = excluded.messages, mailboxes = excluded.mailboxes, data_bytes = excluded.data_bytes`,
+         mtime_ms = excluded.mtime_ms, last_backup = excluded.last_backup, chunks = excluded.chunks, data_bytes = excluded.data_bytes`,
     );
     this.remove = db.prepare('DELETE FROM scan_cache WHERE userid = ?');
   }
@@ -38,7 +35,7 @@ export class SqliteScanCache implements ScanCacheStore {
         {
           dataFile: r.data_file,
           fingerprint: { ino: r.ino, size: r.size, mtimeMs: r.mtime_ms },
-          summary: { lastBackup: r.last_backup, chunks: r.chunks, messages: r.messages, mailboxes: r.mailboxes, dataBytes: r.data_bytes },
+          summary: { lastBackup: r.last_backup, chunks: r.chunks, dataBytes: r.data_bytes },
         },
       ]),
     );
@@ -55,8 +52,6 @@ export class SqliteScanCache implements ScanCacheStore {
           mtime_ms: fingerprint.mtimeMs,
           last_backup: summary.lastBackup,
           chunks: summary.chunks,
-          messages: summary.messages,
-          mailboxes: summary.mailboxes,
           data_bytes: summary.dataBytes,
         });
       }

@@ -1,0 +1,23 @@
+import { configFileFromEnv, loadConfig } from '../../config/load.js';
+import { AttemptLog } from '../../scheduler/state/attempt-log.js';
+import { openStateDbReadOnly } from '../../scheduler/state/open-state-db.js';
+import { historyJsonLine, historyTextLine } from '../output/history-lines.js';
+import type { CliIo } from '../program.js';
+import type { HistoryOptions } from './history.js';
+
+/** `history [userid]`: past attempts from the state database, newest first. */
+export function runHistory(userid: string | undefined, opts: HistoryOptions, io: CliIo): void {
+  const config = loadConfig(configFileFromEnv(opts.config, io.env));
+  const db = openStateDbReadOnly(config.state);
+  if (!db) {
+    if (!opts.json) io.stdout(`no history yet: ${config.state} does not exist (the scheduler has not run)\n`);
+    return;
+  }
+  try {
+    const attempts = new AttemptLog(db).history({ userid, limit: opts.limit });
+    for (const a of attempts) io.stdout(opts.json ? historyJsonLine(a) : historyTextLine(a));
+    if (!opts.json && attempts.length === 0) io.stdout(userid ? `no attempts for ${userid}\n` : 'no attempts yet\n');
+  } finally {
+    db.close();
+  }
+}

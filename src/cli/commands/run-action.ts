@@ -1,0 +1,98 @@
+import type { Logger } from 'pino';
+import { configFileFromEnv, loadConfig } from '../../config/load.js';
+import type { BackupResult } from '../../scheduler/backup-result.js';
+import { SchedulerLoop } from '../../scheduler/scheduler-loop.js';
+import { ExitCode } from '../exit-codes.js';
+import { SchedulerMetrics } from '../http/metrics.js';
+import type { RunView } from '../http/run-view.js';
+import { startHttpListener, type HttpListener } from '../http/server.js';
+import { schedulerLogger } from '../logger.js';
+import type { CliIo } from '../program.js';
+import { openFor, setUpScheduler, type SchedulerSetup } from '../scheduler-setup.js';
+import { UsageError } from '../usage-error.js';
+import type { RunOptions } from './run.js';
+
+/** `run`: the scheduler, until a signal (or one cycle with --once). */
+export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: number) => void): Promise<void> {
+  const logger = schedulerLogger(opts);
+  // Attempts are counted for /metrics as they finish, from the first cycle on.
+  const metrics = new SchedulerMetrics();
+  const onResult = (result: BackupResult) => metrics.recordAttempt(result);
+  let setup = setUpScheduler(opts, io.env, logger, { exclusive: 'run', onResult });
+  if (opts.once) {
+    try {
+      const loop = new SchedulerLoop(setup.parts, setup.config.policy.schedule, logger);
+      const outcome = await loop.tick('once');
+      await loop.stop(0);
+      const failed = outcome === null || outcome.results.some((r) => r.outcome !== 'ok');
+      setExit(failed ? ExitCode.someWorkFailed : ExitCode.ok);
+    } finally {
+      await setup.parts.close();
+      setup.lock?.release();
+      logger.flush();
+    }
+    return;
+  }
+
+  const loop = new SchedulerLoop(setup.parts, setup.config.policy.schedule, logger);
+  // Read through getters on every request: a SIGHUP reload replaces `setup`.
+  const view: RunView = { loop, config: () => setup.config, serverHealth: () => setup.parts.serverStates.all() };
+  const http = await listen(setup, view, metrics, logger);
+  logger.info({ config: setup.config.file, servers: setup.config.servers.map((s) => s.name), schedule: setup.config.policy.schedule }, 'scheduler started');
+  loop.start();
+  await new Promise<void>((resolve) => {
+    const stop = async (signal: string) => {
+      process.off('SIGTERM', onTerm).off('SIGINT', onInt).off('SIGHUP', onHup);
+      logger.info({ signal, graceSeconds: setup.config.policy.shutdownGrace / 1000 }, 'stopping: no new work, waiting for XBACKUPs in flight');
+      const ended = await loop.stop(setup.config.policy.shutdownGrace);
+      if (!ended) logger.warn('shutdown grace over with XBACKUPs still in flight; their users are in doubt');
+      await http?.close();
+      await setup.parts.close();
+      setup.lock?.release();
+      logger.info('scheduler stopped');
+      logger.flush();
+      resolve();
+    };
+    const reload = async () => {
+      let config;
+      try {
+        config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: true });
+        if (config.state !== setup.config.state) throw new Error(`state: cannot change on reload (${setup.config.state} → ${config.state}); restart instead`);
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'config reload refused; the old config stays in force');
+        return;
+      }
+      const fresh = openFor(config, logger, { onResult });
+      const old = await loop.replace(fresh.parts, config.policy.schedule);
+      const before = setup.config.http;
+      // Swapped before the old parts close, so the HTTP listener never reads a closed database.
+      setup = { ...fresh, lock: setup.lock };
+      await old.close();
+      logger.info({ config: config.file, servers: config.servers.map((s) => s.name) }, 'config reloaded');
+      if (JSON.stringify(before.listen) !== JSON.stringify(config.http.listen) || before.token?.reveal() !== config.http.token?.reveal()) {
+        logger.warn('http.listen and http.tokenFile take effect at the next start, not on reload');
+      }
+    };
+    const onTerm = () => void stop('SIGTERM');
+    const onInt = () => void stop('SIGINT');
+    const onHup = () => void reload();
+    process.on('SIGTERM', onTerm).on('SIGINT', onInt).on('SIGHUP', onHup);
+  });
+  setExit(ExitCode.ok);
+}
+
+/** The HTTP listener when http.listen is set; a port that cannot be had stops `run` before its first cycle. */
+async function listen(setup: SchedulerSetup, view: RunView, metrics: SchedulerMetrics, logger: Logger): Promise<HttpListener | null> {
+  const { listen: address, token } = setup.config.http;
+  if (!address) return null;
+  metrics.seedAttempts(setup.parts.attempts.outcomeCounts());
+  try {
+    const http = await startHttpListener({ listen: address, token, view, metrics, logger });
+    logger.info({ url: http.url, token: token !== undefined }, 'http listener started');
+    return http;
+  } catch (err) {
+    await setup.parts.close();
+    setup.lock?.release();
+    throw new UsageError(`http.listen: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,38 @@
+import type { LoopStatus } from '../../scheduler/scheduler-loop.js';
+import { formatAge } from '../../staleness/human-units.js';
+import type { ServerBreaker } from './run-view.js';
+
+/** Missed schedules before the scheduler counts as stuck: one slow or failed cycle is not an outage. */
+const MISSED_SCHEDULES = 3;
+
+export interface Health {
+  healthy: boolean;
+  /** Why not, one line each; empty when healthy. */
+  reasons: string[];
+}
+
+/**
+ * /healthz: unhealthy when no cycle has succeeded for more than three schedules (measured from the start
+ * until the first one), or when an IMAP server is paused by its circuit breaker.
+ */
+export function judgeHealth(input: { now: number; status: LoopStatus; scheduleInterval: number | null; servers: readonly ServerBreaker[] }): Health {
+  const { now, status, scheduleInterval } = input;
+  const reasons: string[] = [];
+  const since = status.lastSuccessAt ?? status.startedAt;
+  if (scheduleInterval !== null && now - since > MISSED_SCHEDULES * scheduleInterval) {
+    const limit = `more than ${MISSED_SCHEDULES} schedules of ${formatAge(scheduleInterval)}`;
+    const what = status.lastSuccessAt === null ? `no cycle has succeeded since the start ${formatAge(now - since)} ago` : `the last successful cycle ended ${formatAge(now - since)} ago`;
+    const last = status.recentCycles[0];
+    const detail =
+      status.runningSince !== null
+        ? `; a cycle has been running for ${formatAge(now - status.runningSince)}`
+        : last?.error
+          ? `; the last cycle failed: ${last.error}`
+          : '';
+    reasons.push(`${what}, ${limit}${detail}`);
+  }
+  for (const s of input.servers.filter((b) => b.paused)) {
+    reasons.push(`${s.name} is paused by its circuit breaker until ${new Date(s.pausedUntil!).toISOString()}${s.lastError ? `: ${s.lastError}` : ''}`);
+  }
+  return { healthy: reasons.length === 0, reasons };
+}

@@ -1,0 +1,95 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BackupResult } from '../../scheduler/backup-result.js';
+import type { AttemptOutcome } from '../../staleness/user-history.js';
+import { registerReportGauges } from '../output/report-prometheus.js';
+import { fleetReport, serverBreakers, type RunView } from './run-view.js';
+
+/** Seconds: a refreshed user answers in milliseconds, a first backup of a large mailbox can take an hour or more. */
+const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 10_800];
+
+/**
+ * /metrics of `run`, in Prometheus text. Attempts are counted as they finish; the fleet's gauges are set
+ * from the latest snapshot when scraped, and left out until a cycle has looked at the fleet, as the
+ * last-success time is until a cycle has succeeded (a 0 would read as 1970). Per-user series only with
+ * http.perUserMetrics: one per user is a lot of series for a large fleet.
+ */
+export class SchedulerMetrics {
+  private readonly always = new Registry();
+  private readonly fleet = new Registry();
+  private readonly perUser = new Registry();
+  private readonly afterSuccess = new Registry();
+  readonly contentType = this.always.contentType;
+
+  private readonly attempts = new Counter({
+    name: 'xbackup_attempts_total',
+    help: 'XBACKUP attempts by IMAP server and outcome',
+    labelNames: ['server', 'outcome'],
+    registers: [this.always],
+  });
+  private readonly durations = new Histogram({
+    name: 'xbackup_duration_seconds',
+    help: "Time from sending XBACKUP to the user's answer; kind is first (bootstrap) or refresh",
+    labelNames: ['server', 'kind'],
+    buckets: DURATION_BUCKETS,
+    registers: [this.always],
+  });
+  private readonly paused = new Gauge({
+    name: 'xbackup_server_paused',
+    help: '1 while the IMAP server is paused by its circuit breaker',
+    labelNames: ['server'],
+    registers: [this.always],
+  });
+  private readonly setReport = registerReportGauges(this.fleet);
+  private readonly bootstrapRemaining = new Gauge({
+    name: 'xbackup_bootstrap_remaining_users',
+    help: 'Users still waiting for their first backup (state missing)',
+    registers: [this.fleet],
+  });
+  private readonly lastBackup = new Gauge({
+    name: 'xbackup_last_backup_timestamp_seconds',
+    help: 'When each user was last backed up (http.perUserMetrics)',
+    labelNames: ['userid'],
+    registers: [this.perUser],
+  });
+  private readonly lastSuccess = new Gauge({
+    name: 'xbackup_cycle_last_success_timestamp_seconds',
+    help: 'When the last successful scheduler cycle ended',
+    registers: [this.afterSuccess],
+  });
+
+  /** Starts the counters at the state database's totals, so they go on across restarts. */
+  seedAttempts(counts: ReadonlyArray<{ server: string; outcome: AttemptOutcome; count: number }>): void {
+    for (const { server, outcome, count } of counts) this.attempts.inc({ server, outcome }, count);
+  }
+
+  recordAttempt(result: BackupResult): void {
+    this.attempts.inc({ server: result.server, outcome: result.outcome });
+    this.durations.observe({ server: result.server, kind: result.group === null ? 'refresh' : 'first' }, result.seconds);
+  }
+
+  async render(view: RunView, now: number): Promise<string> {
+    this.paused.reset();
+    for (const s of serverBreakers(view, now)) this.paused.set({ server: s.name }, s.paused ? 1 : 0);
+    const registries = [this.always];
+    const { fleet, lastSuccessAt } = view.loop.status;
+    if (fleet) {
+      const report = fleetReport(fleet);
+      this.setReport(report);
+      this.bootstrapRemaining.set(report.counts.missing);
+      registries.push(this.fleet);
+      if (view.config().http.perUserMetrics) {
+        this.lastBackup.reset();
+        for (const u of report.users) {
+          const newest = Math.max(u.lastBackup ?? -Infinity, u.lastVerified ?? -Infinity);
+          if (newest !== -Infinity) this.lastBackup.set({ userid: u.userid }, newest / 1000);
+        }
+        registries.push(this.perUser);
+      }
+    }
+    if (lastSuccessAt !== null) {
+      this.lastSuccess.set(lastSuccessAt / 1000);
+      registries.push(this.afterSuccess);
+    }
+    return Registry.merge(registries).metrics();
+  }
+}

@@ -1,0 +1,64 @@
+import type { FleetSnapshot } from '../../scheduler/cycle.js';
+import { ageBuckets } from '../../staleness/age-buckets.js';
+import { isoOrNull } from '../../staleness/human-units.js';
+import { userToJson } from '../output/report-json.js';
+import type { Health } from './health.js';
+import { fleetReport, serverBreakers, type RunView } from './run-view.js';
+
+const STALEST_SHOWN = 8;
+const PROBLEMS_SHOWN = 10;
+const PROBLEM_STATES = new Set(['failing', 'unreadable', 'conflict']);
+
+/**
+ * /status/summary: what the status page draws, small whatever the fleet's size (the page refreshes it
+ * every few seconds; /status has every user). Not a stable shape like §3.1: it follows the page.
+ */
+export function statusSummary(view: RunView, health: Health, now: number): object {
+  const { status } = view.loop;
+  return {
+    now: new Date(now).toISOString(),
+    health,
+    scheduler: {
+      startedAt: new Date(status.startedAt).toISOString(),
+      schedule: view.config().policy.schedule,
+      runningSince: isoOrNull(status.runningSince),
+      lastSuccessAt: isoOrNull(status.lastSuccessAt),
+      nextCycleAt: isoOrNull(view.loop.nextCycleAt()),
+      cycles: status.recentCycles.map((c) => ({
+        why: c.why,
+        startedAt: new Date(c.startedAt).toISOString(),
+        seconds: (c.endedAt - c.startedAt) / 1000,
+        attempted: c.attempted,
+        failed: c.failed,
+        error: c.error,
+      })),
+    },
+    servers: serverBreakers(view, now).map((s) => ({ ...s, pausedUntil: isoOrNull(s.pausedUntil) })),
+    fleet: status.fleet && fleetPart(view, status.fleet),
+  };
+}
+
+function fleetPart(view: RunView, fleet: FleetSnapshot): object {
+  const report = fleetReport(fleet);
+  // Orphans are never backed up by us, so their age says nothing about our work (as in report.ages).
+  const ours = report.users.filter((u) => u.state !== 'orphan');
+  const problems = report.users.filter((u) => PROBLEM_STATES.has(u.state));
+  return {
+    generatedAt: new Date(report.generatedAt).toISOString(),
+    maxAgeSeconds: Math.floor(report.maxAge / 1000),
+    discovery: report.coverage,
+    notes: report.notes,
+    counts: report.counts,
+    totalUsers: report.totalUsers,
+    ageBuckets: ageBuckets(report),
+    stalest: ours.filter((u) => u.age !== null).slice(0, STALEST_SHOWN).map(userToJson),
+    problems: problems.slice(0, PROBLEMS_SHOWN).map(userToJson),
+    problemsTotal: problems.length,
+    bootstrap: {
+      missing: report.counts.missing,
+      backedUp: ours.filter((u) => u.age !== null).length,
+      users: ours.length,
+      nextGroupAt: isoOrNull(view.loop.status.nextGroupAt),
+    },
+  };
+}

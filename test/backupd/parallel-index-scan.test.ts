@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { BackupIndexError } from '../../src/backupd/index-error.js';
+import { readIndexOf } from '../../src/backupd/index-read.js';
+import { readIndexes } from '../../src/backupd/parallel-index-scan.js';
+import { writeSyntheticBackup } from '../support/synthetic-backup.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'xbs-parallel-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const T = 1_795_000_000;
+
+/** Several batches' worth of indexes, every seventh one broken in a different way. */
+function indexes(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const data = join(dir, String(i % 10), `user${i}_X`);
+    writeSyntheticBackup(data, { chunkEnds: Array.from({ length: i % 4 }, (_, c) => T + i + c), dataBytes: 10 + i });
+    if (i % 21 === 7) rmSync(`${data}.index`);
+    if (i % 21 === 14) writeFileSync(`${data}.index`, Buffer.alloc(4096, 0x41));
+    if (i % 21 === 0) writeSyntheticBackup(data, { chunkEnds: [T], userVersion: 1 });
+    return data;
+  });
+}
+
+test('read by several threads, the result is the one-by-one read, in the same order, errors and all', async () => {
+  const dataFiles = indexes(230);
+  const parallel = await readIndexes(dataFiles, { parallelFrom: 0 });
+  const oneByOne = dataFiles.map((dataFile) => readIndexOf(dataFile));
+  assert.deepEqual(parallel, oneByOne);
+  assert.ok(parallel.some((r) => r.error instanceof BackupIndexError && r.error.problem === 'missing'));
+  assert.ok(parallel.some((r) => r.error instanceof BackupIndexError && r.error.problem === 'corrupt'));
+  assert.ok(parallel.some((r) => r.error instanceof BackupIndexError && r.error.problem === 'schema'));
+  assert.equal(parallel[5]!.summary!.dataBytes, 15);
+});
+
+test('a few indexes are read on this thread alone', async () => {
+  const dataFiles = indexes(3);
+  assert.deepEqual(await readIndexes(dataFiles), dataFiles.map((dataFile) => readIndexOf(dataFile)));
+});

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { judgeHealth } from '../../../src/cli/http/health.js';
+import type { ServerBreaker } from '../../../src/cli/http/run-view.js';
+import { H, loopStatus, NOW } from '../../support/fake-run-view.js';
+
+const M = 60_000;
+const healthyServers: ServerBreaker[] = [{ name: 'imap1', paused: false, pausedUntil: null, lastError: null }];
+const cycle = (endedAt: number, error: string | null = null) => ({ why: 'schedule', startedAt: endedAt - 5000, endedAt, attempted: 3, failed: 0, error });
+
+describe('/healthz judgement', () => {
+  test('healthy while a cycle has succeeded within three schedules', () => {
+    const status = loopStatus({ lastSuccessAt: NOW - 29 * M, recentCycles: [cycle(NOW - 29 * M)] });
+    assert.deepEqual(judgeHealth({ now: NOW, status, scheduleInterval: 10 * M, servers: healthyServers }), { healthy: true, reasons: [] });
+  });
+
+  test('unhealthy when the last successful cycle is older than three schedules, saying why', () => {
+    const status = loopStatus({ lastSuccessAt: NOW - 31 * M, recentCycles: [cycle(NOW - M, 'backups.db: CRC mismatch'), cycle(NOW - 31 * M)] });
+    const health = judgeHealth({ now: NOW, status, scheduleInterval: 10 * M, servers: healthyServers });
+    assert.equal(health.healthy, false);
+    assert.deepEqual(health.reasons, ['the last successful cycle ended 31m ago, more than 3 schedules of 10m; the last cycle failed: backups.db: CRC mismatch']);
+  });
+
+  test('one failed cycle alone is not an outage', () => {
+    const status = loopStatus({ lastSuccessAt: NOW - 11 * M, recentCycles: [cycle(NOW - M, 'torn read'), cycle(NOW - 11 * M)] });
+    assert.equal(judgeHealth({ now: NOW, status, scheduleInterval: 10 * M, servers: healthyServers }).healthy, true);
+  });
+
+  test('before any success, counted from the start; a long first cycle says it is running', () => {
+    const young = loopStatus({ startedAt: NOW - 20 * M, runningSince: NOW - 20 * M });
+    assert.equal(judgeHealth({ now: NOW, status: young, scheduleInterval: 10 * M, servers: healthyServers }).healthy, true);
+    const stuck = loopStatus({ startedAt: NOW - 2 * H, runningSince: NOW - 2 * H });
+    assert.deepEqual(judgeHealth({ now: NOW, status: stuck, scheduleInterval: 10 * M, servers: healthyServers }).reasons, [
+      'no cycle has succeeded since the start 2h ago, more than 3 schedules of 10m; a cycle has been running for 2h',
+    ]);
+  });
+
+  test('unhealthy while an IMAP server is paused by its circuit breaker, with its last error', () => {
+    const status = loopStatus({ lastSuccessAt: NOW - M });
+    const servers: ServerBreaker[] = [...healthyServers, { name: 'imap2', paused: true, pausedUntil: NOW + 5 * M, lastError: 'imap2: NO Retry operation' }];
+    assert.deepEqual(judgeHealth({ now: NOW, status, scheduleInterval: 10 * M, servers }).reasons, [
+      'imap2 is paused by its circuit breaker until 2026-11-23T12:05:00.000Z: imap2: NO Retry operation',
+    ]);
+  });
+});

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { SchedulerMetrics } from '../../../src/cli/http/metrics.js';
+import type { BackupResult } from '../../../src/scheduler/backup-result.js';
+import { fakeRunView, H, loopStatus, NOW, sampleFleet, twoServerConfig, user } from '../../support/fake-run-view.js';
+import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.js';
+
+function result(userid: string, server: string, outcome: BackupResult['outcome'], seconds: number, group: number | null = null): BackupResult {
+  return { userid, server, outcome, startedAt: NOW, seconds, error: null, inDoubt: false, locked: false, group, verifiedBackupAt: null };
+}
+
+async function scrape(metrics: SchedulerMetrics, view = fakeRunView()): Promise<string> {
+  return metrics.render(view, NOW);
+}
+
+const PROMTOOL = '/usr/bin/promtool';
+
+describe('/metrics text', () => {
+  test('fleet gauges come from the latest snapshot under the conventional names and units', async () => {
+    const text = await scrape(new SchedulerMetrics(), fakeRunView({ status: loopStatus({ fleet: sampleFleet(), lastSuccessAt: NOW - 60_000 }) }));
+    const parsed = parsePrometheusText(text);
+    assert.equal(sampleValue(parsed, 'xbackup_users', { state: 'fresh' }), 2);
+    assert.equal(sampleValue(parsed, 'xbackup_users', { state: 'stale' }), 1);
+    assert.equal(sampleValue(parsed, 'xbackup_users', { state: 'missing' }), 2);
+    assert.equal(sampleValue(parsed, 'xbackup_users', { state: 'conflict' }), 0);
+    assert.equal(sampleValue(parsed, 'xbackup_oldest_backup_age_seconds'), 50 * 3600, 'bob; the orphan olga does not count');
+    assert.equal(sampleValue(parsed, 'xbackup_max_age_seconds'), 24 * 3600);
+    assert.equal(sampleValue(parsed, 'xbackup_bootstrap_remaining_users'), 2);
+    assert.equal(sampleValue(parsed, 'xbackup_cycle_last_success_timestamp_seconds'), (NOW - 60_000) / 1000);
+    assert.equal(sampleValue(parsed, 'xbackup_report_generated_timestamp_seconds'), NOW / 1000);
+    assert.equal(parsed.types.get('xbackup_users'), 'gauge');
+    assert.equal(parsed.types.get('xbackup_attempts_total'), 'counter');
+    assert.equal(parsed.types.get('xbackup_duration_seconds'), 'histogram');
+    assert.equal(sampleValue(parsed, 'xbackup_server_paused', { server: 'imap1' }), 0);
+    assert.ok(!parsed.samples.some((s) => s.name === 'xbackup_last_backup_timestamp_seconds'), 'no per-user series unless http.perUserMetrics');
+  });
+
+  test('per-user last-backup timestamps only with http.perUserMetrics, for users that have a backup', async () => {
+    const fleet = sampleFleet();
+    fleet.classification.users.push(user('quote"back\\slash', 'fresh', H, { lastVerified: NOW - H / 2 }));
+    const view = fakeRunView({ status: loopStatus({ fleet }), config: twoServerConfig('  perUserMetrics: true\n') });
+    const parsed = parsePrometheusText(await scrape(new SchedulerMetrics(), view));
+    assert.equal(sampleValue(parsed, 'xbackup_last_backup_timestamp_seconds', { userid: 'anne' }), (NOW - 2 * H) / 1000);
+    assert.equal(sampleValue(parsed, 'xbackup_last_backup_timestamp_seconds', { userid: 'quote"back\\slash' }), (NOW - H / 2) / 1000, 'the later of lastBackup and lastVerified, label escaped');
+    const users = parsed.samples.filter((s) => s.name === 'xbackup_last_backup_timestamp_seconds').map((s) => s.labels.userid).sort();
+    assert.deepEqual(users, ['anne', 'anne.smith@example.com', 'bob', 'carol', 'olga', 'quote"back\\slash'], 'missing users have no backup time');
+  });
+
+  test('attempts count by server and outcome from the state database\'s totals on; durations by server and kind', async () => {
+    const metrics = new SchedulerMetrics();
+    metrics.seedAttempts([
+      { server: 'imap1', outcome: 'ok', count: 40 },
+      { server: 'imap1', outcome: 'interrupted', count: 1 },
+    ]);
+    metrics.recordAttempt(result('anne', 'imap1', 'ok', 0.02));
+    metrics.recordAttempt(result('bob', 'imap1', 'no', 0.3));
+    metrics.recordAttempt(result('dave', 'imap2', 'ok', 1200, 7));
+    const parsed = parsePrometheusText(await scrape(metrics));
+    assert.equal(sampleValue(parsed, 'xbackup_attempts_total', { server: 'imap1', outcome: 'ok' }), 41);
+    assert.equal(sampleValue(parsed, 'xbackup_attempts_total', { server: 'imap1', outcome: 'no' }), 1);
+    assert.equal(sampleValue(parsed, 'xbackup_attempts_total', { server: 'imap1', outcome: 'interrupted' }), 1);
+    assert.equal(sampleValue(parsed, 'xbackup_attempts_total', { server: 'imap2', outcome: 'ok' }), 1);
+    assert.equal(sampleValue(parsed, 'xbackup_duration_seconds_count', { server: 'imap1', kind: 'refresh' }), 2);
+    assert.equal(sampleValue(parsed, 'xbackup_duration_seconds_bucket', { server: 'imap1', kind: 'refresh', le: '0.05' }), 1);
+    assert.equal(sampleValue(parsed, 'xbackup_duration_seconds_bucket', { server: 'imap2', kind: 'first', le: '900' }), 0);
+    assert.equal(sampleValue(parsed, 'xbackup_duration_seconds_bucket', { server: 'imap2', kind: 'first', le: '1800' }), 1);
+    assert.equal(sampleValue(parsed, 'xbackup_duration_seconds_sum', { server: 'imap2', kind: 'first' }), 1200);
+  });
+
+  test('before the first cycle: no fleet gauges and no last-success time (a 0 would read as 1970)', async () => {
+    const parsed = parsePrometheusText(await scrape(new SchedulerMetrics()));
+    const names = new Set(parsed.samples.map((s) => s.name));
+    assert.ok(!names.has('xbackup_users'));
+    assert.ok(!names.has('xbackup_cycle_last_success_timestamp_seconds'));
+    assert.ok(!names.has('xbackup_bootstrap_remaining_users'));
+    assert.ok(names.has('xbackup_server_paused'));
+  });
+
+  test('a server paused by its circuit breaker shows as 1 until its pause ends', async () => {
+    const health = new Map([['imap2', { pausedUntil: NOW + 60_000, consecutiveFailures: 2, droppedInARow: 0, lastError: 'connection refused' }]]);
+    const parsed = parsePrometheusText(await scrape(new SchedulerMetrics(), fakeRunView({ health })));
+    assert.equal(sampleValue(parsed, 'xbackup_server_paused', { server: 'imap1' }), 0);
+    assert.equal(sampleValue(parsed, 'xbackup_server_paused', { server: 'imap2' }), 1);
+  });
+
+  test('promtool check metrics accepts the whole text', { skip: existsSync(PROMTOOL) ? false : `${PROMTOOL} is absent (Debian package prometheus)` }, async () => {
+    const metrics = new SchedulerMetrics();
+    metrics.recordAttempt(result('anne', 'imap1', 'ok', 0.02));
+    const view = fakeRunView({ status: loopStatus({ fleet: sampleFleet(), lastSuccessAt: NOW }), config: twoServerConfig('  perUserMetrics: true\n') });
+    const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: await scrape(metrics, view), encoding: 'utf8' });
+    assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
+    assert.equal(`${check.stdout}${check.stderr}`.trim(), '', 'no lint warnings');
+  });
+});

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import pino from 'pino';
+import { SchedulerMetrics } from '../../../src/cli/http/metrics.js';
+import type { RunView } from '../../../src/cli/http/run-view.js';
+import { startHttpListener, type HttpListener } from '../../../src/cli/http/server.js';
+import { ConfigErrors, ConfigError } from '../../../src/config/errors.js';
+import { loadConfig, parseConfig } from '../../../src/config/load.js';
+import { Secret } from '../../../src/config/secret.js';
+import { fakeRunView, loopStatus, NOW, sampleFleet } from '../../support/fake-run-view.js';
+
+const TOKEN = 's3cret-token';
+const silent = pino({ level: 'silent' });
+
+async function listen(view: RunView, token?: string): Promise<HttpListener> {
+  return startHttpListener({ listen: { host: '127.0.0.1', port: 0 }, token: token === undefined ? undefined : new Secret(token, 'test'), view, metrics: new SchedulerMetrics(), logger: silent, now: () => NOW });
+}
+
+describe('HTTP listener', () => {
+  const status = loopStatus({ fleet: sampleFleet(), lastSuccessAt: NOW - 60_000 });
+  let open: HttpListener;
+  let guarded: HttpListener;
+
+  before(async () => {
+    open = await listen(fakeRunView({ status }));
+    guarded = await listen(fakeRunView({ status }), TOKEN);
+  });
+  after(async () => {
+    await open?.close();
+    await guarded?.close();
+  });
+
+  test('/healthz: 200 ok while cycles succeed; 503 with the reasons when a server is paused or cycles stopped', async () => {
+    const ok = await fetch(new URL('healthz', open.url));
+    assert.equal(ok.status, 200);
+    assert.equal(await ok.text(), 'ok\n');
+    const health = new Map([['imap2', { pausedUntil: NOW + 60_000, consecutiveFailures: 1, droppedInARow: 0, lastError: 'connection refused' }]]);
+    const old = loopStatus({ fleet: sampleFleet(), lastSuccessAt: NOW - 31 * 60_000 });
+    const sick = await listen(fakeRunView({ status: old, health }));
+    try {
+      const bad = await fetch(new URL('healthz', sick.url));
+      assert.equal(bad.status, 503);
+      assert.deepEqual((await bad.text()).trim().split('\n'), [
+        'the last successful cycle ended 31m ago, more than 3 schedules of 10m',
+        'imap2 is paused by its circuit breaker until 2026-11-23T12:01:00.000Z: connection refused',
+      ]);
+      const head = await fetch(new URL('healthz', sick.url), { method: 'HEAD' });
+      assert.equal(head.status, 503);
+      assert.equal(await head.text(), '', 'HEAD has no body');
+    } finally {
+      await sick.close();
+    }
+  });
+
+  test('/status is the report JSON of §3.1, with report\'s filters as query parameters; counts stay over every user', async () => {
+    const all = (await (await fetch(new URL('status', open.url))).json()) as { generatedAt: string; maxAgeSeconds: number; discovery: string; counts: Record<string, number>; users: Array<Record<string, unknown>> };
+    assert.deepEqual(Object.keys(all), ['generatedAt', 'maxAgeSeconds', 'discovery', 'counts', 'users']);
+    assert.equal(all.generatedAt, new Date(NOW).toISOString(), 'as of the snapshot');
+    assert.equal(all.users.length, 7);
+    assert.deepEqual(Object.keys(all.users[0]!), ['userid', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataFile', 'dataBytes', 'chunks', 'error', 'lastAttempt']);
+    const missing = (await (await fetch(new URL('status?state=missing&sort=user&limit=1', open.url))).json()) as typeof all;
+    assert.deepEqual(missing.users.map((u) => u.userid), ['dave']);
+    assert.equal(missing.counts.fresh, 2);
+    const bad = await fetch(new URL('status?state=gone', open.url));
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /unknown state gone; states are fresh, stale/);
+  });
+
+  test('/status before any cycle has looked at the fleet: 503 with Retry-After', async () => {
+    const early = await listen(fakeRunView());
+    try {
+      const r = await fetch(new URL('status', early.url));
+      assert.equal(r.status, 503);
+      assert.equal(r.headers.get('retry-after'), '10');
+    } finally {
+      await early.close();
+    }
+  });
+
+  test('the page is self-contained and its Content-Security-Policy allows exactly its own script and style', async () => {
+    const r = await fetch(open.url);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type')!, /^text\/html/);
+    const html = await r.text();
+    assert.doesNotMatch(html, /<(script|link)[^>]+(src|href)="https?:/, 'nothing from elsewhere');
+    const csp = r.headers.get('content-security-policy')!;
+    const hash = (tag: string) => createHash('sha256').update(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(html)![1]!).digest('base64');
+    assert.ok(csp.includes(`script-src 'sha256-${hash('script')}'`), csp);
+    assert.ok(csp.includes(`style-src 'sha256-${hash('style')}'`), csp);
+    assert.match(csp, /default-src 'none'/);
+  });
+
+  test('unknown paths are 404, other methods 405', async () => {
+    assert.equal((await fetch(new URL('nope', open.url))).status, 404);
+    const post = await fetch(new URL('metrics', open.url), { method: 'POST' });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET, HEAD');
+  });
+
+  describe('token (http.tokenFile)', () => {
+    const guardedPaths = ['', 'metrics', 'status', 'status/summary'];
+
+    test('401 without it or with a wrong one, offering Bearer and Basic', async () => {
+      for (const path of guardedPaths) {
+        const r = await fetch(new URL(path, guarded.url));
+        assert.equal(r.status, 401, `/${path}`);
+        assert.match(r.headers.get('www-authenticate')!, /^Bearer realm="xbackup-scheduler", Basic realm="xbackup-scheduler"/);
+        const wrong = await fetch(new URL(path, guarded.url), { headers: { Authorization: `Bearer ${TOKEN}x` } });
+        assert.equal(wrong.status, 401, `/${path} with a wrong token`);
+      }
+    });
+
+    test('200 with the bearer token, or Basic with the token as password (what a browser sends)', async () => {
+      for (const path of guardedPaths) {
+        assert.equal((await fetch(new URL(path, guarded.url), { headers: { Authorization: `Bearer ${TOKEN}` } })).status, 200, `/${path}`);
+      }
+      const basic = Buffer.from(`anyone:${TOKEN}`).toString('base64');
+      assert.equal((await fetch(new URL('status', guarded.url), { headers: { Authorization: `Basic ${basic}` } })).status, 200);
+    });
+
+    test('/healthz stays open', async () => {
+      assert.equal((await fetch(new URL('healthz', guarded.url))).status, 200);
+    });
+
+    test('a token file group or others can read is refused at load, naming the key; 0600 loads', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'xbs-token-'));
+      try {
+        const tokenFile = join(dir, 'http.token');
+        writeFileSync(tokenFile, `${TOKEN}\n`);
+        chmodSync(tokenFile, 0o640);
+        const config = join(dir, 'config.yaml');
+        writeFileSync(config, 'http:\n  listen: 9465\n  tokenFile: http.token\n');
+        assert.throws(
+          () => loadConfig(config, { secrets: true }),
+          (err: unknown) => err instanceof ConfigError && /config\.yaml:3: http\.tokenFile: token file .*http\.token is readable by group or others \(mode 0640\); run: chmod 600/.test(err.message),
+        );
+        chmodSync(tokenFile, 0o600);
+        assert.equal(loadConfig(config, { secrets: true }).http.token?.reveal(), TOKEN);
+        assert.equal(loadConfig(config).http.token, undefined, 'read only by commands that load secrets');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  test('http.listen: a bare port binds to loopback; [v6]:port and host:port as written; nonsense refused', () => {
+    const listenOf = (value: string) => parseConfig(`http:\n  listen: ${value}\n`, '/c.yaml').http.listen;
+    assert.deepEqual(listenOf('9465'), { host: '127.0.0.1', port: 9465 });
+    assert.deepEqual(listenOf('"[::1]:9465"'), { host: '::1', port: 9465 });
+    assert.deepEqual(listenOf('"0.0.0.0:9465"'), { host: '0.0.0.0', port: 9465 });
+    for (const bad of ['"localhost"', '"127.0.0.1:70000"', '"a b:1"']) {
+      assert.throws(() => listenOf(bad), (err: unknown) => err instanceof ConfigErrors && /http\.listen: expected host:port/.test(err.message), bad);
+    }
+  });
+});

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser } from 'playwright-core';
+import { USER_STATES } from '../../src/staleness/user-state.js';
+import { CyrusTestBed } from '../cyrus/testbed.js';
+import { writeBedConfig } from '../support/bed-config.js';
+import { repoRoot } from '../support/paths.js';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js';
+import { runCliProcess, startCliProcess, type RunningCli } from '../support/run-cli.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const PROMTOOL = '/usr/bin/promtool';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const SCREENSHOT = join(repoRoot, 'test-artifacts', 'status-page.png');
+const TOKEN = 'status-page-test-token';
+
+interface StatusJson {
+  generatedAt: string;
+  counts: Record<string, number>;
+  users: Array<{ userid: string; state: string; ageSeconds: number | null; error: string | null }>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+    probe.on('error', reject);
+  });
+}
+
+async function backup(config: string, ...userids: string[]): Promise<void> {
+  const r = await runCliProcess(['backup', ...userids, '-c', config]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+}
+
+describe('status page in headless Chromium, against real Cyrus', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: apt-get install chromium (.ci/run installs it)` }, () => {
+  let bed: CyrusTestBed;
+  let work: string;
+  let running: RunningCli | undefined;
+  let browser: Browser | undefined;
+  let base: string;
+  const unreadableFiles: string[] = [];
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+
+  before(async () => {
+    bed = await CyrusTestBed.start();
+    work = mkdtempSync(join(tmpdir(), 'xbs-status-page-'));
+    const fleet = ['anne', 'anne.smith', 'bob', 'carla', 'frank', 'gina', 'newhire1', 'newhire2', 'newhire3', 'newhire4'];
+    for (const u of [...fleet, 'olga.left']) await bed.createUser(u, { messages: 2 });
+    await bed.disconnect();
+
+    // Seeded under a state database of their own, so the scheduler's ages come from the indexes alone.
+    const seed = writeBedConfig(bed, join(work, 'seed'));
+    const tokenFile = join(work, 'http.token');
+    writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}/`;
+    const config = writeBedConfig(bed, join(work, 'run'), {
+      servers: [{ which: 'imap1', settings: { users: fleet.map((u) => (u.startsWith('newhire') ? 'newhire*' : u)).filter((u, i, all) => all.indexOf(u) === i) } }],
+      extra: `policy:\n  maxAge: 20s\nretry:\n  baseDelay: 1h\n  maxDelay: 6h\nbootstrap:\n  groupSize: 2\n  pause: 1h\nhttp:\n  listen: "127.0.0.1:${port}"\n  tokenFile: ${tokenFile}\n`,
+    });
+
+    // Backups of different ages; frank's and gina's data files become unreadable for backupd, and
+    // gina fails three times before the scheduler starts; olga.left is on no configured server.
+    const t0 = Date.now();
+    await backup(seed, 'frank', 'gina', 'olga.left');
+    const files = await bed.cyrDbtoolShowBackupsDb();
+    for (const u of ['frank', 'gina']) {
+      unreadableFiles.push(files.get(u)!);
+      chmodSync(files.get(u)!, 0);
+    }
+    for (let i = 0; i < 3; i++) assert.equal((await runCliProcess(['backup', 'gina', '-c', config])).code, 1);
+    await sleep(t0 + 7000 - Date.now());
+    await backup(seed, 'anne', 'anne.smith');
+    await sleep(t0 + 14_000 - Date.now());
+    await backup(seed, 'bob');
+    await sleep(t0 + 21_000 - Date.now());
+    await backup(seed, 'carla');
+
+    running = startCliProcess(['run', '-c', config]);
+    for (let i = 0; i < 300; i++) {
+      await sleep(100);
+      const summary = await fetch(new URL('status/summary', base), { headers: auth }).then((r) => r.json() as Promise<{ scheduler: { lastSuccessAt: string | null } }>, () => null);
+      if (summary?.scheduler.lastSuccessAt) break;
+    }
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (running) {
+      running.child.kill('SIGTERM');
+      assert.equal(await running.exited, 0, running.output().stderr);
+    }
+    for (const f of unreadableFiles) chmodSync(f, 0o600);
+    await bed?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the page shows the numbers /status has, and a screenshot is saved', async () => {
+    // The browser logs in the way a person would: the token as password when challenged.
+    const context = await browser!.newContext({ viewport: { width: 1360, height: 900 }, httpCredentials: { username: 'admin', password: TOKEN } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await page.goto(base);
+    await page.waitForSelector('body[data-ready="1"]');
+
+    // A cycle may end between two reads: compare the page with the /status of the same snapshot.
+    let status: StatusJson | undefined;
+    for (let i = 0; i < 5 && status?.generatedAt !== (await page.getAttribute('body', 'data-generated-at')); i++) {
+      if (i > 0) await page.reload().then(() => page.waitForSelector('body[data-ready="1"]'));
+      status = (await (await fetch(new URL('status', base), { headers: auth })).json()) as StatusJson;
+    }
+    assert.equal(await page.getAttribute('body', 'data-generated-at'), status!.generatedAt);
+
+    assert.deepEqual(status!.counts, { fresh: 6, stale: 1, missing: 2, failing: 1, unreadable: 0, orphan: 1, conflict: 0 }, JSON.stringify(status!.users.map((u) => [u.userid, u.state])));
+    for (const state of USER_STATES) {
+      assert.equal(await page.textContent(`[data-count="${state}"]`), String(status!.counts[state]), `${state} tile`);
+    }
+    assert.equal(await page.getAttribute('[data-total]', 'data-total'), String(status!.users.length));
+    assert.equal(await page.getAttribute('[data-missing]', 'data-missing'), String(status!.counts.missing));
+
+    const buckets = await page.$$eval('[data-bucket]', (cols) => cols.map((c) => [c.getAttribute('data-bucket'), Number(c.getAttribute('data-users'))] as const));
+    const aged = status!.users.filter((u) => u.state !== 'orphan' && u.ageSeconds !== null).length;
+    const never = status!.users.filter((u) => u.ageSeconds === null).length;
+    assert.equal(buckets.length, 6);
+    assert.equal(buckets.slice(0, 5).reduce((sum, [, n]) => sum + n, 0), aged, 'every backed-up user (orphans aside) is in an age bar');
+    assert.deepEqual(buckets[5], ['never', never]);
+
+    const oldestAge = Math.max(...status!.users.filter((u) => u.state !== 'orphan' && u.ageSeconds !== null).map((u) => u.ageSeconds!));
+    const first = await page.textContent('#stalest tbody tr td');
+    assert.equal(status!.users.find((u) => u.userid === first)?.ageSeconds, oldestAge, 'the stalest backup comes first');
+    const problems = await page.textContent('#problems');
+    assert.match(problems!, /gina/);
+    assert.match(problems!, /3 failed attempts in a row/);
+    assert.equal(await page.textContent('#health'), 'healthy');
+    assert.ok((await page.$$('#cycles tbody tr')).length >= 1, 'the first cycle is listed');
+    assert.match((await page.textContent('#servers'))!, /imap1\s*ok/);
+    assert.match((await page.textContent('#scheduler'))!, /Next cycle.*(in |after this one)/);
+
+    mkdirSync(join(repoRoot, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    assert.deepEqual(errors, [], 'no script errors or CSP refusals');
+    await context.close();
+  });
+
+  test('/metrics of the same run: the fleet\'s gauges, the attempts recorded before and during it, first-backup durations', async () => {
+    const [metricsText, status] = await Promise.all([
+      fetch(new URL('metrics', base), { headers: auth }).then((r) => r.text()),
+      fetch(new URL('status', base), { headers: auth }).then((r) => r.json() as Promise<StatusJson>),
+    ]);
+    const metrics = parsePrometheusText(metricsText);
+    for (const state of USER_STATES) assert.equal(sampleValue(metrics, 'xbackup_users', { state }), status.counts[state], state);
+    assert.equal(sampleValue(metrics, 'xbackup_bootstrap_remaining_users'), status.counts.missing);
+    // gina's three failed `backup` commands came from the state database; frank's refresh from this run.
+    assert.equal(sampleValue(metrics, 'xbackup_attempts_total', { server: 'imap1', outcome: 'no' }), 4);
+    assert.equal(sampleValue(metrics, 'xbackup_duration_seconds_count', { server: 'imap1', kind: 'first' }), 2);
+    assert.ok(sampleValue(metrics, 'xbackup_cycle_last_success_timestamp_seconds') * 1000 > Date.now() - 120_000);
+    if (existsSync(PROMTOOL)) {
+      const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: metricsText, encoding: 'utf8' });
+      assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
+    }
+  });
+
+  test('without the token the page is refused, /healthz is not', async () => {
+    assert.equal((await fetch(base)).status, 401);
+    assert.equal((await fetch(new URL('healthz', base))).status, 200);
+  });
+});
