@@ -125,7 +125,8 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
   test('a user whose backup is locked (ctl_backups, or another XBACKUP): Mailbox is locked, retried later, not a failure', async () => {
     const first = await runXbackup(session, 'user.annette', 'backup', { timeoutMs: 60_000 });
     assert.equal(first.failure, null);
-    const holder = bed.ctlBackups(['lock', '-x', 'sleep 3', 'annette']);
+    // -w: wait for the lock rather than give up, since the polling list below may hold it for a moment.
+    const holder = bed.ctlBackups(['-w', 'lock', '-x', 'sleep 3', 'annette']);
     // ctl_backups list skips a locked backup and says so: that is how we know the lock is held.
     for (let i = 0; i < 50 && !/locked/i.test((await bed.ctlBackups(['-V', 'list', 'annette'])).stderr); i++) await new Promise((r) => setTimeout(r, 50));
     const run = await runXbackup(session, 'user.annette', 'backup', { timeoutMs: 60_000 });
