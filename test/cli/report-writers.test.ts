@@ -8,29 +8,14 @@ import { writeReportPrometheus } from '../../src/cli/output/report-prometheus.js
 import { writeReportTable } from '../../src/cli/output/report-table.js';
 import type { Classification, UserStatus } from '../../src/staleness/classify.js';
 import { buildReport } from '../../src/staleness/report.js';
+import { userStatus } from '../support/user-status.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const H = 3_600_000;
 const MAX_AGE = 24 * H;
 
-function user(userid: string, state: UserStatus['state'], age: number | null, extra: Partial<UserStatus> = {}): UserStatus {
-  return {
-    userid,
-    state,
-    server: 'imap1',
-    lastBackup: age === null ? null : NOW - age,
-    lastVerified: null,
-    age,
-    dataFile: age === null ? null : `/b/${userid[0]}/${userid}_X`,
-    dataBytes: age === null ? null : 2048,
-    chunks: age === null ? null : 3,
-    mailBytes: null,
-    error: null,
-    lastAttempt: null,
-    inDoubt: false,
-    ...extra,
-  };
-}
+const user = (userid: string, state: UserStatus['state'], age: number | null, extra: Partial<UserStatus> = {}): UserStatus =>
+  userStatus(userid, state, age, NOW, extra);
 
 const classification: Classification = {
   coverage: 'complete',

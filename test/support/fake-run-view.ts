@@ -4,6 +4,7 @@ import type { FleetSnapshot } from '../../src/scheduler/cycle.js';
 import type { LoopStatus } from '../../src/scheduler/scheduler-loop.js';
 import type { ServerHealth } from '../../src/scheduler/state/server-state.js';
 import type { UserStatus } from '../../src/staleness/classify.js';
+import { userStatus } from './user-status.js';
 
 export const NOW = Date.parse('2026-11-23T12:00:00Z');
 export const H = 3_600_000;
@@ -14,24 +15,8 @@ export function twoServerConfig(http = ''): Config {
   return parseConfig(`servers:\n${server('imap1')}${server('imap2')}${http ? `http:\n${http}` : ''}`, '/etc/xbackup-scheduler/config.yaml');
 }
 
-export function user(userid: string, state: UserStatus['state'], age: number | null, extra: Partial<UserStatus> = {}): UserStatus {
-  return {
-    userid,
-    state,
-    server: state === 'orphan' ? null : 'imap1',
-    lastBackup: age === null ? null : NOW - age,
-    lastVerified: null,
-    age,
-    dataFile: age === null ? null : `/b/${userid}_X`,
-    dataBytes: age === null ? null : 2048,
-    chunks: age === null ? null : 3,
-    mailBytes: null,
-    error: null,
-    lastAttempt: null,
-    inDoubt: false,
-    ...extra,
-  };
-}
+export const user = (userid: string, state: UserStatus['state'], age: number | null, extra: Partial<UserStatus> = {}): UserStatus =>
+  userStatus(userid, state, age, NOW, extra);
 
 /** A small fleet classified at NOW with maxAge 24h: every state but conflict and unreadable. */
 export function sampleFleet(): FleetSnapshot {

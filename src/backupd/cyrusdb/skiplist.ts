@@ -1,6 +1,7 @@
 import { SKIPLIST_MAGIC } from './detect.js';
 import { CyrusDbError, type CyrusDbErrorCode } from './errors.js';
 import type { CyrusDbEntry } from './types.js';
+import { checkHeaderStart } from './header-start.js';
 
 // Layout facts from the format spec (docs/cyrusdb-formats.md §4). All fields are 32-bit big-endian.
 export const SKIPLIST_HEADER_SIZE = 48;
@@ -110,15 +111,7 @@ function readHeader(
   bytes: Buffer,
   fail: (code: CyrusDbErrorCode, problem: string, offset?: number) => CyrusDbError,
 ): { maxLevel: number; logStart: number } {
-  if (bytes.length === 0) throw fail('EMPTY_FILE', 'the file is empty (0 bytes)');
-  if (bytes.length < SKIPLIST_HEADER_SIZE) {
-    throw fail('TRUNCATED', `file has ${bytes.length} bytes, the skiplist header needs ${SKIPLIST_HEADER_SIZE}`);
-  }
-  if (bytes.compare(SKIPLIST_MAGIC, 0, SKIPLIST_MAGIC.length, 0, SKIPLIST_MAGIC.length) !== 0) {
-    throw fail('BAD_MAGIC', 'no skiplist magic at the start of the file', 0);
-  }
-  const version = bytes.readUInt32BE(20);
-  if (version !== 1) throw fail('BAD_VERSION', `skiplist version ${version}, only version 1 is known`, 20);
+  checkHeaderStart(bytes, 'skiplist', SKIPLIST_HEADER_SIZE, SKIPLIST_MAGIC, fail);
   const maxLevel = bytes.readUInt32BE(28);
   const currentLevel = bytes.readUInt32BE(32);
   if (maxLevel < 1 || maxLevel > MAX_MAXLEVEL || currentLevel > maxLevel) {

@@ -2,6 +2,7 @@ import { crc32 } from './crc32.js';
 import { TWOSKIP_MAGIC } from './detect.js';
 import { CyrusDbError, type CyrusDbErrorCode } from './errors.js';
 import type { CyrusDbEntry } from './types.js';
+import { checkHeaderStart } from './header-start.js';
 
 // Layout facts from the format spec (docs/cyrusdb-formats.md §2).
 export const TWOSKIP_HEADER_SIZE = 64;
@@ -82,15 +83,7 @@ function readHeader(bytes: Buffer, file: string): TwoskipHeader {
   const fail = (code: CyrusDbErrorCode, problem: string, offset?: number) =>
     new CyrusDbError(code, file, problem, { offset, backend: 'twoskip' });
 
-  if (bytes.length === 0) throw fail('EMPTY_FILE', 'the file is empty (0 bytes)');
-  if (bytes.length < TWOSKIP_HEADER_SIZE) {
-    throw fail('TRUNCATED', `file has ${bytes.length} bytes, the twoskip header needs ${TWOSKIP_HEADER_SIZE}`);
-  }
-  if (bytes.compare(TWOSKIP_MAGIC, 0, TWOSKIP_MAGIC.length, 0, TWOSKIP_MAGIC.length) !== 0) {
-    throw fail('BAD_MAGIC', 'no twoskip magic at the start of the file', 0);
-  }
-  const version = bytes.readUInt32BE(20);
-  if (version !== 1) throw fail('BAD_VERSION', `twoskip version ${version}, only version 1 is known`, 20);
+  checkHeaderStart(bytes, 'twoskip', TWOSKIP_HEADER_SIZE, TWOSKIP_MAGIC, fail);
   const storedCrc = bytes.readUInt32BE(60);
   const computedCrc = crc32(bytes.subarray(0, 60));
   if (storedCrc !== computedCrc) {

@@ -2,6 +2,7 @@
 import type { MailboxNaming } from '../../../src/imap/mailbox-names.js';
 import type { UserStatus } from '../../../src/staleness/classify.js';
 import type { CyclePlan, PlanInput, PlanServer } from '../../../src/scheduler/plan/plan-types.js';
+import { userStatus } from '../../support/user-status.js';
 
 export const NOW = Date.parse('2026-11-23T12:00:00Z');
 export const H = 3_600_000;
@@ -20,23 +21,7 @@ const DEFAULT_AGE: Record<UserStatus['state'], number | null> = {
 };
 
 export function user(userid: string, state: UserStatus['state'], extra: Partial<UserStatus> = {}): UserStatus {
-  const age = extra.age !== undefined ? extra.age : DEFAULT_AGE[state];
-  return {
-    userid,
-    state,
-    server: state === 'orphan' ? null : 'imap1',
-    lastBackup: age === null ? null : NOW - age,
-    lastVerified: null,
-    age,
-    dataFile: null,
-    dataBytes: null,
-    chunks: null,
-    mailBytes: null,
-    error: null,
-    lastAttempt: null,
-    inDoubt: false,
-    ...extra,
-  };
+  return userStatus(userid, state, extra.age !== undefined ? extra.age : DEFAULT_AGE[state], NOW, extra);
 }
 
 export function server(name: string, allUserids: readonly string[], extra: Partial<PlanServer> = {}): PlanServer {
