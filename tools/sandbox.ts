@@ -1,8 +1,9 @@
 // `npm run sandbox`: a self-contained playground on this machine. It starts a real Cyrus IMAP server and a
 // real backupd on loopback (the integration tests' test bed), fills the IMAP server with a small fleet,
-// writes sandbox/config.yaml for it, then runs check, bootstrap and report. `npm run sandbox -- stop` stops it.
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+// writes sandbox/config.yaml for it, runs check, bootstrap and report, and leaves `run` going with its
+// status page on http://127.0.0.1:9465/. `npm run sandbox -- stop` stops everything.
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CyrusTestBed } from '../test/cyrus/testbed.js';
 import { runCliProcess } from '../test/support/run-cli.js';
@@ -11,23 +12,28 @@ import { repoRoot } from '../test/support/paths.js';
 const SANDBOX = join(repoRoot, 'sandbox');
 const CYRUS_DIR = join(SANDBOX, 'cyrus');
 const CONFIG = join(SANDBOX, 'config.yaml');
+const RUN_LOG = join(SANDBOX, 'run.log');
+const RUN_PID = join(SANDBOX, 'run.pid');
+const STATUS_URL = 'http://127.0.0.1:9465/';
 const PACKAGES = ['cyrus-imapd', 'cyrus-common', 'cyrus-replication', 'cyrus-clients', 'sasl2-bin'];
 const APT_LINE = `apt-get update && apt-get install -y ${PACKAGES.join(' ')}`;
 
-/** A dozen users of mixed sizes: a few empty, most small, one of several MB. */
+/**
+ * About forty users of mixed sizes: some empty, most small, a few of several MB; dotted userids and
+ * users of a second domain, as a real fleet has them (the servers run with '/' and virtdomains).
+ */
 const FLEET: Array<[userid: string, messages: number, messageBytes: number]> = [
-  ['anne', 20, 4_000],
-  ['bob', 5, 2_000],
-  ['carol', 40, 8_000],
-  ['dave', 0, 0],
-  ['erin', 12, 3_000],
-  ['frank', 3, 50_000],
-  ['grace', 60, 5_000],
-  ['heidi', 1, 1_000],
-  ['ivan', 8, 20_000],
-  ['judy', 25, 2_500],
+  ...['anne', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'kim', 'leo', 'mia', 'nick', 'olga', 'pat'].map(
+    (userid, i): [string, number, number] => [userid, (i * 7) % 30, 2_000 + i * 500],
+  ),
+  ...['anne.smith', 'bob.jones', 'carol.white', 'dan.brown', 'eve.black', 'fay.green'].map((userid, i): [string, number, number] => [userid, 5 + i * 3, 4_000]),
+  ...['sales', 'support', 'ops', 'anne', 'zoe', 'yann', 'xavier', 'walt'].map((local, i): [string, number, number] => [`${local}@example.com`, 2 + i * 4, 3_000]),
+  ...['dev', 'qa', 'max.mustermann', 'lea'].map((local, i): [string, number, number] => [`${local}@example.net`, 1 + i, 6_000]),
   ['mallory', 0, 0],
+  ['trent', 0, 0],
   ['big', 40, 250_000],
+  ['bigger@example.com', 60, 250_000],
+  ['quiet', 1, 500],
 ];
 
 function say(text: string): void {
@@ -65,7 +71,41 @@ async function show(heading: string, args: string[]): Promise<void> {
   process.stderr.write(result.stderr);
 }
 
+/** Starts `run` in the background, its log in sandbox/run.log, and waits until its status page answers. */
+async function startScheduler(): Promise<number> {
+  const log = openSync(RUN_LOG, 'a');
+  const child = spawn(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), 'run', '-c', CONFIG], { detached: true, stdio: ['ignore', log, log] });
+  child.unref();
+  closeSync(log);
+  writeFileSync(RUN_PID, `${child.pid}\n`);
+  for (let i = 0; i < 100; i++) {
+    const up = await fetch(`${STATUS_URL}healthz`).then(() => true, () => false);
+    if (up) return child.pid!;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the scheduler did not start its status page at ${STATUS_URL}; see ${RUN_LOG}`);
+}
+
+async function stopScheduler(): Promise<void> {
+  if (!existsSync(RUN_PID)) return;
+  const pid = Number(readFileSync(RUN_PID, 'utf8'));
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return; // already gone
+  }
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function stopSandbox(): Promise<void> {
+  await stopScheduler();
   if (existsSync(CYRUS_DIR)) await CyrusTestBed.stopServersIn(CYRUS_DIR);
   rmSync(SANDBOX, { recursive: true, force: true });
 }
@@ -79,7 +119,7 @@ async function startSandbox(): Promise<void> {
   }
   mkdirSync(SANDBOX, { recursive: true, mode: 0o755 });
   say('Starting a Cyrus IMAP server and a backupd on loopback ...');
-  const bed = await CyrusTestBed.start({ dir: CYRUS_DIR, keep: true });
+  const bed = await CyrusTestBed.start({ dir: CYRUS_DIR, keep: true, unixHierarchySep: true, virtDomains: true });
   say(`Creating ${FLEET.length} users with mail ...`);
   for (const [userid, messages, messageBytes] of FLEET) await bed.createUser(userid, { messages, messageBytes });
   await bed.disconnect();
@@ -118,21 +158,22 @@ async function startSandbox(): Promise<void> {
   await show('Checking the setup (config, backup server, IMAP server, XBACKUP)', ['check', '-c', CONFIG]);
   await show('First backups of the whole fleet, four users at a time', ['bootstrap', '-c', CONFIG]);
   await show('The staleness report', ['report', '-c', CONFIG]);
+  const pid = await startScheduler();
 
   say(`
 The sandbox is running:
   IMAP server   127.0.0.1:${bed.imap.port}  (admin user "${bed.admin.user}", password in ${passwordFile})
   backupd       127.0.0.1:${bed.backup.port}  (Cyrus config ${bed.backup.confPath})
   config        ${CONFIG}
+  scheduler     xbackup-scheduler run (pid ${pid}, log ${RUN_LOG}): keeps everyone younger than 10 min
+  status page   ${STATUS_URL}   (also ${STATUS_URL}metrics, ${STATUS_URL}status, ${STATUS_URL}healthz)
 
 Next (the CLI is node dist/src/cli/main.js, or xbackup-scheduler once installed):
-  node dist/src/cli/main.js run -c ${CONFIG} --pretty      the scheduler: keeps everyone younger than 10 min (Ctrl-C stops it)
-                                                             while it runs: http://127.0.0.1:9465/ (status page), /metrics, /status
   node dist/src/cli/main.js plan -c ${CONFIG}              what a cycle would do now, and why
   node dist/src/cli/main.js backup 'a*' -c ${CONFIG}       back up matching users now
   node dist/src/cli/main.js history -c ${CONFIG}           past attempts
   node dist/src/cli/main.js report -c ${CONFIG} --json     the report as JSON (also csv, prometheus, nagios)
-  npm run sandbox -- stop                                    stop the Cyrus servers and remove sandbox/`);
+  npm run sandbox -- stop                                    stop the scheduler and the Cyrus servers, remove sandbox/`);
 }
 
 const command = process.argv[2] ?? 'start';
