@@ -6,7 +6,6 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CyrusTestBed } from '../test/cyrus/testbed.js';
-import { runCliProcess } from '../test/support/run-cli.js';
 import { repoRoot } from '../test/support/paths.js';
 
 const SANDBOX = join(repoRoot, 'sandbox');
@@ -63,12 +62,14 @@ function ensureCyrus(): void {
   }
 }
 
-/** Runs one CLI command against the sandbox and shows its output under a heading. */
+/** Runs one CLI command against the sandbox on this terminal, so bootstrap can draw its progress bar. */
 async function show(heading: string, args: string[]): Promise<void> {
   say(`\n== ${heading}: xbackup-scheduler ${args.join(' ')}\n`);
-  const result = await runCliProcess(args, { timeoutMs: 600_000 });
-  process.stdout.write(result.stdout);
-  process.stderr.write(result.stderr);
+  await new Promise<void>((resolve, reject) => {
+    spawn(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), ...args], { stdio: 'inherit' })
+      .on('error', reject)
+      .on('close', () => resolve());
+  });
 }
 
 /** Starts `run` in the background, its log in sandbox/run.log, and waits until its status page answers. */
