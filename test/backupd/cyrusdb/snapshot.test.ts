@@ -47,15 +47,15 @@ describe('readCyrusDb', () => {
 
   test('a missing file is UNREADABLE at once, without retries', async () => {
     const path = join(dir, 'missing.db');
-    const started = performance.now();
     await assert.rejects(readCyrusDb(path), (error) => {
       assert.ok(error instanceof CyrusDbError);
       assert.equal(error.code, 'UNREADABLE');
       assert.equal(error.file, path);
       assert.match(error.message, /ENOENT/);
+      // An error given up on after retries carries their count; this one came from the first open.
+      assert.equal(error.attempts, undefined);
       return true;
     });
-    assert.ok(performance.now() - started < 100);
   });
 
   test('a persistent error is reported after a second identical read, worded as damage', async () => {
