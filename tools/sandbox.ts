@@ -2,6 +2,7 @@
 // real backupd on loopback (the integration tests' test bed), fills the IMAP server with a small fleet,
 // writes sandbox/config.yaml for it, runs check, bootstrap and report, and leaves `run` going with its
 // status page on http://127.0.0.1:9465/. `npm run sandbox -- stop` stops everything.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,7 +83,7 @@ async function startScheduler(): Promise<number> {
   for (let i = 0; i < 100; i++) {
     const up = await fetch(`${STATUS_URL}healthz`).then(() => true, () => false);
     if (up) return child.pid!;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   throw new Error(`the scheduler did not start its status page at ${STATUS_URL}; see ${RUN_LOG}`);
 }
@@ -101,7 +102,7 @@ async function stopScheduler(): Promise<void> {
     } catch {
       return;
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

@@ -3,7 +3,6 @@ import type { BackupServerPaths } from '../config/backup-server.js';
 import type { ServerConfig } from '../config/load.js';
 import { connectionError } from '../imap/admin-session.js';
 import { ImapConnectionError } from '../imap/imap-connection-error.js';
-import { userOutcomes } from '../imap/user-outcome.js';
 import { runXbackup, type XbackupRun } from '../imap/xbackup.js';
 import type { BackupResult } from './backup-result.js';
 import type { PlannedCommand } from './plan/plan-types.js';
@@ -11,7 +10,7 @@ import type { SessionPool } from './session-pool.js';
 import type { AttemptKind, AttemptLog } from './state/attempt-log.js';
 import type { ServerStates } from './state/server-state.js';
 import type { RetryPolicy, UserMemory } from './state/user-memory.js';
-import { verifyBackups } from './verify-backups.js';
+import { verifiedResults } from './verified-results.js';
 
 export interface ExecutorDeps {
   servers: ReadonlyMap<string, ServerConfig>;
@@ -104,40 +103,19 @@ export class Executor {
       // Could not even log in: the users were not touched, so they are not in doubt.
       const error = err instanceof ImapConnectionError ? err : connectionError(server.name, err);
       this.tripBreaker(server, error.message, false);
-      return command.userids.map((userid) => this.result(userid, server.name, 'error', startedAt, this.now(), error.message, false, false, group));
+      const seconds = (this.now() - startedAt) / 1000;
+      return command.userids.map(
+        (userid): BackupResult => ({ userid, server: server.name, outcome: 'error', startedAt, seconds, error: error.message, inDoubt: false, locked: false, group, verifiedBackupAt: null }),
+      );
     }
     this.updateBreaker(server, run);
-    const outcomes = userOutcomes(run, command.userids);
-    const ok = outcomes.filter((o) => o.outcome === 'ok').map((o) => o.userid);
-    const verified = new Map((await verifyBackups(this.deps.paths, ok, run.startedAt)).map((v) => [v.userid, v]));
-    return outcomes.map((o) => {
-      const v = verified.get(o.userid);
-      if (o.outcome === 'ok' && v && !v.verified) {
-        return this.result(o.userid, server.name, 'unverified', run.startedAt, o.at, `${server.name}: XBACKUP said OK for ${o.userid}, but ${v.reason}`, false, false, group, null);
-      }
-      return this.result(o.userid, server.name, o.outcome, run.startedAt, o.at, o.error, o.inDoubt, o.locked, group, v?.lastBackup ?? null);
-    });
-  }
-
-  private result(
-    userid: string,
-    server: string,
-    outcome: BackupResult['outcome'],
-    startedAt: number,
-    at: number,
-    error: string | null,
-    inDoubt: boolean,
-    locked: boolean,
-    group: number | null,
-    verifiedBackupAt: number | null = null,
-  ): BackupResult {
-    return { userid, server, outcome, startedAt, seconds: (at - startedAt) / 1000, error, inDoubt, locked, group, verifiedBackupAt };
+    return verifiedResults(run, command.userids, this.deps.paths, group);
   }
 
   private record(results: BackupResult[], ids: number[], server: string): void {
     const endedAt = this.now();
     this.deps.attempts.end(
-      results.map((r, i) => [ids[i]!, { endedAt, outcome: r.outcome === 'ok' ? 'ok' : r.outcome, error: r.error, locked: r.locked, inDoubt: r.inDoubt }] as const),
+      results.map((r, i) => [ids[i]!, { endedAt, outcome: r.outcome, error: r.error, locked: r.locked, inDoubt: r.inDoubt }] as const),
     );
     this.deps.memory.settle(
       results.map((r, i) => ({

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,6 @@ import { runXbackup, type XbackupItem } from '../../src/imap/xbackup.js';
 import { runUserBackup } from '../../src/scheduler/run-user-backup.js';
 import { CyrusTestBed } from '../cyrus/testbed.js';
 import { bedServerConfig } from '../support/bed-config.js';
-
 
 describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
   let bed: CyrusTestBed;
@@ -128,7 +128,7 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
     // -w: wait for the lock rather than give up, since the polling list below may hold it for a moment.
     const holder = bed.ctlBackups(['-w', 'lock', '-x', 'sleep 3', 'annette']);
     // ctl_backups list skips a locked backup and says so: that is how we know the lock is held.
-    for (let i = 0; i < 50 && !/locked/i.test((await bed.ctlBackups(['-V', 'list', 'annette'])).stderr); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 50 && !/locked/i.test((await bed.ctlBackups(['-V', 'list', 'annette'])).stderr); i++) await sleep(50);
     const run = await runXbackup(session, 'user.annette', 'backup', { timeoutMs: 60_000 });
     assert.equal((await holder).code, 0);
     const [annette] = userOutcomes(run, ['annette']);
@@ -144,7 +144,7 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
     assert.equal(run.failure?.kind, 'timeout');
     const [big2] = userOutcomes(run, ['big2']);
     assert.equal(big2!.inDoubt, true);
-    for (let i = 0; i < 100 && !(await bed.cyrDbtoolShowBackupsDb()).has('big2'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && !(await bed.cyrDbtoolShowBackupsDb()).has('big2'); i++) await sleep(100);
     assert.ok((await bed.cyrDbtoolShowBackupsDb()).has('big2'), 'the server went on after the client gave up');
   });
 

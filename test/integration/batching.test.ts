@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,6 @@ import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess } from '../support/run-cli.js';
 import { readAttempts } from '../support/state-db-reader.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const USERS = Array.from({ length: 300 }, (_, i) => `s${String(i + 1).padStart(3, '0')}`);
 const MISSING = ['s150x', 's2', 's300a'];
 

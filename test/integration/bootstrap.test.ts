@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,7 +73,7 @@ describe('bootstrap: first backups in small groups, against real Cyrus', () => {
     const first = startCliProcess(['bootstrap', '-c', config]);
     // Kill it while an attempt is open, after at least one user finished.
     for (let i = 0; i < 600; i++) {
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
       try {
         const a = readAttempts(state);
         if (a.some((x) => x.outcome === 'ok') && a.some((x) => x.ended_at === null)) break;
@@ -101,7 +102,7 @@ describe('bootstrap: first backups in small groups, against real Cyrus', () => {
     for (let i = 0; i < 100; i++) {
       const report = JSON.parse((await runCliProcess(['report', '--json', '--user', 'big*', '-c', config])).stdout) as ReportJson;
       if (report.users.every((u) => u.state === 'fresh')) return;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     assert.fail('not every big user was backed up');
   });
@@ -110,7 +111,7 @@ describe('bootstrap: first backups in small groups, against real Cyrus', () => {
     const dir = join(work, 'lock');
     const config = writeBedConfig(bed, dir, { servers: [{ which: 'imap1', settings: { users: ['nobody*'] } }], extra: 'policy:\n  schedule: "0 0 1 1 *"\n' });
     const holder = startCliProcess(['run', '-c', config]);
-    for (let i = 0; i < 100 && !/scheduler started/.test(holder.output().stdout); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && !/scheduler started/.test(holder.output().stdout); i++) await sleep(50);
     const second = await runCliProcess(['run', '-c', config]);
     assert.equal(second.code, 2);
     assert.match(second.stderr, /another xbackup-scheduler run \(pid \d+, since .*\) uses the state database .*state\.db; stop it first/);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,8 +12,6 @@ import { maxCommandsInFlight, readAttempts } from '../support/state-db-reader.js
 interface ReportJson {
   users: Array<{ userid: string; state: string; ageSeconds: number | null; error: string | null }>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function report(config: string): Promise<ReportJson> {
   const r = await runCliProcess(['report', '--json', '-c', config]);

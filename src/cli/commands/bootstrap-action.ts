@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackupResult } from '../../scheduler/backup-result.js';
 import { runBootstrap } from '../../scheduler/bootstrap-run.js';
 import { ExitCode } from '../exit-codes.js';
@@ -53,7 +54,7 @@ export async function runBootstrapCommand(opts: BootstrapOptions, io: CliIo, set
     const outcome = await runBootstrap(setup.parts.cycle, {
       logger,
       now: Date.now,
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      sleep,
       shouldStop: () => stopping,
       events: {
         onGroup: (group, missing, missingBytes) => {
