@@ -10,7 +10,11 @@ import { CyrusTestBed } from '../test/cyrus/testbed.js';
 import { repoRoot } from '../test/support/paths.js';
 
 const SANDBOX = join(repoRoot, 'sandbox');
-const CYRUS_DIR = join(SANDBOX, 'cyrus');
+/**
+ * Cyrus's own files go where its `cyrus` user can reach them: a checkout under a 0700 home (root's,
+ * say) is not searchable by it. The config, state and logs stay in sandbox/ beside the checkout.
+ */
+const CYRUS_DIR = '/var/tmp/xbackup-scheduler-sandbox';
 const CONFIG = join(SANDBOX, 'config.yaml');
 const RUN_LOG = join(SANDBOX, 'run.log');
 const RUN_PID = join(SANDBOX, 'run.pid');
@@ -109,13 +113,14 @@ async function stopScheduler(): Promise<void> {
 async function stopSandbox(): Promise<void> {
   await stopScheduler();
   if (existsSync(CYRUS_DIR)) await CyrusTestBed.stopServersIn(CYRUS_DIR);
+  rmSync(CYRUS_DIR, { recursive: true, force: true });
   rmSync(SANDBOX, { recursive: true, force: true });
 }
 
 async function startSandbox(): Promise<void> {
   ensureCyrus();
   if (process.getuid?.() !== 0) throw new Error('the sandbox starts Cyrus\'s master, which must run as root: run npm run sandbox as root');
-  if (existsSync(SANDBOX)) {
+  if (existsSync(SANDBOX) || existsSync(CYRUS_DIR)) {
     say('Stopping the previous sandbox and starting afresh.');
     await stopSandbox();
   }
@@ -132,7 +137,7 @@ async function startSandbox(): Promise<void> {
   writeFileSync(
     CONFIG,
     [
-      '# Written by npm run sandbox for the Cyrus servers under sandbox/cyrus.',
+      `# Written by npm run sandbox for the Cyrus servers under ${CYRUS_DIR}.`,
       'backupd:',
       `  imapdConf: ${bed.backup.confPath}`,
       `state: ${join(SANDBOX, 'state.db')}`,
