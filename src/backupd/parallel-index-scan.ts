@@ -1,12 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { claimBatches, sharedCounter } from './claim-batches.js';
 import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
 import { readIndexOf, type IndexRead } from './index-read.js';
 
 /** Below this many indexes a worker's start (tens of ms) costs more than it saves. */
 const PARALLEL_FROM = 2000;
-/** Indexes a thread claims at a time: few enough that the threads finish together, enough to rarely touch the counter. */
-const BATCH = 50;
 /** With the page cache warm an index read is CPU work: threads beyond the cores would only take turns. */
 const MAX_WORKERS = 3;
 
@@ -28,24 +27,15 @@ export type WireRead = Omit<IndexRead, 'error'> & { error: { file: string; probl
 export async function readIndexes(dataFiles: readonly string[], options: { parallelFrom?: number } = {}): Promise<IndexRead[]> {
   const workers = dataFiles.length >= (options.parallelFrom ?? PARALLEL_FROM) ? Math.min(availableParallelism() - 1, MAX_WORKERS) : 0;
   if (workers <= 0) return dataFiles.map((dataFile) => readIndexOf(dataFile));
-  const job: IndexScanJob = { dataFiles, next: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)) };
+  const job: IndexScanJob = { dataFiles, next: sharedCounter() };
   const reads = new Array<IndexRead | undefined>(dataFiles.length);
   const fromWorkers = Array.from({ length: workers }, () => runWorker(job));
-  claimBatches(job, (i) => {
+  claimBatches(dataFiles.length, job.next, (i) => {
     reads[i] = readIndexOf(dataFiles[i]!);
   });
   for (const batch of await Promise.all(fromWorkers)) for (const [i, read] of batch) reads[i] = fromWire(read);
   // A worker that failed handed nothing over: what it had claimed is read here, so its failure changes nothing.
   return reads.map((read, i) => read ?? readIndexOf(dataFiles[i]!));
-}
-
-/** Calls `read` with each index this thread claims, until none is left. */
-export function claimBatches(job: IndexScanJob, read: (i: number) => void): void {
-  const count = job.dataFiles.length;
-  for (let start = Atomics.add(job.next, 0, BATCH); start < count; start = Atomics.add(job.next, 0, BATCH)) {
-    const end = Math.min(start + BATCH, count);
-    for (let i = start; i < end; i++) read(i);
-  }
 }
 
 export function toWire(read: IndexRead): WireRead {

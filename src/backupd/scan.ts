@@ -8,6 +8,7 @@ import { BackupIndexError } from './index-error.js';
 import { indexFileOf, type BackupIndexSummary } from './index-reader.js';
 import { readIndexes } from './parallel-index-scan.js';
 import type { CachedIndex, IndexFingerprint, ScanCacheStore } from './scan-cache.js';
+import { UnchangedIndexCheck } from './unchanged-index-check.js';
 
 /** One backups.db entry and what its index says, or why it could not be read. */
 export interface BackupdEntry {
@@ -38,7 +39,9 @@ interface BackupsListing {
   /** Undefined when backups.db could not be stat'ed: such a listing is never reused. */
   fingerprint: IndexFingerprint | undefined;
   readAt: number;
-  entries: Array<{ userid: string; dataFile: string; indexFile: string }>;
+  entries: Array<{ userid: string; dataFile: string }>;
+  /** The entries' index files, one array for the listing's life: the stat workers keep it between scans. */
+  indexFiles: string[];
   userids: Set<string>;
 }
 
@@ -55,6 +58,7 @@ const SAME_TIMESTAMP_MS = 2000;
 export class BackupServerScanner {
   private cache: Map<string, CachedIndex> | undefined;
   private listing: BackupsListing | undefined;
+  private readonly unchangedCheck = new UnchangedIndexCheck();
   lastStats: ScanStats = { users: 0, indexesRead: 0, indexesReused: 0, unreadable: 0 };
 
   constructor(
@@ -72,18 +76,21 @@ export class BackupServerScanner {
     const cache = (this.cache ??= this.store?.load() ?? new Map());
     const stats: ScanStats = { users: listing.entries.length, indexesRead: 0, indexesReused: 0, unreadable: 0 };
     const entries = new Array<BackupdEntry>(listing.entries.length);
+    const cached = listing.entries.map(({ userid, dataFile }) => {
+      const c = cache.get(userid);
+      return c?.dataFile === dataFile ? c : undefined;
+    });
+    // One stat per user whose index was read before; the rest wait for readIndexes() below.
+    const unchanged = await this.unchangedCheck.check(listing.indexFiles, cached.map((c) => c?.fingerprint));
     const unseen: number[] = [];
-    for (let i = 0; i < listing.entries.length; i++) {
-      const { userid, dataFile, indexFile } = listing.entries[i]!;
-      const cached = cache.get(userid);
-      // One stat per user whose index was read before; the rest wait for readIndexes() below.
-      if (cached && cached.dataFile === dataFile && stillMatches(cached.fingerprint, indexFile)) {
+    listing.entries.forEach(({ userid, dataFile }, i) => {
+      if (unchanged[i]) {
         stats.indexesReused++;
-        entries[i] = { userid, dataFile, index: cached.summary, error: null };
+        entries[i] = { userid, dataFile, index: cached[i]!.summary, error: null };
       } else {
         unseen.push(i);
       }
-    }
+    });
 
     const changed: Array<readonly [string, CachedIndex]> = [];
     const reads = await readIndexes(unseen.map((i) => listing.entries[i]!.dataFile));
@@ -108,6 +115,11 @@ export class BackupServerScanner {
     return { backupsDb: this.paths.backupsDb, backupsDbExists: true, readAt: this.clock(), entries };
   }
 
+  /** Stops the threads that share a large server's stats (a later scan starts them again). */
+  async close(): Promise<void> {
+    await this.unchangedCheck.close();
+  }
+
   /** The last listing while backups.db keeps its fingerprint; null when backups.db does not exist yet. */
   private async listBackups(): Promise<{ listing: BackupsListing | null; fresh: boolean }> {
     let fingerprint: IndexFingerprint | undefined;
@@ -127,11 +139,12 @@ export class BackupServerScanner {
     }
     // The wall clock, not this.clock: it is compared with the file's mtime.
     const readAt = Date.now();
-    const entries = (await this.readBackupsDb()).map(({ key, value }) => {
-      const dataFile = value.toString('utf8');
-      return { userid: useridFromCyrus(key.toString('utf8')), dataFile, indexFile: indexFileOf(dataFile) };
-    });
-    this.listing = { fingerprint, readAt, entries, userids: new Set(entries.map((e) => e.userid)) };
+    const entries = (await this.readBackupsDb()).map(({ key, value }) => ({
+      userid: useridFromCyrus(key.toString('utf8')),
+      dataFile: value.toString('utf8'),
+    }));
+    const indexFiles = entries.map((e) => indexFileOf(e.dataFile));
+    this.listing = { fingerprint, readAt, entries, indexFiles, userids: new Set(entries.map((e) => e.userid)) };
     return { listing: this.listing, fresh: true };
   }
 
@@ -148,14 +161,4 @@ export class BackupServerScanner {
 
 function sameFingerprint(a: IndexFingerprint, b: IndexFingerprint | undefined): boolean {
   return b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
-}
-
-/** The one stat an unchanged index costs on a warm scan. */
-function stillMatches(fingerprint: IndexFingerprint, file: string): boolean {
-  try {
-    const st = statSync(file);
-    return st.ino === fingerprint.ino && st.size === fingerprint.size && st.mtimeMs === fingerprint.mtimeMs;
-  } catch {
-    return false;
-  }
 }

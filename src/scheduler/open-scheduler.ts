@@ -74,6 +74,7 @@ export function openScheduler(config: Config, paths: BackupServerPaths, options:
     pool,
     async close() {
       await pool.closeAll();
+      await scanner.close();
       db.close();
     },
   };

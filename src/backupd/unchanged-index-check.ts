@@ -1,0 +1,123 @@
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { claimBatches, sharedCounter } from './claim-batches.js';
+import type { IndexFingerprint } from './scan-cache.js';
+
+/** Below this many indexes the stats are done on this thread: handing them over would cost more. */
+const PARALLEL_FROM = 4000;
+/** A stat is a system call: past the cores, threads would only take turns. */
+const MAX_WORKERS = 3;
+
+/** A check's verdict per index, in shared memory so every thread writes its own part. */
+const UNCHECKED = 0;
+const UNCHANGED = 1;
+const CHANGED = 2;
+type Verdict = typeof UNCHECKED | typeof UNCHANGED | typeof CHANGED;
+
+/** One check as a worker receives it; `files` only when the list differs from the one it holds. */
+export interface UnchangedCheckJob {
+  files?: readonly string[];
+  /** ino, size, mtimeMs per index; NaN ino when there is nothing to compare with. */
+  expected: Float64Array;
+  verdicts: Uint8Array;
+  next: Int32Array;
+}
+
+/** The stat and the comparison, the same on every thread. */
+export function verdictOf(file: string, expected: Float64Array, i: number): Verdict {
+  const ino = expected[3 * i]!;
+  if (Number.isNaN(ino)) return CHANGED;
+  const st = statSync(file, { throwIfNoEntry: false });
+  return st !== undefined && st.ino === ino && st.size === expected[3 * i + 1] && st.mtimeMs === expected[3 * i + 2]
+    ? UNCHANGED
+    : CHANGED;
+}
+
+interface CheckWorker {
+  worker: Worker;
+  /** The file list it holds, by identity: a scanner keeps the same array while backups.db does not change. */
+  files: readonly string[] | undefined;
+  alive: boolean;
+}
+
+/**
+ * Which indexes still have the fingerprint they had when last read: one stat each, the scheduler's whole
+ * cost of a scan when nothing changed. On a large server the stats are shared with worker threads that
+ * live as long as this object (unreferenced between checks, so they never keep the process alive).
+ */
+export class UnchangedIndexCheck {
+  private readonly workers: CheckWorker[] = [];
+  private readonly parallelFrom: number;
+  private readonly workerCount: number;
+
+  constructor(options: { parallelFrom?: number; workers?: number } = {}) {
+    this.parallelFrom = options.parallelFrom ?? PARALLEL_FROM;
+    this.workerCount = options.workers ?? Math.min(availableParallelism() - 1, MAX_WORKERS);
+  }
+
+  /** True where `files[i]` still matches `expected[i]`; an undefined expectation is never a match. */
+  async check(files: readonly string[], expected: ReadonlyArray<IndexFingerprint | undefined>): Promise<boolean[]> {
+    const count = files.length;
+    const job: UnchangedCheckJob = {
+      expected: new Float64Array(new SharedArrayBuffer(3 * count * Float64Array.BYTES_PER_ELEMENT)),
+      verdicts: new Uint8Array(new SharedArrayBuffer(count)),
+      next: sharedCounter(),
+    };
+    expected.forEach((fingerprint, i) => {
+      job.expected[3 * i] = fingerprint ? fingerprint.ino : Number.NaN;
+      job.expected[3 * i + 1] = fingerprint?.size ?? 0;
+      job.expected[3 * i + 2] = fingerprint?.mtimeMs ?? 0;
+    });
+    const helping = count >= this.parallelFrom ? this.startWorkers().map((w) => this.runOn(w, files, job)) : [];
+    claimBatches(count, job.next, (i) => {
+      job.verdicts[i] = verdictOf(files[i]!, job.expected, i);
+    });
+    await Promise.all(helping);
+    // What a worker claimed and did not finish (it died) is checked here.
+    return Array.from(job.verdicts, (verdict, i) =>
+      (verdict === UNCHECKED ? verdictOf(files[i]!, job.expected, i) : verdict) === UNCHANGED,
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.splice(0).map((w) => w.worker.terminate()));
+  }
+
+  private startWorkers(): CheckWorker[] {
+    for (let i = this.workers.length - 1; i >= 0; i--) if (!this.workers[i]!.alive) this.workers.splice(i, 1);
+    while (this.workers.length < this.workerCount) {
+      const entry: CheckWorker = {
+        worker: new Worker(new URL('./unchanged-index-check-worker.js', import.meta.url)),
+        files: undefined,
+        alive: true,
+      };
+      entry.worker.on('error', () => (entry.alive = false));
+      entry.worker.on('exit', () => (entry.alive = false));
+      entry.worker.unref();
+      this.workers.push(entry);
+    }
+    return this.workers;
+  }
+
+  /** Resolves when the worker has checked all it claimed, or has died (its claims are then redone here). */
+  private runOn(entry: CheckWorker, files: readonly string[], job: UnchangedCheckJob): Promise<void> {
+    return new Promise((resolve) => {
+      const { worker } = entry;
+      const finish = () => {
+        worker.off('message', finish);
+        worker.off('exit', finish);
+        worker.off('error', finish);
+        if (entry.alive) worker.unref();
+        resolve();
+      };
+      worker.on('message', finish);
+      worker.on('exit', finish);
+      worker.on('error', finish);
+      worker.ref();
+      const sendFiles = entry.files !== files;
+      entry.files = files;
+      worker.postMessage(sendFiles ? { ...job, files } : job);
+    });
+  }
+}
