@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { BackupServerPaths } from '../config/backup-server.js';
+import type { BackupsDbReader } from '../backupd/backups-listing.js';
 import type { ServerConfig } from '../config/load.js';
 import { connectionError } from '../imap/admin-session.js';
 import { ImapConnectionError } from '../imap/imap-connection-error.js';
@@ -14,7 +14,8 @@ import { verifiedResults } from './verified-results.js';
 
 export interface ExecutorDeps {
   servers: ReadonlyMap<string, ServerConfig>;
-  paths: Pick<BackupServerPaths, 'backupsDb' | 'backupsDbFormat'>;
+  /** Shared with the scanner: read again only when a first backup changed it. */
+  backupsDb: BackupsDbReader;
   attempts: AttemptLog;
   memory: UserMemory;
   serverStates: ServerStates;
@@ -109,7 +110,7 @@ export class Executor {
       );
     }
     this.updateBreaker(server, run);
-    return verifiedResults(run, command.userids, this.deps.paths, group);
+    return verifiedResults(run, command.userids, this.deps.backupsDb, group);
   }
 
   private record(results: BackupResult[], ids: number[], server: string): void {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { BackupsDbReader } from '../backupd/backups-listing.js';
 import { BackupServerScanner } from '../backupd/scan.js';
 import type { BackupServerPaths } from '../config/backup-server.js';
 import type { Config } from '../config/load.js';
@@ -49,9 +50,10 @@ export function openScheduler(config: Config, paths: BackupServerPaths, options:
   const serverStates = new ServerStates(db);
   const groups = new BootstrapGroups(db);
   const pool = new SessionPool(options.logger);
+  const backupsDb = new BackupsDbReader(paths);
   const executor = new Executor({
     servers: new Map(config.servers.map((s) => [s.name, s])),
-    paths,
+    backupsDb,
     attempts,
     memory,
     serverStates,
@@ -61,7 +63,7 @@ export function openScheduler(config: Config, paths: BackupServerPaths, options:
     ...(options.onResult && { onResult: options.onResult }),
     now,
   });
-  const scanner = new BackupServerScanner(paths, new SqliteScanCache(db), now);
+  const scanner = new BackupServerScanner(backupsDb, new SqliteScanCache(db), now);
   const cycle = new CycleRunner({ config, paths, scanner, executor, memory, serverStates, groups, logger: options.logger, now });
   return {
     db,

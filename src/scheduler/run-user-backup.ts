@@ -1,4 +1,4 @@
-import type { BackupServerPaths } from '../config/backup-server.js';
+import type { BackupsDbReader } from '../backupd/backups-listing.js';
 import type { AdminSession } from '../imap/admin-session.js';
 import { useridToMailbox } from '../imap/mailbox-names.js';
 import { runXbackup } from '../imap/xbackup.js';
@@ -8,11 +8,11 @@ import { verifiedResults } from './verified-results.js';
 /** Backs up one user with its own XBACKUP on a session the caller holds, and checks the index grew (`check --canary`). */
 export async function runUserBackup(
   session: AdminSession,
-  paths: Pick<BackupServerPaths, 'backupsDb' | 'backupsDbFormat'>,
+  backupsDb: BackupsDbReader,
   userid: string,
 ): Promise<BackupResult> {
   const server = session.server;
   const run = await runXbackup(session, useridToMailbox(userid, session.naming), server.channel, { timeoutMs: server.commandTimeout });
-  const [result] = await verifiedResults(run, [userid], paths, null);
+  const [result] = await verifiedResults(run, [userid], backupsDb, null);
   return result!;
 }

@@ -1,4 +1,4 @@
-import type { BackupServerPaths } from '../config/backup-server.js';
+import type { BackupsDbReader } from '../backupd/backups-listing.js';
 import { userOutcomes } from '../imap/user-outcome.js';
 import type { XbackupRun } from '../imap/xbackup.js';
 import type { BackupResult } from './backup-result.js';
@@ -11,12 +11,12 @@ import { verifyBackups } from './verify-backups.js';
 export async function verifiedResults(
   run: XbackupRun,
   userids: readonly string[],
-  paths: Pick<BackupServerPaths, 'backupsDb' | 'backupsDbFormat'>,
+  backupsDb: BackupsDbReader,
   group: number | null,
 ): Promise<BackupResult[]> {
   const outcomes = userOutcomes(run, userids);
   const ok = outcomes.filter((o) => o.outcome === 'ok').map((o) => o.userid);
-  const verified = new Map((await verifyBackups(paths, ok, run.startedAt)).map((v) => [v.userid, v]));
+  const verified = new Map((await verifyBackups(backupsDb, ok, run.startedAt)).map((v) => [v.userid, v]));
   return outcomes.map((o): BackupResult => {
     const v = verified.get(o.userid);
     const base = { userid: o.userid, server: run.server, startedAt: run.startedAt, seconds: (o.at - run.startedAt) / 1000, group };

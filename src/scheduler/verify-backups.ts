@@ -1,6 +1,4 @@
-import type { BackupServerPaths } from '../config/backup-server.js';
-import { useridFromCyrus } from '../backupd/cyrus-userid.js';
-import { readCyrusDb } from '../backupd/cyrusdb/snapshot.js';
+import type { BackupsDbReader } from '../backupd/backups-listing.js';
 import { BackupIndexError } from '../backupd/index-error.js';
 import { readBackupIndex } from '../backupd/index-reader.js';
 
@@ -16,22 +14,18 @@ export interface Verification {
 /**
  * After `* OK USER x`, x's index must hold a chunk that ended at or after the command began; otherwise the
  * IMAP server sent the data somewhere else (its channel points at another backup server) or nowhere.
- * backups.db is read again because a first backup adds the user to it.
+ * backups.db is looked at again because a first backup adds the user to it (read again only when it changed).
  */
-export async function verifyBackups(
-  paths: Pick<BackupServerPaths, 'backupsDb' | 'backupsDbFormat'>,
-  userids: readonly string[],
-  since: number,
-): Promise<Verification[]> {
+export async function verifyBackups(backupsDb: BackupsDbReader, userids: readonly string[], since: number): Promise<Verification[]> {
   if (userids.length === 0) return [];
-  const db = await readCyrusDb(paths.backupsDb, { backend: paths.backupsDbFormat });
-  const dataFiles = new Map(db.entries.map((e) => [useridFromCyrus(e.key.toString('utf8')), e.value.toString('utf8')]));
+  const listing = await backupsDb.listing();
+  const { backupsDb: backupsDbPath } = backupsDb.paths;
   // ts_end has whole seconds: a chunk that ended in the same second the command began counts.
   const sinceSecond = Math.floor(since / 1000) * 1000;
   return userids.map((userid): Verification => {
-    const dataFile = dataFiles.get(userid);
+    const dataFile = listing?.dataFiles.get(userid);
     if (!dataFile) {
-      return { userid, verified: false, lastBackup: null, reason: `no entry in ${paths.backupsDb}: the IMAP server's channel may point at another backup server` };
+      return { userid, verified: false, lastBackup: null, reason: `no entry in ${backupsDbPath}: the IMAP server's channel may point at another backup server` };
     }
     try {
       const { lastBackup } = readBackupIndex(dataFile);

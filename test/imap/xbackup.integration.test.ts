@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { BackupsDbReader } from '../../src/backupd/backups-listing.js';
 import { Secret } from '../../src/config/secret.js';
 import { AdminSession } from '../../src/imap/admin-session.js';
 import { execCommand } from '../../src/imap/imapflow-exec.js';
@@ -17,7 +18,7 @@ import { bedServerConfig } from '../support/bed-config.js';
 describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
   let bed: CyrusTestBed;
   let session: AdminSession;
-  let paths: { backupsDb: string; backupsDbFormat: 'twoskip' };
+  let backupsDb: BackupsDbReader;
   const scratch = mkdtempSync(join(tmpdir(), 'xbs-xbackup-'));
 
   before(async () => {
@@ -29,7 +30,7 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
     await bed.createUser('norm', { password: 'norm-pw' });
     await bed.disconnect();
     session = await AdminSession.open(bedServerConfig(bed));
-    paths = { backupsDb: bed.backup.backupsDbPath, backupsDbFormat: 'twoskip' };
+    backupsDb = new BackupsDbReader({ backupsDb: bed.backup.backupsDbPath, backupsDbFormat: 'twoskip' });
   });
 
   after(async () => {
@@ -153,7 +154,7 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
     const patient = await AdminSession.open(bedServerConfig(bed, 'imap1', { commandTimeout: 120_000 }), { idleTimeoutMs: 200 });
     try {
       const started = Date.now();
-      const result = await runUserBackup(patient, paths, 'huge');
+      const result = await runUserBackup(patient, backupsDb, 'huge');
       assert.equal(result.outcome, 'ok', result.error ?? '');
       assert.ok(Date.now() - started > 600, `the backup took ${Date.now() - started} ms, long enough to prove the point`);
       const after = await runXbackup(patient, 'user.nosuch', 'backup', { timeoutMs: 10_000 });
@@ -164,11 +165,11 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
   });
 
   test('an OK is verified against the index; an OK whose backup went elsewhere is unverified', async () => {
-    const verified = await runUserBackup(session, paths, 'anne');
+    const verified = await runUserBackup(session, backupsDb, 'anne');
     assert.equal(verified.outcome, 'ok', verified.error ?? '');
     const elsewhere = join(scratch, 'backups.db');
     writeFileSync(elsewhere, '');
-    const unverified = await runUserBackup(session, { backupsDb: elsewhere, backupsDbFormat: 'flat' }, 'bob');
+    const unverified = await runUserBackup(session, new BackupsDbReader({ backupsDb: elsewhere, backupsDbFormat: 'flat' }), 'bob');
     assert.equal(unverified.outcome, 'unverified');
     assert.match(unverified.error!, /XBACKUP said OK for bob, but no entry in .*channel may point at another backup server/);
   });

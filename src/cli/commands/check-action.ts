@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { BackupsDbReader } from '../../backupd/backups-listing.js';
 import { probeBackupServer } from '../../backupd/probe-backup-server.js';
 import { configFileFromEnv, loadConfig, type Config, type ServerConfig } from '../../config/load.js';
 import type { BackupServerPaths } from '../../config/backup-server.js';
@@ -108,7 +109,7 @@ async function checkCanary(session: AdminSession, paths: BackupServerPaths, user
     say({ verdict: 'WARN', what: `${name} canary`, detail: `${userid} is not on ${name}; canary skipped here` });
     return;
   }
-  const result = await runUserBackup(session, paths, userid);
+  const result = await runUserBackup(session, new BackupsDbReader(paths), userid);
   if (result.outcome !== 'ok') {
     say({ verdict: 'FAIL', what: `${name} canary ${userid}`, detail: result.error ?? result.outcome });
     return;
