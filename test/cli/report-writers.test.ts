@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { formatAge, formatBytes } from '../../src/staleness/human-units.js';
 import { writeReportCsv } from '../../src/cli/output/report-csv.js';
-import { writeReportJson } from '../../src/cli/output/report-json.js';
+import { reportJsonChunks, reportToJson, writeReportJson } from '../../src/cli/output/report-json.js';
 import { writeReportNagios } from '../../src/cli/output/report-nagios.js';
 import { writeReportPrometheus } from '../../src/cli/output/report-prometheus.js';
 import { writeReportTable } from '../../src/cli/output/report-table.js';
@@ -96,6 +96,17 @@ describe('table', () => {
     const offline = writeReportTable(buildReport({ ...classification, coverage: 'none' }, { now: NOW, maxAge: MAX_AGE }));
     assert.match(offline, /note: no IMAP server was asked: missing users cannot be known/);
   });
+});
+
+test('JSON written in pieces is the whole report, for no user and for thousands', () => {
+  for (const count of [0, 1, 2500]) {
+    const users = Array.from({ length: count }, (_, i) => user(`u${i}`, i % 3 ? 'fresh' : 'stale', (i % 50) * H));
+    const big = buildReport({ coverage: 'none', users }, { now: NOW, maxAge: MAX_AGE });
+    const chunks = [...reportJsonChunks(big)];
+    assert.ok(count < 2000 || chunks.length > 3, 'a large report is written in several pieces');
+    assert.deepEqual(JSON.parse(chunks.join('')), JSON.parse(JSON.stringify(reportToJson(big))));
+    assert.equal(chunks.join('').endsWith('}\n'), true);
+  }
 });
 
 test('JSON has exactly the documented shape', () => {

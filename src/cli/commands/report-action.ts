@@ -9,7 +9,7 @@ import { resolveBackupServer } from '../backup-server-view.js';
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
 import { writeReportCsv } from '../output/report-csv.js';
-import { writeReportJson } from '../output/report-json.js';
+import { reportJsonChunks } from '../output/report-json.js';
 import { nagiosUnknown, writeReportNagios } from '../output/report-nagios.js';
 import { writeReportTable } from '../output/report-table.js';
 import type { CliIo } from '../program.js';
@@ -80,7 +80,7 @@ export async function runReport(opts: ReportOptions, io: CliIo, setExit: (code: 
   });
   switch (format) {
     case 'json':
-      io.stdout(writeReportJson(report));
+      for (const chunk of reportJsonChunks(report)) io.stdout(chunk);
       break;
     case 'csv':
       io.stdout(writeReportCsv(report));

@@ -34,6 +34,20 @@ export function userToJson(u: UserStatus): object {
   };
 }
 
+/** Users per piece of output: a 100,000-user report never exists as one object tree or one string. */
+const USERS_PER_CHUNK = 1000;
+
+/** reportToJson(report) as JSON text, in pieces to write one after the other. */
+export function* reportJsonChunks(report: StalenessReport): Generator<string> {
+  // users is the last key: the empty list's `]}` is cut off and the users follow.
+  yield JSON.stringify(reportToJson({ ...report, users: [] })).slice(0, -2);
+  for (let start = 0; start < report.users.length; start += USERS_PER_CHUNK) {
+    const part = report.users.slice(start, start + USERS_PER_CHUNK).map((u) => JSON.stringify(userToJson(u)));
+    yield (start === 0 ? '' : ',') + part.join(',');
+  }
+  yield ']}\n';
+}
+
 export function writeReportJson(report: StalenessReport): string {
-  return `${JSON.stringify(reportToJson(report))}\n`;
+  return [...reportJsonChunks(report)].join('');
 }
