@@ -1,3 +1,5 @@
+import { escapeControlCharacters } from './quote-for-log.js';
+
 /** A configuration problem, located precisely enough that the admin can fix it without guessing. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -7,7 +9,8 @@ export class ConfigError extends Error {
     readonly key: string | undefined,
     readonly problem: string,
   ) {
-    super(`${file}${line === undefined ? '' : `:${line}`}: ${key ? `${key}: ` : ''}${problem}`);
+    // A key or value from the file can carry control characters (an ESC sequence, a CR): never raw into a terminal or log.
+    super(escapeControlCharacters(`${file}${line === undefined ? '' : `:${line}`}: ${key ? `${key}: ` : ''}${problem}`));
   }
 }
 

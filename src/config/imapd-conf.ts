@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
+import { quoteForLog } from './quote-for-log.js';
 
 export interface ImapdConfEntry {
   value: string;
@@ -39,45 +40,55 @@ const MAX_INCLUDE_DEPTH = 8;
 
 export function readImapdConf(file: string): ImapdConf {
   const entries = new Map<string, ImapdConfEntry>();
-  readInto(resolve(file), entries, 0);
+  readInto(resolve(file), entries, 0, new Set());
   return new ImapdConf(resolve(file), entries);
 }
 
 export function parseImapdConf(text: string, file: string): ImapdConf {
   const entries = new Map<string, ImapdConfEntry>();
-  parseInto(text, file, entries, 0);
+  parseInto(text, file, entries, 0, new Set([resolve(file)]));
   return new ImapdConf(file, entries);
 }
 
-function readInto(file: string, entries: Map<string, ImapdConfEntry>, depth: number): void {
+/** `read`: every file read so far. Cyrus refuses to read one twice, which also stops include loops and include bombs. */
+function readInto(file: string, entries: Map<string, ImapdConfEntry>, depth: number, read: Set<string>, includedAt?: { file: string; line: number }): void {
+  read.add(file);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(file, undefined, undefined, `cannot read the Cyrus config: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    // A missing included file is fixed at the @include line, so that is where the error points.
+    if (includedAt) throw new ConfigError(includedAt.file, includedAt.line, '@include', `cannot read ${file}: ${code}`);
+    throw new ConfigError(file, undefined, undefined, `cannot read the Cyrus config: ${code}`);
   }
-  parseInto(text, file, entries, depth);
+  parseInto(text, file, entries, depth, read);
 }
 
-function parseInto(text: string, file: string, entries: Map<string, ImapdConfEntry>, depth: number): void {
+function parseInto(text: string, file: string, entries: Map<string, ImapdConfEntry>, depth: number, read: Set<string>): void {
   const physical = text.split('\n');
   for (let i = 0; i < physical.length; i++) {
     const startLine = i + 1;
-    let line = physical[i]!.replace(/\r$/, '');
-    while (line.endsWith('\\') && i + 1 < physical.length) {
-      line = line.slice(0, -1) + physical[++i]!.replace(/\r$/, '');
+    // Pieces are joined once at the end: appending to the growing line would make a long run of continued lines quadratic.
+    const pieces = [physical[i]!.replace(/\r$/, '')];
+    while (pieces[pieces.length - 1]!.endsWith('\\') && i + 1 < physical.length) {
+      pieces[pieces.length - 1] = pieces[pieces.length - 1]!.slice(0, -1);
+      pieces.push(physical[++i]!.replace(/\r$/, ''));
     }
+    const line = pieces.join('');
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     const colon = trimmed.indexOf(':');
     if (colon <= 0) {
-      throw new ConfigError(file, startLine, undefined, `not a "key: value" line: ${JSON.stringify(trimmed.slice(0, 60))}`);
+      throw new ConfigError(file, startLine, undefined, `not a "key: value" line: ${quoteForLog(trimmed)}`);
     }
     const key = trimmed.slice(0, colon).trim().toLowerCase();
     const value = trimmed.slice(colon + 1).trim();
     if (key === '@include') {
       if (depth >= MAX_INCLUDE_DEPTH) throw new ConfigError(file, startLine, key, `@include nested more than ${MAX_INCLUDE_DEPTH} deep`);
-      readInto(resolve(dirname(file), value), entries, depth + 1);
+      const included = resolve(dirname(file), value);
+      if (read.has(included)) throw new ConfigError(file, startLine, key, `${included} is included twice (Cyrus refuses that too)`);
+      readInto(included, entries, depth + 1, read, { file, line: startLine });
       continue;
     }
     entries.set(key, { value, file, line: startLine });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, ConfigErrors } from './errors.js';
 import { PasswordSourceError, readPasswordEnv, readPasswordFile } from './password.js';
@@ -51,13 +51,22 @@ export function loadConfig(file: string, options: LoadOptions = {}): Config {
   return parseConfig(text, path, options);
 }
 
+/** Aliases (`*name`) a config may expand; far more than a real file uses, few enough to stop a "billion laughs" file. */
+const MAX_ALIAS_COUNT = 100;
+
+/** Warnings that mean a value is not what it looks like: an unknown or misapplied `!tag` is kept as plain text. */
+const TAG_WARNINGS = new Set(['TAG_RESOLVE_FAILED', 'BAD_COLLECTION_TYPE']);
+
 export function parseConfig(text: string, file: string, options: LoadOptions = {}): Config {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigErrors(doc.errors.map((e) => new ConfigError(file, e.linePos?.[0]?.line, undefined, `YAML: ${e.message.split('\n')[0]}`)));
+  // The core schema even under a `%YAML 1.1` directive, and no `!!omap`/`!!set`/`!!binary`: plain maps, lists and scalars only.
+  // logLevel error: the one process warning yaml prints (a list or map used as a key) is an unknown-key error here anyway.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true, schema: 'core', resolveKnownTags: false, logLevel: 'error' });
+  const problems = [...doc.errors, ...doc.warnings.filter((w) => TAG_WARNINGS.has(w.code))];
+  if (problems.length > 0) {
+    throw new ConfigErrors(problems.map((e) => new ConfigError(file, e.linePos?.[0]?.line, undefined, `YAML: ${e.message.split('\n')[0]}`)));
   }
-  const raw: unknown = doc.toJS() ?? {};
+  const raw: unknown = toPlainValue(doc, lines, file) ?? {};
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     throw new ConfigErrors(result.error.issues.map((issue) => issueToError(issue, doc, lines, file, raw)));
@@ -91,6 +100,30 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     http: { ...parsed.http, ...(tokenFile && { tokenFile }), token: options.secrets === true && tokenFile ? loadToken(tokenFile, doc, lines, file) : undefined },
     servers,
   };
+}
+
+/** The document as plain data; an alias expanding too much (or not resolving) is a ConfigError at the first alias. */
+function toPlainValue(doc: ReturnType<typeof parseDocument>, lines: LineCounter, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    let aliasLine: number | undefined;
+    visit(doc, {
+      Alias: (_, node) => {
+        aliasLine = node.range ? lines.linePos(node.range[0]).line : undefined;
+        return visit.BREAK;
+      },
+    });
+    const excessive = /excessive alias count/i.test((err as Error).message);
+    throw new ConfigError(
+      file,
+      aliasLine,
+      undefined,
+      excessive
+        ? `YAML: the aliases (*name) expand to too much data (more than ${MAX_ALIAS_COUNT} copies); write the values out, or use fewer aliases`
+        : `YAML: ${(err as Error).message}`,
+    );
+  }
 }
 
 function loadToken(tokenFile: string, doc: ReturnType<typeof parseDocument>, lines: LineCounter, file: string): Secret {

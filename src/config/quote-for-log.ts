@@ -9,10 +9,15 @@ const MAX_QUOTED_CHARACTERS = 200;
  */
 export function quoteForLog(value: string): string {
   const shown = value.length > MAX_QUOTED_CHARACTERS ? value.slice(0, MAX_QUOTED_CHARACTERS) : value;
-  const quoted = JSON.stringify(shown).replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (character) =>
+  const quoted = escapeControlCharacters(JSON.stringify(shown));
+  return shown === value ? quoted : `${quoted}… (${value.length} characters in all)`;
+}
+
+/** `text` with every character a terminal or log viewer may act on (see quoteForLog) written as a \u escape. */
+export function escapeControlCharacters(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (character) =>
     [...Array(character.length).keys()]
       .map((index) => `\\u${character.charCodeAt(index).toString(16).padStart(4, '0')}`)
       .join(''),
   );
-  return shown === value ? quoted : `${quoted}… (${value.length} characters in all)`;
 }

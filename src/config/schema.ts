@@ -26,13 +26,19 @@ const size = z
 
 const positiveInt = (what: string) => z.number({ error: `expected ${what}, a whole number ≥ 1` }).int({ error: `expected ${what}, a whole number ≥ 1` }).min(1, { error: `expected ${what}, a whole number ≥ 1` });
 
-const path = z.string({ error: 'expected a file path' }).min(1, { error: 'expected a file path' });
+const path = z
+  .string({ error: 'expected a file path' })
+  .min(1, { error: 'expected a file path' })
+  .refine((p) => !p.includes('\0'), { error: 'a file path cannot contain a NUL character' });
 
 /** Cyrus lowercases its config keys, so a channel with any other character can never match and makes imapd crash. */
 export const CHANNEL_NAME = /^[a-z0-9_]+$/;
 
 /** userid patterns: `*` and `%` are wildcards; anything that could split an IMAP command is refused here already. */
-const USER_PATTERN = /^[^\x00-\x20\x7f"\\]+$/;
+const USER_PATTERN = /^[^\p{Cc}\u2028\u2029 "\\]+$/u;
+
+/** A host name, IPv4 or IPv6 address: a space, control character, `scheme://` or `:port` would only fail later, at connect time. */
+const HOST = /^(?:[\p{L}\p{N}._-]+|[0-9A-Fa-f:.]+|\[[0-9A-Fa-f:.]+\])$/u;
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|::1|\[::1\])$/i;
 
@@ -54,7 +60,9 @@ const server = z
     name: z.string({ error: 'expected a short server name' }).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
       error: 'expected a short server name of letters, digits, `_`, `.`, `-`',
     }),
-    host: z.string({ error: 'expected a host name or address' }).min(1, { error: 'expected a host name or address' }),
+    host: z.string({ error: 'expected a host name or address' }).regex(HOST, {
+      error: 'expected a host name or IP address, without spaces, control characters, scheme or :port (the port goes in port:)',
+    }),
     port: z.number({ error: 'expected a port number 1-65535' }).int().min(1).max(65535, { error: 'expected a port number 1-65535' }).optional(),
     tls: z.enum(['implicit', 'starttls', 'none'], { error: 'expected one of: implicit, starttls, none' }).default('implicit'),
     allowInsecure: z.boolean({ error: 'expected true or false' }).default(false),
@@ -80,7 +88,8 @@ const server = z
     if ((s.passwordFile === undefined) === (s.passwordEnv === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: 'give exactly one of passwordFile or passwordEnv' });
     }
-    if (s.tls === 'none' && !s.allowInsecure && !LOOPBACK.test(s.host)) {
+    // A malformed host has its own error; a second one about it would only confuse.
+    if (s.tls === 'none' && !s.allowInsecure && HOST.test(s.host) && !LOOPBACK.test(s.host)) {
       ctx.addIssue({
         code: 'custom',
         path: ['tls'],

@@ -12,6 +12,14 @@ import type { MailboxNaming } from './mailbox-names.js';
 const CONNECT_TIMEOUT_MS = 30_000;
 /** How long a connection may sit silent outside a long command (imapflow's own default). */
 const IDLE_TIMEOUT_MS = 5 * 60_000;
+/**
+ * Bounds on one server response. Nothing an admin session reads (greeting, CAPABILITY, ID, one LIST or
+ * STATUS line per mailbox, one XBACKUP line per user) comes near them; imapflow's defaults (1 GiB a line,
+ * a million tokens) would let a broken or hostile server fill this process's memory on every connection.
+ */
+const MAX_LINE_BYTES = 1024 * 1024;
+const MAX_RESPONSE_BYTES = 2 * MAX_LINE_BYTES; // imapflow wants it above the literal cap
+const MAX_RESPONSE_TOKENS = 10_000;
 
 export interface AdminSessionOptions {
   logger?: Logger | undefined;
@@ -31,7 +39,13 @@ export class AdminSession {
     readonly naming: MailboxNaming,
     readonly version: CyrusVersion | null,
     readonly capabilities: ReadonlySet<string>,
+    private readonly connectionErrors: { last?: Error },
   ) {}
+
+  /** What made imapflow close the connection, if it did (a pending command only learns "Connection not available"). */
+  get lastConnectionError(): Error | undefined {
+    return this.connectionErrors.last;
+  }
 
   static async open(server: ServerConfig, options: AdminSessionOptions = {}): Promise<AdminSession> {
     const { logger } = options;
@@ -58,9 +72,17 @@ export class AdminSession {
       connectionTimeout: CONNECT_TIMEOUT_MS,
       greetingTimeout: CONNECT_TIMEOUT_MS,
       socketTimeout: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+      maxLineLength: MAX_LINE_BYTES,
+      maxLiteralSize: MAX_LINE_BYTES,
+      maxResponseSize: MAX_RESPONSE_BYTES,
+      maxResponseTokens: MAX_RESPONSE_TOKENS,
     });
-    // imapflow reports a lost connection as an 'error' event too; the pending command's rejection carries it.
-    client.on('error', (err: Error) => logger?.debug({ server: server.name, err: err.message }, 'IMAP connection error'));
+    // imapflow reports a lost connection as an 'error' event; the pending command's rejection does not say why, so it is kept.
+    const connectionErrors: { last?: Error } = {};
+    client.on('error', (err: Error) => {
+      connectionErrors.last = err;
+      logger?.debug({ server: server.name, err: err.message }, 'IMAP connection error');
+    });
     try {
       await client.connect();
     } catch (err) {
@@ -79,7 +101,7 @@ export class AdminSession {
       throw new ImapConnectionError(server.name, 'protocol', `the server announced hierarchy separator ${JSON.stringify(separator)}; Cyrus uses "." or "/"`);
     }
     const version = parseCyrusVersion(client.serverInfo?.version || undefined, client.greeting);
-    return new AdminSession(server, client, { separator }, version, new Set(client.capabilities.keys()));
+    return new AdminSession(server, client, { separator }, version, new Set(client.capabilities.keys()), connectionErrors);
   }
 
   get usable(): boolean {

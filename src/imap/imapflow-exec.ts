@@ -1,4 +1,5 @@
 import type { ImapFlow } from 'imapflow';
+import { escapeControlCharacters } from '../config/quote-for-log.js';
 
 /**
  * The one place that uses imapflow's internal `exec()`: imapflow (2.10) has no public call for a custom
@@ -29,17 +30,42 @@ interface ImapFlowInternals {
 }
 
 interface ImapFlowCommandError extends Error {
+  code?: string;
   responseStatus?: string;
   responseText?: string;
+  /** The server's BYE text, on the error a command gets when the connection closed under it. */
+  reason?: string;
 }
 
-/** Plain text of an attribute list: TEXT, ATOM and STRING values joined by spaces (nested lists skipped). */
+/**
+ * Plain text of an attribute list: TEXT, ATOM and STRING values joined by spaces (nested lists skipped).
+ * Control characters come out escaped: the text ends up in logs, the state database and terminals.
+ */
 export function attributesText(attributes: readonly unknown[] | undefined): string {
-  return (attributes ?? [])
-    .filter((a): a is { value: string } => typeof a === 'object' && a !== null && !Array.isArray(a) && typeof (a as { value?: unknown }).value === 'string')
-    .map((a) => a.value)
-    .join(' ')
-    .trim();
+  return escapeControlCharacters(
+    (attributes ?? [])
+      .filter((a): a is { value: string } => typeof a === 'object' && a !== null && !Array.isArray(a) && typeof (a as { value?: unknown }).value === 'string')
+      .map((a) => a.value)
+      .join(' ')
+      .trim(),
+  );
+}
+
+/**
+ * Why a command's connection went away. imapflow rejects the command with a bare "Connection not
+ * available"; the server's BYE text, or the error that made imapflow close the connection (a response
+ * line over the size limit, say), says why.
+ */
+export function connectionLossReason(err: unknown, connectionError: Error | undefined): string {
+  const e = err as ImapFlowCommandError;
+  const message = escapeControlCharacters(e?.message ?? String(err));
+  if (e?.code !== 'NoConnection') return message;
+  if (e.reason) return `${message} (the server said BYE ${escapeControlCharacters(e.reason)})`;
+  if (connectionError) {
+    const code = (connectionError as ImapFlowCommandError).code;
+    return `${message} (${escapeControlCharacters(connectionError.message)}${code ? ` [${code}]` : ''})`;
+  }
+  return message;
 }
 
 /**
@@ -61,8 +87,13 @@ export async function execCommand(
     return { status: 'OK', text: attributesText(response.attributes) };
   } catch (err) {
     const e = err as ImapFlowCommandError;
+    // imapflow also fails the command on a NO or BAD line without any tag (a workaround for another
+    // server); that is not this command's answer, and the command may still be running.
+    if (e.code === 'MissingTag') {
+      throw new Error(`the server sent an untagged ${e.responseStatus} ${JSON.stringify(escapeControlCharacters(e.responseText ?? ''))} instead of this command's tagged answer`);
+    }
     if (e.responseStatus === 'NO' || e.responseStatus === 'BAD') {
-      return { status: e.responseStatus, text: e.responseText ?? '' };
+      return { status: e.responseStatus, text: escapeControlCharacters(e.responseText ?? '') };
     }
     throw err;
   }

@@ -1,7 +1,7 @@
 import { useridFromCyrus } from '../backupd/cyrus-userid.js';
 import type { AdminSession } from './admin-session.js';
 import { hasXbackup } from './cyrus-version.js';
-import { attributesText, execCommand, withInactivityTimeout, type TaggedResponse, type UntaggedResponse } from './imapflow-exec.js';
+import { attributesText, connectionLossReason, execCommand, withInactivityTimeout, type TaggedResponse, type UntaggedResponse } from './imapflow-exec.js';
 import { XbackupFailure, type XbackupFailureKind } from './xbackup-failure.js';
 import { validateChannel } from './wire-validation.js';
 
@@ -52,12 +52,19 @@ export async function runXbackup(session: AdminSession, pattern: string, channel
   const items: XbackupItem[] = [];
   const startedAt = now();
   const onLine = (ok: boolean) => (u: UntaggedResponse) => {
+    // Cyrus writes these lines as plain text and nothing else: one with a [response code] or a literal is not one of them.
+    if (u.attributes.length !== 1 || (u.attributes[0] as { type?: unknown } | undefined)?.type !== 'TEXT') return;
     const m = ITEM_LINE.exec(attributesText(u.attributes));
     if (!m) return;
     const item: XbackupItem = { kind: m[1] === 'USER' ? 'user' : 'mailbox', name: m[1] === 'USER' ? useridFromCyrus(m[2]!) : m[2]!, ok, error: ok ? null : (m[3] ?? 'failed'), at: now() };
     items.push(item);
     options.onItem?.(item);
   };
+
+  // A barrier: whatever the server sent after its previous answer (a stray `* OK USER` of an earlier command)
+  // is read while this NOOP is in flight, so it cannot be taken for the XBACKUP's own line. A failure here
+  // throws: nothing was asked yet, so the caller counts a connection failure, not users in doubt.
+  await withInactivityTimeout(session.client, Math.min(options.timeoutMs, SILENCE_MARGIN_MS), () => execCommand(session.client, 'NOOP', []));
 
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
@@ -81,7 +88,10 @@ export async function runXbackup(session: AdminSession, pattern: string, channel
       if (outcome.status !== 'OK') failure = new XbackupFailure(classify(outcome, session), server, pattern, channel, `${outcome.status} ${outcome.text}`);
     }
   } catch (err) {
-    failure = new XbackupFailure('connection-dropped', server, pattern, channel, `connection lost before the tagged answer: ${(err as Error).message}`);
+    // Usually closed already; if not (an untagged NO), the command may still be running there, and its late
+    // lines must not reach the next command on this connection.
+    session.client.close();
+    failure = new XbackupFailure('connection-dropped', server, pattern, channel, `connection lost before the tagged answer: ${connectionLossReason(err, session.lastConnectionError)}`);
   } finally {
     clearTimeout(timer);
   }

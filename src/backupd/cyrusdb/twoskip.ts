@@ -126,6 +126,8 @@ class RecordView {
 
   /** Makes this the view of the record at `offset` and returns its type byte. */
   load(offset: number): number {
+    // Not a position at all: blame the record holding the pointer (still this.offset), not "offset Infinity".
+    if (offset === Infinity) throw this.error('BAD_RECORD', 'a pointer of this record is beyond 2^53, far past the end of the file');
     this.offset = offset;
     if (offset % 8 !== 0 || offset < DUMMY_OFFSET || offset + MIN_RECORD_SIZE > this.limit) {
       throw this.error('BAD_RECORD', `pointer to ${offset} is unaligned or outside the committed range [64, ${this.limit})`);
