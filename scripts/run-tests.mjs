@@ -30,9 +30,11 @@ if (files.length === 0) {
 // Integration files mostly wait on Cyrus, so more files than cores run at once.
 const concurrency = process.env.XBS_TEST_CONCURRENCY ?? '4';
 const reporter = process.env.XBS_TEST_REPORTER ?? 'spec';
+// A bound on each file, over any test's own timeout (the soak's files run longer).
+const timeout = process.env.XBS_TEST_TIMEOUT_MS ?? '600000';
 const child = spawn(
   process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, `--test-reporter=${reporter}`, '--test-timeout=600000', ...files],
+  ['--test', `--test-concurrency=${concurrency}`, `--test-reporter=${reporter}`, `--test-timeout=${timeout}`, ...files],
   { cwd: root, stdio: 'inherit' },
 );
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -4,5 +4,7 @@ export const ExitCode = {
   someWorkFailed: 1,
   usageOrConfig: 2,
   unknown: 3,
+  /** The state database refused a write (disk full, I/O error): nothing more was sent. */
+  stateUnwritable: 4,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

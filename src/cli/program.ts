@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, ConfigErrors } from '../config/errors.js';
 import { WireValueError } from '../imap/wire-value-error.js';
 import { InstanceLockedError } from '../scheduler/state/instance-locked-error.js';
+import { StateWriteError } from '../scheduler/state/state-write-error.js';
 import { ExitCode } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
 import { registerBackup } from './commands/backup.js';
@@ -57,6 +58,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (err instanceof UsageError || err instanceof WireValueError || err instanceof InstanceLockedError) {
       io.stderr(`error: ${err.message}\n`);
       return ExitCode.usageOrConfig;
+    }
+    if (err instanceof StateWriteError) {
+      io.stderr(`error: ${err.message}\n`);
+      return ExitCode.stateUnwritable;
     }
     io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
     return ExitCode.someWorkFailed;

@@ -115,6 +115,11 @@ export class AdminSession {
     }
     await this.client.logout().catch(() => this.client.close());
   }
+
+  /** Drops the connection at once, a command in flight or not (a LOGOUT would wait behind it). */
+  abort(): void {
+    this.client.close();
+  }
 }
 
 /**

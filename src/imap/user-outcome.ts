@@ -16,6 +16,22 @@ export interface UserOutcome {
 }
 
 /**
+ * Cyrus's own words for a user's NO line, where they alone do not tell an admin what happened.
+ * `Bad protocol`: the replication connection to backupd broke off mid-user (cyrus-facts §3).
+ */
+const USER_LINE_ADVICE: ReadonlyArray<readonly [RegExp, string]> = [
+  [
+    /^Bad protocol$/i,
+    'backupd broke off this user\'s replication: it stopped or crashed on the backup server, or refused what it received; check that it runs and its syslog. Nothing of this attempt counts as a backup; the user is retried later',
+  ],
+];
+
+function withAdvice(error: string | null): string | null {
+  const advice = error === null ? undefined : USER_LINE_ADVICE.find(([pattern]) => pattern.test(error))?.[1];
+  return advice === undefined ? error : `${error} (${advice})`;
+}
+
+/**
  * Judges every requested user by its own untagged line, never by the tagged OK (which only means that
  * at least one item succeeded). A line for a user that was not asked for is ignored, so a confused or
  * hostile server cannot make us record a backup we did not request.
@@ -29,7 +45,7 @@ export function userOutcomes(run: XbackupRun, requested: readonly string[]): Use
       return {
         userid,
         outcome: line.ok ? 'ok' : 'no',
-        error: line.error,
+        error: withAdvice(line.error),
         inDoubt: false,
         locked: !line.ok && /Mailbox is locked/i.test(line.error ?? ''),
         at: line.at,

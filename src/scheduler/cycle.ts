@@ -16,6 +16,7 @@ import type { CyclePlan, FirstBackupGroup, PlanServer, PlannedCommand } from './
 import type { BootstrapGroups } from './state/bootstrap-groups.js';
 import type { ServerStates } from './state/server-state.js';
 import type { UserMemory } from './state/user-memory.js';
+import { settleAll } from './settle-all.js';
 import { stagingFreeBytes } from './staging-space.js';
 import { useridToMailbox } from '../imap/mailbox-names.js';
 
@@ -170,7 +171,7 @@ export class CycleRunner {
   /** Carries out a plan made by look(): refreshes and the first-backup group side by side. */
   async execute(looked: CycleView, startedAt: number = this.deps.now(), shouldStop: () => boolean = () => false): Promise<CycleOutcome> {
     const { classification, plan } = looked;
-    const [refreshed, first] = await Promise.all([this.deps.executor.runAll(plan.refreshes, null, shouldStop), this.runGroup(plan, shouldStop)]);
+    const [refreshed, first] = await settleAll([this.deps.executor.runAll(plan.refreshes, null, shouldStop), this.runGroup(plan, shouldStop)]);
     const nextGroupAt = first.group === null ? looked.nextGroupAt : this.deps.now() + this.deps.config.bootstrap.pause;
     return { startedAt, endedAt: this.deps.now(), plan, classification, results: [...refreshed, ...first.results], group: first.group, nextGroupAt };
   }

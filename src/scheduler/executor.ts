@@ -7,7 +7,9 @@ import { runXbackup, type XbackupRun } from '../imap/xbackup.js';
 import type { BackupResult } from './backup-result.js';
 import type { PlannedCommand } from './plan/plan-types.js';
 import type { SessionPool } from './session-pool.js';
+import { settleAll } from './settle-all.js';
 import type { AttemptKind, AttemptLog } from './state/attempt-log.js';
+import { StateDbError } from './state/state-db-error.js';
 import type { ServerStates } from './state/server-state.js';
 import type { RetryPolicy, UserMemory } from './state/user-memory.js';
 import { verifiedResults } from './verified-results.js';
@@ -39,6 +41,8 @@ export class Executor {
   readonly inFlightUsers = new Set<string>();
   private readonly inFlightPerServer = new Map<string, number>();
   private readonly now: () => number;
+  /** Set once the state database refused a write: no further command starts, since it could not be recorded. */
+  private halted: StateDbError | null = null;
 
   constructor(private readonly deps: ExecutorDeps) {
     this.now = deps.now ?? Date.now;
@@ -58,19 +62,30 @@ export class Executor {
     const results: BackupResult[] = [];
     const byServer = new Map<string, PlannedCommand[]>();
     for (const c of commands) byServer.set(c.server, [...(byServer.get(c.server) ?? []), c]);
-    await Promise.all(
+    await settleAll(
       [...byServer].map(async ([name, queue]) => {
         const server = this.deps.servers.get(name);
         if (!server) throw new Error(`internal: planned a command for unknown server ${name}`);
         const slots = Math.max(1, server.maxConcurrent - this.inFlightOn(name));
         // A command that trips the breaker stops the rest of this server's queue: they would fail the same way.
         const worker = async () => {
-          for (let c = queue.shift(); c && !shouldStop() && !this.paused(name); c = queue.shift()) results.push(...(await this.run(c, group)));
+          for (let c = queue.shift(); c && !this.halted && !shouldStop() && !this.paused(name); c = queue.shift()) {
+            results.push(...(await this.run(c, group).catch((err: unknown) => this.halt(err))));
+          }
         };
-        await Promise.all(Array.from({ length: Math.min(slots, queue.length) }, worker));
+        await settleAll(Array.from({ length: Math.min(slots, queue.length) }, worker));
       }),
     );
     return results;
+  }
+
+  /** Rethrows; a failure of the state database also stops every worker, in this runAll and any other. */
+  private halt(err: unknown): never {
+    if (err instanceof StateDbError && !this.halted) {
+      this.halted = err;
+      this.deps.logger.error({ err: err.message, inFlight: this.inFlightUsers.size }, 'no further XBACKUP is sent: the state database cannot be written; waiting for those in flight');
+    }
+    throw err;
   }
 
   /** One XBACKUP command from start to recorded, verified results. */

@@ -2,6 +2,7 @@ import { schedule, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { CycleOutcome, FleetSnapshot } from './cycle.js';
 import type { SchedulerParts } from './open-scheduler.js';
+import { StateDbError } from './state/state-db-error.js';
 
 export interface CycleSummary {
   /** What started it: `start`, `schedule`, `next bootstrap group`. */
@@ -35,14 +36,22 @@ const RECENT_CYCLES = 10;
 /**
  * The long-lived scheduler: a cycle at start and on every cron tick, never two at once. When first
  * backups wait only for the pause between groups, the next cycle comes when the pause ends rather
- * than at the next tick. stop() takes no new work and waits for what is in flight.
+ * than at the next tick. stop() takes no new work and waits for what is in flight. A state database
+ * that refuses a write halts the loop: no cycle sends an XBACKUP it could not record.
  */
 export class SchedulerLoop {
   private task: ScheduledTask | undefined;
   private current: Promise<CycleOutcome | null> | undefined;
   private followUp: { timer: NodeJS.Timeout; at: number } | undefined;
   private stopping = false;
+  private haltWith: (err: StateDbError) => void = () => undefined;
   readonly status: LoopStatus;
+  /** Why the loop stopped by itself (its state database could not be written); null while it may run. */
+  haltedBy: StateDbError | null = null;
+  /** Resolves when the loop stops by itself; never while it may run. */
+  readonly halted = new Promise<StateDbError>((resolve) => {
+    this.haltWith = resolve;
+  });
 
   constructor(
     private parts: SchedulerParts,
@@ -98,11 +107,21 @@ export class SchedulerLoop {
     } catch (err) {
       this.record({ why, startedAt, endedAt: this.now(), attempted: 0, failed: 0, error: (err as Error).message });
       this.logger.error({ err: (err as Error).message }, 'cycle failed');
+      if (err instanceof StateDbError) this.halt(err);
       return null;
     } finally {
       this.status.cycles++;
       this.status.runningSince = null;
     }
+  }
+
+  private halt(err: StateDbError): void {
+    this.stopping = true;
+    this.task?.stop();
+    this.cancelFollowUp();
+    this.haltedBy = err;
+    this.logger.error({ state: err.file }, 'scheduler halted: its state database cannot be written, so no further XBACKUP is sent');
+    this.haltWith(err);
   }
 
   private record(cycle: CycleSummary): void {

@@ -8,19 +8,26 @@ import { AdminSession } from '../imap/admin-session.js';
  */
 export class SessionPool {
   private readonly idle = new Map<string, AdminSession[]>();
+  private readonly inUse = new Set<AdminSession>();
 
   constructor(private readonly logger?: Logger) {}
 
   async acquire(server: ServerConfig): Promise<AdminSession> {
     const sessions = this.idle.get(server.name) ?? [];
     for (let s = sessions.pop(); s; s = sessions.pop()) {
-      if (s.usable) return s;
+      if (s.usable) {
+        this.inUse.add(s);
+        return s;
+      }
       await s.close();
     }
-    return AdminSession.open(server, { logger: this.logger });
+    const fresh = await AdminSession.open(server, { logger: this.logger });
+    this.inUse.add(fresh);
+    return fresh;
   }
 
   release(session: AdminSession): void {
+    this.inUse.delete(session);
     if (!session.usable) {
       void session.close();
       return;
@@ -30,9 +37,15 @@ export class SessionPool {
     this.idle.set(session.server.name, sessions);
   }
 
+  /**
+   * Closes every session, those still running a command too: the scheduler only gets here once its
+   * shutdown grace is over, and a session left open would keep the process from exiting.
+   */
   async closeAll(): Promise<void> {
-    const all = [...this.idle.values()].flat();
+    const idle = [...this.idle.values()].flat();
+    for (const busy of this.inUse) busy.abort();
     this.idle.clear();
-    await Promise.all(all.map((s) => s.close()));
+    this.inUse.clear();
+    await Promise.all(idle.map((s) => s.close()));
   }
 }

@@ -326,6 +326,26 @@ export class CyrusTestBed {
     await stopProcessesUnder(this.layouts.get('backup')!.root);
   }
 
+  /**
+   * SIGKILLs backupd's master and every child at once, as a crash or an OOM kill would (no graceful
+   * stop), and waits until they are gone. startBackupd() brings it back.
+   */
+  async killBackupd(): Promise<void> {
+    await killProcessesUnder(this.layouts.get('backup')!.root);
+  }
+
+  /**
+   * SIGSTOPs every backupd process: connections to it are still accepted by the kernel but never
+   * answered, so an XBACKUP hangs as it would behind a wedged backup server. resumeBackupd() undoes it.
+   */
+  pauseBackupd(): void {
+    for (const { pid } of processesRunningFrom(this.layouts.get('backup')!.root)) signal(pid, 'SIGSTOP');
+  }
+
+  resumeBackupd(): void {
+    for (const { pid } of processesRunningFrom(this.layouts.get('backup')!.root)) signal(pid, 'SIGCONT');
+  }
+
   /** Starts backupd again on the same port and waits until it greets. */
   async startBackupd(): Promise<void> {
     await this.restartOnSamePort('backup');
@@ -884,6 +904,18 @@ async function stopProcessesUnder(root: string): Promise<void> {
   if (await waitUntilNoneRunningFrom(root, KILL_WAIT_MS)) return;
   const left = processesRunningFrom(root).map((p) => `${p.pid} (${p.cmdline})`);
   throw new Error(`Cyrus processes from ${root} survived SIGKILL: ${left.join(', ')}`);
+}
+
+/** SIGKILL to everything running from `root`, repeated for children forked meanwhile, until none is left. */
+async function killProcessesUnder(root: string): Promise<void> {
+  const deadline = Date.now() + KILL_WAIT_MS;
+  for (let left = processesRunningFrom(root); left.length > 0; left = processesRunningFrom(root)) {
+    if (Date.now() > deadline) {
+      throw new Error(`Cyrus processes from ${root} survived SIGKILL: ${left.map((p) => `${p.pid} (${p.cmdline})`).join(', ')}`);
+    }
+    for (const { pid } of left) signal(pid, 'SIGKILL');
+    await sleep(POLL_MS);
+  }
 }
 
 async function waitUntilNoneRunningFrom(root: string, timeoutMs: number): Promise<boolean> {

@@ -24,6 +24,7 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
       const loop = new SchedulerLoop(setup.parts, setup.config.policy.schedule, logger);
       const outcome = await loop.tick('once');
       await loop.stop(0);
+      if (loop.haltedBy) throw loop.haltedBy;
       const failed = outcome === null || outcome.results.some((r) => r.outcome !== 'ok');
       setExit(failed ? ExitCode.someWorkFailed : ExitCode.ok);
     } finally {
@@ -41,9 +42,13 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
   logger.info({ config: setup.config.file, servers: setup.config.servers.map((s) => s.name), schedule: setup.config.policy.schedule }, 'scheduler started');
   loop.start();
   await new Promise<void>((resolve) => {
-    const stop = async (signal: string) => {
+    let stopping = false;
+    const stop = async (why: { signal: string } | { halted: string }) => {
+      // A halt may come while a signal's stop waits for the cycle in flight: one stop does it all.
+      if (stopping) return;
+      stopping = true;
       process.off('SIGTERM', onTerm).off('SIGINT', onInt).off('SIGHUP', onHup);
-      logger.info({ signal, graceSeconds: setup.config.policy.shutdownGrace / 1000 }, 'stopping: no new work, waiting for XBACKUPs in flight');
+      logger.info({ ...why, graceSeconds: setup.config.policy.shutdownGrace / 1000 }, 'stopping: no new work, waiting for XBACKUPs in flight');
       const ended = await loop.stop(setup.config.policy.shutdownGrace);
       if (!ended) logger.warn('shutdown grace over with XBACKUPs still in flight; their users are in doubt');
       await http?.close();
@@ -55,14 +60,16 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
     };
     const reload = async () => {
       let config;
+      let fresh;
       try {
         config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: true });
         if (config.state !== setup.config.state) throw new Error(`state: cannot change on reload (${setup.config.state} → ${config.state}); restart instead`);
+        // Opening the state database again writes to it: a full disk refuses the reload, not crashes the scheduler.
+        fresh = openFor(config, logger, { onResult });
       } catch (err) {
         logger.error({ err: (err as Error).message }, 'config reload refused; the old config stays in force');
         return;
       }
-      const fresh = openFor(config, logger, { onResult });
       const old = await loop.replace(fresh.parts, config.policy.schedule);
       const before = setup.config.http;
       // Swapped before the old parts close, so the HTTP listener never reads a closed database.
@@ -73,11 +80,14 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
         logger.warn('http.listen and http.tokenFile take effect at the next start, not on reload');
       }
     };
-    const onTerm = () => void stop('SIGTERM');
-    const onInt = () => void stop('SIGINT');
+    const onTerm = () => void stop({ signal: 'SIGTERM' });
+    const onInt = () => void stop({ signal: 'SIGINT' });
     const onHup = () => void reload();
     process.on('SIGTERM', onTerm).on('SIGINT', onInt).on('SIGHUP', onHup);
+    void loop.halted.then((err) => stop({ halted: err.message }));
   });
+  // Exits with the state database's error (exit code 4) so a service manager sees the failure and restarts it later.
+  if (loop.haltedBy) throw loop.haltedBy;
   setExit(ExitCode.ok);
 }
 

@@ -1,5 +1,6 @@
 import type { AttemptOutcome } from '../../staleness/user-history.js';
 import type { StateDb } from './open-state-db.js';
+import { stateWrite } from './state-write-error.js';
 
 export type AttemptKind = 'refresh' | 'first' | 'forced' | 'canary';
 
@@ -75,15 +76,15 @@ export class AttemptLog {
 
   /** Records the start of a command's attempts in one transaction; returns their ids in order. */
   start(attempts: readonly AttemptStart[]): number[] {
-    return this.db.transaction(() => attempts.map((a) => Number(this.insert.run(a).lastInsertRowid)))();
+    return stateWrite(this.db, this.db.transaction(() => attempts.map((a) => Number(this.insert.run(a).lastInsertRowid))));
   }
 
   end(ends: ReadonlyArray<readonly [id: number, end: AttemptEnd]>): void {
-    this.db.transaction(() => {
+    stateWrite(this.db, this.db.transaction(() => {
       for (const [id, e] of ends) {
         this.finish.run({ id, endedAt: e.endedAt, outcome: e.outcome, error: e.error, locked: e.locked ? 1 : 0, inDoubt: e.inDoubt ? 1 : 0 });
       }
-    })();
+    }));
   }
 
   /**
@@ -91,13 +92,13 @@ export class AttemptLog {
    * XBACKUP whose client died. Returns them, so their users can be given an in-doubt grace.
    */
   closeInterrupted(now: number): AttemptRecord[] {
-    return this.db.transaction(() => {
+    return stateWrite(this.db, this.db.transaction(() => {
       const open = (this.db.prepare('SELECT * FROM attempt WHERE ended_at IS NULL ORDER BY id').all() as Row[]).map(toRecord);
       this.db
         .prepare("UPDATE attempt SET ended_at = ?, outcome = 'interrupted', in_doubt = 1, error = 'the scheduler stopped before this attempt ended' WHERE ended_at IS NULL")
         .run(now);
       return open;
-    })();
+    }));
   }
 
   /** Newest first. */

@@ -1,15 +1,16 @@
 import type { StateDb } from './open-state-db.js';
+import { stateWrite } from './state-write-error.js';
 
 /** First-backup groups: numbered, so history says which group an attempt belonged to. */
 export class BootstrapGroups {
   constructor(private readonly db: StateDb) {}
 
   start(now: number): number {
-    return Number(this.db.prepare('INSERT INTO bootstrap_group (started_at) VALUES (?)').run(now).lastInsertRowid);
+    return Number(stateWrite(this.db, () => this.db.prepare('INSERT INTO bootstrap_group (started_at) VALUES (?)').run(now)).lastInsertRowid);
   }
 
   end(id: number, now: number): void {
-    this.db.prepare('UPDATE bootstrap_group SET ended_at = ? WHERE id = ?').run(now, id);
+    stateWrite(this.db, () => this.db.prepare('UPDATE bootstrap_group SET ended_at = ? WHERE id = ?').run(now, id));
   }
 
   /** When the last group ended; a group left open by a crash counts as ended when it started. */

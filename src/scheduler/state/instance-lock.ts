@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { InstanceLockedError } from './instance-locked-error.js';
 import { openStateDb, type StateDb } from './open-state-db.js';
+import { stateWrite } from './state-write-error.js';
 
 function alive(pid: number): boolean {
   try {
@@ -37,7 +38,7 @@ export class InstanceLock {
 
   private take(command: string, now: number): void {
     const me = hostname();
-    this.db.transaction(() => {
+    stateWrite(this.db, () => this.db.transaction(() => {
       const row = this.db.prepare('SELECT pid, hostname, command, started_at FROM instance_lock WHERE id = 1').get() as
         | { pid: number; hostname: string; command: string; started_at: number }
         | undefined;
@@ -50,14 +51,20 @@ export class InstanceLock {
       this.db
         .prepare('INSERT OR REPLACE INTO instance_lock (id, pid, hostname, command, started_at) VALUES (1, ?, ?, ?, ?)')
         .run(process.pid, me, command, now);
-    }).immediate();
+    }).immediate());
     this.held = true;
   }
 
+  /** Never throws: a row it cannot delete (disk full) names a pid that is gone, which the next start takes over. */
   release(): void {
     if (!this.held) return;
-    this.db.prepare('DELETE FROM instance_lock WHERE id = 1 AND pid = ?').run(process.pid);
     this.held = false;
-    this.db.close();
+    try {
+      this.db.prepare('DELETE FROM instance_lock WHERE id = 1 AND pid = ?').run(process.pid);
+    } catch {
+      // Left for the next start, as after a crash; the error that made the scheduler stop is the one to report.
+    } finally {
+      this.db.close();
+    }
   }
 }

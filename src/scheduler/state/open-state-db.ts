@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 import { StateDbError } from './state-db-error.js';
+import { stateWriteError } from './state-write-error.js';
 
 export type StateDb = Database.Database;
 
@@ -25,7 +26,7 @@ export function openStateDb(file: string): StateDb {
     return db;
   } catch (err) {
     if (err instanceof StateDbError) throw err;
-    throw new StateDbError(file, (err as Error).message);
+    throw stateWriteError(file, err) ?? new StateDbError(file, (err as Error).message);
   }
 }
 

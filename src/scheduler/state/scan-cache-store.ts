@@ -1,5 +1,6 @@
 import type { CachedIndex, ScanCacheStore } from '../../backupd/scan-cache.js';
 import type { StateDb } from './open-state-db.js';
+import { stateWrite } from './state-write-error.js';
 
 interface Row {
   userid: string;
@@ -42,7 +43,7 @@ export class SqliteScanCache implements ScanCacheStore {
   }
 
   save(changed: ReadonlyArray<readonly [string, CachedIndex]>, removed: readonly string[]): void {
-    this.db.transaction(() => {
+    stateWrite(this.db, this.db.transaction(() => {
       for (const [userid, { dataFile, fingerprint, summary }] of changed) {
         this.upsert.run({
           userid,
@@ -56,6 +57,6 @@ export class SqliteScanCache implements ScanCacheStore {
         });
       }
       for (const userid of removed) this.remove.run(userid);
-    })();
+    }));
   }
 }

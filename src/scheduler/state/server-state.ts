@@ -1,5 +1,6 @@
 import { retryDelay } from '../plan/retry-delay.js';
 import type { StateDb } from './open-state-db.js';
+import { stateWrite } from './state-write-error.js';
 
 export interface ServerHealth {
   pausedUntil: number | null;
@@ -48,12 +49,12 @@ export class ServerStates {
   }
 
   private write(server: string, h: ServerHealth): void {
-    this.db
+    stateWrite(this.db, () => this.db
       .prepare(
         `INSERT INTO server_state (server, paused_until, consecutive_failures, dropped_in_a_row, last_error) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (server) DO UPDATE SET paused_until = excluded.paused_until, consecutive_failures = excluded.consecutive_failures,
            dropped_in_a_row = excluded.dropped_in_a_row, last_error = excluded.last_error`,
       )
-      .run(server, h.pausedUntil, h.consecutiveFailures, h.droppedInARow, h.lastError);
+      .run(server, h.pausedUntil, h.consecutiveFailures, h.droppedInARow, h.lastError));
   }
 }

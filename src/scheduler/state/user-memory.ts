@@ -1,6 +1,7 @@
 import type { AttemptOutcome, UserHistory } from '../../staleness/user-history.js';
 import { retryDelay } from '../plan/retry-delay.js';
 import type { StateDb } from './open-state-db.js';
+import { stateWrite } from './state-write-error.js';
 
 export interface RememberedUser extends UserHistory {
   /** Backoff: no new attempt before this time (ms). */
@@ -77,7 +78,7 @@ export class UserMemory {
          in_doubt_until = excluded.in_doubt_until,
          last_attempt_id = excluded.last_attempt_id`,
     );
-    this.db.transaction(() => {
+    stateWrite(this.db, this.db.transaction(() => {
       for (const s of settlements) {
         const before = (current.get(s.userid) as { n: number } | undefined)?.n ?? 0;
         let failures = before;
@@ -89,9 +90,9 @@ export class UserMemory {
           nextAttemptAt = now + policy.baseDelay;
         } else {
           failures = before + 1;
-          const backoffEnds = now + retryDelay(failures, policy.baseDelay, policy.maxDelay, random);
+          nextAttemptAt = now + retryDelay(failures, policy.baseDelay, policy.maxDelay, random);
+          // Not folded into the backoff: the doubt also ends early, when the index shows the server finished (classify).
           if (s.inDoubt) inDoubtUntil = now + policy.inDoubtGrace;
-          nextAttemptAt = Math.max(backoffEnds, inDoubtUntil ?? 0);
         }
         upsert.run({
           userid: s.userid,
@@ -102,7 +103,7 @@ export class UserMemory {
           attemptId: s.attemptId,
         });
       }
-    })();
+    }));
   }
 
   /** After a crash: users whose attempt was interrupted are in doubt for the grace, from when it began. */
@@ -111,8 +112,8 @@ export class UserMemory {
       `INSERT INTO user_memory (userid, in_doubt_until, last_attempt_id) VALUES (@userid, @until, @attemptId)
        ON CONFLICT (userid) DO UPDATE SET in_doubt_until = excluded.in_doubt_until, last_attempt_id = excluded.last_attempt_id`,
     );
-    this.db.transaction(() => {
+    stateWrite(this.db, this.db.transaction(() => {
       for (const u of users) upsert.run({ userid: u.userid, until: u.since + grace, attemptId: u.attemptId });
-    })();
+    }));
   }
 }

@@ -1,0 +1,93 @@
+// What the fault tests of this folder look at after a fault: the report as a user reads it, the
+// state database's attempts, and the backup index itself (how much mail it really holds).
+import { setTimeout as sleep } from 'node:timers/promises';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { readdirSync } from 'node:fs';
+import type { CyrusTestBed } from '../../cyrus/testbed.js';
+import { parseCtlBackupsJsonList } from '../../support/ctl-backups-list.js';
+import { runCliProcess } from '../../support/run-cli.js';
+import { readAttempts, type AttemptRow } from '../../support/state-db-reader.js';
+
+export interface ReportUser {
+  userid: string;
+  state: string;
+  server: string | null;
+  ageSeconds: number | null;
+  lastBackup: string | null;
+  error: string | null;
+  lastAttempt: { startedAt: string; outcome: string; error: string | null } | null;
+}
+
+/** `report --json`, as a monitoring script would read it. */
+export async function reportUsers(config: string, extraArgs: readonly string[] = []): Promise<ReportUser[]> {
+  const r = await runCliProcess(['report', '--json', ...extraArgs, '-c', config]);
+  assert.equal(r.code, 0, `report failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { users: ReportUser[] }).users;
+}
+
+/**
+ * Polls `condition` every `intervalMs` until it returns a value other than undefined or false, and
+ * fails after `timeoutMs` naming `what` (and what the last poll saw, when `describe` is given).
+ */
+export async function waitFor<T>(
+  what: string,
+  condition: () => T | false | undefined | Promise<T | false | undefined>,
+  options: { timeoutMs: number; intervalMs?: number; describe?: () => string | Promise<string> },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) {
+      const seen = options.describe ? `; last seen: ${await options.describe()}` : '';
+      assert.fail(`${what} did not happen within ${options.timeoutMs / 1000} s${seen}`);
+    }
+    await sleep(options.intervalMs ?? 100);
+  }
+}
+
+/** An attempt row with its in-doubt flag (1 when the server may still be backing the user up). */
+export type FaultAttempt = AttemptRow & { in_doubt: number };
+
+/** The attempts so far, or none while the state database does not exist yet. */
+export function attemptsSoFar(stateFile: string): FaultAttempt[] {
+  try {
+    return readAttempts(stateFile) as FaultAttempt[];
+  } catch {
+    return [];
+  }
+}
+
+/** Messages in a user's backup index (read-only): what a restore would bring back. */
+export async function messagesInBackup(bed: CyrusTestBed, userid: string): Promise<number> {
+  const dataFile = (await bed.cyrDbtoolShowBackupsDb()).get(userid);
+  assert.ok(dataFile, `${userid} has no entry in backups.db`);
+  const db = new Database(`${dataFile}.index`, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM message').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+/** Backupd's own view (`ctl_backups -j list`), which verifies each backup's checksums as it lists it. */
+export async function ctlBackupsList(bed: CyrusTestBed): Promise<Map<string, number | null>> {
+  const r = await bed.ctlBackups(['-j', 'list']);
+  assert.equal(r.code, 0, `ctl_backups -j list exited ${r.code}: ${r.stderr}`);
+  return new Map(parseCtlBackupsJsonList(r.stdout).map((e) => [e.userid, e.timestamp]));
+}
+
+/**
+ * Messages backupd has staged for the replication it is receiving. It stages them about a thousand
+ * at a time before writing them to the data file, so a few hundred means a transfer is well under way.
+ */
+export function stagedFiles(bed: CyrusTestBed): number {
+  try {
+    return readdirSync(bed.backup.stagingDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+  } catch {
+    return 0;
+  }
+}
+
+export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
