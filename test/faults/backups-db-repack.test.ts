@@ -12,13 +12,12 @@ import assert from 'node:assert/strict';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { CyrusDbError } from '../../src/backupd/cyrusdb/errors.js';
 import { readCyrusDb } from '../../src/backupd/cyrusdb/snapshot.js';
 import type { CyrusDbEntry } from '../../src/backupd/cyrusdb/types.js';
 import { committedStates, entriesInOrder, type ModelState } from '../backupd/cyrusdb/helpers/batch-model.js';
-import { batchInput, CyrusWorkspace, cyrDbToolUnavailableReason, type BatchCommand } from '../backupd/cyrusdb/helpers/cyr-dbtool.js';
+import { CyrusWorkspace, cyrDbToolUnavailableReason, feedTransactions, type BatchCommand } from '../backupd/cyrusdb/helpers/cyr-dbtool.js';
 import { seededRandom } from '../backupd/cyrusdb/helpers/seeded-random.js';
 import { faultSeed, scaled } from './support/soak.js';
 
@@ -139,22 +138,6 @@ async function repackMarks(file: string): Promise<{ generation: bigint; ino: num
   }
 }
 
-/** Feeds one cyr_dbtool process its transactions over time; fails unless it exits 0 (after its repack). */
-async function feed(writer: ChildProcessWithoutNullStreams, transactions: readonly BatchCommand[][]): Promise<void> {
-  const stderr: Buffer[] = [];
-  writer.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-  writer.stdout.resume();
-  writer.stdin.on('error', () => undefined); // reported through the exit status instead
-  const exited = new Promise<number | null>((resolve) => writer.on('close', resolve));
-  for (const transaction of transactions) {
-    if (writer.exitCode !== null) break;
-    writer.stdin.write(batchInput(transaction));
-    await sleep(2);
-  }
-  writer.stdin.end();
-  assert.equal(await exited, 0, `cyr_dbtool failed: ${Buffer.concat(stderr).toString()}`);
-}
-
 describe('fault: backups.db repacked by Cyrus while the scheduler reads it', () => {
   if (unavailable !== undefined) {
     test.skip(unavailable);
@@ -192,7 +175,7 @@ describe('fault: backups.db repacked by Cyrus while the scheduler reads it', () 
         const transactions = Array.from({ length: COMMITS_PER_WRITER }, () => workload.next());
         current = workspace.spawnBatch(db, 'twoskip');
         writers++;
-        await feed(current, transactions);
+        await feedTransactions(current, transactions);
         repacks = Number((await repackMarks(db)).generation - start.generation);
       }
     })().finally(() => (running = false));

@@ -10,7 +10,6 @@
 // (see support/small-disk.ts); the report line says which. Where the disk fills up within a cycle
 // depends on a seeded slack (XBS_FAULT_SEED), printed with the result.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +20,7 @@ import { seededRandom } from '../backupd/cyrusdb/helpers/seeded-random.js';
 import { CyrusTestBed } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { repoRoot } from '../support/paths.js';
-import { runCliProcess, startCliProcess, type CliResult } from '../support/run-cli.js';
+import { runCliProcess, runProcess, startCliProcess, type CliResult } from '../support/run-cli.js';
 import { readAttempts, type AttemptRow } from '../support/state-db-reader.js';
 import { seconds, waitFor } from './support/fault-checks.js';
 import { SmallDisk } from './support/small-disk.js';
@@ -110,7 +109,7 @@ describe('fault: the state database\'s disk fills up during run', () => {
       await settledChunks(bed);
       const chunksAtHalt = await chunkCounts(bed);
       const recordedAtHalt = readCopy(state);
-      const retry = await runCommand(disk.fullFromStart(way, [process.execPath, MAIN, 'run', '--once', '-c', config]), 60_000);
+      const retry = await runProcess(disk.fullFromStart(way, [process.execPath, MAIN, 'run', '--once', '-c', config]), { timeoutMs: 60_000 });
       assert.equal(retry.code, EXIT_STATE_UNWRITABLE, `a start on a full disk exits 4\n${show(retry)}`);
       assertDiskFullMessage(retry.stderr, state, show(retry));
       await sleep(500);
@@ -254,26 +253,6 @@ function logLines(stdout: string): LogLine[] {
     } catch {
       return [];
     }
-  });
-}
-
-/** Runs a command (the CLI, possibly under prlimit) to its end, bounded. */
-function runCommand(argv: readonly string[], timeoutMs: number): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${argv.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
   });
 }
 

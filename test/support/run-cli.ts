@@ -12,8 +12,14 @@ const MAIN = join(repoRoot, 'dist/src/cli/main.js');
 
 /** Runs the built CLI as a separate process, exactly as an admin's shell would. */
 export function runCliProcess(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return runProcess([process.execPath, MAIN, ...args], options);
+}
+
+/** Any command (the CLI under a wrapper such as prlimit, say) to its end, bounded. */
+export function runProcess(argv: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
+    const child = spawn(argv[0]!, argv.slice(1), {
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -23,8 +29,8 @@ export function runCliProcess(args: readonly string[], options: { env?: NodeJS.P
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`xbackup-scheduler ${args.join(' ')} did not finish in ${options.timeoutMs ?? 60_000} ms\n${stderr}`));
-    }, options.timeoutMs ?? 60_000);
+      reject(new Error(`${argv.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

@@ -5,13 +5,12 @@
 import assert from 'node:assert/strict';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { CyrusDbError } from '../../../src/backupd/cyrusdb/errors.js';
 import { readCyrusDb } from '../../../src/backupd/cyrusdb/snapshot.js';
 import type { CyrusDbEntry } from '../../../src/backupd/cyrusdb/types.js';
 import { committedStates, entriesInOrder, type ModelState } from './helpers/batch-model.js';
-import { batchInput, CyrusWorkspace, cyrDbToolUnavailableReason, type BatchCommand } from './helpers/cyr-dbtool.js';
+import { CyrusWorkspace, cyrDbToolUnavailableReason, feedTransactions, type BatchCommand } from './helpers/cyr-dbtool.js';
 import { seededRandom } from './helpers/seeded-random.js';
 
 const TRANSACTIONS = 300;
@@ -64,22 +63,6 @@ function generateWorkload(seed: number): { initial: BatchCommand[]; transactions
   return { initial, transactions };
 }
 
-/** Feeds a writer one transaction at a time, so its commits spread over time; fails unless it exits 0. */
-async function feed(writer: ChildProcessWithoutNullStreams, transactions: readonly BatchCommand[][]): Promise<void> {
-  const stderr: Buffer[] = [];
-  writer.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-  writer.stdout.resume();
-  writer.stdin.on('error', () => undefined); // reported through the exit status instead
-  const exited = new Promise<number | null>((resolve) => writer.on('close', resolve));
-  for (const transaction of transactions) {
-    if (writer.exitCode !== null) break;
-    writer.stdin.write(batchInput(transaction));
-    await sleep(2);
-  }
-  writer.stdin.end();
-  assert.equal(await exited, 0, `cyr_dbtool failed: ${Buffer.concat(stderr).toString()}`);
-}
-
 const serialize = (entries: readonly CyrusDbEntry[]) => entries.map(({ key, value }) => `${key.toString('hex')}=${value.toString('hex')}`).join(',');
 
 describe('lock-free reads against a live cyr_dbtool writer', () => {
@@ -112,7 +95,7 @@ describe('lock-free reads against a live cyr_dbtool writer', () => {
           const perProcess = Math.ceil(TRANSACTIONS / WRITER_PROCESSES);
           for (let start = 0; start < TRANSACTIONS && running; start += perProcess) {
             current = workspace.spawnBatch(db, backend);
-            await feed(current, transactions.slice(start, start + perProcess));
+            await feedTransactions(current, transactions.slice(start, start + perProcess));
           }
         })().finally(() => (running = false));
         writing.catch(() => undefined); // awaited below; this only keeps an early reader failure from leaving it unhandled

@@ -1,10 +1,12 @@
 // Drives Debian's real Cyrus `cyr_dbtool` for tests and the fixture generator.
 // It must run as the cyrus user with an imapd.conf whose configdirectory it can
 // write, so every workspace is a private temp dir owned by cyrus.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { chown, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { CyrusDbBackend, CyrusDbEntry } from '../../../../src/backupd/cyrusdb/types.js';
 
@@ -74,6 +76,22 @@ export function batchInput(commands: readonly BatchCommand[]): Buffer {
  * Parses what a batch `SHOW` prints: one `KEY SP VALUE LF` per pair, each an
  * IMAP atom, "quoted string" or `{n}CRLF` literal.
  */
+/** Feeds a `cyr_dbtool ... batch` writer one transaction at a time, so its commits spread over time; fails unless it exits 0. */
+export async function feedTransactions(writer: ChildProcessWithoutNullStreams, transactions: readonly BatchCommand[][]): Promise<void> {
+  const stderr: Buffer[] = [];
+  writer.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  writer.stdout.resume();
+  writer.stdin.on('error', () => undefined); // reported through the exit status instead
+  const exited = new Promise<number | null>((resolve) => writer.on('close', resolve));
+  for (const transaction of transactions) {
+    if (writer.exitCode !== null) break;
+    writer.stdin.write(batchInput(transaction));
+    await sleep(2);
+  }
+  writer.stdin.end();
+  assert.equal(await exited, 0, `cyr_dbtool failed: ${Buffer.concat(stderr).toString()}`);
+}
+
 export function parseShowOutput(output: Buffer): CyrusDbEntry[] {
   const pairs: CyrusDbEntry[] = [];
   let position = 0;
