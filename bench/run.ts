@@ -1,11 +1,11 @@
 // Entry of `npm run bench`: builds a synthetic Cyrus backup server, runs the benchmarks on it, prints their tables.
 import { parseArgs } from 'node:util';
 import { formatCount } from './format.js';
+import { benchPrerequisiteProblem } from './prerequisites.js';
 import { scanBenchTable } from './scan-bench-table.js';
 import { runScanBenchmark } from './scan.js';
 import { buildSyntheticBackupServer, type SyntheticBackupServer } from './synthetic-backup-server.js';
 import { MAX_CHUNKS } from './synthetic-population.js';
-import { GNU_TIME, gnuTimeAvailable } from './timed-process.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --users N                users on the synthetic backup server (default 5000; about a minute in all)
@@ -54,12 +54,9 @@ async function main(): Promise<number> {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;
   }
-  if (process.getuid?.() !== 0) {
-    console.error('run the benchmark as root: it runs the Cyrus tools as cyrus, owns the files as cyrus, and drops the page cache');
-    return 2;
-  }
-  if (!gnuTimeAvailable()) {
-    console.error(`${GNU_TIME} is missing (apt-get install -y time): the benchmark reads each process's peak RSS from it`);
+  const problem = benchPrerequisiteProblem('runs the Cyrus tools as cyrus, owns the files as cyrus, and drops the page cache');
+  if (problem) {
+    console.error(problem);
     return 2;
   }
 

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeBackupVariant, type BackupVariant } from './backup-index-variants.js';
 import { assertReachableByCyrus, cyrusAccount, runCyrusTool } from './cyrus.js';
-import { MAX_CHUNKS, syntheticPopulation, type SyntheticUser } from './synthetic-population.js';
+import { syntheticPopulation, type ChunkCounts, type SyntheticUser } from './synthetic-population.js';
 
 export interface SyntheticBackupServerOptions {
   users: number;
@@ -12,6 +12,10 @@ export interface SyntheticBackupServerOptions {
   /** On disk (not tmpfs): ctl_backups and the scan should read real files. */
   parent: string;
   now: number;
+  /** Default: 1 to MAX_CHUNKS per backed-up user. */
+  chunkCounts?: ChunkCounts;
+  /** A fixed folder under parent, which must not exist yet (a cache a later run reopens); default a fresh xbackup-bench-XXXXXX. */
+  name?: string;
 }
 
 export interface SyntheticBackupServer {
@@ -32,15 +36,16 @@ export interface SyntheticBackupServer {
 export async function buildSyntheticBackupServer(options: SyntheticBackupServerOptions): Promise<SyntheticBackupServer> {
   const { uid, gid } = cyrusAccount();
   assertReachableByCyrus(options.parent);
-  const root = mkdtempSync(join(options.parent, 'xbackup-bench-'));
-  const remove = () => rmSync(root, { recursive: true, force: true });
+  const root = options.name === undefined ? mkdtempSync(join(options.parent, 'xbackup-bench-')) : join(options.parent, options.name);
+  if (options.name !== undefined) mkdirSync(root);
+  const server = syntheticServerAt(root, syntheticPopulation(options.users, options.now, options.chunkCounts));
   try {
     const paths = {
-      imapdConf: join(root, 'imapd.conf'),
+      imapdConf: server.imapdConf,
       configDirectory: join(root, 'conf'),
       partition: join(root, 'data'),
       template: join(root, 'template'),
-      runDir: join(root, 'run'),
+      runDir: server.runDir,
     };
     for (const dir of [paths.configDirectory, paths.partition, paths.template, paths.runDir, join(root, 'stage'), join(root, 'tmp')]) {
       mkdirSync(dir, { mode: 0o700 });
@@ -51,22 +56,36 @@ export async function buildSyntheticBackupServer(options: SyntheticBackupServerO
     // Cyrus tools run as cyrus and must reach everything below the root.
     chownSync(root, uid, gid);
     chmodSync(root, 0o750);
-    const schedulerConfig = join(root, 'xbackup-scheduler.yaml');
     // maxAge as ctl_backups's -t 24 that the benchmark compares with.
-    writeFileSync(schedulerConfig, `backupd:\n  imapdConf: ${paths.imapdConf}\nstate: ${join(root, 'state.db')}\npolicy:\n  maxAge: 24h\n`);
+    writeFileSync(server.schedulerConfig, `backupd:\n  imapdConf: ${paths.imapdConf}\nstate: ${join(root, 'state.db')}\npolicy:\n  maxAge: 24h\n`);
 
     const emptyIndex = await cyrusEmptyIndex(paths.imapdConf, paths.template);
-    const variants = Array.from({ length: MAX_CHUNKS + 1 }, (_, chunks) =>
-      writeBackupVariant(emptyIndex, join(paths.template, `chunks-${chunks}.index`), chunks, options.messagesPerUser),
+    // One template per chunk count in the population, copied for every user with that many.
+    const variants = new Map(
+      [...new Set(server.users.map((u) => u.chunks))].map((chunks) => [
+        chunks,
+        writeBackupVariant(emptyIndex, join(paths.template, `chunks-${chunks}.index`), chunks, options.messagesPerUser),
+      ]),
     );
-    const users = syntheticPopulation(options.users, options.now);
-    const entries = users.map((user) => [user.userid, writeUserBackup(paths.partition, user, variants[user.chunks]!, uid, gid)] as const);
+    const entries = server.users.map((user) => [user.userid, writeUserBackup(paths.partition, user, variants.get(user.chunks)!, uid, gid)] as const);
     await writeBackupsDb(paths.imapdConf, join(paths.configDirectory, 'backups.db'), entries);
-    return { root, imapdConf: paths.imapdConf, schedulerConfig, runDir: paths.runDir, users, remove };
+    return server;
   } catch (err) {
-    remove();
+    server.remove();
     throw err;
   }
+}
+
+/** A synthetic server built in `root`, now or by an earlier run, whose population is `users`. */
+export function syntheticServerAt(root: string, users: SyntheticUser[]): SyntheticBackupServer {
+  return {
+    root,
+    imapdConf: join(root, 'imapd.conf'),
+    schedulerConfig: join(root, 'xbackup-scheduler.yaml'),
+    runDir: join(root, 'run'),
+    users,
+    remove: () => rmSync(root, { recursive: true, force: true }),
+  };
 }
 
 function imapdConf(root: string): string {

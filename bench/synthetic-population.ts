@@ -11,6 +11,12 @@ export interface SyntheticUser {
 
 export const MAX_CHUNKS = 5;
 
+/** How many chunks a backed-up user has, drawn from the population's own random numbers. */
+export type ChunkCounts = (random: () => number) => number;
+
+/** The scan bench's: 1 to MAX_CHUNKS, evenly. */
+export const FEW_CHUNKS: ChunkCounts = (random) => 1 + Math.floor(random() * MAX_CHUNKS);
+
 const HOUR = 3600;
 const DAY = 24 * HOUR;
 const SUFFIX_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -20,7 +26,7 @@ const SUFFIX_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
  * in the last 22 h, ~30 % between 26 h and 60 days ago, a few without any chunk. No age falls near 24 h,
  * so a user cannot turn stale between two tools' runs and make them disagree.
  */
-export function syntheticPopulation(count: number, now: number): SyntheticUser[] {
+export function syntheticPopulation(count: number, now: number, chunkCounts: ChunkCounts = FEW_CHUNKS): SyntheticUser[] {
   const random = mulberry32(0x5ca1ab1e);
   const between = (low: number, high: number) => low + Math.floor(random() * (high - low));
   const users: SyntheticUser[] = [];
@@ -35,7 +41,7 @@ export function syntheticPopulation(count: number, now: number): SyntheticUser[]
       continue;
     }
     const age = roll < 0.7 ? between(5 * 60, 22 * HOUR) : between(26 * HOUR, 60 * DAY);
-    users.push({ userid, chunks: between(1, MAX_CHUNKS + 1), lastBackup: Math.floor(now / 1000) - age, suffix });
+    users.push({ userid, chunks: chunkCounts(random), lastBackup: Math.floor(now / 1000) - age, suffix });
   }
   return users;
 }
@@ -46,7 +52,7 @@ export function isStaleForCtlBackups(user: SyntheticUser, hours: number, now: nu
 }
 
 /** Small seeded PRNG: the same population on every run, so figures compare across runs. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed;
   return () => {
     a = (a + 0x6d2b79f5) | 0;
