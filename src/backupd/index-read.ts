@@ -1,7 +1,9 @@
 import { statSync } from 'node:fs';
+import { readChunkTableFromPages } from './chunk-table-from-pages.js';
 import { BackupIndexError } from './index-error.js';
 import { indexFileOf, readBackupIndex, type BackupIndexSummary } from './index-reader.js';
 import type { IndexFingerprint } from './scan-cache.js';
+import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 
 /** One index as a scan reads it: its fingerprint, then its summary or why it could not be read. */
 export type IndexRead =
@@ -10,12 +12,15 @@ export type IndexRead =
 
 /**
  * The fingerprint is taken before the read: a write in between makes the next scan see a new
- * fingerprint and read again, never keep a summary older than its fingerprint.
+ * fingerprint and read again, never keep a summary older than its fingerprint. A read of the pages
+ * takes it from the descriptor it reads; SQLite's read is preceded by a stat.
  */
 export function readIndexOf(dataFile: string): IndexRead {
-  const fingerprint = fingerprintOf(indexFileOf(dataFile));
+  const indexFile = indexFileOf(dataFile);
+  const pages = readChunkTableFromPages(indexFile);
+  const fingerprint = pages instanceof NotPlainPages ? fingerprintOf(indexFile) : pages.fingerprint;
   try {
-    return { fingerprint, summary: readBackupIndex(dataFile), error: null };
+    return { fingerprint, summary: readBackupIndex(dataFile, { pages }), error: null };
   } catch (err) {
     if (!(err instanceof BackupIndexError)) throw err;
     return { fingerprint, summary: null, error: err };

@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
+import { readChunkTableFromPages, type ChunkTablePages } from './chunk-table-from-pages.js';
 import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
+import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 
 /** What one user's backup index says, in the units the report shows. */
 export interface BackupIndexSummary {
@@ -42,12 +44,25 @@ interface DetailRow extends SummaryRow {
 }
 
 /**
- * Reads a user's backup index without ever writing: opened read-only, never created, and with a short
- * busy timeout so a backup in progress makes this user "try again later" instead of stalling the scan.
+ * Reads a user's backup index without ever writing. The summary comes from the chunk table's pages when
+ * they are settled (see readChunkTableFromPages); otherwise, and for the detail, from SQLite: opened
+ * read-only, never created, and with a short busy timeout so a backup in progress makes this user
+ * "try again later" instead of stalling the scan. `pages` is a read of the pages the caller already made.
  */
-export function readBackupIndex(dataFile: string): BackupIndexSummary;
+export function readBackupIndex(dataFile: string, options?: { pages: ChunkTablePages | NotPlainPages }): BackupIndexSummary;
 export function readBackupIndex(dataFile: string, options: { detail: true }): BackupIndexDetail;
-export function readBackupIndex(dataFile: string, options?: { detail: true }): BackupIndexSummary | BackupIndexDetail {
+export function readBackupIndex(
+  dataFile: string,
+  options?: { detail: true } | { pages: ChunkTablePages | NotPlainPages },
+): BackupIndexSummary | BackupIndexDetail {
+  const detail = options !== undefined && 'detail' in options;
+  if (!detail) {
+    const pages = options?.pages ?? readChunkTableFromPages(indexFileOf(dataFile));
+    // An older schema is left to SQLite, whose read says what it lacks.
+    if (!(pages instanceof NotPlainPages) && pages.userVersion >= MIN_SCHEMA_VERSION) {
+      return { lastBackup: pages.lastEnd === null ? null : pages.lastEnd * 1000, chunks: pages.chunks, dataBytes: dataFileSize(dataFile) };
+    }
+  }
   const file = indexFileOf(dataFile);
   let db: Database.Database;
   try {
@@ -57,7 +72,7 @@ export function readBackupIndex(dataFile: string, options?: { detail: true }): B
   }
   let row: SummaryRow | DetailRow;
   try {
-    row = db.prepare(options?.detail ? DETAIL_SQL : SUMMARY_SQL).get() as SummaryRow | DetailRow;
+    row = db.prepare(detail ? DETAIL_SQL : SUMMARY_SQL).get() as SummaryRow | DetailRow;
   } catch (err) {
     throw classify(file, err, db);
   } finally {
@@ -65,7 +80,7 @@ export function readBackupIndex(dataFile: string, options?: { detail: true }): B
   }
   if (row.version < MIN_SCHEMA_VERSION) throw oldSchema(file, row.version);
   const summary = { lastBackup: row.last === null ? null : row.last * 1000, chunks: row.chunks, dataBytes: dataFileSize(dataFile) };
-  if (!options?.detail) return summary;
+  if (!detail) return summary;
   const { messages, mailboxes } = row as DetailRow;
   return { ...summary, messages, mailboxes };
 }

@@ -1,0 +1,126 @@
+import { closeSync, existsSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import type { IndexFingerprint } from './scan-cache.js';
+import { HEADER_BYTES, parseDatabaseHeader } from './sqlite-file/database-header.js';
+import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
+import { PageCursor } from './sqlite-file/page-cursor.js';
+import { PageFile } from './sqlite-file/page-file.js';
+import { integerOrNull, serialTypeSize } from './sqlite-file/record.js';
+import { findTable } from './sqlite-file/schema-table.js';
+import { forEachTableRow } from './sqlite-file/table-btree.js';
+
+/** What `SELECT count(*), max(ts_end) FROM chunk` and `PRAGMA user_version` say, read from the pages. */
+export interface ChunkTablePages {
+  /** Of the file as it was opened, before anything was read from it. */
+  fingerprint: IndexFingerprint;
+  userVersion: number;
+  chunks: number;
+  /** max(ts_end) in seconds; null without a chunk. */
+  lastEnd: number | null;
+}
+
+/**
+ * Cyrus's chunk table, as Cyrus 3.x creates it: the rowid is the chunk id and ts_end is the third column.
+ * Any other definition is left to SQLite.
+ */
+const CYRUS_CHUNK_TABLE = /^CREATE TABLE chunk\s*\(\s*id INTEGER PRIMARY KEY ASC\s*,\s*ts_start INTEGER\s*,\s*ts_end INTEGER\s*,[^]*\)\s*$/i;
+
+/** Read with page 1 in the same system call: Cyrus's chunk table is rooted on page 2. */
+const PREFIX_PAGES = 2;
+/** Reused from file to file: a scan reads a hundred thousand of them. */
+const prefixBuffers = new Map<number, Buffer>();
+const headerFirst = Buffer.allocUnsafe(HEADER_BYTES);
+const headerAgain = Buffer.allocUnsafe(HEADER_BYTES);
+const cursor = new PageCursor();
+
+/**
+ * The chunk table's count and latest end, read straight from the index's pages: a scan opens every index,
+ * and a SQLite connection's setup (open, schema parse, close) costs several times the read itself.
+ *
+ * No lock is taken, so the read proves instead that no write overlapped it. In rollback-journal mode a
+ * writer changes the database file only while its journal exists, and every commit changes the header's
+ * change counter. So: the header is read; then no journal (nor WAL) may exist; then the pages are read;
+ * then still no journal; then the header must be as first read. A write that overlapped the page reads
+ * belongs to a transaction that began after the first check, so it either still has its journal or has
+ * committed and changed the header. The one write that leaves the header as it was, a transaction that
+ * spilled pages and rolled back, would have to begin and end within this read of microseconds; the
+ * file's mtime and ctime, compared last, catch it too wherever the kernel's timestamps are fine-grained.
+ *
+ * Returns NotPlainPages instead for anything else — a write in progress, WAL mode, another schema, a
+ * structure it does not trust, a file it cannot open — and the caller asks SQLite, which locks and
+ * explains errors.
+ */
+export function readChunkTableFromPages(indexFile: string): ChunkTablePages | NotPlainPages {
+  let fd: number;
+  try {
+    fd = openSync(indexFile, 'r');
+  } catch (err) {
+    return declined(err);
+  }
+  try {
+    const before = fstatSync(fd);
+    readHeader(fd, headerFirst);
+    const header = parseDatabaseHeader(headerFirst, before.size);
+    if (existsSync(`${indexFile}-journal`) || existsSync(`${indexFile}-wal`)) throw new NotPlainPages('a journal is present');
+    const prefix = bufferOf(PREFIX_PAGES * header.pageSize);
+    const prefixBytes = readSync(fd, prefix, 0, Math.min(prefix.length, before.size), 0);
+    if (prefixBytes < header.pageSize || !prefix.subarray(0, HEADER_BYTES).equals(headerFirst)) throw new NotPlainPages('written while it was read');
+    const file = new PageFile(fd, header, prefix, prefixBytes);
+    const table = findTable(file, 'chunk');
+    if (!table || !CYRUS_CHUNK_TABLE.test(table.sql)) throw new NotPlainPages('not the chunk table Cyrus creates');
+    let lastEnd: number | null = null;
+    const chunks = forEachTableRow(file, table.rootPage, (page, _rowid, start, end) => {
+      const tsEnd = tsEndOf(page, start, end);
+      if (tsEnd !== null && (lastEnd === null || tsEnd > lastEnd)) lastEnd = tsEnd;
+    });
+    if (existsSync(`${indexFile}-journal`)) throw new NotPlainPages('a journal is present');
+    readHeader(fd, headerAgain);
+    if (!headerAgain.equals(headerFirst) || !sameFile(before, fstatSync(fd))) throw new NotPlainPages('written while it was read');
+    return { fingerprint: { ino: before.ino, size: before.size, mtimeMs: before.mtimeMs }, userVersion: header.userVersion, chunks, lastEnd };
+  } catch (err) {
+    return declined(err);
+  } finally {
+    // Safe only because nothing in this process holds SQLite's lock on this file now: closing any
+    // descriptor of a file drops the process's POSIX locks on it.
+    closeSync(fd);
+  }
+}
+
+function readHeader(fd: number, into: Buffer): void {
+  if (readSync(fd, into, 0, HEADER_BYTES, 0) !== HEADER_BYTES) throw new NotPlainPages('shorter than a header');
+}
+
+function bufferOf(size: number): Buffer {
+  let buf = prefixBuffers.get(size);
+  if (!buf) prefixBuffers.set(size, (buf = Buffer.allocUnsafe(size)));
+  return buf;
+}
+
+function sameFile(a: Stats, b: Stats): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
+/** A file-system error or a page this reader does not trust; anything else is a bug, and is thrown. */
+function declined(err: unknown): NotPlainPages {
+  if (err instanceof NotPlainPages) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (typeof code === 'string') return new NotPlainPages(code);
+  throw err;
+}
+
+/** Page 1 and the next, or as much of them as the file has. */
+/** ts_end of one chunk row: the record's third column (the first, the id, is the rowid and stored as NULL). */
+function tsEndOf(page: Buffer, start: number, end: number): number | null {
+  const c = cursor.at(page, start, end);
+  const headerEnd = start + c.varint();
+  if (headerEnd > end) throw new NotPlainPages('a chunk record header beyond its page');
+  if (c.pos >= headerEnd) throw new NotPlainPages('an empty chunk record');
+  if (c.varint() !== 0) throw new NotPlainPages('a chunk id stored in the record');
+  // Columns missing from a record's end are NULL (none of the chunk table's has a default).
+  if (c.pos >= headerEnd) return null;
+  const tsStartType = c.varint();
+  if (c.pos >= headerEnd) return null;
+  const tsEndType = c.varint();
+  const at = headerEnd + serialTypeSize(tsStartType);
+  if (at + serialTypeSize(tsEndType) > end) throw new NotPlainPages('a chunk record beyond its page');
+  return integerOrNull(page, at, tsEndType);
+}
