@@ -5,6 +5,8 @@ import { chmodSync, copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { readChunkTableFromPages } from '../../src/backupd/chunk-table-from-pages.js';
+import { NotPlainPages } from '../../src/backupd/sqlite-file/not-plain-pages.js';
 import { CyrusTestBed } from '../cyrus/testbed.js';
 import { parseCtlBackupsJsonList } from '../support/ctl-backups-list.js';
 import { runCliProcess } from '../support/run-cli.js';
@@ -56,9 +58,13 @@ describe('report from the backup server\'s files, against real Cyrus', () => {
       assert.equal(u.dataFile, e.fname);
       assert.equal(u.dataBytes, statSync(e.fname).size);
       const index = new Database(`${e.fname}.index`, { readonly: true });
-      const chunks = (index.prepare('SELECT count(*) AS n FROM chunk').get() as { n: number }).n;
+      const { n: chunks, last } = index.prepare('SELECT count(*) AS n, max(ts_end) AS last FROM chunk').get() as { n: number; last: number };
       index.close();
       assert.equal(u.chunks, chunks);
+      // The scan reads indexes backupd wrote from their pages, not through SQLite, and gets SQLite's answer.
+      const pages = readChunkTableFromPages(`${e.fname}.index`);
+      assert.ok(!(pages instanceof NotPlainPages), `${u.userid}: the page reader declined backupd's index: ${String(pages)}`);
+      assert.deepEqual([pages.chunks, pages.lastEnd], [chunks, last]);
     }
     assert.equal(report.users.find((u) => u.userid === 'anne')!.chunks, 2, 'two XBACKUPs of anne made two chunks');
     assert.equal(report.discovery, 'none');

@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** The tables of a Cyrus 3.6 backup index that the scheduler reads (as `.schema` shows on a real one). */
-const SCHEMA = `
+export const SCHEMA = `
 CREATE TABLE chunk( id INTEGER PRIMARY KEY ASC, ts_start INTEGER, ts_end INTEGER, offset INTEGER unique, length INTEGER, file_sha1 TEXT, data_sha1 TEXT );
 CREATE TABLE message( id INTEGER PRIMARY KEY ASC, guid CHAR UNIQUE NOT NULL, partition CHAR, chunk_id INTEGER REFERENCES chunk(id), offset INTEGER, size INTEGER );
 CREATE TABLE mailbox( id INTEGER PRIMARY KEY ASC, last_chunk_id INTEGER NOT NULL REFERENCES chunk(id), uniqueid CHAR UNIQUE NOT NULL, mboxname CHAR NOT NULL, mboxtype CHAR, last_uid INTEGER, highestmodseq INTEGER, recentuid INTEGER, recenttime INTEGER, last_appenddate INTEGER, pop3_last_login INTEGER, pop3_show_after INTEGER, uidvalidity INTEGER, partition CHAR, acl CHAR, options CHAR, sync_crc INTEGER, sync_crc_annot INTEGER, quotaroot CHAR, xconvmodseq INTEGER, annotations CHAR, deleted INTEGER );

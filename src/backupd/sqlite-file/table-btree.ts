@@ -49,6 +49,8 @@ class TableWalk {
     if (kind !== LEAF_TABLE && kind !== INTERIOR_TABLE) throw new NotPlainPages(`page ${pgno} is not a table page`);
     const headerSize = kind === LEAF_TABLE ? 8 : 12;
     const cells = page.readUInt16BE(h + 3);
+    // As SQLite: only a root leaf may be empty (an empty table); an empty child or interior root is damage.
+    if (cells === 0 && (depth > 0 || kind === INTERIOR_TABLE)) throw new NotPlainPages(`page ${pgno} has no cells`);
     const contentStart = page.readUInt16BE(h + 5) || 65536;
     if (h + headerSize + 2 * cells > Math.min(contentStart, this.usable)) throw new NotPlainPages(`page ${pgno}: cell pointers overlap its content`);
     if (kind === LEAF_TABLE) {

@@ -1,0 +1,140 @@
+// Backup indexes built with SQLite in every shape the page reader (src/backupd/chunk-table-from-pages.ts)
+// meets or must refuse, and SQLite's own answer for them, for the tests that compare the two.
+import Database from 'better-sqlite3';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SCHEMA } from './synthetic-backup.js';
+
+/** A ts_end as inserted: a JS number that is an integer is stored as INTEGER, another one as REAL; a string as TEXT. */
+export type TsEnd = number | bigint | string | null;
+
+export interface ChunkIndexOptions {
+  /** ts_end of each chunk row, in id order (ids 1, 2, ...). */
+  tsEnds: readonly TsEnd[];
+  /** `PRAGMA page_size`, set before any table exists. */
+  pageSize?: number;
+  autoVacuum?: 'none' | 'full' | 'incremental';
+  encoding?: 'UTF-8' | 'UTF-16le' | 'UTF-16be';
+  /** 'wal' leaves the database in WAL mode (closed cleanly, so without a -wal file). */
+  journalMode?: 'delete' | 'wal';
+  userVersion?: number;
+  /** Length of each row's file_sha1 and data_sha1 TEXT (40 by default); long ones put rows on overflow pages. */
+  sha1Length?: number;
+  /** Chunk ids deleted after all the inserts. */
+  deleteIds?: Iterable<number>;
+  /** VACUUM after the deletes. */
+  vacuum?: boolean;
+  /** Replaces Cyrus's schema; must have a chunk table with the columns id, ts_start, ts_end, offset, length, file_sha1, data_sha1. */
+  schema?: string;
+  /** Rows of the message and mailbox tables (Cyrus's schema only). */
+  messages?: number;
+  mailboxes?: number;
+}
+
+function sha1Like(i: number, length: number): string {
+  const hex = (i * 2654435761 >>> 0).toString(16).padStart(8, '0');
+  return hex.repeat(Math.ceil(length / 8)).slice(0, length);
+}
+
+/** Writes a fresh index at `indexFile` (removing any old one and its journals). */
+export function writeChunkIndex(indexFile: string, options: ChunkIndexOptions): void {
+  mkdirSync(dirname(indexFile), { recursive: true });
+  for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${indexFile}${suffix}`, { force: true });
+  const db = new Database(indexFile);
+  try {
+    if (options.pageSize !== undefined) db.pragma(`page_size = ${options.pageSize}`);
+    if (options.autoVacuum !== undefined) db.pragma(`auto_vacuum = ${options.autoVacuum}`);
+    if (options.encoding !== undefined) db.pragma(`encoding = '${options.encoding}'`);
+    db.exec(options.schema ?? SCHEMA);
+    db.pragma(`user_version = ${options.userVersion ?? 3}`);
+    const sha1Length = options.sha1Length ?? 40;
+    // Statements are prepared only for rows to insert: a schema may lack the table.
+    db.transaction(() => {
+      if (options.tsEnds.length > 0) {
+        const chunk = db.prepare('INSERT INTO chunk (id, ts_start, ts_end, offset, length, file_sha1, data_sha1) VALUES (?, ?, ?, ?, ?, ?, ?)');
+        options.tsEnds.forEach((end, i) => {
+          const start = typeof end === 'number' && Number.isSafeInteger(end - 60) ? end - 60 : 0;
+          chunk.run(i + 1, start, end, i * 4096, 4096, sha1Like(i, sha1Length), sha1Like(i + 7, sha1Length));
+        });
+      }
+      if (options.messages) {
+        const message = db.prepare('INSERT INTO message (guid, chunk_id) VALUES (?, 1)');
+        for (let i = 0; i < options.messages; i++) message.run(sha1Like(i, 40));
+      }
+      if (options.mailboxes) {
+        const mailbox = db.prepare('INSERT INTO mailbox (last_chunk_id, uniqueid, mboxname) VALUES (1, ?, ?)');
+        for (let i = 0; i < options.mailboxes; i++) mailbox.run(`u${i}`, `example.com!user.x${i}`);
+      }
+    })();
+    if (options.deleteIds !== undefined) {
+      const remove = db.prepare('DELETE FROM chunk WHERE id = ?');
+      db.transaction(() => {
+        for (const id of options.deleteIds!) remove.run(id);
+      })();
+    }
+    if (options.vacuum) db.exec('VACUUM');
+    if (options.journalMode !== undefined) db.pragma(`journal_mode = ${options.journalMode}`);
+  } finally {
+    db.close();
+  }
+}
+
+/** A data file beside the index, as readBackupIndex stats it. */
+export function writeDataFile(dataFile: string, bytes = 100): void {
+  mkdirSync(dirname(dataFile), { recursive: true });
+  writeFileSync(dataFile, Buffer.alloc(bytes));
+}
+
+export interface SqliteChunkAnswer {
+  userVersion: number;
+  chunks: number;
+  lastEnd: number | null;
+}
+
+/** `SELECT count(*), max(ts_end) FROM chunk` and `PRAGMA user_version`, from SQLite itself (read-only). */
+export function sqliteChunkAnswer(indexFile: string): SqliteChunkAnswer {
+  const db = new Database(indexFile, { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare('SELECT count(*) AS chunks, max(ts_end) AS lastEnd FROM chunk').get() as { chunks: number; lastEnd: number | null };
+    return { userVersion: db.pragma('user_version', { simple: true }) as number, chunks: row.chunks, lastEnd: row.lastEnd };
+  } finally {
+    db.close();
+  }
+}
+
+export interface IndexShape {
+  pageSize: number;
+  /** Levels of the chunk table's b-tree: 1 when its root is a leaf. */
+  chunkDepth: number;
+  chunkOverflowPages: number;
+  /** Pages of the schema table (sqlite_schema) itself, overflow included. */
+  schemaPages: number;
+  freelistPages: number;
+  autoVacuum: number;
+  journalMode: string;
+}
+
+/** What the file looks like inside, so a test can show it covers what it says (dbstat). */
+export function indexShape(indexFile: string): IndexShape {
+  const db = new Database(indexFile, { readonly: true, fileMustExist: true });
+  try {
+    const stat = db
+      .prepare(
+        "SELECT coalesce(max(CASE WHEN pagetype IN ('internal', 'leaf') THEN length(path) - length(replace(path, '/', '')) END), 0) AS depth, " +
+          "count(CASE WHEN pagetype = 'overflow' THEN 1 END) AS overflow FROM dbstat WHERE name = 'chunk'",
+      )
+      .get() as { depth: number; overflow: number };
+    const schema = db.prepare("SELECT count(*) AS pages FROM dbstat WHERE name IN ('sqlite_schema', 'sqlite_master')").get() as { pages: number };
+    return {
+      pageSize: db.pragma('page_size', { simple: true }) as number,
+      chunkDepth: stat.depth,
+      chunkOverflowPages: stat.overflow,
+      schemaPages: schema.pages,
+      freelistPages: db.pragma('freelist_count', { simple: true }) as number,
+      autoVacuum: db.pragma('auto_vacuum', { simple: true }) as number,
+      journalMode: db.pragma('journal_mode', { simple: true }) as string,
+    };
+  } finally {
+    db.close();
+  }
+}
