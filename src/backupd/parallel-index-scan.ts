@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { claimBatches, sharedCounter } from './claim-batches.js';
-import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
 import { readIndexOf, type IndexRead } from './index-read.js';
+import { IndexReadRows, type SharedIndexReadRows, type WireError } from './index-read-rows.js';
 
 /** Below this many indexes a worker's start (tens of ms) costs more than it saves. */
 const PARALLEL_FROM = 2000;
@@ -12,12 +12,10 @@ const MAX_WORKERS = 3;
 /** What the scan hands to each worker. */
 export interface IndexScanJob {
   dataFiles: readonly string[];
+  rows: SharedIndexReadRows;
   /** Shared by every thread: the next index nobody has claimed yet. */
   next: Int32Array;
 }
-
-/** A read as it crosses between threads: an error as its parts, since its class would not survive the trip. */
-export type WireRead = Omit<IndexRead, 'error'> & { error: { file: string; problem: BackupIndexProblem; detail: string } | null };
 
 /**
  * Every index's read, in the order given. Many indexes are read by this thread and worker threads
@@ -27,30 +25,17 @@ export type WireRead = Omit<IndexRead, 'error'> & { error: { file: string; probl
 export async function readIndexes(dataFiles: readonly string[], options: { parallelFrom?: number } = {}): Promise<IndexRead[]> {
   const workers = dataFiles.length >= (options.parallelFrom ?? PARALLEL_FROM) ? Math.min(availableParallelism() - 1, MAX_WORKERS) : 0;
   if (workers <= 0) return dataFiles.map((dataFile) => readIndexOf(dataFile));
-  const job: IndexScanJob = { dataFiles, next: sharedCounter() };
-  const reads = new Array<IndexRead | undefined>(dataFiles.length);
+  const rows = IndexReadRows.create(dataFiles.length);
+  const job: IndexScanJob = { dataFiles, rows: rows.shared, next: sharedCounter() };
   const fromWorkers = Array.from({ length: workers }, () => runWorker(job));
-  claimBatches(dataFiles.length, job.next, (i) => {
-    reads[i] = readIndexOf(dataFiles[i]!);
-  });
-  for (const batch of await Promise.all(fromWorkers)) for (const [i, read] of batch) reads[i] = fromWire(read);
-  // A worker that failed handed nothing over: what it had claimed is read here, so its failure changes nothing.
-  return reads.map((read, i) => read ?? readIndexOf(dataFiles[i]!));
+  claimBatches(dataFiles.length, job.next, (i) => rows.set(i, readIndexOf(dataFiles[i]!)));
+  for (const errors of await Promise.all(fromWorkers)) for (const [i, error] of errors) rows.errors.set(i, error);
+  // A worker that failed may have left rows it claimed unread: they are read here, so its failure changes nothing.
+  return dataFiles.map((dataFile, i) => (rows.isComplete(i) ? rows.get(i) : readIndexOf(dataFile)));
 }
 
-export function toWire(read: IndexRead): WireRead {
-  const { error } = read;
-  return { ...read, error: error && { file: error.file, problem: error.problem, detail: error.detail } };
-}
-
-function fromWire(read: WireRead): IndexRead {
-  const { error } = read;
-  if (error === null) return read as IndexRead;
-  return { fingerprint: read.fingerprint, summary: null, error: new BackupIndexError(error.file, error.problem, error.detail) };
-}
-
-/** What the worker read, by position; nothing when it failed (the caller reads those itself). */
-function runWorker(job: IndexScanJob): Promise<Array<[number, WireRead]>> {
+/** The error rows the worker met, once it has read all it claimed; none when it failed (its rows are then read again). */
+function runWorker(job: IndexScanJob): Promise<Array<[number, WireError]>> {
   return new Promise((resolve) => {
     const worker = new Worker(new URL('./parallel-index-scan-worker.js', import.meta.url), { workerData: job });
     worker.once('message', resolve);

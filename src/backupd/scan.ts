@@ -31,8 +31,9 @@ export interface ScanStats {
 }
 
 /**
- * Scans backups.db and every index. Kept alive by the scheduler so that neither backups.db nor an index
- * whose (inode, size, mtime) did not move since the last scan is read again; a one-shot `report` uses a fresh one.
+ * Scans backups.db and every index. Kept alive by the scheduler, with a store, so that neither backups.db
+ * nor an index whose (inode, size, mtime) did not move since the last scan is read again; without a store
+ * (a one-shot `report`) every scan reads every index and nothing is kept for a next one.
  */
 export class BackupServerScanner {
   private cache: Map<string, CachedIndex> | undefined;
@@ -59,11 +60,11 @@ export class BackupServerScanner {
       this.lastStats = { users: 0, indexesRead: 0, indexesReused: 0, unreadable: 0 };
       return { backupsDb, backupsDbExists: false, readAt: this.clock(), entries: [] };
     }
-    const cache = (this.cache ??= this.store?.load() ?? new Map());
+    const cache = this.store ? (this.cache ??= this.store.load()) : undefined;
     const stats: ScanStats = { users: listing.entries.length, indexesRead: 0, indexesReused: 0, unreadable: 0 };
     const entries = new Array<BackupdEntry>(listing.entries.length);
     const cached = listing.entries.map(({ userid, dataFile }) => {
-      const c = cache.get(userid);
+      const c = cache?.get(userid);
       return c?.dataFile === dataFile ? c : undefined;
     });
     // One stat per user whose index was read before; the rest wait for readIndexes() below.
@@ -85,7 +86,7 @@ export class BackupServerScanner {
       const { fingerprint, summary, error } = reads[readIndex]!;
       stats.indexesRead++;
       if (error) stats.unreadable++;
-      else if (fingerprint) {
+      else if (fingerprint && cache) {
         const entry = { dataFile, fingerprint, summary };
         cache.set(userid, entry);
         changed.push([userid, entry]);
@@ -94,10 +95,12 @@ export class BackupServerScanner {
     });
 
     // An unchanged listing names the same users as when the cache was last pruned.
-    const removed = listing !== this.prunedFor ? [...cache.keys()].filter((userid) => !listing.dataFiles.has(userid)) : [];
-    this.prunedFor = listing;
-    for (const userid of removed) cache.delete(userid);
-    if (changed.length > 0 || removed.length > 0) this.store?.save(changed, removed);
+    if (cache && this.store) {
+      const removed = listing !== this.prunedFor ? [...cache.keys()].filter((userid) => !listing.dataFiles.has(userid)) : [];
+      this.prunedFor = listing;
+      for (const userid of removed) cache.delete(userid);
+      if (changed.length > 0 || removed.length > 0) this.store.save(changed, removed);
+    }
     this.lastStats = stats;
     return { backupsDb, backupsDbExists: true, readAt: this.clock(), entries };
   }

@@ -59,6 +59,8 @@ export class UnchangedIndexCheck {
   /** True where `files[i]` still matches `expected[i]`; an undefined expectation is never a match. */
   async check(files: readonly string[], expected: ReadonlyArray<IndexFingerprint | undefined>): Promise<boolean[]> {
     const count = files.length;
+    // A first scan has nothing to compare with: no stat, and no thread started for none.
+    if (expected.every((fingerprint) => fingerprint === undefined)) return new Array<boolean>(count).fill(false);
     const job: UnchangedCheckJob = {
       expected: new Float64Array(new SharedArrayBuffer(3 * count * Float64Array.BYTES_PER_ELEMENT)),
       verdicts: new Uint8Array(new SharedArrayBuffer(count)),

@@ -1,0 +1,74 @@
+import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
+import type { IndexRead } from './index-read.js';
+
+/** Kinds of row: 0 is a row nobody has read. */
+const SUMMARY = 1;
+const ERROR = 2;
+/** Numbers per row: lastBackup, chunks, dataBytes, then the fingerprint's ino, size, mtimeMs. */
+const WIDTH = 6;
+
+/** An error as it crosses between threads: its class would not survive the trip. */
+export type WireError = { file: string; problem: BackupIndexProblem; detail: string };
+
+/** The rows' memory, as handed to a worker thread. */
+export interface SharedIndexReadRows {
+  numbers: Float64Array;
+  kinds: Uint8Array;
+}
+
+/**
+ * The reads of a whole scan in shared memory, one row per index, each thread writing the rows it claimed:
+ * a worker hands nothing over per index, so neither thread holds a hundred thousand result objects twice.
+ * Errors are rare and stay with the thread that met them until it hands them over.
+ */
+export class IndexReadRows {
+  readonly errors = new Map<number, WireError>();
+
+  constructor(readonly shared: SharedIndexReadRows) {}
+
+  static create(count: number): IndexReadRows {
+    return new IndexReadRows({
+      numbers: new Float64Array(new SharedArrayBuffer(WIDTH * count * Float64Array.BYTES_PER_ELEMENT)),
+      kinds: new Uint8Array(new SharedArrayBuffer(count)),
+    });
+  }
+
+  /** Whether row `i` holds a read that get() can give back (a worker that died may have left it unread, or kept its error). */
+  isComplete(i: number): boolean {
+    const kind = this.shared.kinds[i];
+    return kind === SUMMARY || (kind === ERROR && this.errors.has(i));
+  }
+
+  set(i: number, read: IndexRead): void {
+    const { numbers, kinds } = this.shared;
+    const at = WIDTH * i;
+    const { fingerprint } = read;
+    numbers[at + 3] = fingerprint ? fingerprint.ino : Number.NaN;
+    numbers[at + 4] = fingerprint?.size ?? 0;
+    numbers[at + 5] = fingerprint?.mtimeMs ?? 0;
+    if (read.error) {
+      this.errors.set(i, { file: read.error.file, problem: read.error.problem, detail: read.error.detail });
+      kinds[i] = ERROR;
+      return;
+    }
+    const { summary } = read;
+    numbers[at] = summary.lastBackup ?? Number.NaN;
+    numbers[at + 1] = summary.chunks;
+    numbers[at + 2] = summary.dataBytes;
+    kinds[i] = SUMMARY;
+  }
+
+  /** Row `i` as the read it recorded; `errors` must hold the error rows of every thread by now. */
+  get(i: number): IndexRead {
+    const { numbers } = this.shared;
+    const at = WIDTH * i;
+    const ino = numbers[at + 3]!;
+    const fingerprint = Number.isNaN(ino) ? undefined : { ino, size: numbers[at + 4]!, mtimeMs: numbers[at + 5]! };
+    if (this.shared.kinds[i] === ERROR) {
+      const e = this.errors.get(i)!;
+      return { fingerprint, summary: null, error: new BackupIndexError(e.file, e.problem, e.detail) };
+    }
+    const lastBackup = numbers[at]!;
+    return { fingerprint, summary: { lastBackup: Number.isNaN(lastBackup) ? null : lastBackup, chunks: numbers[at + 1]!, dataBytes: numbers[at + 2]! }, error: null };
+  }
+}
