@@ -72,9 +72,10 @@ export function classifyUsers(input: ClassifyInput): Classification {
     const newest = lastBackup === null ? lastVerified : lastVerified === null ? lastBackup : Math.max(lastBackup, lastVerified);
     const age = newest === null ? null : now - newest;
     const lastAttempt = past?.lastAttempt ?? null;
-    const status: UserStatus = {
+    const { state, error } = decide(userid, { entry, found, past, age, coverage, policy });
+    return {
       userid,
-      state: 'fresh',
+      state,
       server: found?.servers[0] ?? null,
       lastBackup,
       lastVerified,
@@ -83,30 +84,41 @@ export function classifyUsers(input: ClassifyInput): Classification {
       dataBytes: entry?.index?.dataBytes ?? null,
       chunks: entry?.index?.chunks ?? null,
       mailBytes: found?.mailBytes ?? null,
-      error: null,
+      error,
       lastAttempt,
       inDoubt: isInDoubt(past, lastBackup, now),
     };
-    const [state, error] = decide();
-    return { ...status, state, error };
-
-    function decide(): [UserState, string | null] {
-      if (found && found.servers.length > 1) {
-        return ['conflict', `found on ${found.servers.join(' and ')}: not backed up until it lives on one server only`];
-      }
-      if (entry?.error) return ['unreadable', entry.error.message];
-      if (past && past.consecutiveFailures >= policy.failingAfter) {
-        return ['failing', `${past.consecutiveFailures} failed attempts in a row${lastAttempt?.error ? `; last: ${lastAttempt.error}` : ''}`];
-      }
-      if (entry && !found && coverage === 'complete' && userid !== SHARED_BACKUP_KEY) {
-        return ['orphan', 'in backups.db but on no configured IMAP server (deleted, renamed or moved user?)'];
-      }
-      if (age === null) return ['missing', null];
-      if (age < 0) return ['fresh', `last backup is ${Math.round(-age / 1000)} s in the future: check the clocks of the IMAP server and the backup server`];
-      return [age < policy.maxAge ? 'fresh' : 'stale', null];
-    }
   });
   return { coverage, users };
+}
+
+interface Evidence {
+  entry: BackupdView['entries'][number] | undefined;
+  found: { servers: string[] } | undefined;
+  past: UserHistory | undefined;
+  age: number | null;
+  coverage: DiscoveryCoverage;
+  policy: StalenessPolicy;
+}
+
+/** The first state that applies, in order of what an admin must act on first, and why. */
+function decide(userid: string, { entry, found, past, age, coverage, policy }: Evidence): { state: UserState; error: string | null } {
+  if (found && found.servers.length > 1) {
+    return { state: 'conflict', error: `found on ${found.servers.join(' and ')}: not backed up until it lives on one server only` };
+  }
+  if (entry?.error) return { state: 'unreadable', error: entry.error.message };
+  if (past && past.consecutiveFailures >= policy.failingAfter) {
+    const last = past.lastAttempt?.error;
+    return { state: 'failing', error: `${past.consecutiveFailures} failed attempts in a row${last ? `; last: ${last}` : ''}` };
+  }
+  if (entry && !found && coverage === 'complete' && userid !== SHARED_BACKUP_KEY) {
+    return { state: 'orphan', error: 'in backups.db but on no configured IMAP server (deleted, renamed or moved user?)' };
+  }
+  if (age === null) return { state: 'missing', error: null };
+  if (age < 0) {
+    return { state: 'fresh', error: `last backup is ${Math.round(-age / 1000)} s in the future: check the clocks of the IMAP server and the backup server` };
+  }
+  return { state: age < policy.maxAge ? 'fresh' : 'stale', error: null };
 }
 
 /** In doubt until the grace ends or the index shows a chunk that ended after the attempt began. */

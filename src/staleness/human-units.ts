@@ -1,3 +1,4 @@
+import { isoTime } from './iso-time.js';
 const UNITS: Array<[string, number]> = [
   ['d', 86_400_000],
   ['h', 3_600_000],
@@ -33,4 +34,4 @@ export function formatBytes(bytes: number | null): string {
   return i === 0 ? `${value}B` : `${value < 10 ? value.toFixed(1) : Math.round(value)}${units[i]}`;
 }
 
-export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : isoTime(ms));
