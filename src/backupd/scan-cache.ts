@@ -31,3 +31,14 @@ export class MemoryScanCache implements ScanCacheStore {
     for (const userid of removed) this.entries.delete(userid);
   }
 }
+
+/** What another process (the scheduler) learnt, used and never written: `report` reads it, the scheduler owns it. */
+export class ReadOnlyScanCache implements ScanCacheStore {
+  constructor(private readonly store: ScanCacheStore) {}
+
+  load(): Map<string, CachedIndex> {
+    return this.store.load();
+  }
+
+  save(): void {}
+}

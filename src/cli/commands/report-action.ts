@@ -1,8 +1,11 @@
 import { CyrusDbError } from '../../backupd/cyrusdb/errors.js';
-import { BackupServerScanner } from '../../backupd/scan.js';
-import { configFileFromEnv, loadConfig, type ServerConfig } from '../../config/load.js';
-import { openStateDbReadOnly } from '../../scheduler/state/open-state-db.js';
-import { UserMemory, type RememberedUser } from '../../scheduler/state/user-memory.js';
+import { ReadOnlyScanCache } from '../../backupd/scan-cache.js';
+import { BackupServerScanner, type BackupdView } from '../../backupd/scan.js';
+import type { BackupServerPaths } from '../../config/backup-server.js';
+import { configFileFromEnv, loadConfig, type Config, type ServerConfig } from '../../config/load.js';
+import { openStateDbReadOnly, type StateDb } from '../../scheduler/state/open-state-db.js';
+import { SqliteScanCache } from '../../scheduler/state/scan-cache-store.js';
+import { UserMemory } from '../../scheduler/state/user-memory.js';
 import { classifyUsers } from '../../staleness/classify.js';
 import { buildReport } from '../../staleness/report.js';
 import { resolveBackupServer } from '../backup-server-view.js';
@@ -15,14 +18,16 @@ import { writeReportTable } from '../output/report-table.js';
 import type { CliIo } from '../program.js';
 import type { ReportFormat, ReportOptions } from './report.js';
 
-/** What the scheduler remembers (lastVerified, failures, last attempt), read-only; null before its first run. */
-function readHistory(stateFile: string): Map<string, RememberedUser> | null {
-  const db = openStateDbReadOnly(stateFile);
-  if (!db) return null;
+/**
+ * The backup server's files, reading again only the indexes that changed since the scheduler last read
+ * them (its state database's scan cache, used read-only); every index when no scheduler has run.
+ */
+async function scanBackupServer(paths: BackupServerPaths, stateDb: StateDb | null): Promise<BackupdView> {
+  const scanner = new BackupServerScanner(paths, stateDb ? new ReadOnlyScanCache(new SqliteScanCache(stateDb)) : undefined);
   try {
-    return new UserMemory(db).all();
+    return await scanner.scan();
   } finally {
-    db.close();
+    await scanner.close();
   }
 }
 
@@ -34,14 +39,24 @@ async function discover(servers: ServerConfig[], opts: GlobalOptions) {
 
 /** `report`: the backup server's files, joined with discovery and the scheduler's history, in the chosen format. */
 export async function runReport(opts: ReportOptions, io: CliIo, setExit: (code: number) => void): Promise<void> {
-  const format: ReportFormat = opts.json ? 'json' : opts.format;
   const config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: opts.discovery ? 'lenient' : false });
+  // What the scheduler remembers (its scan cache; lastVerified, failures, last attempt), read-only; null before its first run.
+  const stateDb = openStateDbReadOnly(config.state);
+  try {
+    await report(config, stateDb, opts, io, setExit);
+  } finally {
+    stateDb?.close();
+  }
+}
+
+async function report(config: Config, stateDb: StateDb | null, opts: ReportOptions, io: CliIo, setExit: (code: number) => void): Promise<void> {
+  const format: ReportFormat = opts.json ? 'json' : opts.format;
   const maxAge = opts.maxAge ?? config.policy.maxAge;
   const paths = resolveBackupServer(config);
   const now = Date.now();
   let view;
   try {
-    view = await new BackupServerScanner(paths).scan();
+    view = await scanBackupServer(paths, stateDb);
   } catch (err) {
     if (!(err instanceof CyrusDbError)) throw err;
     if (format === 'nagios') {
@@ -58,7 +73,7 @@ export async function runReport(opts: ReportOptions, io: CliIo, setExit: (code: 
   const classification = classifyUsers({
     backupd: view,
     discovery,
-    history: readHistory(config.state),
+    history: stateDb ? new UserMemory(stateDb).all() : null,
     policy: { maxAge, failingAfter: config.policy.failingAfter },
     now,
   });
