@@ -206,13 +206,15 @@ function fleetGoalsTable(scan: ScanBenchResult, r: FleetSchedulerResult, users: 
   const peakRss = Math.max(...report.peakRssKb);
   const peerRss = Math.max(...peer.peakRssKb);
   const warm = r.warmReport.median;
-  const widths = [30, 10, 28, 10, 8, 18];
+  const warmProcess = scan.processes.reportWarm.wall.median;
+  const widths = [34, 10, 28, 10, 8, 18];
   return [
     '',
     `Fleet goals (spec §8, ${formatCount(GOAL_USERS)} users), ours against ${peerLabel} in the same run; goals are reported, never enforced:`,
     columns(['  cold report --json', formatDuration(report.wall.median), peerLabel, formatDuration(peer.wall.median), formatRatio(peer.wall.median / report.wall.median), `goal < ${formatDuration(GOALS.coldMs)}`, verdict(report.wall.median < GOALS.coldMs)], widths),
     columns(['  peak RSS of report --json', formatRss(peakRss), peerLabel, formatRss(peerRss), formatRatio(peerRss / peakRss), `goal < ${formatRss(GOALS.rssKb)}`, verdict(peakRss < GOALS.rssKb)], widths),
-    columns(['  warm report (in process)', formatDuration(warm), peerLabel, formatDuration(peer.wall.median), formatRatio(peer.wall.median / warm), `goal < ${formatDuration(GOALS.warmMs)}`, verdict(warm < GOALS.warmMs)], widths),
+    columns(['  warm report --json (process)', formatDuration(warmProcess), peerLabel, formatDuration(peer.wall.median), formatRatio(peer.wall.median / warmProcess), `goal < ${formatDuration(GOALS.warmMs)}`, verdict(warmProcess < GOALS.warmMs)], widths),
+    columns(['  warm report (in the scheduler)', formatDuration(warm), peerLabel, formatDuration(peer.wall.median), formatRatio(peer.wall.median / warm), `goal < ${formatDuration(GOALS.warmMs)}`, verdict(warm < GOALS.warmMs)], widths),
   ].join('\n');
 }
 

@@ -1,8 +1,12 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BackupServerScanner } from '../src/backupd/scan.js';
 import { MemoryScanCache } from '../src/backupd/scan-cache.js';
 import { backupServerPaths } from '../src/config/backup-server.js';
 import { readImapdConf } from '../src/config/imapd-conf.js';
+import { openStateDb } from '../src/scheduler/state/open-state-db.js';
+import { SqliteScanCache } from '../src/scheduler/state/scan-cache-store.js';
 import { CYRUS_BIN, cyrusAccount } from './cyrus.js';
 import { dropPageCache } from './page-cache.js';
 import { Samples } from './samples.js';
@@ -14,7 +18,7 @@ const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 /** ctl_backups's `-t`, and our report's --max-age: the synthetic server's population has no age near 24 h. */
 const STALE_HOURS = 24;
 
-export type ProcessName = 'report' | 'ctlList' | 'ctlListNoVerify';
+export type ProcessName = 'report' | 'reportWarm' | 'ctlList' | 'ctlListNoVerify';
 
 /** A program measured as a fresh process, with the userids it reports stale (or without any chunk). */
 interface Contender {
@@ -59,17 +63,16 @@ export async function runScanBenchmark(server: SyntheticBackupServer, options: S
   const problems: string[] = [];
   const ctlBackups = (...args: string[]) => () => runTimed(`${CYRUS_BIN}/ctl_backups`, ['-C', server.imapdConf, ...args], { scratch, as: cyrus });
   let ourCounts = { stale: 0, missing: 0 };
+  const ourReport = (config: string) => () => runTimed(process.execPath, [CLI, 'report', '--json', '--max-age', `${staleHours}h`, '-c', config], { scratch });
+  const ourStaleUserids = (stdout: string) => {
+    const report = JSON.parse(stdout) as ReportJson;
+    ourCounts = { stale: report.counts.stale, missing: report.counts.missing };
+    return reportStaleUserids(report, server.users.length, problems);
+  };
+  const configs = await reportConfigs(server);
   const contenders: Contender[] = [
-    {
-      name: 'report',
-      label: 'report --json',
-      run: () => runTimed(process.execPath, [CLI, 'report', '--json', '--max-age', `${staleHours}h`, '-c', server.schedulerConfig], { scratch }),
-      staleUserids: (stdout) => {
-        const report = JSON.parse(stdout) as ReportJson;
-        ourCounts = { stale: report.counts.stale, missing: report.counts.missing };
-        return reportStaleUserids(report, server.users.length, problems);
-      },
-    },
+    { name: 'report', label: 'report --json', run: ourReport(configs.cold), staleUserids: ourStaleUserids },
+    { name: 'reportWarm', label: 'report --json, scheduler ran', run: ourReport(configs.warm), staleUserids: ourStaleUserids },
     { name: 'ctlList', label: `ctl_backups list -t ${staleHours}`, run: ctlBackups('list', '-t', String(staleHours)), staleUserids: ctlListUserids },
     {
       name: 'ctlListNoVerify',
@@ -123,6 +126,30 @@ export async function runScanBenchmark(server: SyntheticBackupServer, options: S
     },
     problems: [...new Set(problems)],
   };
+}
+
+/**
+ * Two configs for the same backup server. Cold: no scheduler has run (no state database), so the report
+ * reads every index. Warm: a scheduler has scanned (its state database holds the scan cache, written here
+ * untimed as `run` writes it), so the report stats every index and reads none.
+ */
+async function reportConfigs(server: SyntheticBackupServer): Promise<{ cold: string; warm: string }> {
+  const config = (name: string, state: string) => {
+    const file = join(server.runDir, name);
+    writeFileSync(file, `backupd:\n  imapdConf: ${server.imapdConf}\nstate: ${state}\n`);
+    return file;
+  };
+  const coldState = join(server.runDir, 'no-scheduler-state.db');
+  rmSync(coldState, { force: true });
+  const warmState = join(server.runDir, 'scheduler-state.db');
+  rmSync(warmState, { force: true });
+  const db = openStateDb(warmState);
+  try {
+    await new BackupServerScanner(backupServerPaths(readImapdConf(server.imapdConf)), new SqliteScanCache(db)).scan();
+  } finally {
+    db.close();
+  }
+  return { cold: config('report-cold.yaml', coldState), warm: config('report-warm.yaml', warmState) };
 }
 
 /** Not timed: `list` without `-t` must list every user, or the synthetic server is not one Cyrus accepts. */
@@ -202,7 +229,7 @@ function compareSets(actual: readonly string[], expected: ReadonlySet<string>): 
 
 function emptyFigures(): Record<ProcessName, ProcessFigures> {
   const figures = () => ({ wall: new Samples(), peakRssKb: [] });
-  return { report: figures(), ctlList: figures(), ctlListNoVerify: figures() };
+  return { report: figures(), reportWarm: figures(), ctlList: figures(), ctlListNoVerify: figures() };
 }
 
 function firstLine(text: string): string {
