@@ -1,4 +1,4 @@
-import type { BackupdView } from '../backupd/scan.js';
+import type { BackupdEntry, BackupdView } from '../backupd/scan.js';
 import type { FleetDiscovery } from '../imap/fleet-discovery.js';
 import type { UserHistory, LastAttempt } from './user-history.js';
 import type { UserState } from './user-state.js';
@@ -52,18 +52,18 @@ export function classifyUsers(input: ClassifyInput): Classification {
   const coverage: DiscoveryCoverage =
     discovery === null || discovery.servers.length === 0 ? 'none' : discovery.servers.every((s) => s.ok) ? 'complete' : 'partial';
 
-  const foundOn = new Map<string, { servers: string[]; mailBytes: number | null }>();
+  const foundOn = new Map<string, Found>();
   for (const server of discovery?.servers ?? []) {
     for (const user of server.users) {
       const found = foundOn.get(user.userid);
-      if (found) found.servers.push(server.name);
-      else foundOn.set(user.userid, { servers: [server.name], mailBytes: user.sizeBytes });
+      if (found) (found.alsoOn ??= []).push(server.name);
+      else foundOn.set(user.userid, { server: server.name, mailBytes: user.sizeBytes, alsoOn: null });
     }
   }
-  const entries = new Map(backupd.entries.map((e) => [e.userid, e]));
-  const userids = new Set([...entries.keys(), ...foundOn.keys()]);
+  const entries = new Map<string, BackupdEntry>();
+  for (const entry of backupd.entries) entries.set(entry.userid, entry);
 
-  const users = [...userids].sort().map((userid): UserStatus => {
+  const users = sortedUnion(backupd.entries, foundOn, entries).map((userid): UserStatus => {
     const entry = entries.get(userid);
     const found = foundOn.get(userid);
     const past = history?.get(userid);
@@ -76,7 +76,7 @@ export function classifyUsers(input: ClassifyInput): Classification {
     return {
       userid,
       state,
-      server: found?.servers[0] ?? null,
+      server: found?.server ?? null,
       lastBackup,
       lastVerified,
       age,
@@ -92,9 +92,35 @@ export function classifyUsers(input: ClassifyInput): Classification {
   return { coverage, users };
 }
 
+/** Where discovery found a user: the first server, and any other (a conflict). */
+interface Found {
+  server: string;
+  mailBytes: number | null;
+  alsoOn: string[] | null;
+}
+
+/**
+ * Every userid of backups.db and discovery, once each, sorted. backups.db lists its users in key order,
+ * which for plain ASCII userids is already the sort order: then only the users it lacks are sorted and
+ * merged in, instead of sorting a hundred thousand strings every cycle.
+ */
+function sortedUnion(backupdEntries: readonly BackupdEntry[], foundOn: ReadonlyMap<string, Found>, entries: ReadonlyMap<string, BackupdEntry>): string[] {
+  const backedUp = backupdEntries.map((e) => e.userid);
+  const inOrder = backedUp.every((userid, i) => i === 0 || backedUp[i - 1]! < userid);
+  if (!inOrder) return [...new Set([...backedUp, ...foundOn.keys()])].sort();
+  const onlyFound = [...foundOn.keys()].filter((userid) => !entries.has(userid)).sort();
+  const merged = new Array<string>(backedUp.length + onlyFound.length);
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < merged.length; k++) {
+    merged[k] = j >= onlyFound.length || (i < backedUp.length && backedUp[i]! < onlyFound[j]!) ? backedUp[i++]! : onlyFound[j++]!;
+  }
+  return merged;
+}
+
 interface Evidence {
-  entry: BackupdView['entries'][number] | undefined;
-  found: { servers: string[] } | undefined;
+  entry: BackupdEntry | undefined;
+  found: Found | undefined;
   past: UserHistory | undefined;
   age: number | null;
   coverage: DiscoveryCoverage;
@@ -103,8 +129,8 @@ interface Evidence {
 
 /** The first state that applies, in order of what an admin must act on first, and why. */
 function decide(userid: string, { entry, found, past, age, coverage, policy }: Evidence): { state: UserState; error: string | null } {
-  if (found && found.servers.length > 1) {
-    return { state: 'conflict', error: `found on ${found.servers.join(' and ')}: not backed up until it lives on one server only` };
+  if (found?.alsoOn) {
+    return { state: 'conflict', error: `found on ${[found.server, ...found.alsoOn].join(' and ')}: not backed up until it lives on one server only` };
   }
   if (entry?.error) return { state: 'unreadable', error: entry.error.message };
   if (past && past.consecutiveFailures >= policy.failingAfter) {
