@@ -49,12 +49,17 @@ export function encodeModifiedUtf7(text: string): string {
   return encoded;
 }
 
+/** Printable US-ASCII but '&': what modified UTF-7 leaves as it is. */
+const PLAIN = /^[\x20-\x25\x27-\x7e]*$/;
+
 /**
  * Decodes strictly, refusing every form the RFC does not allow (raw non-ASCII, a run without
  * its '-', non-zero padding bits, encoded printable ASCII, two runs in a row, broken
  * surrogate pairs), so that each decoded string has exactly one encoding.
  */
 export function decodeModifiedUtf7(encoded: string): string {
+  // Nearly every name is plain printable ASCII without '&', which is its own decoding.
+  if (PLAIN.test(encoded)) return encoded;
   let decoded = '';
   let previousWasBase64Run = false;
   let index = 0;

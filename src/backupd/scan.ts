@@ -39,7 +39,7 @@ export class BackupServerScanner {
   private cache: Map<string, CachedIndex> | undefined;
   /** The listing the cache was last pruned against. */
   private prunedFor: BackupsListing | undefined;
-  private readonly unchangedCheck = new UnchangedIndexCheck();
+  private readonly unchangedCheck: UnchangedIndexCheck;
   lastStats: ScanStats = { users: 0, indexesRead: 0, indexesReused: 0, unreadable: 0 };
 
   private readonly backupsDb: BackupsDbReader;
@@ -49,8 +49,12 @@ export class BackupServerScanner {
     backupsDb: BackupsDbReader | Pick<BackupServerPaths, 'backupsDb' | 'backupsDbFormat'>,
     private readonly store?: ScanCacheStore,
     private readonly clock: () => number = Date.now,
+    options: { scansOnce?: boolean } = {},
   ) {
     this.backupsDb = backupsDb instanceof BackupsDbReader ? backupsDb : new BackupsDbReader(backupsDb);
+    // Stat threads pay off across scans (they keep the file names); for one scan their start and the
+    // hand-over of every name cost more than the stats they share.
+    this.unchangedCheck = new UnchangedIndexCheck(options.scansOnce ? { workers: 0 } : {});
   }
 
   async scan(): Promise<BackupdView> {

@@ -23,7 +23,7 @@ import type { ReportFormat, ReportOptions } from './report.js';
  * them (its state database's scan cache, used read-only); every index when no scheduler has run.
  */
 async function scanBackupServer(paths: BackupServerPaths, stateDb: StateDb | null): Promise<BackupdView> {
-  const scanner = new BackupServerScanner(paths, stateDb ? new ReadOnlyScanCache(new SqliteScanCache(stateDb)) : undefined);
+  const scanner = new BackupServerScanner(paths, stateDb ? new ReadOnlyScanCache(new SqliteScanCache(stateDb)) : undefined, Date.now, { scansOnce: true });
   try {
     return await scanner.scan();
   } finally {
