@@ -207,12 +207,15 @@ function fleetGoalsTable(scan: ScanBenchResult, r: FleetSchedulerResult, users: 
   const peerRss = Math.max(...peer.peakRssKb);
   const warm = r.warmReport.median;
   const warmProcess = scan.processes.reportWarm.wall.median;
+  // "Warm" as issue 3 times it (the in-process rescan), then the two whole reports a user can ask for warm.
+  const rescan = scan.inProcess.repeatScan.median;
   const widths = [34, 10, 28, 10, 8, 18];
   return [
     '',
     `Fleet goals (spec §8, ${formatCount(GOAL_USERS)} users), ours against ${peerLabel} in the same run; goals are reported, never enforced:`,
     columns(['  cold report --json', formatDuration(report.wall.median), peerLabel, formatDuration(peer.wall.median), formatRatio(peer.wall.median / report.wall.median), `goal < ${formatDuration(GOALS.coldMs)}`, verdict(report.wall.median < GOALS.coldMs)], widths),
     columns(['  peak RSS of report --json', formatRss(peakRss), peerLabel, formatRss(peerRss), formatRatio(peerRss / peakRss), `goal < ${formatRss(GOALS.rssKb)}`, verdict(peakRss < GOALS.rssKb)], widths),
+    columns(['  warm rescan (in the scheduler)', formatDuration(rescan), peerLabel, formatDuration(peer.wall.median), formatRatio(peer.wall.median / rescan), `goal < ${formatDuration(GOALS.warmMs)}`, verdict(rescan < GOALS.warmMs)], widths),
     columns(['  warm report --json (process)', formatDuration(warmProcess), peerLabel, formatDuration(peer.wall.median), formatRatio(peer.wall.median / warmProcess), `goal < ${formatDuration(GOALS.warmMs)}`, verdict(warmProcess < GOALS.warmMs)], widths),
     columns(['  warm report (in the scheduler)', formatDuration(warm), peerLabel, formatDuration(peer.wall.median), formatRatio(peer.wall.median / warm), `goal < ${formatDuration(GOALS.warmMs)}`, verdict(warm < GOALS.warmMs)], widths),
   ].join('\n');
