@@ -4,6 +4,8 @@ import type { IndexRead } from './index-read.js';
 /** Kinds of row: 0 is a row nobody has read. */
 const SUMMARY = 1;
 const ERROR = 2;
+/** Added to the kind of a row that SQLite read. */
+const BY_SQLITE = 4;
 /** Numbers per row: lastBackup, chunks, dataBytes, then the fingerprint's ino, size, mtimeMs. */
 const WIDTH = 6;
 
@@ -35,7 +37,7 @@ export class IndexReadRows {
 
   /** Whether row `i` holds a read that get() can give back (a worker that died may have left it unread, or kept its error). */
   isComplete(i: number): boolean {
-    const kind = this.shared.kinds[i];
+    const kind = this.shared.kinds[i]! & ~BY_SQLITE;
     return kind === SUMMARY || (kind === ERROR && this.errors.has(i));
   }
 
@@ -48,14 +50,14 @@ export class IndexReadRows {
     numbers[at + 5] = fingerprint?.mtimeMs ?? 0;
     if (read.error) {
       this.errors.set(i, { file: read.error.file, problem: read.error.problem, detail: read.error.detail });
-      kinds[i] = ERROR;
+      kinds[i] = ERROR | (read.bySqlite ? BY_SQLITE : 0);
       return;
     }
     const { summary } = read;
     numbers[at] = summary.lastBackup ?? Number.NaN;
     numbers[at + 1] = summary.chunks;
     numbers[at + 2] = summary.dataBytes;
-    kinds[i] = SUMMARY;
+    kinds[i] = SUMMARY | (read.bySqlite ? BY_SQLITE : 0);
   }
 
   /** Row `i` as the read it recorded; `errors` must hold the error rows of every thread by now. */
@@ -64,11 +66,13 @@ export class IndexReadRows {
     const at = WIDTH * i;
     const ino = numbers[at + 3]!;
     const fingerprint = Number.isNaN(ino) ? undefined : { ino, size: numbers[at + 4]!, mtimeMs: numbers[at + 5]! };
-    if (this.shared.kinds[i] === ERROR) {
+    const kind = this.shared.kinds[i]!;
+    const bySqlite = (kind & BY_SQLITE) !== 0;
+    if ((kind & ~BY_SQLITE) === ERROR) {
       const e = this.errors.get(i)!;
-      return { fingerprint, summary: null, error: new BackupIndexError(e.file, e.problem, e.detail) };
+      return { fingerprint, bySqlite, summary: null, error: new BackupIndexError(e.file, e.problem, e.detail) };
     }
     const lastBackup = numbers[at]!;
-    return { fingerprint, summary: { lastBackup: Number.isNaN(lastBackup) ? null : lastBackup, chunks: numbers[at + 1]!, dataBytes: numbers[at + 2]! }, error: null };
+    return { fingerprint, bySqlite, summary: { lastBackup: Number.isNaN(lastBackup) ? null : lastBackup, chunks: numbers[at + 1]!, dataBytes: numbers[at + 2]! }, error: null };
   }
 }

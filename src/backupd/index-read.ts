@@ -5,10 +5,14 @@ import { indexFileOf, readBackupIndex, type BackupIndexSummary } from './index-r
 import type { IndexFingerprint } from './scan-cache.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 
-/** One index as a scan reads it: its fingerprint, then its summary or why it could not be read. */
-export type IndexRead =
-  | { fingerprint: IndexFingerprint | undefined; summary: BackupIndexSummary; error: null }
-  | { fingerprint: IndexFingerprint | undefined; summary: null; error: BackupIndexError };
+/**
+ * One index as a scan reads it: its fingerprint, then its summary or why it could not be read, and
+ * whether SQLite had to read it (its pages were not settled, or not plain: see readChunkTableFromPages).
+ */
+export type IndexRead = { fingerprint: IndexFingerprint | undefined; bySqlite: boolean } & (
+  | { summary: BackupIndexSummary; error: null }
+  | { summary: null; error: BackupIndexError }
+);
 
 /**
  * The fingerprint is taken before the read: a write in between makes the next scan see a new
@@ -18,12 +22,13 @@ export type IndexRead =
 export function readIndexOf(dataFile: string): IndexRead {
   const indexFile = indexFileOf(dataFile);
   const pages = readChunkTableFromPages(indexFile);
-  const fingerprint = pages instanceof NotPlainPages ? fingerprintOf(indexFile) : pages.fingerprint;
+  const bySqlite = pages instanceof NotPlainPages;
+  const fingerprint = bySqlite ? fingerprintOf(indexFile) : pages.fingerprint;
   try {
-    return { fingerprint, summary: readBackupIndex(dataFile, { pages }), error: null };
+    return { fingerprint, bySqlite, summary: readBackupIndex(dataFile, { pages }), error: null };
   } catch (err) {
     if (!(err instanceof BackupIndexError)) throw err;
-    return { fingerprint, summary: null, error: err };
+    return { fingerprint, bySqlite, summary: null, error: err };
   }
 }
 

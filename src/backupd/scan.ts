@@ -26,6 +26,8 @@ export interface BackupdView {
 export interface ScanStats {
   users: number;
   indexesRead: number;
+  /** Of those read, how many SQLite had to read: being written, or not the plain index the page reader knows. */
+  readBySqlite: number;
   indexesReused: number;
   unreadable: number;
 }
@@ -40,7 +42,7 @@ export class BackupServerScanner {
   /** The listing the cache was last pruned against. */
   private prunedFor: BackupsListing | undefined;
   private readonly unchangedCheck: UnchangedIndexCheck;
-  lastStats: ScanStats = { users: 0, indexesRead: 0, indexesReused: 0, unreadable: 0 };
+  lastStats: ScanStats = { users: 0, indexesRead: 0, readBySqlite: 0, indexesReused: 0, unreadable: 0 };
 
   private readonly backupsDb: BackupsDbReader;
 
@@ -61,11 +63,11 @@ export class BackupServerScanner {
     const listing = await this.backupsDb.listing();
     const backupsDb = this.backupsDb.paths.backupsDb;
     if (listing === null) {
-      this.lastStats = { users: 0, indexesRead: 0, indexesReused: 0, unreadable: 0 };
+      this.lastStats = { users: 0, indexesRead: 0, readBySqlite: 0, indexesReused: 0, unreadable: 0 };
       return { backupsDb, backupsDbExists: false, readAt: this.clock(), entries: [] };
     }
     const cache = this.store ? (this.cache ??= this.store.load()) : undefined;
-    const stats: ScanStats = { users: listing.entries.length, indexesRead: 0, indexesReused: 0, unreadable: 0 };
+    const stats: ScanStats = { users: listing.entries.length, indexesRead: 0, readBySqlite: 0, indexesReused: 0, unreadable: 0 };
     const entries = new Array<BackupdEntry>(listing.entries.length);
     const cached = listing.entries.map(({ userid, dataFile }) => {
       const c = cache?.get(userid);
@@ -87,8 +89,9 @@ export class BackupServerScanner {
     const reads = await readIndexes(unseen.map((i) => listing.entries[i]!.dataFile));
     unseen.forEach((entryIndex, readIndex) => {
       const { userid, dataFile } = listing.entries[entryIndex]!;
-      const { fingerprint, summary, error } = reads[readIndex]!;
+      const { fingerprint, summary, error, bySqlite } = reads[readIndex]!;
       stats.indexesRead++;
+      if (bySqlite) stats.readBySqlite++;
       if (error) stats.unreadable++;
       else if (fingerprint && cache) {
         const entry = { dataFile, fingerprint, summary };

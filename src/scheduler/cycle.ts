@@ -94,7 +94,9 @@ export class CycleRunner {
 
   async look(options: CycleOptions): Promise<CycleView> {
     const { config, now } = this.deps;
+    const scanStarted = now();
     const view = await this.deps.scanner.scan();
+    this.deps.logger.info({ ...this.deps.scanner.lastStats, seconds: (now() - scanStarted) / 1000 }, 'backup server scanned');
     if (config.servers.length > 0 && (!this.discovery || now() - this.discovery.finishedAt >= config.policy.discoverEvery || !this.discovery.servers.every((s) => s.ok))) {
       this.discovery = await discoverFleet(config.servers, this.deps.logger, now);
     }

@@ -88,17 +88,17 @@ describe('incremental scan', () => {
     const { paths, files } = fleet('inc');
     const scanner = new BackupServerScanner(paths, new MemoryScanCache());
     const first = await scanner.scan();
-    assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 3, indexesReused: 0, unreadable: 0 });
+    assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 3, readBySqlite: 0, indexesReused: 0, unreadable: 0 });
     assert.deepEqual(first.entries.map((e) => e.index?.lastBackup), [T * 1000, (T + 1) * 1000, (T + 2) * 1000]);
 
     await scanner.scan();
-    assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 0, indexesReused: 3, unreadable: 0 });
+    assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 0, readBySqlite: 0, indexesReused: 3, unreadable: 0 });
 
     writeSyntheticBackup(files[1]!, { chunkEnds: [T + 500] });
     const later = new Date(Date.now() + 5000);
     utimesSync(`${files[1]!}.index`, later, later);
     const third = await scanner.scan();
-    assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 1, indexesReused: 2, unreadable: 0 });
+    assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 1, readBySqlite: 0, indexesReused: 2, unreadable: 0 });
     assert.equal(third.entries[1]!.index!.lastBackup, (T + 500) * 1000);
   });
 
@@ -113,7 +113,7 @@ describe('incremental scan', () => {
     const restarted = new BackupServerScanner(paths, new SqliteScanCache(db2));
     const view = await restarted.scan();
     db2.close();
-    assert.deepEqual(restarted.lastStats, { users: 3, indexesRead: 0, indexesReused: 3, unreadable: 0 });
+    assert.deepEqual(restarted.lastStats, { users: 3, indexesRead: 0, readBySqlite: 0, indexesReused: 3, unreadable: 0 });
     assert.equal(view.entries[2]!.index!.lastBackup, (T + 2) * 1000);
   });
 
@@ -134,8 +134,17 @@ describe('incremental scan', () => {
     const scanner = new BackupServerScanner(paths, new SqliteScanCache(db));
     const view = await scanner.scan();
     db.close();
-    assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 0, indexesReused: 3, unreadable: 0 });
+    assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 0, readBySqlite: 0, indexesReused: 3, unreadable: 0 });
     assert.deepEqual(view.entries[2]!.index, { lastBackup: (T + 12) * 1000, chunks: 1, dataBytes: 100 });
+  });
+
+  test('an index with a journal beside it (being written) is read through SQLite, and the stats say so', async () => {
+    const { paths, files } = fleet('journal');
+    writeFileSync(`${files[1]!}.index-journal`, '');
+    const scanner = new BackupServerScanner(paths);
+    const view = await scanner.scan();
+    assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 3, readBySqlite: 1, indexesReused: 0, unreadable: 0 });
+    assert.deepEqual(view.entries.map((e) => e.index?.lastBackup), [T * 1000, (T + 1) * 1000, (T + 2) * 1000]);
   });
 
   test('an unreadable index is reported for that user and the scan goes on', async () => {
