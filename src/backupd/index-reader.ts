@@ -80,7 +80,9 @@ export function readBackupIndex(
   }
   if (row.version < MIN_SCHEMA_VERSION) throw oldSchema(file, row.version);
   // SQLite's max() ranks text above every number: one chunk whose ts_end is not a number wins it.
-  if (row.last !== null && typeof row.last !== 'number') throw new BackupIndexError(file, 'corrupt', `a chunk's ts_end is not a time: ${JSON.stringify(String(row.last))}`);
+  if (row.last !== null && typeof row.last !== 'number') {
+    throw new BackupIndexError(file, 'corrupt', `a chunk's ts_end is not a time: ${JSON.stringify(String(row.last).slice(0, 40))}`);
+  }
   const summary = { lastBackup: row.last === null ? null : row.last * 1000, chunks: row.chunks, dataBytes: dataFileSize(dataFile) };
   if (!detail) return summary;
   const { messages, mailboxes } = row as DetailRow;

@@ -1,4 +1,5 @@
 import { isoTime } from './iso-time.js';
+
 const UNITS: Array<[string, number]> = [
   ['d', 86_400_000],
   ['h', 3_600_000],
