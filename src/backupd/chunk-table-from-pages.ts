@@ -24,10 +24,7 @@ export interface ChunkTablePages {
  */
 const CYRUS_CHUNK_TABLE = /^CREATE TABLE chunk\s*\(\s*id INTEGER PRIMARY KEY ASC\s*,\s*ts_start INTEGER\s*,\s*ts_end INTEGER\s*,[^]*\)\s*$/i;
 
-/** Read with page 1 in the same system call: Cyrus's chunk table is rooted on page 2. */
-const PREFIX_PAGES = 2;
 /** Reused from file to file: a scan reads a hundred thousand of them. */
-const prefixBuffers = new Map<number, Buffer>();
 const headerFirst = Buffer.allocUnsafe(HEADER_BYTES);
 const headerAgain = Buffer.allocUnsafe(HEADER_BYTES);
 const cursor = new PageCursor();
@@ -61,10 +58,8 @@ export function readChunkTableFromPages(indexFile: string): ChunkTablePages | No
     readHeader(fd, headerFirst);
     const header = parseDatabaseHeader(headerFirst, before.size);
     if (existsSync(`${indexFile}-journal`) || existsSync(`${indexFile}-wal`)) throw new NotPlainPages('a journal is present');
-    const prefix = bufferOf(PREFIX_PAGES * header.pageSize);
-    const prefixBytes = readSync(fd, prefix, 0, Math.min(prefix.length, before.size), 0);
-    if (prefixBytes < header.pageSize || !prefix.subarray(0, HEADER_BYTES).equals(headerFirst)) throw new NotPlainPages('written while it was read');
-    const file = new PageFile(fd, header, prefix, prefixBytes);
+    const file = new PageFile(fd, header, before.size);
+    if (!file.startsWith(headerFirst)) throw new NotPlainPages('written while it was read');
     const table = findTable(file, 'chunk');
     if (!table || !CYRUS_CHUNK_TABLE.test(table.sql)) throw new NotPlainPages('not the chunk table Cyrus creates');
     let lastEnd: number | null = null;
@@ -89,12 +84,6 @@ function readHeader(fd: number, into: Buffer): void {
   if (readSync(fd, into, 0, HEADER_BYTES, 0) !== HEADER_BYTES) throw new NotPlainPages('shorter than a header');
 }
 
-function bufferOf(size: number): Buffer {
-  let buf = prefixBuffers.get(size);
-  if (!buf) prefixBuffers.set(size, (buf = Buffer.allocUnsafe(size)));
-  return buf;
-}
-
 function sameFile(a: Stats, b: Stats): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
@@ -107,7 +96,6 @@ function declined(err: unknown): NotPlainPages {
   throw err;
 }
 
-/** Page 1 and the next, or as much of them as the file has. */
 /** ts_end of one chunk row: the record's third column (the first, the id, is the rowid and stored as NULL). */
 function tsEndOf(page: Buffer, start: number, end: number): number | null {
   const c = cursor.at(page, start, end);

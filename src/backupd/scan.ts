@@ -32,6 +32,9 @@ export interface ScanStats {
   unreadable: number;
 }
 
+/** Stats of a scan of `users` users before any index is looked at. */
+const noneYet = (users: number): ScanStats => ({ users, indexesRead: 0, readBySqlite: 0, indexesReused: 0, unreadable: 0 });
+
 /**
  * Scans backups.db and every index. Kept alive by the scheduler, with a store, so that neither backups.db
  * nor an index whose (inode, size, mtime) did not move since the last scan is read again; without a store
@@ -42,7 +45,7 @@ export class BackupServerScanner {
   /** The listing the cache was last pruned against. */
   private prunedFor: BackupsListing | undefined;
   private readonly unchangedCheck: UnchangedIndexCheck;
-  lastStats: ScanStats = { users: 0, indexesRead: 0, readBySqlite: 0, indexesReused: 0, unreadable: 0 };
+  lastStats: ScanStats = noneYet(0);
 
   private readonly backupsDb: BackupsDbReader;
 
@@ -63,11 +66,11 @@ export class BackupServerScanner {
     const listing = await this.backupsDb.listing();
     const backupsDb = this.backupsDb.paths.backupsDb;
     if (listing === null) {
-      this.lastStats = { users: 0, indexesRead: 0, readBySqlite: 0, indexesReused: 0, unreadable: 0 };
+      this.lastStats = noneYet(0);
       return { backupsDb, backupsDbExists: false, readAt: this.clock(), entries: [] };
     }
     const cache = this.store ? (this.cache ??= this.store.load()) : undefined;
-    const stats: ScanStats = { users: listing.entries.length, indexesRead: 0, readBySqlite: 0, indexesReused: 0, unreadable: 0 };
+    const stats = noneYet(listing.entries.length);
     const entries = new Array<BackupdEntry>(listing.entries.length);
     const cached = listing.entries.map(({ userid, dataFile }) => {
       const c = cache?.get(userid);

@@ -4,16 +4,14 @@ import { NotPlainPages } from './not-plain-pages.js';
 export const HEADER_BYTES = 100;
 const MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 /** SQLite reserves the page holding this offset for its locks; a file reaching it is not read here. */
-export const LOCK_BYTE_OFFSET = 0x4000_0000;
+const LOCK_BYTE_OFFSET = 0x4000_0000;
 
 export interface DatabaseHeader {
   pageSize: number;
   /** The page size less the bytes reserved at each page's end (by extensions such as checksums). */
   usableSize: number;
-  /** Pages in the database, as the header records them. */
+  /** Pages in the file (the header's own count, when valid, must agree). */
   pageCount: number;
-  /** Bumped by every commit of a rollback-journal database: a changed counter means the file was written. */
-  changeCounter: number;
   userVersion: number;
 }
 
@@ -39,5 +37,5 @@ export function parseDatabaseHeader(page1: Buffer, fileSize: number): DatabaseHe
   if (page1.readUInt32BE(92) === changeCounter && headerPages !== 0 && headerPages !== pageCount) {
     throw new NotPlainPages(`header says ${headerPages} pages, the file has ${pageCount}`);
   }
-  return { pageSize, usableSize, pageCount, changeCounter, userVersion: page1.readInt32BE(60) };
+  return { pageSize, usableSize, pageCount, userVersion: page1.readInt32BE(60) };
 }
