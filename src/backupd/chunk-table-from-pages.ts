@@ -8,14 +8,16 @@ import { integerOrNull, serialTypeSize } from './sqlite-file/record.js';
 import { findTable } from './sqlite-file/schema-table.js';
 import { forEachTableRow } from './sqlite-file/table-btree.js';
 
-/** What `SELECT count(*), max(ts_end) FROM chunk` and `PRAGMA user_version` say, read from the pages. */
+/** The chunk table's count and its newest chunk (by id, as `ctl_backups list` shows it), and `PRAGMA user_version`, read from the pages. */
 export interface ChunkTablePages {
   /** Of the file as it was opened, before anything was read from it. */
   fingerprint: IndexFingerprint;
   userVersion: number;
   chunks: number;
-  /** max(ts_end) in seconds; null without a chunk. */
-  lastEnd: number | null;
+  /** The largest chunk id; null without a chunk. */
+  newestId: number | null;
+  /** That chunk's ts_end in seconds, as stored (validated by the caller); null without a chunk or when it is NULL. */
+  newestEnd: number | null;
 }
 
 /**
@@ -62,15 +64,17 @@ export function readChunkTableFromPages(indexFile: string): ChunkTablePages | No
     if (!file.startsWith(headerFirst)) throw new NotPlainPages('written while it was read');
     const table = findTable(file, 'chunk');
     if (!table || !CYRUS_CHUNK_TABLE.test(table.sql)) throw new NotPlainPages('not the chunk table Cyrus creates');
-    let lastEnd: number | null = null;
-    const chunks = forEachTableRow(file, table.rootPage, (page, _rowid, start, end) => {
-      const tsEnd = tsEndOf(page, start, end);
-      if (tsEnd !== null && (lastEnd === null || tsEnd > lastEnd)) lastEnd = tsEnd;
+    // Rows come in rising rowid (= chunk id) order: the last one visited is the newest chunk.
+    let newestId: number | null = null;
+    let newestEnd: number | null = null;
+    const chunks = forEachTableRow(file, table.rootPage, (page, rowid, start, end) => {
+      newestId = rowid;
+      newestEnd = tsEndOf(page, start, end);
     });
     if (existsSync(`${indexFile}-journal`)) throw new NotPlainPages('a journal is present');
     readHeader(fd, headerAgain);
     if (!headerAgain.equals(headerFirst) || !sameFile(before, fstatSync(fd))) throw new NotPlainPages('written while it was read');
-    return { fingerprint: { ino: before.ino, size: before.size, mtimeMs: before.mtimeMs }, userVersion: header.userVersion, chunks, lastEnd };
+    return { fingerprint: { ino: before.ino, size: before.size, mtimeMs: before.mtimeMs }, userVersion: header.userVersion, chunks, newestId, newestEnd };
   } catch (err) {
     return declined(err);
   } finally {

@@ -6,8 +6,9 @@ const SUMMARY = 1;
 const ERROR = 2;
 /** Added to the kind of a row that SQLite read. */
 const BY_SQLITE = 4;
-/** Numbers per row: lastBackup, chunks, dataBytes, then the fingerprint's ino, size, mtimeMs. */
-const WIDTH = 6;
+/** Numbers per row: lastBackup, chunks, dataBytes, newestChunkId, then the fingerprint's ino, size, mtimeMs. */
+const WIDTH = 7;
+const FINGERPRINT = 4;
 
 /** An error as it crosses between threads: its class would not survive the trip. */
 export type WireError = { file: string; problem: BackupIndexProblem; detail: string };
@@ -45,9 +46,9 @@ export class IndexReadRows {
     const { numbers, kinds } = this.shared;
     const at = WIDTH * i;
     const { fingerprint } = read;
-    numbers[at + 3] = fingerprint ? fingerprint.ino : Number.NaN;
-    numbers[at + 4] = fingerprint?.size ?? 0;
-    numbers[at + 5] = fingerprint?.mtimeMs ?? 0;
+    numbers[at + FINGERPRINT] = fingerprint ? fingerprint.ino : Number.NaN;
+    numbers[at + FINGERPRINT + 1] = fingerprint?.size ?? 0;
+    numbers[at + FINGERPRINT + 2] = fingerprint?.mtimeMs ?? 0;
     if (read.error) {
       this.errors.set(i, { file: read.error.file, problem: read.error.problem, detail: read.error.detail });
       kinds[i] = ERROR | (read.bySqlite ? BY_SQLITE : 0);
@@ -57,6 +58,7 @@ export class IndexReadRows {
     numbers[at] = summary.lastBackup ?? Number.NaN;
     numbers[at + 1] = summary.chunks;
     numbers[at + 2] = summary.dataBytes;
+    numbers[at + 3] = summary.newestChunkId ?? Number.NaN;
     kinds[i] = SUMMARY | (read.bySqlite ? BY_SQLITE : 0);
   }
 
@@ -64,8 +66,8 @@ export class IndexReadRows {
   get(i: number): IndexRead {
     const { numbers } = this.shared;
     const at = WIDTH * i;
-    const ino = numbers[at + 3]!;
-    const fingerprint = Number.isNaN(ino) ? undefined : { ino, size: numbers[at + 4]!, mtimeMs: numbers[at + 5]! };
+    const ino = numbers[at + FINGERPRINT]!;
+    const fingerprint = Number.isNaN(ino) ? undefined : { ino, size: numbers[at + FINGERPRINT + 1]!, mtimeMs: numbers[at + FINGERPRINT + 2]! };
     const kind = this.shared.kinds[i]!;
     const bySqlite = (kind & BY_SQLITE) !== 0;
     if ((kind & ~BY_SQLITE) === ERROR) {
@@ -73,6 +75,13 @@ export class IndexReadRows {
       return { fingerprint, bySqlite, summary: null, error: new BackupIndexError(e.file, e.problem, e.detail) };
     }
     const lastBackup = numbers[at]!;
-    return { fingerprint, bySqlite, summary: { lastBackup: Number.isNaN(lastBackup) ? null : lastBackup, chunks: numbers[at + 1]!, dataBytes: numbers[at + 2]! }, error: null };
+    const newestChunkId = numbers[at + 3]!;
+    const summary = {
+      lastBackup: Number.isNaN(lastBackup) ? null : lastBackup,
+      newestChunkId: Number.isNaN(newestChunkId) ? null : newestChunkId,
+      chunks: numbers[at + 1]!,
+      dataBytes: numbers[at + 2]!,
+    };
+    return { fingerprint, bySqlite, summary, error: null };
   }
 }

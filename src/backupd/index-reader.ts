@@ -6,8 +6,13 @@ import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 
 /** What one user's backup index says, in the units the report shows. */
 export interface BackupIndexSummary {
-  /** End of the latest chunk (ms since the epoch), what `ctl_backups list` shows; null when no chunk exists. */
+  /**
+   * End of the newest chunk by id (ms since the epoch), what `ctl_backups list` shows; null when no chunk
+   * exists. Not max(ts_end): one chunk stamped while a clock was ahead would otherwise speak for every later one.
+   */
   lastBackup: number | null;
+  /** Id of the newest chunk; null when no chunk exists. A backup is verified by a chunk id that did not exist before it. */
+  newestChunkId: number | null;
   chunks: number;
   /** Size of the backup data file on disk. */
   dataBytes: number;
@@ -27,15 +32,23 @@ const MIN_SCHEMA_VERSION = 3;
 
 // One statement per index: on a fresh connection each prepare makes SQLite parse the whole schema,
 // and a scan opens every index, so the version check rides along instead of costing a pragma.
-const SUMMARY_SQL = 'SELECT (SELECT user_version FROM pragma_user_version) AS version, count(*) AS chunks, max(ts_end) AS last FROM chunk';
+// count(*) with max(ts_end) walks every row's record, as the page reader does, so damage anywhere in the
+// chunk table is found by both; the newest chunk is then looked up by its rowid.
+const SUMMARY_COLUMNS =
+  'SELECT (SELECT user_version FROM pragma_user_version) AS version, count(*) AS chunks, max(ts_end) AS walked, ' +
+  '(SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS newest, (SELECT ts_end FROM chunk ORDER BY id DESC LIMIT 1) AS last';
+const SUMMARY_SQL = `${SUMMARY_COLUMNS} FROM chunk`;
 const DETAIL_SQL =
-  'SELECT (SELECT user_version FROM pragma_user_version) AS version, count(*) AS chunks, max(ts_end) AS last, ' +
-  '(SELECT count(*) FROM message) AS messages, (SELECT count(*) FROM mailbox WHERE deleted IS NULL) AS mailboxes FROM chunk';
+  `${SUMMARY_COLUMNS}, (SELECT count(*) FROM message) AS messages, (SELECT count(*) FROM mailbox WHERE deleted IS NULL) AS mailboxes FROM chunk`;
+
+/** ts_end is a time_t: anything past the year 9999 (or before 1970) is damage, not a date to compute with. */
+const LATEST_TS_END = 253_402_300_799;
 
 interface SummaryRow {
   version: number;
   chunks: number;
-  last: number | null;
+  newest: number | null;
+  last: unknown;
 }
 
 interface DetailRow extends SummaryRow {
@@ -60,7 +73,8 @@ export function readBackupIndex(
     const pages = options?.pages ?? readChunkTableFromPages(indexFileOf(dataFile));
     // An older schema is left to SQLite, whose read says what it lacks.
     if (!(pages instanceof NotPlainPages) && pages.userVersion >= MIN_SCHEMA_VERSION) {
-      return { lastBackup: pages.lastEnd === null ? null : pages.lastEnd * 1000, chunks: pages.chunks, dataBytes: dataFileSize(dataFile) };
+      const file = indexFileOf(dataFile);
+      return { lastBackup: chunkEnd(file, pages.newestId, pages.newestEnd), newestChunkId: pages.newestId, chunks: pages.chunks, dataBytes: dataFileSize(dataFile) };
     }
   }
   const file = indexFileOf(dataFile);
@@ -79,14 +93,23 @@ export function readBackupIndex(
     db.close();
   }
   if (row.version < MIN_SCHEMA_VERSION) throw oldSchema(file, row.version);
-  // SQLite's max() ranks text above every number: one chunk whose ts_end is not a number wins it.
-  if (row.last !== null && typeof row.last !== 'number') {
-    throw new BackupIndexError(file, 'corrupt', `a chunk's ts_end is not a time: ${JSON.stringify(String(row.last).slice(0, 40))}`);
-  }
-  const summary = { lastBackup: row.last === null ? null : row.last * 1000, chunks: row.chunks, dataBytes: dataFileSize(dataFile) };
+  const summary = { lastBackup: chunkEnd(file, row.newest, row.last), newestChunkId: row.newest, chunks: row.chunks, dataBytes: dataFileSize(dataFile) };
   if (!detail) return summary;
   const { messages, mailboxes } = row as DetailRow;
   return { ...summary, messages, mailboxes };
+}
+
+/**
+ * The newest chunk's end in ms, validated where it is read: a value that is not a time makes this one user
+ * unreadable, never a report that cannot print its dates.
+ */
+function chunkEnd(file: string, id: number | null, tsEnd: unknown): number | null {
+  if (id === null) return null;
+  if (typeof tsEnd !== 'number' || !Number.isInteger(tsEnd) || tsEnd < 0 || tsEnd > LATEST_TS_END) {
+    const shown = tsEnd === null ? 'NULL' : JSON.stringify(String(tsEnd).slice(0, 40));
+    throw new BackupIndexError(file, 'corrupt', `chunk ${id}'s ts_end is not a time: ${shown}`);
+  }
+  return tsEnd * 1000;
 }
 
 function oldSchema(file: string, version: number): BackupIndexError {

@@ -282,8 +282,8 @@ function check(input: FuzzCase): void {
       assert.deepEqual(pages.fingerprint, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs }, input.origin);
       assert.ok(Number.isSafeInteger(pages.userVersion), `user_version ${pages.userVersion}`);
       assert.ok(Number.isSafeInteger(pages.chunks) && pages.chunks >= 0 && pages.chunks <= input.bytes.length / 2, `${pages.chunks} chunks from ${input.bytes.length} bytes (${input.origin})`);
-      assert.ok(pages.lastEnd === null || Number.isSafeInteger(pages.lastEnd), `last end ${pages.lastEnd} (${input.origin})`);
-      assert.ok(pages.chunks > 0 || pages.lastEnd === null, `a last end without chunks (${input.origin})`);
+      assert.ok(pages.newestEnd === null || Number.isSafeInteger(pages.newestEnd), `newest end ${pages.newestEnd} (${input.origin})`);
+      assert.ok(pages.chunks > 0 || pages.newestId === null, `a newest chunk without chunks (${input.origin})`);
       compareWithSqlite(index, pages, input);
     }
 
@@ -303,8 +303,8 @@ function check(input: FuzzCase): void {
     if (!(pages instanceof NotPlainPages)) {
       // What the pages read is what the scan reports (user_version ≥ 3), with the fingerprint they were read with.
       assert.deepEqual(read.fingerprint, pages.fingerprint);
-      if (pages.userVersion >= 3) {
-        assert.deepEqual(read.summary, { lastBackup: pages.lastEnd === null ? null : pages.lastEnd * 1000, chunks: pages.chunks, dataBytes: DATA_BYTES });
+      if (pages.userVersion >= 3 && read.error === null) {
+        assert.deepEqual(read.summary, { lastBackup: pages.newestEnd === null ? null : pages.newestEnd * 1000, newestChunkId: pages.newestId, chunks: pages.chunks, dataBytes: DATA_BYTES });
       }
     }
   } finally {
@@ -322,7 +322,7 @@ function compareWithSqlite(index: string, pages: ChunkTablePages, input: FuzzCas
     if (refusals.length < 12) refusals.push(`${input.origin}: pages ${JSON.stringify({ ...pages, fingerprint: undefined })}, SQLite: ${(err as Error).message}`);
     return;
   }
-  const same = sqlite.chunks === pages.chunks && sqlite.lastEnd === pages.lastEnd && sqlite.userVersion === pages.userVersion;
+  const same = sqlite.chunks === pages.chunks && sqlite.newestId === pages.newestId && sqlite.newestEnd === pages.newestEnd && sqlite.userVersion === pages.userVersion;
   count(versusSqlite, same ? 'same answer' : 'another answer');
   if (!same && disagreements.length < 5) {
     disagreements.push(`${input.origin}: pages ${JSON.stringify({ ...pages, fingerprint: undefined })}, SQLite ${JSON.stringify(sqlite)}`);
@@ -343,7 +343,7 @@ describe('the page reader on damaged indexes', () => {
       // The undamaged bases are read from the pages, and agree with SQLite: the damage starts from a plain file.
       const pages = readChunkTableFromPages(file);
       assert.ok(!(pages instanceof NotPlainPages), `${name}: declined (${(pages as NotPlainPages).message})`);
-      assert.deepEqual({ userVersion: pages.userVersion, chunks: pages.chunks, lastEnd: pages.lastEnd }, sqliteChunkAnswer(file));
+      assert.deepEqual({ userVersion: pages.userVersion, chunks: pages.chunks, newestId: pages.newestId, newestEnd: pages.newestEnd }, sqliteChunkAnswer(file));
       assert.ok(base.sites.some((s) => /left child/.test(s.what)) && base.sites.some((s) => /right child/.test(s.what)), `${name}: interior pages`);
       bases.push(base);
     }
@@ -437,7 +437,7 @@ describe('found by this fuzz', () => {
       const read = readChunkTableFromPages(caseIndex);
       assert.ok(
         read instanceof NotPlainPages,
-        `page ${page} damaged: the pages were read as ${JSON.stringify({ chunks: (read as ChunkTablePages).chunks, lastEnd: (read as ChunkTablePages).lastEnd })} (${options.tsEnds.length} chunks written)`,
+        `page ${page} damaged: the pages were read as ${JSON.stringify({ chunks: (read as ChunkTablePages).chunks, newestEnd: (read as ChunkTablePages).newestEnd })} (${options.tsEnds.length} chunks written)`,
       );
       const scanned = readIndexOf(caseData);
       assert.equal(scanned.error?.problem, 'corrupt', `the scan read ${JSON.stringify(scanned.summary)}`);

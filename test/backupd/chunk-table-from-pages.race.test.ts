@@ -1,8 +1,8 @@
 // The page reader's consistency protocol against a real concurrent SQLite writer in another process
 // (test/support/chunk-index-writer.ts). The writer commits one chunk row at a time, each with ts_end =
-// the new row count, so every committed state has chunks === lastEnd; between them it runs big
+// the new row count, so every committed state has chunks === newestEnd; between them it runs big
 // transactions whose pages spill into the database file and which then roll back, all with ts_end =
-// ROLLED_BACK. Whatever the reader does not decline must be a committed state: chunks === lastEnd,
+// ROLLED_BACK. Whatever the reader does not decline must be a committed state: chunks === newestEnd,
 // never a rolled-back row, never older than an earlier result.
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -69,9 +69,9 @@ describe('the page reader against a concurrent writer in another process', () =>
         continue;
       }
       results++;
-      const read = `read ${results} (${pages.chunks} chunks, last end ${pages.lastEnd})`;
-      assert.ok(pages.lastEnd === null || pages.lastEnd < ROLLED_BACK, `${read}: a row of a rolled-back transaction`);
-      assert.equal(pages.lastEnd, pages.chunks === 0 ? null : pages.chunks, `${read}: not a committed state`);
+      const read = `read ${results} (${pages.chunks} chunks, newest end ${pages.newestEnd})`;
+      assert.ok(pages.newestEnd === null || pages.newestEnd < ROLLED_BACK, `${read}: a row of a rolled-back transaction`);
+      assert.equal(pages.newestEnd, pages.chunks === 0 ? null : pages.chunks, `${read}: not a committed state`);
       assert.ok(pages.chunks >= latest, `${read}: went back from ${latest} chunks`);
       assert.equal(pages.userVersion, 3);
       latest = pages.chunks;
@@ -98,7 +98,7 @@ describe('the page reader against a concurrent writer in another process', () =>
     const final = readChunkTableFromPages(index);
     assert.ok(!(final instanceof NotPlainPages), `the settled index was declined: ${(final as NotPlainPages).message}`);
     assert.equal(final.chunks, report.rows);
-    assert.equal(final.lastEnd, report.rows);
-    assert.deepEqual({ userVersion: final.userVersion, chunks: final.chunks, lastEnd: final.lastEnd }, sqliteChunkAnswer(index));
+    assert.equal(final.newestEnd, report.rows);
+    assert.deepEqual({ userVersion: final.userVersion, chunks: final.chunks, newestId: final.newestId, newestEnd: final.newestEnd }, sqliteChunkAnswer(index));
   });
 });

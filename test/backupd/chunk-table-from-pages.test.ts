@@ -35,16 +35,21 @@ function place(): { data: string; index: string } {
 }
 
 /** count and max of the integer ts_ends left after `deleted` (ids are 1-based positions): what the rows say, without SQLite. */
-function modelAnswer(tsEnds: readonly TsEnd[], deleted: ReadonlySet<number> = new Set()): { chunks: number; lastEnd: number | null } {
+/** Chunk i has id i + 1: the newest is the last one not deleted. */
+function modelAnswer(tsEnds: readonly TsEnd[], deleted: ReadonlySet<number> = new Set()): Model {
   let chunks = 0;
-  let lastEnd: number | null = null;
+  let newestId: number | null = null;
+  let newestEnd: number | null = null;
   tsEnds.forEach((end, i) => {
     if (deleted.has(i + 1)) return;
     chunks++;
-    if (typeof end === 'number' && (lastEnd === null || end > lastEnd)) lastEnd = end;
+    newestId = i + 1;
+    newestEnd = typeof end === 'number' ? end : null;
   });
-  return { chunks, lastEnd };
+  return { chunks, newestId, newestEnd };
 }
+
+type Model = { chunks: number; newestId: number | null; newestEnd: number | null };
 
 /** The pages were read (not declined), and say what SQLite says; the public reader returns the same. */
 function assertAgrees(index: string, data: string): ChunkTablePages {
@@ -54,7 +59,13 @@ function assertAgrees(index: string, data: string): ChunkTablePages {
   const st = statSync(index);
   assert.deepEqual(pages, { fingerprint: { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs }, ...sqlite });
   if (sqlite.userVersion >= 3) {
-    assert.deepEqual(readBackupIndex(data), { lastBackup: sqlite.lastEnd === null ? null : sqlite.lastEnd * 1000, chunks: sqlite.chunks, dataBytes: DATA_BYTES });
+    const isTime = sqlite.newestEnd !== null && sqlite.newestEnd >= 0 && sqlite.newestEnd <= 253_402_300_799;
+    if (sqlite.newestId === null || isTime) {
+      const lastBackup = sqlite.newestEnd === null ? null : sqlite.newestEnd * 1000;
+      assert.deepEqual(readBackupIndex(data), { lastBackup, newestChunkId: sqlite.newestId, chunks: sqlite.chunks, dataBytes: DATA_BYTES });
+    } else {
+      assert.throws(() => readBackupIndex(data), (err: unknown) => err instanceof BackupIndexError && err.problem === 'corrupt' && /ts_end is not a time/.test(err.message));
+    }
   }
   return pages;
 }
@@ -87,7 +98,7 @@ interface AgreementCase {
   /** What the case claims about the file's structure, so that it covers what its name says. */
   shape?: (shape: IndexShape) => void;
   /** The answer worked out from the rows themselves; SQLite's must be it too. */
-  model?: { chunks: number; lastEnd: number | null };
+  model?: Model;
 }
 
 function rowsCase(name: string, options: ChunkIndexOptions, shape?: (shape: IndexShape) => void): AgreementCase {
@@ -156,7 +167,7 @@ const AGREEMENT: AgreementCase[] = [
       db.prepare('INSERT INTO chunk (ts_start, ts_end, extra) VALUES (?, ?, ?)').run(T, T + 1, 5);
       db.close();
     },
-    model: { chunks: 4, lastEnd: T + 3 },
+    model: { chunks: 4, newestId: 4, newestEnd: T + 1 },
   },
 ];
 
@@ -168,7 +179,7 @@ describe('the chunk table read from the pages agrees with SQLite on plain indexe
       c.then?.(index);
       c.shape?.(indexShape(index));
       const pages = assertAgrees(index, data);
-      if (c.model) assert.deepEqual({ chunks: pages.chunks, lastEnd: pages.lastEnd }, c.model);
+      if (c.model) assert.deepEqual({ chunks: pages.chunks, newestId: pages.newestId, newestEnd: pages.newestEnd }, c.model);
       assert.equal(pages.userVersion, c.options.userVersion ?? 3);
       if (pages.userVersion < 3) {
         assert.throws(() => readBackupIndex(data), (err: unknown) => err instanceof BackupIndexError && err.problem === 'schema' && /schema version 1, expected 3/.test(err.message));
@@ -186,7 +197,8 @@ describe('the chunk table read from the pages agrees with SQLite on plain indexe
     db.close();
     const second = assertAgrees(index, data);
     assert.equal(second.chunks, 101);
-    assert.equal(second.lastEnd, T + 10_000);
+    assert.equal(second.newestEnd, T + 10_000);
+    assert.equal(second.newestId, 101);
     assert.notDeepEqual(second.fingerprint, first.fingerprint);
   });
 });
@@ -232,7 +244,7 @@ describe('random chunk tables', () => {
           const options: ChunkIndexOptions = { ...table, sha1Length, deleteIds };
           writeChunkIndex(index, options);
           const pages = assertAgrees(index, data);
-          assert.deepEqual({ chunks: pages.chunks, lastEnd: pages.lastEnd }, modelAnswer(table.tsEnds, deleteIds));
+          assert.deepEqual({ chunks: pages.chunks, newestId: pages.newestId, newestEnd: pages.newestEnd }, modelAnswer(table.tsEnds, deleteIds));
           const shape = indexShape(index);
           seen.runs++;
           seen.maxChunks = Math.max(seen.maxChunks, pages.chunks);
@@ -264,32 +276,35 @@ interface DeclineCase {
   expected: Expected;
 }
 
-const summary = (chunks: number, lastEnd: number | null): Expected => ({ summary: { chunks, lastBackup: lastEnd === null ? null : lastEnd * 1000, dataBytes: DATA_BYTES } });
+const summary = (chunks: number, newestEnd: number | null, newestChunkId: number | null = chunks): Expected => ({
+  summary: { chunks, lastBackup: newestEnd === null ? null : newestEnd * 1000, newestChunkId, dataBytes: DATA_BYTES },
+});
 const plainIndex: ChunkIndexOptions = { tsEnds: [T - 50, T, null, T - 10] };
 const rebuiltWith = (options: Partial<ChunkIndexOptions>) => (index: string) => writeChunkIndex(index, { ...plainIndex, ...options });
 const swapped = SCHEMA.replace('ts_start INTEGER, ts_end INTEGER', 'ts_end INTEGER, ts_start INTEGER');
 
 const DECLINES: DeclineCase[] = [
-  { name: 'an empty -journal file beside the index', plain: plainIndex, spoil: (i) => writeFileSync(`${i}-journal`, ''), expected: summary(4, T) },
-  { name: 'an empty -wal file beside the index', plain: plainIndex, spoil: (i) => writeFileSync(`${i}-wal`, ''), expected: summary(4, T) },
-  { name: 'an index in WAL mode (closed cleanly, no -wal file)', plain: plainIndex, spoil: rebuiltWith({ journalMode: 'wal' }), expected: summary(4, T) },
-  { name: 'UTF-16le text', plain: plainIndex, spoil: rebuiltWith({ encoding: 'UTF-16le' }), expected: summary(4, T) },
-  { name: 'UTF-16be text', plain: plainIndex, spoil: rebuiltWith({ encoding: 'UTF-16be' }), expected: summary(4, T) },
+  { name: 'an empty -journal file beside the index', plain: plainIndex, spoil: (i) => writeFileSync(`${i}-journal`, ''), expected: summary(4, T - 10) },
+  { name: 'an empty -wal file beside the index', plain: plainIndex, spoil: (i) => writeFileSync(`${i}-wal`, ''), expected: summary(4, T - 10) },
+  { name: 'an index in WAL mode (closed cleanly, no -wal file)', plain: plainIndex, spoil: rebuiltWith({ journalMode: 'wal' }), expected: summary(4, T - 10) },
+  { name: 'UTF-16le text', plain: plainIndex, spoil: rebuiltWith({ encoding: 'UTF-16le' }), expected: summary(4, T - 10) },
+  { name: 'UTF-16be text', plain: plainIndex, spoil: rebuiltWith({ encoding: 'UTF-16be' }), expected: summary(4, T - 10) },
   // SQLite reads ts_end by name wherever it is; the pages only where Cyrus puts it.
-  { name: 'a chunk table with ts_start and ts_end swapped', plain: plainIndex, spoil: rebuiltWith({ schema: swapped }), expected: summary(4, T) },
+  { name: 'a chunk table with ts_start and ts_end swapped', plain: plainIndex, spoil: rebuiltWith({ schema: swapped }), expected: summary(4, T - 10) },
   {
     name: 'a chunk table whose id is not the rowid (PRIMARY KEY DESC)',
     plain: plainIndex,
     spoil: rebuiltWith({ schema: SCHEMA.replace('id INTEGER PRIMARY KEY ASC, ts_start', 'id INTEGER PRIMARY KEY DESC, ts_start') }),
-    expected: summary(4, T),
+    expected: summary(4, T - 10),
   },
-  { name: 'a chunk table WITHOUT ROWID', plain: plainIndex, spoil: rebuiltWith({ schema: SCHEMA.replace(' );\nCREATE TABLE message', ' ) WITHOUT ROWID;\nCREATE TABLE message') }), expected: summary(4, T) },
+  { name: 'a chunk table WITHOUT ROWID', plain: plainIndex, spoil: rebuiltWith({ schema: SCHEMA.replace(' );\nCREATE TABLE message', ' ) WITHOUT ROWID;\nCREATE TABLE message') }), expected: summary(4, T - 10) },
   { name: 'no chunk table', plain: plainIndex, spoil: rebuiltWith({ schema: MESSAGE_SQL!, tsEnds: [] }), expected: { problem: 'schema', message: /no such table: chunk/ } },
-  { name: 'a ts_end stored as REAL, the largest', plain: plainIndex, spoil: rebuiltWith({ tsEnds: [T - 50, T + 0.5, null, T] }), expected: summary(4, T + 0.5) },
-  { name: 'a ts_end stored as REAL, not the largest', plain: plainIndex, spoil: rebuiltWith({ tsEnds: [T - 50, T - 0.5, null, T] }), expected: summary(4, T) },
-  // SQLite orders TEXT after every number: its max is the text, which is no time at all.
-  { name: 'a ts_end stored as TEXT', plain: plainIndex, spoil: rebuiltWith({ tsEnds: [T - 50, 'soon', null, T] }), expected: { problem: 'corrupt', message: /ts_end is not a time: "soon"/ } },
-  { name: 'a ts_end beyond 2^53', plain: plainIndex, spoil: rebuiltWith({ tsEnds: [T, 2n ** 60n] }), expected: summary(2, 2 ** 60) },
+  // Only the newest chunk's end is a backup's time: a bad value there makes the user unreadable, elsewhere it is not read.
+  { name: 'a ts_end stored as REAL in an older chunk', plain: plainIndex, spoil: rebuiltWith({ tsEnds: [T - 50, T + 0.5, null, T] }), expected: summary(4, T) },
+  { name: "the newest chunk's ts_end stored as REAL", plain: plainIndex, spoil: rebuiltWith({ tsEnds: [T - 50, T, null, T + 0.5] }), expected: { problem: 'corrupt', message: /chunk 4's ts_end is not a time: "1795000000.5"/ } },
+  { name: 'a ts_end stored as TEXT in an older chunk', plain: plainIndex, spoil: rebuiltWith({ tsEnds: [T - 50, 'soon', null, T] }), expected: summary(4, T) },
+  { name: "the newest chunk's ts_end stored as TEXT", plain: plainIndex, spoil: rebuiltWith({ tsEnds: [T - 50, T, null, 'soon'] }), expected: { problem: 'corrupt', message: /chunk 4's ts_end is not a time: "soon"/ } },
+  { name: "the newest chunk's ts_end beyond 2^53", plain: plainIndex, spoil: rebuiltWith({ tsEnds: [T, 2n ** 60n] }), expected: { problem: 'corrupt', message: /chunk 2's ts_end is not a time/ } },
   { name: 'a missing index', spoil: () => {}, expected: { problem: 'missing' } },
   // It opens (Linux opens a directory read-only), and the first read fails: EISDIR, a file-system error like any other.
   { name: 'a directory where the index should be', spoil: (i) => mkdirSync(i), expected: { problem: 'corrupt', message: /disk I\/O error/ } },
@@ -304,7 +319,7 @@ const DECLINES: DeclineCase[] = [
     name: 'an index with bytes appended (not a whole number of pages)',
     plain: plainIndex,
     spoil: (i) => writeFileSync(i, 'x', { flag: 'a' }),
-    expected: summary(4, T),
+    expected: summary(4, T - 10),
   },
   { name: 'garbage bytes', spoil: (i) => writeFileSync(i, Buffer.alloc(8192, 0x41)), expected: { problem: 'corrupt', message: /not a database/ } },
   { name: 'a header cut short', spoil: (i) => writeFileSync(i, 'SQLite format 3\0'), expected: { problem: 'corrupt' } },

@@ -24,16 +24,16 @@ function dropTable(dataFile: string, table: string): void {
 }
 
 describe('index reader', () => {
-  test('last backup is the latest chunk end; the chunk count and the data file size come along', () => {
+  test('last backup is the newest chunk by id, as ctl_backups list shows it, not the latest end; the chunk count and the data file size come along', () => {
     const data = join(dir, 'r/a/anne_X');
     writeSyntheticBackup(data, { chunkEnds: [T - 100, T, T - 50], messages: 7, mailboxes: 2, dataBytes: 1234 });
-    assert.deepEqual(readBackupIndex(data), { lastBackup: T * 1000, chunks: 3, dataBytes: 1234 });
+    assert.deepEqual(readBackupIndex(data), { lastBackup: (T - 50) * 1000, newestChunkId: 3, chunks: 3, dataBytes: 1234 });
   });
 
   test('message and mailbox counts only when asked for', () => {
     const data = join(dir, 'r/a/anna_X');
     writeSyntheticBackup(data, { chunkEnds: [T], messages: 7, mailboxes: 2, dataBytes: 1234 });
-    assert.deepEqual(readBackupIndex(data, { detail: true }), { lastBackup: T * 1000, chunks: 1, messages: 7, mailboxes: 2, dataBytes: 1234 });
+    assert.deepEqual(readBackupIndex(data, { detail: true }), { lastBackup: T * 1000, newestChunkId: 1, chunks: 1, messages: 7, mailboxes: 2, dataBytes: 1234 });
   });
 
   test('the scan reads the chunk table alone; the detail needs the others', () => {
@@ -117,7 +117,7 @@ describe('incremental scan', () => {
     assert.equal(view.entries[2]!.index!.lastBackup, (T + 2) * 1000);
   });
 
-  test('a cache written before the message and mailbox counts were dropped is still used after the upgrade', async () => {
+  test('a cache written before the newest chunk id was kept is read again after the upgrade', async () => {
     const { paths, files } = fleet('upgrade');
     const stateFile = join(dir, 'upgrade-state.db');
     const before = new Database(stateFile);
@@ -134,8 +134,8 @@ describe('incremental scan', () => {
     const scanner = new BackupServerScanner(paths, new SqliteScanCache(db));
     const view = await scanner.scan();
     db.close();
-    assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 0, readBySqlite: 0, indexesReused: 3, unreadable: 0 });
-    assert.deepEqual(view.entries[2]!.index, { lastBackup: (T + 12) * 1000, chunks: 1, dataBytes: 100 });
+    assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 3, readBySqlite: 0, indexesReused: 0, unreadable: 0 });
+    assert.deepEqual(view.entries[2]!.index, { lastBackup: (T + 2) * 1000, newestChunkId: 1, chunks: 1, dataBytes: 100 });
   });
 
   test('an index with a journal beside it (being written) is read through SQLite, and the stats say so', async () => {

@@ -58,13 +58,13 @@ describe('report from the backup server\'s files, against real Cyrus', () => {
       assert.equal(u.dataFile, e.fname);
       assert.equal(u.dataBytes, statSync(e.fname).size);
       const index = new Database(`${e.fname}.index`, { readonly: true });
-      const { n: chunks, last } = index.prepare('SELECT count(*) AS n, max(ts_end) AS last FROM chunk').get() as { n: number; last: number };
+      const { n: chunks, newest, last } = index.prepare('SELECT count(*) AS n, max(id) AS newest, (SELECT ts_end FROM chunk WHERE id = max(id)) AS last FROM chunk').get() as { n: number; newest: number; last: number };
       index.close();
       assert.equal(u.chunks, chunks);
       // The scan reads indexes backupd wrote from their pages, not through SQLite, and gets SQLite's answer.
       const pages = readChunkTableFromPages(`${e.fname}.index`);
       assert.ok(!(pages instanceof NotPlainPages), `${u.userid}: the page reader declined backupd's index: ${String(pages)}`);
-      assert.deepEqual([pages.chunks, pages.lastEnd], [chunks, last]);
+      assert.deepEqual([pages.chunks, pages.newestId, pages.newestEnd], [chunks, newest, last]);
     }
     assert.equal(report.users.find((u) => u.userid === 'anne')!.chunks, 2, 'two XBACKUPs of anne made two chunks');
     assert.equal(report.discovery, 'none');

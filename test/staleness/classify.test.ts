@@ -14,7 +14,7 @@ function entry(userid: string, lastBackup: number | null, extra: Partial<Backupd
   return {
     userid,
     dataFile: `/b/${userid[0]}/${userid}_X`,
-    index: { lastBackup, chunks: lastBackup === null ? 0 : 4, dataBytes: 1000 },
+    index: { lastBackup, newestChunkId: lastBackup === null ? null : 4, chunks: lastBackup === null ? 0 : 4, dataBytes: 1000 },
     error: null,
     ...extra,
   };

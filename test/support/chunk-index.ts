@@ -88,15 +88,19 @@ export function writeDataFile(dataFile: string, bytes = 100): void {
 export interface SqliteChunkAnswer {
   userVersion: number;
   chunks: number;
-  lastEnd: number | null;
+  newestId: number | null;
+  newestEnd: number | null;
 }
 
-/** `SELECT count(*), max(ts_end) FROM chunk` and `PRAGMA user_version`, from SQLite itself (read-only). */
+/** The chunk count, the newest chunk's id and ts_end, and `PRAGMA user_version`, from SQLite itself (read-only). */
 export function sqliteChunkAnswer(indexFile: string): SqliteChunkAnswer {
   const db = new Database(indexFile, { readonly: true, fileMustExist: true });
   try {
-    const row = db.prepare('SELECT count(*) AS chunks, max(ts_end) AS lastEnd FROM chunk').get() as { chunks: number; lastEnd: number | null };
-    return { userVersion: db.pragma('user_version', { simple: true }) as number, chunks: row.chunks, lastEnd: row.lastEnd };
+    const row = db
+      // max(ts_end) makes SQLite read every row's record, as the page reader does.
+      .prepare('SELECT count(*) AS chunks, max(ts_end) AS walked, (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS newestId, (SELECT ts_end FROM chunk ORDER BY id DESC LIMIT 1) AS newestEnd FROM chunk')
+      .get() as { chunks: number; newestId: number | null; newestEnd: number | null };
+    return { userVersion: db.pragma('user_version', { simple: true }) as number, chunks: row.chunks, newestId: row.newestId, newestEnd: row.newestEnd };
   } finally {
     db.close();
   }

@@ -68,4 +68,7 @@ export const MIGRATIONS: readonly string[] = [
   // The scan no longer counts messages and mailboxes: walking those tables in every index made it slow.
   `ALTER TABLE scan_cache DROP COLUMN messages;
    ALTER TABLE scan_cache DROP COLUMN mailboxes`,
+  // A user's last backup is its newest chunk by id, no longer max(ts_end): what was cached is read again.
+  `DELETE FROM scan_cache;
+   ALTER TABLE scan_cache ADD COLUMN newest_chunk_id INTEGER`,
 ];

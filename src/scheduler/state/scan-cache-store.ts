@@ -3,10 +3,10 @@ import type { StateDb } from './open-state-db.js';
 import { stateWrite } from './state-write-error.js';
 
 /**
- * userid, data_file, ino, size, mtime_ms, last_backup, chunks, data_bytes. Read as arrays, one at a time:
+ * userid, data_file, ino, size, mtime_ms, last_backup, newest_chunk_id, chunks, data_bytes. Read as arrays, one at a time:
  * a 100,000-row load takes half the time of objects and never holds every row at once.
  */
-type Row = [string, string, number, number, number, number | null, number, number];
+type Row = [string, string, number, number, number, number | null, number | null, number, number];
 
 /** The scanner's cache in the state database, so a restarted scheduler does not reopen 100,000 indexes. */
 export class SqliteScanCache implements ScanCacheStore {
@@ -15,19 +15,20 @@ export class SqliteScanCache implements ScanCacheStore {
 
   constructor(private readonly db: StateDb) {
     this.upsert = db.prepare(
-      `INSERT INTO scan_cache (userid, data_file, ino, size, mtime_ms, last_backup, chunks, data_bytes)
-       VALUES (@userid, @data_file, @ino, @size, @mtime_ms, @last_backup, @chunks, @data_bytes)
+      `INSERT INTO scan_cache (userid, data_file, ino, size, mtime_ms, last_backup, newest_chunk_id, chunks, data_bytes)
+       VALUES (@userid, @data_file, @ino, @size, @mtime_ms, @last_backup, @newest_chunk_id, @chunks, @data_bytes)
        ON CONFLICT (userid) DO UPDATE SET data_file = excluded.data_file, ino = excluded.ino, size = excluded.size,
-         mtime_ms = excluded.mtime_ms, last_backup = excluded.last_backup, chunks = excluded.chunks, data_bytes = excluded.data_bytes`,
+         mtime_ms = excluded.mtime_ms, last_backup = excluded.last_backup, newest_chunk_id = excluded.newest_chunk_id,
+         chunks = excluded.chunks, data_bytes = excluded.data_bytes`,
     );
     this.remove = db.prepare('DELETE FROM scan_cache WHERE userid = ?');
   }
 
   load(): Map<string, CachedIndex> {
-    const rows = this.db.prepare('SELECT userid, data_file, ino, size, mtime_ms, last_backup, chunks, data_bytes FROM scan_cache').raw().iterate() as IterableIterator<Row>;
+    const rows = this.db.prepare('SELECT userid, data_file, ino, size, mtime_ms, last_backup, newest_chunk_id, chunks, data_bytes FROM scan_cache').raw().iterate() as IterableIterator<Row>;
     const cache = new Map<string, CachedIndex>();
-    for (const [userid, dataFile, ino, size, mtimeMs, lastBackup, chunks, dataBytes] of rows) {
-      cache.set(userid, { dataFile, fingerprint: { ino, size, mtimeMs }, summary: { lastBackup, chunks, dataBytes } });
+    for (const [userid, dataFile, ino, size, mtimeMs, lastBackup, newestChunkId, chunks, dataBytes] of rows) {
+      cache.set(userid, { dataFile, fingerprint: { ino, size, mtimeMs }, summary: { lastBackup, newestChunkId, chunks, dataBytes } });
     }
     return cache;
   }
@@ -42,6 +43,7 @@ export class SqliteScanCache implements ScanCacheStore {
           size: fingerprint.size,
           mtime_ms: fingerprint.mtimeMs,
           last_backup: summary.lastBackup,
+          newest_chunk_id: summary.newestChunkId,
           chunks: summary.chunks,
           data_bytes: summary.dataBytes,
         });
