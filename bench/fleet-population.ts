@@ -95,7 +95,7 @@ export function fakeFleet(users: readonly SyntheticUser[], now: number): FakeFle
     return { name, ok: true, error: null, users: found, allUserids: found.map((u) => u.userid), naming };
   });
   counts.discovered -= counts.conflicts;
-  return { discovery: { finishedAt: now, servers }, history: fakeHistory(users, now, random, counts), counts };
+  return { discovery: { startedAt: now, finishedAt: now, servers }, history: fakeHistory(users, now, random, counts), counts };
 }
 
 /** Every backed-up user verified at its last chunk; some failing (half of them backing off), a few in doubt. */
@@ -110,6 +110,9 @@ function fakeHistory(users: readonly SyntheticUser[], now: number, random: () =>
       lastAttempt: { startedAt: verified - 2000, outcome: 'ok', error: null },
       consecutiveFailures: 0,
       inDoubtUntil: null,
+      inDoubtChunkBefore: null,
+      untrustedThrough: null,
+      trustedBackupAt: null,
       nextAttemptAt: null,
     };
     const roll = random();

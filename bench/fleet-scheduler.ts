@@ -9,6 +9,7 @@ import { loadConfig } from '../src/config/load.js';
 import { planCycle } from '../src/scheduler/plan/plan-cycle.js';
 import type { PlanInput, PlanServer } from '../src/scheduler/plan/plan-types.js';
 import { verifyBackups } from '../src/scheduler/verify-backups.js';
+import { NO_CHUNK } from '../src/scheduler/backup-result.js';
 import { classifyUsers, type Classification } from '../src/staleness/classify.js';
 import { buildReport } from '../src/staleness/report.js';
 import { USER_STATES, type UserState } from '../src/staleness/user-state.js';
@@ -134,7 +135,7 @@ export async function runFleetSchedulerBenchmark(
   const someone = server.users.find((u) => u.lastBackup !== null)!;
   const verify = async (reader: BackupsDbReader, into: Samples) => {
     const started = performance.now();
-    const [verification] = await verifyBackups(reader, [someone.userid], 0);
+    const [verification] = await verifyBackups(reader, [someone.userid], new Map([[someone.userid, NO_CHUNK]]), new Set([someone.userid]));
     into.add(performance.now() - started);
     if (!verification?.verified) problems.push(`verifyBackups(${someone.userid}) did not verify: ${verification?.reason}`);
   };

@@ -8,6 +8,7 @@ import type { FleetDiscovery, ServerDiscovery } from './fleet-discovery.js';
 
 /** Asks every server, side by side, for its users; a server that fails is recorded with why, not thrown. */
 export async function discoverFleet(servers: readonly ServerConfig[], logger?: Logger, now: () => number = Date.now): Promise<FleetDiscovery> {
+  const startedAt = now();
   const results = await Promise.all(
     servers.map(async (server): Promise<ServerDiscovery> => {
       let session: AdminSession | undefined;
@@ -26,5 +27,5 @@ export async function discoverFleet(servers: readonly ServerConfig[], logger?: L
       }
     }),
   );
-  return { finishedAt: now(), servers: results };
+  return { startedAt, finishedAt: now(), servers: results };
 }

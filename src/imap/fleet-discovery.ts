@@ -21,6 +21,8 @@ export interface ServerDiscovery {
 
 /** What one discovery pass over the configured IMAP servers found; a server that could not be asked says why. */
 export interface FleetDiscovery {
+  /** When the first server was asked: a user created after this may be missing from the lists. */
+  startedAt: number;
   finishedAt: number;
   servers: ServerDiscovery[];
 }

@@ -3,6 +3,18 @@ export const ALL_USERS = '*';
 
 export type BackupOutcome = 'ok' | 'no' | 'unverified' | 'error';
 
+/** A user's backup index at one moment, as much as a backup is judged by. */
+export interface ChunkMark {
+  /** The newest chunk's id; 0 when there is none (Cyrus numbers chunks from 1). */
+  chunkId: number;
+  /** That chunk's end (ms), null without one. */
+  lastBackup: number | null;
+  /** The data file's size, null without one. */
+  dataBytes: number | null;
+}
+
+export const NO_CHUNK: ChunkMark = { chunkId: 0, lastBackup: null, dataBytes: null };
+
 /** One user's finished attempt, as `backup --json` and `bootstrap --json` print it (spec §3.1). */
 export interface BackupResult {
   userid: string;
@@ -14,6 +26,8 @@ export interface BackupResult {
   inDoubt: boolean;
   locked: boolean;
   group: number | null;
-  /** For a verified backup: the end of the chunk it produced (ms), which history keeps as lastVerified. */
+  /** For a verified backup: when the chunk it produced ended (ms), which history keeps as lastVerified. */
   verifiedBackupAt: number | null;
+  /** The index before the command and after it (null when the command never reached the server). */
+  chunks: { before: ChunkMark; after: ChunkMark | null } | null;
 }

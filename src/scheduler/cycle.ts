@@ -97,6 +97,9 @@ export class CycleRunner {
     const scanStarted = now();
     const view = await this.deps.scanner.scan();
     this.deps.logger.info({ ...this.deps.scanner.lastStats, seconds: (now() - scanStarted) / 1000 }, 'backup server scanned');
+    const newest = new Map(view.entries.flatMap((e) => (e.index ? [[e.userid, { chunkId: e.index.newestChunkId ?? 0, lastBackup: e.index.lastBackup }] as const] : [])));
+    const settled = this.deps.memory.settleInDoubt(newest, now());
+    if (settled.length > 0) this.deps.logger.info({ users: settled.length, first: settled.slice(0, 10) }, 'attempts in doubt settled: their servers finished them');
     if (config.servers.length > 0 && (!this.discovery || now() - this.discovery.finishedAt >= config.policy.discoverEvery || !this.discovery.servers.every((s) => s.ok))) {
       this.discovery = await discoverFleet(config.servers, this.deps.logger, now);
     }

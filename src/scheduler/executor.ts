@@ -13,6 +13,8 @@ import { StateDbError } from './state/state-db-error.js';
 import type { ServerStates } from './state/server-state.js';
 import type { RetryPolicy, UserMemory } from './state/user-memory.js';
 import { verifiedResults } from './verified-results.js';
+import { readChunkMarks } from './verify-backups.js';
+import type { ChunkMark } from './backup-result.js';
 
 export interface ExecutorDeps {
   servers: ReadonlyMap<string, ServerConfig>;
@@ -92,12 +94,18 @@ export class Executor {
   async run(command: PlannedCommand, group: number | null): Promise<BackupResult[]> {
     const server = this.deps.servers.get(command.server)!;
     const kind: AttemptKind = command.kind;
+    // What each user's index holds before the command: its result is judged against this, never by times.
+    const before = await readChunkMarks(this.deps.backupsDb, command.userids);
+    // An earlier attempt in doubt that the index has settled since is a success, before this one counts.
+    this.deps.memory.settleInDoubt(before, this.now());
     const startedAt = this.now();
-    const ids = this.deps.attempts.start(command.userids.map((userid) => ({ userid, server: server.name, kind, group, pattern: command.pattern, startedAt })));
+    const ids = this.deps.attempts.start(
+      command.userids.map((userid) => ({ userid, server: server.name, kind, group, pattern: command.pattern, startedAt, chunkBefore: before.get(userid)!.chunkId })),
+    );
     command.userids.forEach((u) => this.inFlightUsers.add(u));
     this.inFlightPerServer.set(server.name, this.inFlightOn(server.name) + 1);
     try {
-      const results = await this.execute(server, command, startedAt, group);
+      const results = await this.execute(server, command, before, startedAt, group);
       this.record(results, ids, server.name);
       return results;
     } finally {
@@ -106,7 +114,7 @@ export class Executor {
     }
   }
 
-  private async execute(server: ServerConfig, command: PlannedCommand, startedAt: number, group: number | null): Promise<BackupResult[]> {
+  private async execute(server: ServerConfig, command: PlannedCommand, before: ReadonlyMap<string, ChunkMark>, startedAt: number, group: number | null): Promise<BackupResult[]> {
     let run: XbackupRun;
     try {
       const session = await this.deps.pool.acquire(server);
@@ -121,17 +129,17 @@ export class Executor {
       this.tripBreaker(server, error.message, false);
       const seconds = (this.now() - startedAt) / 1000;
       return command.userids.map(
-        (userid): BackupResult => ({ userid, server: server.name, outcome: 'error', startedAt, seconds, error: error.message, inDoubt: false, locked: false, group, verifiedBackupAt: null }),
+        (userid): BackupResult => ({ userid, server: server.name, outcome: 'error', startedAt, seconds, error: error.message, inDoubt: false, locked: false, group, verifiedBackupAt: null, chunks: null }),
       );
     }
     this.updateBreaker(server, run);
-    return verifiedResults(run, command.userids, this.deps.backupsDb, group);
+    return verifiedResults(run, command.userids, before, this.deps.backupsDb, group);
   }
 
   private record(results: BackupResult[], ids: number[], server: string): void {
     const endedAt = this.now();
     this.deps.attempts.end(
-      results.map((r, i) => [ids[i]!, { endedAt, outcome: r.outcome, error: r.error, locked: r.locked, inDoubt: r.inDoubt }] as const),
+      results.map((r, i) => [ids[i]!, { endedAt, outcome: r.outcome, error: r.error, locked: r.locked, inDoubt: r.inDoubt, chunkAfter: r.chunks?.after?.chunkId ?? null }] as const),
     );
     this.deps.memory.settle(
       results.map((r, i) => ({
@@ -141,6 +149,7 @@ export class Executor {
         locked: r.locked,
         inDoubt: r.inDoubt,
         verifiedBackupAt: r.verifiedBackupAt,
+        chunks: r.chunks,
       })),
       this.deps.retry,
       endedAt,

@@ -4,6 +4,7 @@ import { useridToMailbox } from '../imap/mailbox-names.js';
 import { runXbackup } from '../imap/xbackup.js';
 import type { BackupResult } from './backup-result.js';
 import { verifiedResults } from './verified-results.js';
+import { readChunkMarks } from './verify-backups.js';
 
 /** Backs up one user with its own XBACKUP on a session the caller holds, and checks the index grew (`check --canary`). */
 export async function runUserBackup(
@@ -12,7 +13,8 @@ export async function runUserBackup(
   userid: string,
 ): Promise<BackupResult> {
   const server = session.server;
+  const before = await readChunkMarks(backupsDb, [userid]);
   const run = await runXbackup(session, useridToMailbox(userid, session.naming), server.channel, { timeoutMs: server.commandTimeout });
-  const [result] = await verifiedResults(run, [userid], backupsDb, null);
+  const [result] = await verifiedResults(run, [userid], before, backupsDb, null);
   return result!;
 }

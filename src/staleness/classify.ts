@@ -1,5 +1,7 @@
 import type { BackupdEntry, BackupdView } from '../backupd/scan.js';
 import type { FleetDiscovery } from '../imap/fleet-discovery.js';
+import { isoTime } from './iso-time.js';
+import { backupEvidence, type BackupEvidence } from './backup-evidence.js';
 import type { UserHistory, LastAttempt } from './user-history.js';
 import type { UserState } from './user-state.js';
 
@@ -17,7 +19,7 @@ export interface UserStatus {
   server: string | null;
   lastBackup: number | null;
   lastVerified: number | null;
-  /** now − max(lastBackup, lastVerified); negative when the backup claims to be from the future. */
+  /** now − when the backup was last known whole (backup-evidence.ts); null without one, or when its date is not believed. */
   age: number | null;
   dataFile: string | null;
   dataBytes: number | null;
@@ -66,27 +68,24 @@ export function classifyUsers(input: ClassifyInput): Classification {
   const users = sortedUnion(backupd.entries, foundOn, entries).map((userid): UserStatus => {
     const entry = entries.get(userid);
     const found = foundOn.get(userid);
-    const past = history?.get(userid);
-    const lastBackup = entry?.index?.lastBackup ?? null;
-    const lastVerified = past?.lastVerified ?? null;
-    const newest = lastBackup === null ? lastVerified : lastVerified === null ? lastBackup : Math.max(lastBackup, lastVerified);
-    const age = newest === null ? null : now - newest;
-    const lastAttempt = past?.lastAttempt ?? null;
-    const { state, error } = decide(userid, { entry, found, past, age, coverage, policy });
+    const evidence = backupEvidence(entry?.index ?? null, history?.get(userid), now);
+    const past = evidence.history;
+    const age = evidence.backedUpAt === null ? null : now - evidence.backedUpAt;
+    const { state, error } = decide(userid, { entry, found, past, evidence, age, coverage, discoveredFrom: discovery?.startedAt ?? null, policy });
     return {
       userid,
       state,
       server: found?.server ?? null,
-      lastBackup,
-      lastVerified,
+      lastBackup: entry?.index?.lastBackup ?? null,
+      lastVerified: past?.lastVerified ?? null,
       age,
       dataFile: entry?.dataFile ?? null,
       dataBytes: entry?.index?.dataBytes ?? null,
       chunks: entry?.index?.chunks ?? null,
       mailBytes: found?.mailBytes ?? null,
       error,
-      lastAttempt,
-      inDoubt: isInDoubt(past, lastBackup, now),
+      lastAttempt: past?.lastAttempt ?? null,
+      inDoubt: past !== undefined && past.inDoubtUntil !== null && now < past.inDoubtUntil,
     };
   });
   return { coverage, users };
@@ -122,13 +121,16 @@ interface Evidence {
   entry: BackupdEntry | undefined;
   found: Found | undefined;
   past: UserHistory | undefined;
+  evidence: BackupEvidence;
   age: number | null;
   coverage: DiscoveryCoverage;
+  /** When the last discovery began: a user backed up since may have been created since. */
+  discoveredFrom: number | null;
   policy: StalenessPolicy;
 }
 
 /** The first state that applies, in order of what an admin must act on first, and why. */
-function decide(userid: string, { entry, found, past, age, coverage, policy }: Evidence): { state: UserState; error: string | null } {
+function decide(userid: string, { entry, found, past, evidence, age, coverage, discoveredFrom, policy }: Evidence): { state: UserState; error: string | null } {
   if (found?.alsoOn) {
     return { state: 'conflict', error: `found on ${[found.server, ...found.alsoOn].join(' and ')}: not backed up until it lives on one server only` };
   }
@@ -137,19 +139,12 @@ function decide(userid: string, { entry, found, past, age, coverage, policy }: E
     const last = past.lastAttempt?.error;
     return { state: 'failing', error: `${past.consecutiveFailures} failed attempts in a row${last ? `; last: ${last}` : ''}` };
   }
+  let note = evidence.note;
   if (entry && !found && coverage === 'complete' && userid !== SHARED_BACKUP_KEY) {
-    return { state: 'orphan', error: 'in backups.db but on no configured IMAP server (deleted, renamed or moved user?)' };
+    const backedUpSince = evidence.backedUpAt !== null && discoveredFrom !== null && evidence.backedUpAt >= discoveredFrom;
+    if (!backedUpSince) return { state: 'orphan', error: 'in backups.db but on no configured IMAP server (deleted, renamed or moved user?)' };
+    note ??= `on no IMAP server at the last discovery (${isoTime(discoveredFrom!)}) but backed up since: a new user, whose server the next discovery finds`;
   }
-  if (age === null) return { state: 'missing', error: null };
-  if (age < 0) {
-    return { state: 'fresh', error: `last backup is ${Math.round(-age / 1000)} s in the future: check the clocks of the IMAP server and the backup server` };
-  }
-  return { state: age < policy.maxAge ? 'fresh' : 'stale', error: null };
-}
-
-/** In doubt until the grace ends or the index shows a chunk that ended after the attempt began. */
-function isInDoubt(past: UserHistory | undefined, lastBackup: number | null, now: number): boolean {
-  if (!past || past.inDoubtUntil === null || now >= past.inDoubtUntil) return false;
-  const began = past.lastAttempt?.startedAt;
-  return !(began !== undefined && lastBackup !== null && lastBackup >= Math.floor(began / 1000) * 1000);
+  if (age === null) return evidence.undated ? { state: 'stale', error: note } : { state: 'missing', error: note };
+  return { state: age < policy.maxAge ? 'fresh' : 'stale', error: note };
 }

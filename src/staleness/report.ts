@@ -27,6 +27,8 @@ export interface StalenessReport {
   ages: number[];
   /** Users with no backup at all. */
   neverBackedUp: number;
+  /** Users with a backup whose date is not believed (dated in the future): due, with no age to count. */
+  undated: number;
   /** The filtered, sorted, limited selection. */
   users: UserStatus[];
 }
@@ -60,7 +62,8 @@ export function buildReport(
     totalUsers: all.length,
     oldest,
     ages,
-    neverBackedUp: all.filter((u) => u.age === null).length,
+    neverBackedUp: all.filter((u) => u.age === null && u.state !== 'stale').length,
+    undated: all.filter((u) => u.age === null && u.state === 'stale').length,
     users: options.limit === undefined ? selected : selected.slice(0, options.limit),
   };
 }

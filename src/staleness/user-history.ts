@@ -15,4 +15,16 @@ export interface UserHistory {
   consecutiveFailures: number;
   /** After a timeout or a dropped connection the server may still be working on it, until then. */
   inDoubtUntil: number | null;
+  /**
+   * The newest chunk id in the index before the last attempt began (0: none), when that attempt is in
+   * doubt: a chunk past it means the server finished that attempt.
+   */
+  inDoubtChunkBefore: number | null;
+  /**
+   * Chunks up to this id were left by failed attempts (backupd committed part of a user and the attempt
+   * failed): they hold part of the mail and count as no backup. Null when no failed attempt left one.
+   */
+  untrustedThrough: number | null;
+  /** The user's backup time before the failed attempts that left those chunks; null when it had none. */
+  trustedBackupAt: number | null;
 }

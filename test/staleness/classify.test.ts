@@ -24,6 +24,7 @@ const view = (...entries: BackupdEntry[]): BackupdView => ({ backupsDb: '/c/back
 
 function fleet(servers: Record<string, string[] | Error>): FleetDiscovery {
   return {
+    startedAt: NOW - 60_000,
     finishedAt: NOW,
     servers: Object.entries(servers).map(([name, users]) =>
       users instanceof Error
@@ -34,7 +35,7 @@ function fleet(servers: Record<string, string[] | Error>): FleetDiscovery {
 }
 
 function history(h: Partial<UserHistory>): UserHistory {
-  return { lastVerified: null, lastAttempt: null, consecutiveFailures: 0, inDoubtUntil: null, ...h };
+  return { lastVerified: null, lastAttempt: null, consecutiveFailures: 0, inDoubtUntil: null, inDoubtChunkBefore: null, untrustedThrough: null, trustedBackupAt: null, ...h };
 }
 
 function one(users: UserStatus[], userid: string): UserStatus {
@@ -58,11 +59,46 @@ describe('age against maxAge', () => {
     });
   }
 
-  test('a backup from the future is fresh but says the clocks disagree', () => {
-    const { users } = classifyUsers({ backupd: view(entry('anne', NOW + 5 * 60_000)), discovery: null, history: null, policy, now: NOW });
+  // The class: a newest chunk dated just past the tolerance, an hour, a year, a millennium ahead.
+  for (const [name, ahead] of [['2 minutes', 2 * 60_000], ['an hour', H], ['a year', 365 * 24 * H], ['7,000 years', 7000 * 365 * 24 * H]] as const) {
+    test(`a newest chunk dated ${name} in the future is not believed: stale with no age, saying why`, () => {
+      const { users } = classifyUsers({ backupd: view(entry('anne', NOW + ahead)), discovery: null, history: null, policy, now: NOW });
+      assert.equal(users[0]!.state, 'stale');
+      assert.equal(users[0]!.age, null);
+      assert.equal(users[0]!.lastBackup, NOW + ahead, 'lastBackup still shows what the index says');
+      assert.match(users[0]!.error!, /in the future: not believed/);
+    });
+  }
+
+  test('a newest chunk within a minute of now is believed (the report ran while it was written)', () => {
+    const { users } = classifyUsers({ backupd: view(entry('anne', NOW + 30_000)), discovery: null, history: null, policy, now: NOW });
     assert.equal(users[0]!.state, 'fresh');
-    assert.equal(users[0]!.age, -300_000);
-    assert.match(users[0]!.error!, /300 s in the future: check the clocks/);
+    assert.equal(users[0]!.error, null);
+  });
+
+  test('a future-dated chunk falls back on our own verified record, and says so', () => {
+    const { users } = classifyUsers({
+      backupd: view(entry('anne', NOW + 365 * 24 * H)),
+      discovery: null,
+      history: new Map([['anne', history({ lastVerified: NOW - 30 * H })]]),
+      policy,
+      now: NOW,
+    });
+    assert.equal(users[0]!.state, 'stale');
+    assert.equal(users[0]!.age, 30 * H);
+    assert.match(users[0]!.error!, /in the future: not believed/);
+  });
+
+  test('a verified record dated in the future is not believed either', () => {
+    const { users } = classifyUsers({
+      backupd: view(entry('anne', NOW - 30 * H)),
+      discovery: null,
+      history: new Map([['anne', history({ lastVerified: NOW + 24 * H })]]),
+      policy,
+      now: NOW,
+    });
+    assert.equal(users[0]!.state, 'stale');
+    assert.equal(users[0]!.age, 30 * H);
   });
 
   test('age is measured from the later of the index and our own verified record (compaction moves ts_end back)', () => {
@@ -167,14 +203,121 @@ describe('history', () => {
     assert.equal(users[0]!.state, 'fresh');
   });
 
-  test('in doubt until the grace ends or a chunk newer than the attempt appears', () => {
+  test('in doubt until the grace ends or a chunk past the one it had before appears', () => {
     const started = NOW - 10 * 60_000;
-    const doubt = history({ inDoubtUntil: NOW + H, lastAttempt: { startedAt: started, outcome: 'error', error: 'timeout' } });
-    const run = (lastBackup: number, now = NOW) =>
-      classifyUsers({ backupd: view(entry('anne', lastBackup)), discovery: null, history: new Map([['anne', doubt]]), policy, now }).users[0]!.inDoubt;
-    assert.equal(run(NOW - 30 * H), true);
-    assert.equal(run(started + 1000), false, 'a chunk that ended after the attempt began settles it');
-    assert.equal(run(NOW - 30 * H, NOW + 2 * H), false, 'the grace has passed');
+    const doubt = history({ inDoubtUntil: NOW + H, inDoubtChunkBefore: 4, lastAttempt: { startedAt: started, outcome: 'error', error: 'timeout' } });
+    const run = (chunk: number, lastBackup: number, now = NOW) =>
+      classifyUsers({ backupd: view(entry('anne', lastBackup, { index: { lastBackup, newestChunkId: chunk, chunks: chunk, dataBytes: 1 } })), discovery: null, history: new Map([['anne', doubt]]), policy, now }).users[0]!.inDoubt;
+    assert.equal(run(4, NOW - 30 * H), true);
+    assert.equal(run(4, NOW + H), true, 'a date, even a later one, settles nothing: only a new chunk does');
+    assert.equal(run(5, NOW - 5 * 60_000), false, 'a new chunk settles it');
+    assert.equal(run(4, NOW - 30 * H, NOW + 2 * H), false, 'the grace has passed');
+  });
+});
+
+describe('an attempt in doubt that the server finished counts as the success it was', () => {
+  const timedOut = (failures: number, before: number) =>
+    history({
+      consecutiveFailures: failures,
+      inDoubtUntil: NOW + H,
+      inDoubtChunkBefore: before,
+      lastAttempt: { startedAt: NOW - 20 * 60_000, outcome: 'error', error: 'imap1: XBACKUP timed out after 1 s' },
+    });
+  const classify = (past: UserHistory, chunk: number | null, lastBackup: number | null) =>
+    classifyUsers({
+      backupd: view(entry('d002', lastBackup, { index: { lastBackup, newestChunkId: chunk, chunks: chunk ?? 0, dataBytes: 1 } })),
+      discovery: null,
+      history: new Map([['d002', past]]),
+      policy,
+      now: NOW,
+    }).users[0]!;
+
+  for (const failures of [1, 3, 4, 10]) {
+    test(`${failures} in a row, the last one settled by a new chunk: not failing, fresh, the attempt ok`, () => {
+      const u = classify(timedOut(failures, 7), 8, NOW - 15 * 60_000);
+      assert.equal(u.state, 'fresh');
+      assert.equal(u.inDoubt, false);
+      assert.equal(u.lastAttempt!.outcome, 'ok');
+      assert.match(u.lastAttempt!.error!, /timed out after 1 s; settled: the server finished it \(chunk 8 appeared\)/);
+      assert.equal(u.lastVerified, NOW - 15 * 60_000);
+    });
+  }
+
+  test('a first backup in doubt (no chunk before) is settled by its first chunk', () => {
+    const u = classify(timedOut(1, 0), 1, NOW - 60_000);
+    assert.equal(u.state, 'fresh');
+  });
+
+  test('without a new chunk it stays a failure', () => {
+    const u = classify(timedOut(3, 8), 8, NOW - 2 * H);
+    assert.equal(u.state, 'failing');
+    assert.equal(u.inDoubt, true);
+  });
+});
+
+describe('chunks a failed attempt left behind count as no backup', () => {
+  const leftBy = (untrustedThrough: number, trustedBackupAt: number | null, lastVerified: number | null = null) =>
+    history({
+      consecutiveFailures: 1,
+      untrustedThrough,
+      trustedBackupAt,
+      lastVerified,
+      lastAttempt: { startedAt: NOW - 10 * 60_000, outcome: 'no', error: 'Bad protocol' },
+    });
+  const classify = (past: UserHistory, chunk: number, lastBackup: number) =>
+    classifyUsers({
+      backupd: view(entry('big', lastBackup, { index: { lastBackup, newestChunkId: chunk, chunks: chunk, dataBytes: 5e6 } })),
+      discovery: fleet({ imap1: ['big'] }),
+      history: new Map([['big', past]]),
+      policy,
+      now: NOW,
+    }).users[0]!;
+
+  test('an interrupted first backup that left a chunk: still missing, saying why', () => {
+    const u = classify(leftBy(1, null), 1, NOW - 5 * 60_000);
+    assert.equal(u.state, 'missing');
+    assert.equal(u.age, null);
+    assert.equal(u.chunks, 1, 'the chunk is shown for what it is');
+    assert.match(u.error!, /chunk 1 was left by a failed attempt and may hold only part of the mail: it counts as no backup until an attempt succeeds/);
+  });
+
+  test('several failed attempts that each left a chunk: still missing', () => {
+    assert.equal(classify(leftBy(3, null), 3, NOW - 60_000).state, 'missing');
+  });
+
+  test('a refresh that failed after leaving a chunk: aged from the last whole backup', () => {
+    const u = classify(leftBy(9, NOW - 30 * H), 9, NOW - 60_000);
+    assert.equal(u.state, 'stale');
+    assert.equal(u.age, 30 * H);
+  });
+
+  test('our own verified record still counts beside it', () => {
+    const u = classify(leftBy(9, NOW - 30 * H, NOW - 2 * H), 9, NOW - 60_000);
+    assert.equal(u.state, 'fresh');
+    assert.equal(u.age, 2 * H);
+  });
+
+  test('a chunk past those (a later backup, ours or anyone\'s) counts again', () => {
+    const u = classify(leftBy(3, null), 4, NOW - 60_000);
+    assert.equal(u.state, 'fresh');
+    assert.equal(u.error, null);
+  });
+});
+
+describe('users created between discoveries', () => {
+  const discovered = fleet({ imap1: ['anne'] });
+  const startedAt = discovered.startedAt;
+  for (const [name, lastBackup] of [['a second after the discovery began', startedAt + 1000], ['as it began', startedAt], ['long after', NOW - 1000]] as const) {
+    test(`backed up ${name}: not an orphan, fresh, saying the next discovery finds its server`, () => {
+      const { users } = classifyUsers({ backupd: view(entry('newbie', lastBackup)), discovery: discovered, history: null, policy, now: NOW });
+      assert.equal(one(users, 'newbie').state, 'fresh');
+      assert.match(one(users, 'newbie').error!, /on no IMAP server at the last discovery .* but backed up since/);
+    });
+  }
+
+  test('backed up only before the discovery began: an orphan', () => {
+    const { users } = classifyUsers({ backupd: view(entry('gone', startedAt - 1000)), discovery: discovered, history: null, policy, now: NOW });
+    assert.equal(one(users, 'gone').state, 'orphan');
   });
 });
 

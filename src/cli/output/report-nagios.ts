@@ -29,6 +29,7 @@ export function writeReportNagios(report: StalenessReport, thresholds: NagiosThr
   };
   if (crit > 0) raise('CRITICAL', `${crit} backups older than ${formatAge(thresholds.critAge)}`);
   else if (warn > 0) raise('WARNING', `${warn} backups older than ${formatAge(thresholds.warnAge)}`);
+  if (report.undated > 0) raise('WARNING', `${report.undated} backups dated in the future (not believed)`);
   if (c.failing > 0) raise('CRITICAL', `${c.failing} failing`);
   if (c.unreadable > 0) raise('WARNING', `${c.unreadable} unreadable`);
   if (c.conflict > 0) raise('WARNING', `${c.conflict} on two servers`);

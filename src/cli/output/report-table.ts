@@ -18,7 +18,7 @@ export function writeReportTable(report: StalenessReport): string {
     u.userid,
     u.state,
     u.server ?? '-',
-    formatAge(u.age),
+    u.age === null && u.state === 'stale' ? 'unknown' : formatAge(u.age),
     localTime(u.lastBackup ?? u.lastVerified),
     formatBytes(u.dataBytes ?? u.mailBytes),
     u.chunks === null ? '-' : String(u.chunks),

@@ -11,6 +11,8 @@ export interface AttemptStart {
   group: number | null;
   pattern: string;
   startedAt: number;
+  /** The user's newest chunk id right before the command (0: none): what settles the attempt if it ends in doubt. */
+  chunkBefore: number | null;
 }
 
 export interface AttemptEnd {
@@ -19,6 +21,8 @@ export interface AttemptEnd {
   error: string | null;
   locked: boolean;
   inDoubt: boolean;
+  /** The newest chunk id after the command, null when the index could not be read or the command never ran. */
+  chunkAfter: number | null;
 }
 
 export interface AttemptRecord extends AttemptStart {
@@ -28,6 +32,7 @@ export interface AttemptRecord extends AttemptStart {
   error: string | null;
   locked: boolean;
   inDoubt: boolean;
+  chunkAfter: number | null;
 }
 
 interface Row {
@@ -43,6 +48,8 @@ interface Row {
   error: string | null;
   locked: number;
   in_doubt: number;
+  chunk_before: number | null;
+  chunk_after: number | null;
 }
 
 const toRecord = (r: Row): AttemptRecord => ({
@@ -58,6 +65,8 @@ const toRecord = (r: Row): AttemptRecord => ({
   error: r.error,
   locked: r.locked === 1,
   inDoubt: r.in_doubt === 1,
+  chunkBefore: r.chunk_before,
+  chunkAfter: r.chunk_after,
 });
 
 /** The history of attempts: each row is written before the command goes out and again when it ends. */
@@ -67,10 +76,10 @@ export class AttemptLog {
 
   constructor(private readonly db: StateDb) {
     this.insert = db.prepare(
-      'INSERT INTO attempt (userid, server, kind, grp, pattern, started_at) VALUES (@userid, @server, @kind, @group, @pattern, @startedAt)',
+      'INSERT INTO attempt (userid, server, kind, grp, pattern, started_at, chunk_before) VALUES (@userid, @server, @kind, @group, @pattern, @startedAt, @chunkBefore)',
     );
     this.finish = db.prepare(
-      'UPDATE attempt SET ended_at = @endedAt, outcome = @outcome, error = @error, locked = @locked, in_doubt = @inDoubt WHERE id = @id AND ended_at IS NULL',
+      'UPDATE attempt SET ended_at = @endedAt, outcome = @outcome, error = @error, locked = @locked, in_doubt = @inDoubt, chunk_after = @chunkAfter WHERE id = @id AND ended_at IS NULL',
     );
   }
 
@@ -82,7 +91,7 @@ export class AttemptLog {
   end(ends: ReadonlyArray<readonly [id: number, end: AttemptEnd]>): void {
     stateWrite(this.db, this.db.transaction(() => {
       for (const [id, e] of ends) {
-        this.finish.run({ id, endedAt: e.endedAt, outcome: e.outcome, error: e.error, locked: e.locked ? 1 : 0, inDoubt: e.inDoubt ? 1 : 0 });
+        this.finish.run({ id, endedAt: e.endedAt, outcome: e.outcome, error: e.error, locked: e.locked ? 1 : 0, inDoubt: e.inDoubt ? 1 : 0, chunkAfter: e.chunkAfter });
       }
     }));
   }

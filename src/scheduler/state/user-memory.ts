@@ -1,4 +1,6 @@
+import { isSettledBy, settledNote } from '../../staleness/backup-evidence.js';
 import type { AttemptOutcome, UserHistory } from '../../staleness/user-history.js';
+import type { ChunkMark } from '../backup-result.js';
 import { retryDelay } from '../plan/retry-delay.js';
 import type { StateDb } from './open-state-db.js';
 import { stateWrite } from './state-write-error.js';
@@ -17,6 +19,8 @@ export interface AttemptSettlement {
   inDoubt: boolean;
   /** For a verified backup: the end of the chunk it produced (ms). */
   verifiedBackupAt: number | null;
+  /** The index before and after the command, when it reached the server. */
+  chunks: { before: ChunkMark; after: ChunkMark | null } | null;
 }
 
 export interface RetryPolicy {
@@ -31,68 +35,84 @@ interface Row {
   consecutive_failures: number;
   next_attempt_at: number | null;
   in_doubt_until: number | null;
+  untrusted_through: number | null;
+  trusted_backup_at: number | null;
+  last_attempt_id: number | null;
   started_at: number | null;
   outcome: AttemptOutcome | null;
   error: string | null;
+  chunk_before: number | null;
 }
 
-/** Per-user memory between attempts: last verified backup, failures in a row, backoff, doubt. */
+const SELECT = `SELECT m.userid, m.last_verified, m.consecutive_failures, m.next_attempt_at, m.in_doubt_until, m.untrusted_through,
+                       m.trusted_backup_at, m.last_attempt_id, a.started_at, a.outcome, a.error, a.chunk_before
+                  FROM user_memory m LEFT JOIN attempt a ON a.id = m.last_attempt_id`;
+
+const toRemembered = (r: Row): RememberedUser => ({
+  lastVerified: r.last_verified,
+  consecutiveFailures: r.consecutive_failures,
+  nextAttemptAt: r.next_attempt_at,
+  inDoubtUntil: r.in_doubt_until,
+  inDoubtChunkBefore: r.in_doubt_until === null ? null : r.chunk_before,
+  untrustedThrough: r.untrusted_through,
+  trustedBackupAt: r.trusted_backup_at,
+  lastAttempt: r.started_at === null || r.outcome === null ? null : { startedAt: r.started_at, outcome: r.outcome, error: r.error },
+});
+
+/** Per-user memory between attempts: last verified backup, failures in a row, backoff, doubt, chunks not to trust. */
 export class UserMemory {
   constructor(private readonly db: StateDb) {}
 
   all(): Map<string, RememberedUser> {
-    const rows = this.db
-      .prepare(
-        `SELECT m.userid, m.last_verified, m.consecutive_failures, m.next_attempt_at, m.in_doubt_until, a.started_at, a.outcome, a.error
-           FROM user_memory m LEFT JOIN attempt a ON a.id = m.last_attempt_id`,
-      )
-      .all() as Row[];
-    return new Map(
-      rows.map((r) => [
-        r.userid,
-        {
-          lastVerified: r.last_verified,
-          consecutiveFailures: r.consecutive_failures,
-          nextAttemptAt: r.next_attempt_at,
-          inDoubtUntil: r.in_doubt_until,
-          lastAttempt: r.started_at === null || r.outcome === null ? null : { startedAt: r.started_at, outcome: r.outcome, error: r.error },
-        },
-      ]),
-    );
+    return new Map((this.db.prepare(SELECT).all() as Row[]).map((r) => [r.userid, toRemembered(r)]));
   }
 
   /**
-   * A verified backup clears failures, backoff and doubt. `Mailbox is locked` waits one base delay
-   * without counting as a failure. Anything else counts, with exponential backoff; a timeout or a
-   * dropped connection also leaves the user in doubt for `inDoubtGrace`, since the server goes on.
+   * A verified backup clears failures, backoff, doubt and distrust. `Mailbox is locked` waits one base
+   * delay without counting as a failure. Anything else counts, with exponential backoff; a timeout or a
+   * dropped connection also leaves the user in doubt for `inDoubtGrace`, since the server goes on. A failed
+   * attempt after which the index holds a new chunk left part of a backup: that chunk is not trusted.
    */
   settle(settlements: readonly AttemptSettlement[], policy: RetryPolicy, now: number, random: () => number = Math.random): void {
-    const current = this.db.prepare('SELECT consecutive_failures AS n FROM user_memory WHERE userid = ?');
+    const current = this.db.prepare('SELECT consecutive_failures, untrusted_through, trusted_backup_at FROM user_memory WHERE userid = ?');
     const upsert = this.db.prepare(
-      `INSERT INTO user_memory (userid, last_verified, consecutive_failures, next_attempt_at, in_doubt_until, last_attempt_id)
-       VALUES (@userid, @lastVerified, @failures, @nextAttemptAt, @inDoubtUntil, @attemptId)
+      `INSERT INTO user_memory (userid, last_verified, consecutive_failures, next_attempt_at, in_doubt_until, last_attempt_id, untrusted_through, trusted_backup_at)
+       VALUES (@userid, @lastVerified, @failures, @nextAttemptAt, @inDoubtUntil, @attemptId, @untrustedThrough, @trustedBackupAt)
        ON CONFLICT (userid) DO UPDATE SET
-         last_verified = max(coalesce(last_verified, 0), coalesce(excluded.last_verified, 0)),
+         last_verified = CASE WHEN last_verified IS NULL OR excluded.last_verified > last_verified THEN coalesce(excluded.last_verified, last_verified) ELSE last_verified END,
          consecutive_failures = excluded.consecutive_failures,
          next_attempt_at = excluded.next_attempt_at,
          in_doubt_until = excluded.in_doubt_until,
-         last_attempt_id = excluded.last_attempt_id`,
+         last_attempt_id = excluded.last_attempt_id,
+         untrusted_through = excluded.untrusted_through,
+         trusted_backup_at = excluded.trusted_backup_at`,
     );
     stateWrite(this.db, this.db.transaction(() => {
       for (const s of settlements) {
-        const before = (current.get(s.userid) as { n: number } | undefined)?.n ?? 0;
-        let failures = before;
+        const before = current.get(s.userid) as Pick<Row, 'consecutive_failures' | 'untrusted_through' | 'trusted_backup_at'> | undefined;
+        let failures = before?.consecutive_failures ?? 0;
         let nextAttemptAt: number | null = null;
         let inDoubtUntil: number | null = null;
+        let untrustedThrough = before?.untrusted_through ?? null;
+        let trustedBackupAt = before?.trusted_backup_at ?? null;
         if (s.outcome === 'ok') {
           failures = 0;
+          untrustedThrough = null;
+          trustedBackupAt = null;
         } else if (s.locked) {
           nextAttemptAt = now + policy.baseDelay;
         } else {
-          failures = before + 1;
+          failures += 1;
           nextAttemptAt = now + retryDelay(failures, policy.baseDelay, policy.maxDelay, random);
-          // Not folded into the backoff: the doubt also ends early, when the index shows the server finished (classify).
+          // Not folded into the backoff: the doubt also ends early, when the index shows the server finished.
           if (s.inDoubt) inDoubtUntil = now + policy.inDoubtGrace;
+          const left = s.chunks?.after && s.chunks.after.chunkId > s.chunks.before.chunkId ? s.chunks.after.chunkId : null;
+          if (left !== null && !s.inDoubt) {
+            // The last whole backup is the one before the first of these failed attempts.
+            const stillUntrusted = untrustedThrough !== null && s.chunks!.before.chunkId <= untrustedThrough;
+            if (!stillUntrusted) trustedBackupAt = s.chunks!.before.chunkId === 0 ? null : s.chunks!.before.lastBackup;
+            untrustedThrough = left;
+          }
         }
         upsert.run({
           userid: s.userid,
@@ -101,9 +121,38 @@ export class UserMemory {
           nextAttemptAt,
           inDoubtUntil,
           attemptId: s.attemptId,
+          untrustedThrough,
+          trustedBackupAt,
         });
       }
     }));
+  }
+
+  /**
+   * Attempts in doubt that the index has since settled (a chunk past the one their user had before):
+   * recorded as the successes they were, in the history and in the failures in a row. `newest` is each
+   * user's index now; returns who was settled.
+   */
+  settleInDoubt(newest: ReadonlyMap<string, Pick<ChunkMark, 'chunkId' | 'lastBackup'>>, now: number): string[] {
+    const rows = this.db.prepare(`${SELECT} WHERE m.in_doubt_until IS NOT NULL AND a.chunk_before IS NOT NULL`).all() as Row[];
+    const settled = rows.filter((r) => {
+      const mark = newest.get(r.userid);
+      return mark !== undefined && isSettledBy(toRemembered(r), mark.chunkId);
+    });
+    if (settled.length === 0) return [];
+    const attempt = this.db.prepare("UPDATE attempt SET outcome = 'ok', error = @error, chunk_after = @chunk WHERE id = @id");
+    const user = this.db.prepare(
+      `UPDATE user_memory SET consecutive_failures = 0, next_attempt_at = NULL, in_doubt_until = NULL, untrusted_through = NULL,
+         trusted_backup_at = NULL, last_verified = max(coalesce(last_verified, @endedAt), @endedAt) WHERE userid = @userid`,
+    );
+    stateWrite(this.db, this.db.transaction(() => {
+      for (const r of settled) {
+        const mark = newest.get(r.userid)!;
+        attempt.run({ id: r.last_attempt_id, error: settledNote(r.error, mark.chunkId), chunk: mark.chunkId });
+        user.run({ userid: r.userid, endedAt: Math.min(mark.lastBackup ?? now, now) });
+      }
+    }));
+    return settled.map((r) => r.userid);
   }
 
   /** After a crash: users whose attempt was interrupted are in doubt for the grace, from when it began. */

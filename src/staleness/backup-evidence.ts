@@ -1,0 +1,80 @@
+// What counts as a user's backup, and from when its age counts: the one place that decides whether the
+// index's newest chunk, our own record of verified backups, or neither is believed.
+import type { BackupIndexSummary } from '../backupd/index-reader.js';
+import { formatAge } from './human-units.js';
+import { isoTime } from './iso-time.js';
+import type { UserHistory } from './user-history.js';
+
+/**
+ * A chunk dated further than this past now is not believed. backupd stamps chunks with this machine's
+ * clock, so anything beyond a report's own run time means the clock was ahead then, or the file is damaged.
+ */
+export const FUTURE_TOLERANCE_MS = 60_000;
+
+export interface BackupEvidence {
+  /** When the user's backup was last known whole (ms): its age counts from here. Null: nothing counts. */
+  backedUpAt: number | null;
+  /** A backup exists but its date is not believed: due now, with no age to show. */
+  undated: boolean;
+  /** Why the index's newest chunk was not taken at its word, for the admin. */
+  note: string | null;
+  /** The history with an in-doubt attempt that the index has since settled counted as the success it was. */
+  history: UserHistory | undefined;
+}
+
+/**
+ * The newest chunk by id is the backup, unless a failed attempt left it (backupd committed part of a user,
+ * then the attempt failed: part of the mail at most) or its date lies in the future. Our own record of
+ * verified backups counts beside it, since `ctl_backups compact` moves the index's newest end back.
+ */
+export function backupEvidence(index: BackupIndexSummary | null, past: UserHistory | undefined, now: number): BackupEvidence {
+  const history = settleInDoubt(past, index, now);
+  const chunk = index?.newestChunkId ?? null;
+  let fromIndex = index?.lastBackup ?? null;
+  let note: string | null = null;
+  let undated = false;
+  if (chunk !== null && history?.untrustedThrough != null && chunk <= history.untrustedThrough) {
+    fromIndex = history.trustedBackupAt;
+    note =
+      `chunk ${chunk} was left by a failed attempt and may hold only part of the mail: ` +
+      `it counts as no backup${fromIndex === null ? '' : ` (the last whole one ended ${isoTime(fromIndex)})`} until an attempt succeeds`;
+  }
+  if (fromIndex !== null && fromIndex > now + FUTURE_TOLERANCE_MS) {
+    note = `its newest chunk ${chunk} ends ${isoTime(fromIndex)}, ${formatAge(fromIndex - now)} in the future: not believed (was this server's clock ahead?); the next backup replaces it`;
+    fromIndex = null;
+    undated = true;
+  }
+  const verified = history?.lastVerified != null && history.lastVerified <= now + FUTURE_TOLERANCE_MS ? history.lastVerified : null;
+  const backedUpAt = fromIndex === null ? verified : verified === null ? fromIndex : Math.max(fromIndex, verified);
+  return { backedUpAt, undated: undated && backedUpAt === null, note, history };
+}
+
+/**
+ * An attempt left in doubt (a timeout, a dropped connection, a crash) whose user's index has since gained
+ * a chunk past the one it had before: the server finished it. It is then a success, in the history and in
+ * the count of failures in a row, and the doubt is over.
+ */
+export function settleInDoubt(past: UserHistory | undefined, index: BackupIndexSummary | null, now: number): UserHistory | undefined {
+  const chunk = index?.newestChunkId ?? null;
+  if (!past || !isSettledBy(past, chunk)) return past;
+  const endedAt = Math.min(index!.lastBackup ?? now, now);
+  return {
+    ...past,
+    consecutiveFailures: 0,
+    inDoubtUntil: null,
+    inDoubtChunkBefore: null,
+    untrustedThrough: null,
+    trustedBackupAt: null,
+    lastVerified: past.lastVerified === null ? endedAt : Math.max(past.lastVerified, endedAt),
+    lastAttempt: past.lastAttempt && { ...past.lastAttempt, outcome: 'ok', error: settledNote(past.lastAttempt.error, chunk!) },
+  };
+}
+
+/** Whether `chunk`, the index's newest, settles the user's in-doubt attempt. */
+export function isSettledBy(past: UserHistory, chunk: number | null): boolean {
+  return past.inDoubtUntil !== null && past.inDoubtChunkBefore !== null && chunk !== null && chunk > past.inDoubtChunkBefore;
+}
+
+export function settledNote(error: string | null, chunk: number): string {
+  return `${error ?? 'in doubt'}; settled: the server finished it (chunk ${chunk} appeared)`;
+}
