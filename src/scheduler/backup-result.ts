@@ -28,6 +28,8 @@ export interface BackupResult {
   group: number | null;
   /** For a verified backup: when the chunk it produced ended (ms), which history keeps as lastVerified. */
   verifiedBackupAt: number | null;
+  /** The XBACKUP pattern that went out for this user; null when nothing was sent. */
+  pattern: string | null;
   /** The index before the command and after it (null when the command never reached the server). */
   chunks: { before: ChunkMark; after: ChunkMark | null } | null;
 }

@@ -12,7 +12,11 @@ import type { AttemptKind, AttemptLog } from './state/attempt-log.js';
 import { StateDbError } from './state/state-db-error.js';
 import type { ServerStates } from './state/server-state.js';
 import type { RetryPolicy, UserMemory } from './state/user-memory.js';
-import { verifiedResults } from './verified-results.js';
+import { sweptResults, verifiedResults } from './verified-results.js';
+import { listInboxes } from '../imap/list-inboxes.js';
+import { useridToMailbox } from '../imap/mailbox-names.js';
+import type { AdminSession } from '../imap/admin-session.js';
+import { batchPatterns, type PatternBatch } from './plan/batch-patterns.js';
 import { readChunkMarks } from './verify-backups.js';
 import type { ChunkMark } from './backup-result.js';
 
@@ -105,41 +109,80 @@ export class Executor {
     command.userids.forEach((u) => this.inFlightUsers.add(u));
     this.inFlightPerServer.set(server.name, this.inFlightOn(server.name) + 1);
     try {
-      const results = await this.execute(server, command, before, startedAt, group);
+      const { results, swept } = await this.execute(server, command, before, startedAt, group);
       this.record(results, ids, server.name);
-      return results;
+      this.recordSwept(swept, command);
+      return [...results, ...swept];
     } finally {
       command.userids.forEach((u) => this.inFlightUsers.delete(u));
       this.inFlightPerServer.set(server.name, this.inFlightOn(server.name) - 1);
     }
   }
 
-  private async execute(server: ServerConfig, command: PlannedCommand, before: ReadonlyMap<string, ChunkMark>, startedAt: number, group: number | null): Promise<BackupResult[]> {
-    let run: XbackupRun;
+  private async execute(
+    server: ServerConfig,
+    command: PlannedCommand,
+    before: ReadonlyMap<string, ChunkMark>,
+    startedAt: number,
+    group: number | null,
+  ): Promise<{ results: BackupResult[]; swept: BackupResult[] }> {
+    const results: BackupResult[] = [];
+    const swept: BackupResult[] = [];
+    const failAll = (userids: readonly string[], error: string) =>
+      userids.map((userid): BackupResult => ({ userid, server: server.name, outcome: 'error', startedAt, seconds: (this.now() - startedAt) / 1000, error, inDoubt: false, locked: false, group, verifiedBackupAt: null, chunks: null, pattern: null }));
+    let parts: PatternBatch[] = [];
+    let sent = 0;
     try {
       const session = await this.deps.pool.acquire(server);
       try {
-        run = await runXbackup(session, command.pattern, server.channel, { timeoutMs: server.commandTimeout, now: this.now });
+        parts = await this.withoutNewUsers(session, command);
+        for (const part of parts) {
+          const run = await runXbackup(session, part.pattern, server.channel, { timeoutMs: server.commandTimeout, now: this.now });
+          sent++;
+          this.updateBreaker(server, run);
+          results.push(...(await verifiedResults(run, part.userids, before, this.deps.backupsDb, group)));
+          swept.push(...(await sweptResults(run, part.userids, startedAt, this.deps.backupsDb, group)));
+          // The connection is closed, or the server or its channel is down: the other parts would fail the same way.
+          if (run.failure && (run.failure.kind === 'timeout' || BREAKER_KINDS.has(run.failure.kind))) break;
+        }
       } finally {
         this.deps.pool.release(session);
       }
     } catch (err) {
-      // Could not even log in: the users were not touched, so they are not in doubt.
+      // Could not log in, or ask which users a wildcard would reach: the users not yet sent were not touched.
       const error = err instanceof ImapConnectionError ? err : connectionError(server.name, err);
       this.tripBreaker(server, error.message, false);
-      const seconds = (this.now() - startedAt) / 1000;
-      return command.userids.map(
-        (userid): BackupResult => ({ userid, server: server.name, outcome: 'error', startedAt, seconds, error: error.message, inDoubt: false, locked: false, group, verifiedBackupAt: null, chunks: null }),
-      );
+      const done = new Set(results.map((r) => r.userid));
+      return { results: [...results, ...failAll(command.userids.filter((u) => !done.has(u)), error.message)], swept };
     }
-    this.updateBreaker(server, run);
-    return verifiedResults(run, command.userids, before, this.deps.backupsDb, group);
+    const notSent = parts.slice(sent).flatMap((p) => p.userids);
+    if (notSent.length > 0) results.push(...failAll(notSent, `${server.name}: not sent, after ${results.find((r) => r.error)?.error ?? 'an earlier part of the command failed'}`));
+    return { results, swept };
+  }
+
+  /**
+   * The command, or, when its wildcard would now also reach users the plan did not know (created since
+   * the last discovery), patterns that reach the planned users alone: a first backup never passes the
+   * bootstrap throttle inside a refresh.
+   */
+  private async withoutNewUsers(session: AdminSession, command: PlannedCommand): Promise<PatternBatch[]> {
+    if (!/[*%]/.test(command.pattern)) return [{ pattern: command.pattern, userids: command.userids }];
+    const planned = new Set(command.userids);
+    const present = await listInboxes(session, command.pattern);
+    const unknown = [...present].filter((userid) => !planned.has(userid));
+    if (unknown.length === 0) return [{ pattern: command.pattern, userids: command.userids }];
+    this.deps.logger.warn(
+      { server: session.server.name, pattern: command.pattern, newUsers: unknown.length, first: unknown.slice(0, 10) },
+      'users created since the last discovery would be swept into a wildcard: covering the planned users without them',
+    );
+    const allowed = new Map(command.userids.map((userid) => [userid, useridToMailbox(userid, session.naming)]));
+    return batchPatterns({ naming: session.naming, allUserids: [...new Set([...present, ...command.userids])] }, allowed, 1);
   }
 
   private record(results: BackupResult[], ids: number[], server: string): void {
     const endedAt = this.now();
     this.deps.attempts.end(
-      results.map((r, i) => [ids[i]!, { endedAt, outcome: r.outcome, error: r.error, locked: r.locked, inDoubt: r.inDoubt, chunkAfter: r.chunks?.after?.chunkId ?? null }] as const),
+      results.map((r, i) => [ids[i]!, { endedAt, outcome: r.outcome, error: r.error, locked: r.locked, inDoubt: r.inDoubt, chunkAfter: r.chunks?.after?.chunkId ?? null, pattern: r.pattern }] as const),
     );
     this.deps.memory.settle(
       results.map((r, i) => ({
@@ -157,6 +200,24 @@ export class Executor {
     );
     for (const r of results) {
       this.deps.logger.info({ userid: r.userid, server, outcome: r.outcome, seconds: r.seconds, error: r.error ?? undefined, inDoubt: r.inDoubt || undefined }, 'backup attempt');
+      this.deps.onResult?.(r);
+    }
+  }
+
+  /**
+   * Users the server reported though the command did not ask for them (created between the check of a
+   * wildcard and the command): written to the history as they were, never into what we remember of the
+   * user, since nothing was read before the command to judge their backup against.
+   */
+  private recordSwept(swept: readonly BackupResult[], command: PlannedCommand): void {
+    if (swept.length === 0) return;
+    const ids = this.deps.attempts.start(
+      swept.map((r) => ({ userid: r.userid, server: r.server, kind: command.kind, group: r.group, pattern: r.pattern ?? command.pattern, startedAt: r.startedAt, chunkBefore: null })),
+    );
+    const endedAt = this.now();
+    this.deps.attempts.end(swept.map((r, i) => [ids[i]!, { endedAt, outcome: r.outcome, error: r.error, locked: false, inDoubt: false, chunkAfter: r.chunks?.after?.chunkId ?? null, pattern: r.pattern }] as const));
+    for (const r of swept) {
+      this.deps.logger.warn({ userid: r.userid, server: r.server, outcome: r.outcome, pattern: command.pattern }, 'a user the command did not ask for was backed up');
       this.deps.onResult?.(r);
     }
   }

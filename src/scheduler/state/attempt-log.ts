@@ -23,6 +23,8 @@ export interface AttemptEnd {
   inDoubt: boolean;
   /** The newest chunk id after the command, null when the index could not be read or the command never ran. */
   chunkAfter: number | null;
+  /** The pattern that went out, when not the one planned (a wildcard narrowed to leave new users out). */
+  pattern: string | null;
 }
 
 export interface AttemptRecord extends AttemptStart {
@@ -79,7 +81,7 @@ export class AttemptLog {
       'INSERT INTO attempt (userid, server, kind, grp, pattern, started_at, chunk_before) VALUES (@userid, @server, @kind, @group, @pattern, @startedAt, @chunkBefore)',
     );
     this.finish = db.prepare(
-      'UPDATE attempt SET ended_at = @endedAt, outcome = @outcome, error = @error, locked = @locked, in_doubt = @inDoubt, chunk_after = @chunkAfter WHERE id = @id AND ended_at IS NULL',
+      'UPDATE attempt SET ended_at = @endedAt, outcome = @outcome, error = @error, locked = @locked, in_doubt = @inDoubt, chunk_after = @chunkAfter, pattern = coalesce(@pattern, pattern) WHERE id = @id AND ended_at IS NULL',
     );
   }
 
@@ -91,7 +93,7 @@ export class AttemptLog {
   end(ends: ReadonlyArray<readonly [id: number, end: AttemptEnd]>): void {
     stateWrite(this.db, this.db.transaction(() => {
       for (const [id, e] of ends) {
-        this.finish.run({ id, endedAt: e.endedAt, outcome: e.outcome, error: e.error, locked: e.locked ? 1 : 0, inDoubt: e.inDoubt ? 1 : 0, chunkAfter: e.chunkAfter });
+        this.finish.run({ id, endedAt: e.endedAt, outcome: e.outcome, error: e.error, locked: e.locked ? 1 : 0, inDoubt: e.inDoubt ? 1 : 0, chunkAfter: e.chunkAfter, pattern: e.pattern });
       }
     }));
   }
