@@ -1,5 +1,8 @@
 import { decodeModifiedUtf7, ModifiedUtf7Error } from './modified-utf7.js';
 
+/** The backups.db key under which backupd keeps every shared mailbox (of every domain): one backup for them all. */
+export const SHARED_BACKUP_KEY = '%SHARED';
+
 /**
  * A userid as Cyrus spells it in backups.db keys and `* OK USER` lines (`jos&AOk-`, `a&-b`) turned into
  * the userid itself (`josé`, `a&b`), which is how the tool holds every userid. A spelling that is not

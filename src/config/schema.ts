@@ -82,6 +82,8 @@ const server = z
       .min(1, { error: 'expected at least one userid pattern, e.g. ["*"]' })
       .default(['*']),
     maxConcurrent: positiveInt('the number of XBACKUP commands in flight').default(1),
+    // Cyrus backs every shared mailbox of a server up into one backup, %SHARED.
+    sharedMailboxes: z.boolean({ error: 'expected true or false' }).default(true),
     commandTimeout: duration('command timeout').prefault('6h'),
   })
   .superRefine((s, ctx) => {

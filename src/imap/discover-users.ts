@@ -12,35 +12,54 @@ export interface ServerUsers {
   users: DiscoveredUser[];
   /** Every user on the server. */
   allUserids: string[];
+  /** Its shared mailboxes, named as XBACKUP takes them; empty unless asked for. */
+  sharedMailboxes: string[];
+  /** Their total size, when the server can say. */
+  sharedBytes: number | null;
 }
+
+/** Cyrus's default `deletedprefix`: mailboxes kept after a delayed delete, never backed up as themselves. */
+const DELETED_PREFIX = 'DELETED';
+
+const flagsOf = (u: UntaggedResponse): string[] =>
+  Array.isArray(u.attributes[0]) ? (u.attributes[0] as unknown[]).flatMap((f) => (value(f) === undefined ? [] : [value(f)!.toLowerCase()])) : [];
 
 /**
  * Lists the users (INBOXes) of one server with the size of all their folders, in one LIST command
  * (`LIST "" "user.*" RETURN (STATUS (SIZE))`) where the server supports it, otherwise without sizes.
+ * With `shared`, the pattern is `*`: every mailbox, so shared mailboxes (outside `user.`, in any domain)
+ * come in the same command, at the cost of the few shared ones on top of the users' folders.
  */
-export async function discoverUsers(session: AdminSession, responsibleFor: readonly RegExp[]): Promise<ServerUsers> {
+export async function discoverUsers(session: AdminSession, responsibleFor: readonly RegExp[], options: { shared?: boolean } = {}): Promise<ServerUsers> {
   const { separator } = session.naming;
   const withSizes = session.capabilities.has('LIST-STATUS') && session.capabilities.has('STATUS=SIZE');
   const attributes: ExecAttribute[] = [
     { type: 'STRING', value: '' },
-    { type: 'STRING', value: `user${separator}*` },
+    { type: 'STRING', value: options.shared ? '*' : `user${separator}*` },
   ];
   if (withSizes) attributes.push({ type: 'ATOM', value: 'RETURN' }, [{ type: 'ATOM', value: 'STATUS' }, [{ type: 'ATOM', value: 'SIZE' }]]);
 
   const inboxes = new Set<string>();
+  const shared = new Set<string>();
   const sizes = new Map<string, number>();
+  let sharedBytes = 0;
   const tagged = await execCommand(session.client, 'LIST', attributes, {
     LIST: (u: UntaggedResponse) => {
       const name = value(u.attributes[2]);
-      const owner = name === undefined ? null : mailboxOwner(name, session.naming);
+      if (name === undefined) return;
+      const owner = mailboxOwner(name, session.naming);
       if (owner?.isInbox) inboxes.add(owner.userid);
+      else if (!owner && options.shared && isSharedMailbox(name, separator, flagsOf(u))) shared.add(name);
     },
     STATUS: (u: UntaggedResponse) => {
       const name = value(u.attributes[0]);
-      const owner = name === undefined ? null : mailboxOwner(name, session.naming);
+      if (name === undefined) return;
+      const owner = mailboxOwner(name, session.naming);
       const items = Array.isArray(u.attributes[1]) ? (u.attributes[1] as unknown[]).map(value) : [];
       const size = Number(items[items.indexOf('SIZE') + 1]);
-      if (owner && items.includes('SIZE') && Number.isFinite(size)) sizes.set(owner.userid, (sizes.get(owner.userid) ?? 0) + size);
+      if (!items.includes('SIZE') || !Number.isFinite(size)) return;
+      if (owner) sizes.set(owner.userid, (sizes.get(owner.userid) ?? 0) + size);
+      else sharedBytes += size;
     },
   });
   if (tagged.status !== 'OK') throw new Error(`${session.server.name}: LIST of users answered ${tagged.status} ${tagged.text}`);
@@ -48,5 +67,12 @@ export async function discoverUsers(session: AdminSession, responsibleFor: reado
   const users = allUserids
     .filter((userid) => matchesAny(userid, responsibleFor))
     .map((userid) => ({ userid, server: session.server.name, sizeBytes: withSizes ? (sizes.get(userid) ?? 0) : null }));
-  return { users, allUserids };
+  return { users, allUserids, sharedMailboxes: [...shared].sort(), sharedBytes: withSizes ? sharedBytes : null };
+}
+
+/** A mailbox of its own outside every user's hierarchy: not a placeholder (\Noselect) and not one kept after a delete. */
+function isSharedMailbox(name: string, separator: string, flags: readonly string[]): boolean {
+  if (flags.includes('\\noselect') || flags.includes('\\nonexistent')) return false;
+  const top = name.split(separator)[0]!.split('@')[0];
+  return top !== 'user' && top !== DELETED_PREFIX;
 }

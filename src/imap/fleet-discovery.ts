@@ -15,6 +15,8 @@ export interface ServerDiscovery {
   users: DiscoveredUser[];
   /** Every user the server has, responsible for or not: a batch pattern must match none of the others. */
   allUserids: string[];
+  /** Its shared mailboxes as XBACKUP takes them (`shared.news`, `news@example.com`); none unless servers[].sharedMailboxes. */
+  sharedMailboxes: string[];
   /** How the server names mailboxes; null when it could not be asked. */
   naming: MailboxNaming | null;
 }

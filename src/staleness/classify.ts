@@ -1,3 +1,4 @@
+import { SHARED_BACKUP_KEY } from '../backupd/cyrus-userid.js';
 import type { BackupdEntry, BackupdView } from '../backupd/scan.js';
 import type { FleetDiscovery } from '../imap/fleet-discovery.js';
 import { isoTime } from './iso-time.js';
@@ -45,8 +46,6 @@ export interface Classification {
   users: UserStatus[];
 }
 
-/** Backups of shared mailboxes: never on an IMAP server's user list, so never an orphan. */
-const SHARED_BACKUP_KEY = '%SHARED';
 
 /** Pure: the state of every user the backup server or the IMAP servers know, at `now`. */
 export function classifyUsers(input: ClassifyInput): Classification {
@@ -132,6 +131,10 @@ interface Evidence {
 /** The first state that applies, in order of what an admin must act on first, and why. */
 function decide(userid: string, { entry, found, past, evidence, age, coverage, discoveredFrom, policy }: Evidence): { state: UserState; error: string | null } {
   if (found?.alsoOn) {
+    if (userid === SHARED_BACKUP_KEY) {
+      const servers = [found.server, ...found.alsoOn].join(' and ');
+      return { state: 'conflict', error: `shared mailboxes on ${servers} would go into one backup, ${SHARED_BACKUP_KEY}: back them up from one server only (servers[].sharedMailboxes: false on the others)` };
+    }
     return { state: 'conflict', error: `found on ${[found.server, ...found.alsoOn].join(' and ')}: not backed up until it lives on one server only` };
   }
   if (entry?.error) return { state: 'unreadable', error: entry.error.message };

@@ -18,6 +18,7 @@ export function bedServerConfig(bed: CyrusTestBed, which: ImapServerName = 'imap
     channel: bed.channel,
     users: ['*'],
     maxConcurrent: 1,
+    sharedMailboxes: true,
     commandTimeout: 60_000,
     password: new Secret(bed.admin.password, 'test bed'),
     ...overrides,

@@ -73,6 +73,7 @@ export class FakeImapServer {
       channel: 'backup',
       users: ['*'],
       maxConcurrent: 1,
+      sharedMailboxes: true,
       commandTimeout: 10_000,
       password: new Secret('secret', 'test'),
       ...overrides,
