@@ -34,8 +34,11 @@ const path = z
 /** Cyrus lowercases its config keys, so a channel with any other character can never match and makes imapd crash. */
 export const CHANNEL_NAME = /^[a-z0-9_]+$/;
 
-/** userid patterns: `*` and `%` are wildcards; anything that could split an IMAP command is refused here already. */
-const USER_PATTERN = /^[^\p{Cc}\u2028\u2029 "\\]+$/u;
+/**
+ * userid patterns: `*` and `%` are wildcards; anything that could split an IMAP command is refused here
+ * already, and so are quotes and backslashes, which Cyrus allows in no userid. Spaces it allows.
+ */
+const USER_PATTERN = /^[^\p{Cc}\u2028\u2029"\\]+$/u;
 
 /** A host name, IPv4 or IPv6 address: a space, control character, `scheme://` or `:port` would only fail later, at connect time. */
 const HOST = /^(?:[\p{L}\p{N}._-]+|[0-9A-Fa-f:.]+|\[[0-9A-Fa-f:.]+\])$/u;
@@ -76,7 +79,7 @@ const server = z
       error: 'expected a lowercase channel name of a-z, 0-9 and _ (Cyrus lowercases config keys, so no other channel name can match)',
     }).default('backup'),
     users: z
-      .array(z.string().regex(USER_PATTERN, { error: 'expected a userid pattern without spaces, quotes, backslashes or control characters' }), {
+      .array(z.string().regex(USER_PATTERN, { error: 'expected a userid pattern without quotes, backslashes or control characters' }), {
         error: 'expected a list of userid patterns, e.g. ["*"]',
       })
       .min(1, { error: 'expected at least one userid pattern, e.g. ["*"]' })

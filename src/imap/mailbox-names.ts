@@ -51,9 +51,9 @@ export function useridPatternToMailboxPattern(pattern: string, naming: MailboxNa
  * The user whose hierarchy a LIST name belongs to, or null for shared mailboxes (`shared.news`,
  * `shared@example.com`), the admin's own (`INBOX`), deleted ones (`DELETED.user...`) and
  * anything else outside `user<sep>`. An `@` marks the domain as Cyrus shows it to an admin
- * with virtdomains. The userid is returned as the name says; a name Cyrus allows but the wire
- * rules do not (a space, say) still needs validateUserid before use. Throws WireValueError for
- * a name that is not valid modified UTF-7.
+ * with virtdomains. The userid is returned as the name says; one Cyrus allows but XBACKUP cannot
+ * name alone (a '*', say) still needs validateUserid before use. Throws WireValueError for a name
+ * that is not valid modified UTF-7.
  */
 export function mailboxOwner(name: string, naming: MailboxNaming): MailboxOwner | null {
   const { beforeDomain, domain } = splitDomain(decodeMailboxName(name));

@@ -1,8 +1,13 @@
 // Checks on every userid, userid pattern and channel before it can reach the IMAP wire.
-// A CR or LF inside a quoted XBACKUP argument splits the command and runs whatever follows
-// (cyrus-facts §3); a wrong channel name crashes imapd (cyrus-facts §3, spec §7). Beyond wire
-// safety, userids are held to Cyrus 3.6's mailbox-name rules (mboxname_policycheck) so that a
-// name Cyrus would refuse is refused here, with a reason, before connecting.
+// Userids and patterns go out as IMAP quoted strings, which carry anything but CR, LF and NUL: a
+// CR or LF inside a quoted XBACKUP argument splits the command and runs whatever follows
+// (cyrus-facts §3); a wrong channel name crashes imapd (cyrus-facts §3, spec §7). Otherwise a
+// userid is refused only for what Cyrus 3.6 cannot hold in a mailbox name (mboxname_policycheck:
+// control characters and " % ! / ; < > \ ` { | }, and '^', its spelling of a userid's '.'), for a
+// '*', which XBACKUP cannot name without matching others, and for a trailing space, which this
+// tool cannot read back. Observed on Cyrus 3.6.1 under both separators, with and without
+// virtdomains: spaces anywhere, dots anywhere in the local part, # $ ' ( ) * + , : = ? @ [ ] ~ &
+// and non-ASCII are held, and backed up with a quoted pattern.
 import { encodeModifiedUtf7, findLoneSurrogate } from '../backupd/modified-utf7.js';
 import { WireValueError, type WireValueKind } from './wire-value-error.js';
 
@@ -25,8 +30,8 @@ const CYRUS_REFUSES: ReadonlyMap<string, string> = new Map([
   ['!', "Cyrus uses '!' internally to separate a domain from a mailbox name"],
   ['/', "Cyrus refuses '/' inside a userid under either hierarchy separator"],
   ['^', "Cyrus uses '^' internally to store a '.' of a userid, so a userid cannot contain one"],
-  ...[';', '<', '>', '`', '{', '|', '}'].map(
-    (character) => [character, `Cyrus does not allow '${character}' in mailbox names (nor any of ; < > \` { | })`] as const,
+  ...['"', '\\', ';', '<', '>', '`', '{', '|', '}'].map(
+    (character) => [character, `Cyrus does not allow '${character}' in mailbox names (nor any of " % ! / ; < > \\ \` { | })`] as const,
   ),
 ]);
 
@@ -36,8 +41,6 @@ const RESERVED_USERIDS: ReadonlyMap<string, string> = new Map([
   ['anonymous', 'it is the unauthenticated user'],
 ]);
 
-const WILDCARDS = new Set(['*', '%']);
-
 const CHARACTER_NAMES: ReadonlyMap<number, string> = new Map([
   [0x00, 'NUL'],
   [0x09, 'tab'],
@@ -46,13 +49,21 @@ const CHARACTER_NAMES: ReadonlyMap<number, string> = new Map([
 ]);
 
 /**
- * An exact Cyrus userid (`anne`, `anne.smith`, `anne@example.com`, `josé`), returned unchanged.
- * Refuses wildcards, wire hazards (CR, LF, NUL, other controls, space, `"`, `\`), what Cyrus
- * refuses in mailbox names, more than one `@`, empty or badly dotted parts, reserved names and
- * absurd lengths. Non-ASCII is allowed: it travels as modified UTF-7.
+ * An exact Cyrus userid (`anne`, `anne.smith`, `anne smith`, `anne@example.com`, `josé`),
+ * returned unchanged. Refuses what Cyrus cannot hold in a mailbox name (control characters,
+ * " % ! / ; < > \ ` { | } ^, an empty local part, reserved names, absurd lengths), a `*`, which
+ * XBACKUP would take as a wildcard, and a trailing space, which this tool could not read back.
+ * Non-ASCII is allowed: it travels as modified UTF-7.
  */
 export function validateUserid(userid: string): string {
   checkUseridShape('userid', userid, { wildcards: false });
+  if (userid.endsWith(' ')) {
+    throw new WireValueError(
+      'userid',
+      userid,
+      "it ends with a space; Cyrus holds and backs up such a user, but imapflow trims the end of XBACKUP's `* OK USER` line, so this tool would take the result for the userid without that space and cannot back it up: rename the user in Cyrus",
+    );
+  }
   const reservedBecause = RESERVED_USERIDS.get(localPartOf(userid));
   if (reservedBecause) {
     throw new WireValueError('userid', userid, `"${localPartOf(userid)}" is reserved by Cyrus (${reservedBecause}) and has no mailbox`);
@@ -112,50 +123,45 @@ function checkUseridShape(what: WireValueKind, value: string, options: { wildcar
   for (const character of value) {
     const hazard = wireHazard(character);
     if (hazard) refuse(hazard);
-    if (character === ' ') refuse('it contains a space; Cyrus userids sent in XBACKUP must not (a quoted pattern with a space matches nothing)');
-    if (character === '"' || character === '\\') {
-      refuse(`it contains ${describeCharacter(character)}; quotes and backslashes are IMAP quoting characters and are not allowed in userids or patterns`);
+    // Non-ASCII controls travel as modified UTF-7 and Cyrus holds them; ASCII ones it refuses.
+    if (/^\p{Cc}$/u.test(character) && character < '\x80') {
+      refuse(`it contains the control character ${describeCharacter(character)}; Cyrus does not allow control characters in mailbox names`);
     }
-    if (WILDCARDS.has(character) && !options.wildcards) {
-      refuse(`it contains the wildcard ${describeCharacter(character)}; an exact userid must not, because XBACKUP would back up every user it matches (give a pattern where one is meant)`);
+    if (character === '*' && !options.wildcards) {
+      refuse(
+        "it contains '*'; Cyrus allows it in a userid, but XBACKUP reads every '*' as a wildcard and has no escape for it, so this user cannot be backed up without every other user the name matches (a*b also selects a b and a#b): rename the user in Cyrus, or give a pattern where one is meant",
+      );
+    }
+    if (character === '%' && !options.wildcards) {
+      refuse("it contains the wildcard '%'; Cyrus does not allow '%' in mailbox names (give a pattern where one is meant)");
     }
     const cyrusRefuses = CYRUS_REFUSES.get(character);
     if (cyrusRefuses) refuse(`it contains ${describeCharacter(character)}; ${cyrusRefuses}`);
   }
-  const parts = value.split('@');
-  if (parts.length > 2) refuse(`it contains ${parts.length - 1} '@'; a userid is local-part or local-part@domain`);
-  const [localPart, domain] = parts as [string, string | undefined];
-  if (localPart === '') {
+  const at = value.lastIndexOf('@');
+  if (at === 0) {
     refuse(options.wildcards ? "its local part (before '@') is empty; for every user of a domain write *@domain" : "its local part (before '@') is empty");
   }
-  if (domain === '') refuse("its domain (after '@') is empty");
-  checkDots(localPart, 'local part', refuse);
-  if (domain !== undefined) checkDots(domain, 'domain', refuse);
+  if (at >= 0) {
+    // Dots in the local part are Cyrus's '^' and may be anywhere; in a domain they are levels.
+    const domain = value.slice(at + 1);
+    if (domain === '') refuse("its domain (after '@') is empty");
+    if (domain.startsWith('.')) refuse("its domain starts with '.'; Cyrus does not allow empty name levels");
+    if (domain.endsWith('.')) refuse("its domain ends with '.'; Cyrus does not allow empty name levels");
+    if (domain.includes('..')) refuse("its domain contains '..'; Cyrus does not allow empty name levels");
+  }
   const cyrusBytes = encodeModifiedUtf7(value).length;
   if (cyrusBytes > MAX_USERID_BYTES) {
     refuse(`it is ${cyrusBytes} bytes long as Cyrus spells it (modified UTF-7); the limit is ${MAX_USERID_BYTES}, since Cyrus keeps a whole mailbox name, folders included, under 490 bytes`);
   }
 }
 
-/** Cyrus refuses empty hierarchy levels, and a '.' at either end or doubled would make one. */
-function checkDots(part: string, partName: string, refuse: (reason: string) => never): void {
-  if (part.startsWith('.')) refuse(`its ${partName} starts with '.'; Cyrus does not allow empty name levels`);
-  if (part.endsWith('.')) refuse(`its ${partName} ends with '.'; Cyrus does not allow empty name levels`);
-  if (part.includes('..')) refuse(`its ${partName} contains '..'; Cyrus does not allow empty name levels`);
-}
-
-/** Why a character must never be sent in an IMAP command at all, or undefined if it may. */
+/** Why a character can never be sent in an IMAP command, or undefined if it can. */
 function wireHazard(character: string): string | undefined {
   if (character === '\r' || character === '\n') {
     return 'it contains a line break (CR or LF); userids, patterns and channels reach the IMAP wire, where a line break ends the command and runs whatever follows as a new one';
   }
-  if (character === '\0') return 'it contains a NUL character, which IMAP cannot carry; only printable characters are allowed';
-  if (/^\p{Cc}$/u.test(character)) {
-    return `it contains the control character ${describeCharacter(character)}; only printable characters are allowed`;
-  }
-  if (character === '\u2028' || character === '\u2029') {
-    return `it contains the Unicode line separator ${describeCharacter(character)}, which can break a log line; only printable characters are allowed`;
-  }
+  if (character === '\0') return 'it contains a NUL character, which IMAP cannot carry';
   if (findLoneSurrogate(character) >= 0) {
     return `it contains a lone UTF-16 surrogate (${describeCharacter(character)}), which is not valid Unicode and cannot be encoded for IMAP`;
   }

@@ -1,4 +1,3 @@
-import { useridFromCyrus } from '../backupd/cyrus-userid.js';
 import type { AdminSession } from './admin-session.js';
 import { hasXbackup } from './cyrus-version.js';
 import { attributesText, connectionLossReason, execCommand, withInactivityTimeout, type TaggedResponse, type UntaggedResponse } from './imapflow-exec.js';
@@ -8,10 +7,13 @@ import { validateChannel } from './wire-validation.js';
 /** One untagged line of XBACKUP: `* OK USER anne`, `* NO USER bob (Mailbox is locked)`, `* OK MAILBOX shared.news`. */
 export interface XbackupItem {
   kind: 'user' | 'mailbox';
-  /** The userid for users, the mailbox name for shared mailboxes. */
-  name: string;
+  /**
+   * What follows `USER ` or `MAILBOX `, as Cyrus spelled it: the userid (modified UTF-7) or
+   * mailbox name, and on a NO line ` (<error>)` after it. A userid may itself hold spaces and
+   * parentheses, so only the users asked for tell where it ends (see userOutcomes).
+   */
+  text: string;
   ok: boolean;
-  error: string | null;
   at: number;
 }
 
@@ -38,7 +40,7 @@ export interface XbackupOptions {
 /** Our own command timeout decides; the connection's silence limit only backs it up. */
 const SILENCE_MARGIN_MS = 60_000;
 
-const ITEM_LINE = /^(USER|MAILBOX) (\S+)(?: \((.*)\))?$/s;
+const ITEM_LINE = /^(USER|MAILBOX) (.+)$/s;
 
 /**
  * Issues `XBACKUP <pattern> <channel>` on an admin session. `pattern` is a mailbox pattern already
@@ -56,7 +58,7 @@ export async function runXbackup(session: AdminSession, pattern: string, channel
     if (u.attributes.length !== 1 || (u.attributes[0] as { type?: unknown } | undefined)?.type !== 'TEXT') return;
     const m = ITEM_LINE.exec(attributesText(u.attributes));
     if (!m) return;
-    const item: XbackupItem = { kind: m[1] === 'USER' ? 'user' : 'mailbox', name: m[1] === 'USER' ? useridFromCyrus(m[2]!) : m[2]!, ok, error: ok ? null : (m[3] ?? 'failed'), at: now() };
+    const item: XbackupItem = { kind: m[1] === 'USER' ? 'user' : 'mailbox', text: m[2]!, ok, at: now() };
     items.push(item);
     options.onItem?.(item);
   };

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/load.js';
 import { compileUseridPattern, isUseridPattern, matchesAny } from '../config/userid-pattern.js';
-import { useridToMailbox } from '../imap/mailbox-names.js';
+import { useridToMailbox, type MailboxNaming } from '../imap/mailbox-names.js';
+import { WireValueError } from '../imap/wire-value-error.js';
 import type { Executor } from './executor.js';
 import type { PlannedCommand } from './plan/plan-types.js';
 import { discoverFleet } from '../imap/discover-fleet.js';
@@ -12,6 +13,8 @@ import { ALL_USERS, type BackupResult } from './backup-result.js';
 export interface ForceBackupTarget {
   userid: string;
   server: string;
+  /** Its INBOX as XBACKUP names it on that server. */
+  inbox: string;
 }
 
 /** Who a forced backup would touch, and who it refuses and why, decided before any XBACKUP is sent. */
@@ -47,10 +50,16 @@ export async function planForcedBackup(
     if (!s.ok) refuse(ALL_USERS, s.name, `cannot ask ${s.name} for its users: ${s.error}`);
     for (const u of s.users) if (matchesAny(u.userid, wanted)) foundOn.set(u.userid, [...(foundOn.get(u.userid) ?? []), s.name]);
   }
+  const namingOf = new Map(discovery.servers.map((s) => [s.name, s.naming]));
   const targets: ForceBackupTarget[] = [];
   for (const [userid, on] of [...foundOn].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const server = on[0]!;
     if (on.length > 1) refuse(userid, on.join(','), `${userid} is on ${on.join(' and ')}: not backed up until it lives on one server only (two servers would fight over one backup)`);
-    else if (options.onlyServer === undefined || on[0] === options.onlyServer) targets.push({ userid, server: on[0]! });
+    else if (options.onlyServer === undefined || server === options.onlyServer) {
+      const inbox = inboxOnTheWire(userid, namingOf.get(server)!);
+      if (inbox instanceof WireValueError) refuse(userid, server, `its userid cannot be sent in an XBACKUP command: ${inbox.reason}`);
+      else targets.push({ userid, server, inbox });
+    }
   }
   for (const p of patterns) {
     if (!isUseridPattern(p) && !foundOn.has(p) && discovery.servers.every((s) => s.ok)) {
@@ -65,12 +74,16 @@ export async function planForcedBackup(
  * on its own connection, recorded in the history like the scheduler's own attempts.
  */
 export async function executeForcedBackup(plan: ForceBackupPlan, executor: Executor): Promise<BackupResult[]> {
-  const naming = new Map(plan.discovery.servers.map((s) => [s.name, s.naming]));
-  const commands: PlannedCommand[] = plan.targets.map((t) => ({
-    server: t.server,
-    pattern: useridToMailbox(t.userid, naming.get(t.server)!),
-    userids: [t.userid],
-    kind: 'forced',
-  }));
+  const commands: PlannedCommand[] = plan.targets.map((t) => ({ server: t.server, pattern: t.inbox, userids: [t.userid], kind: 'forced' }));
   return executor.runAll(commands);
+}
+
+/** A found user's INBOX name, or why XBACKUP cannot name it (a '*' or a trailing space: Cyrus allows both). */
+function inboxOnTheWire(userid: string, naming: MailboxNaming): string | WireValueError {
+  try {
+    return useridToMailbox(userid, naming);
+  } catch (error) {
+    if (error instanceof WireValueError) return error;
+    throw error;
+  }
 }

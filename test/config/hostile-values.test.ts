@@ -1,7 +1,7 @@
 // Config values that try to escape their field: control characters in userid patterns, channels
 // and hosts that could never work, paths with `..` or NUL. Each is refused (or accepted) at load
 // time, with a message naming file, line and key and never echoing a raw control character.
-// Cases already in load.test.ts (a space or CR LF in a pattern, an uppercase channel) are not repeated.
+// Cases already in load.test.ts (a quote or CR LF in a pattern, an uppercase channel) are not repeated.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,17 +45,22 @@ describe('a userid pattern with a control character is refused at its line', () 
   ] as const) {
     test(what, () => {
       assert.deepEqual(problems(server(`    users: ["ok*", "${yaml}"]\n`)), [
-        'c.yaml:8: servers[0].users[1]: expected a userid pattern without spaces, quotes, backslashes or control characters',
+        'c.yaml:8: servers[0].users[1]: expected a userid pattern without quotes, backslashes or control characters',
       ]);
     });
   }
 
   test('a raw TAB in a block list item is refused too', () => {
-    assert.match(problems(server('    users:\n      - "a\tb"\n'))[0]!, /^c\.yaml:9: servers\[0\]\.users\[0\]: expected a userid pattern without spaces/);
+    assert.match(problems(server('    users:\n      - "a\tb"\n'))[0]!, /^c\.yaml:9: servers\[0\]\.users\[0\]: expected a userid pattern without quotes, backslashes or control characters/);
   });
 
   test('non-ASCII userids and patterns are accepted', () => {
     assert.deepEqual(problems(server('    users: ["josé", "*@例子.中国", "%"]\n')), []);
+  });
+
+  test('userids and patterns with spaces are accepted (Cyrus allows them); quotes are not', () => {
+    assert.deepEqual(problems(server('    users: ["a b", "anne smith*"]\n')), []);
+    assert.deepEqual(problems(server('    users: ["a\\"b"]\n')), ['c.yaml:8: servers[0].users[0]: expected a userid pattern without quotes, backslashes or control characters']);
   });
 });
 

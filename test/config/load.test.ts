@@ -129,8 +129,8 @@ describe('every error names file, line and key', () => {
     assert.match(problems(`${SERVER}    channel: Backup\n`)[0]!, /^c\.yaml:8: servers\[0\]\.channel: expected a lowercase channel name .*Cyrus lowercases/);
   });
 
-  test('a userid pattern with a control character or space is refused', () => {
-    assert.match(problems(`${SERVER}    users: ["a b"]\n`)[0]!, /^c\.yaml:8: servers\[0\]\.users\[0\]: expected a userid pattern without spaces/);
+  test('a userid pattern with a control character or quote is refused', () => {
+    assert.match(problems(`${SERVER}    users: ["a\\"b"]\n`)[0]!, /^c\.yaml:8: servers\[0\]\.users\[0\]: expected a userid pattern without quotes/);
     assert.match(problems(`${SERVER}    users: ["a\\r\\nb"]\n`)[0]!, /servers\[0\]\.users\[0\]/);
   });
 

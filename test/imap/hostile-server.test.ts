@@ -179,6 +179,37 @@ describe('per-user lines are attributed exactly', () => {
   });
 });
 
+describe('userids with spaces and parentheses (Cyrus allows both, and writes them unquoted)', () => {
+  test('a userid with spaces counts for that user only, on an OK line and a NO line', async () => {
+    const { outcomes } = await xbackup(
+      (c, conn) => conn.write(`* OK USER a b\r\n* NO USER a  b (Mailbox is locked)\r\n* OK USER  a\r\n${c.tag} OK Completed\r\n`),
+      ['a b', 'a  b', 'a'],
+    );
+    assert.ok(ok(outcomes.get('a b')));
+    assert.deepEqual([outcomes.get('a  b')!.outcome, outcomes.get('a  b')!.error, outcomes.get('a  b')!.locked], ['no', 'Mailbox is locked', true]);
+    assert.equal(outcomes.get('a')!.outcome, 'error', "' a' is another user");
+  });
+
+  test("a userid holding ' (' is told from a NO line's reason by the users asked for", async () => {
+    const { outcomes } = await xbackup(
+      (c, conn) => conn.write(`* NO USER a (b) (The remote Server(s) denied the operation)\r\n* OK USER a (c\r\n${c.tag} OK Completed\r\n`),
+      ['a (b)', 'a (c', 'a'],
+    );
+    assert.deepEqual([outcomes.get('a (b)')!.outcome, outcomes.get('a (b)')!.error], ['no', 'The remote Server(s) denied the operation']);
+    assert.ok(ok(outcomes.get('a (c')));
+    assert.equal(outcomes.get('a')!.outcome, 'error', 'both lines name longer userids that were asked for');
+  });
+
+  test("a line of a hundred thousand ' (' costs no more than the longest userid asked for", async () => {
+    const started = Date.now();
+    const { outcomes } = await xbackup((c, conn) => conn.write(`* NO USER alice${' ('.repeat(100_000)})\r\n${c.tag} OK Completed\r\n`));
+    assert.equal(outcomes.get('alice')!.outcome, 'no', "alice's own reason is the rest of the line");
+    assert.ok(Date.now() - started < 5_000);
+    const other = await xbackup((c, conn) => conn.write(`* NO USER bob${' ('.repeat(100_000)})\r\n${c.tag} OK Completed\r\n`));
+    assert.equal(other.outcomes.get('alice')!.outcome, 'error');
+  });
+});
+
 describe('NO USER lines with odd text', () => {
   for (const [line, expected] of [
     ['* NO USER alice', { outcome: 'no', error: 'failed', locked: false }],

@@ -11,6 +11,7 @@ import { execCommand } from '../../src/imap/imapflow-exec.js';
 import { ImapConnectionError } from '../../src/imap/imap-connection-error.js';
 import { userOutcomes } from '../../src/imap/user-outcome.js';
 import { runXbackup, type XbackupItem } from '../../src/imap/xbackup.js';
+import { useridToMailbox } from '../../src/imap/mailbox-names.js';
 import { runUserBackup } from '../../src/scheduler/run-user-backup.js';
 import { CyrusTestBed } from '../cyrus/testbed.js';
 import { bedServerConfig } from '../support/bed-config.js';
@@ -28,6 +29,7 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
     await bed.createUser('big2', { messages: 300, messageBytes: 100_000 });
     await bed.createUser('huge', { messages: 800, messageBytes: 100_000 });
     await bed.createUser('norm', { password: 'norm-pw' });
+    for (const u of ['x y', 'x (y)', 'x y (z)', 'x#y', 'tr ']) await bed.createUser(u, { messages: 1 });
     await bed.disconnect();
     session = await AdminSession.open(bedServerConfig(bed));
     backupsDb = new BackupsDbReader({ backupsDb: bed.backup.backupsDbPath, backupsDbFormat: 'twoskip' });
@@ -62,11 +64,31 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
     const run = await runXbackup(session, 'user.s*', 'backup', { timeoutMs: 60_000, onItem: (i) => seen.push(i) });
     assert.equal(run.failure, null);
     assert.deepEqual(run.tagged, { status: 'OK', text: 'Completed' });
-    assert.deepEqual(seen.map((i) => [i.kind, i.name, i.ok]), [['user', 's1', true], ['user', 's2', true], ['user', 's3', true], ['user', 's4', true]]);
+    assert.deepEqual(seen.map((i) => [i.kind, i.text, i.ok]), [['user', 's1', true], ['user', 's2', true], ['user', 's3', true], ['user', 's4', true]]);
     assert.ok(seen[3]!.at > seen[0]!.at, 'lines arrive one by one, not all at the end');
     const outcomes = userOutcomes(run, ['s1', 's4', 'zed']);
     assert.deepEqual(outcomes.map((o) => o.outcome), ['ok', 'ok', 'error']);
     assert.match(outcomes[2]!.error!, /never reported this user/);
+  });
+
+  test('userids with spaces and parentheses: the quoted pattern names them, and each line is read for its own user', async () => {
+    const exact = await runXbackup(session, useridToMailbox('x y', session.naming), 'backup', { timeoutMs: 60_000 });
+    assert.deepEqual([exact.pattern, exact.items.map((i) => i.text)], ['user.x y', ['x y']]);
+    assert.deepEqual(userOutcomes(exact, ['x y']).map((o) => o.outcome), ['ok']);
+    const run = await runXbackup(session, 'user.x*', 'backup', { timeoutMs: 60_000 });
+    assert.deepEqual(run.items.map((i) => i.text).sort(), ['x (y)', 'x y', 'x y (z)', 'x#y']);
+    const outcomes = userOutcomes(run, ['x y', 'x (y)', 'x y (z)', 'x#y', 'x']);
+    assert.deepEqual(outcomes.map((o) => [o.userid, o.outcome]), [['x y', 'ok'], ['x (y)', 'ok'], ['x y (z)', 'ok'], ['x#y', 'ok'], ['x', 'error']]);
+    const keys = await bed.cyrDbtoolShowBackupsDb();
+    for (const u of ['x y', 'x (y)', 'x y (z)', 'x#y']) assert.ok(keys.has(u), `backups.db has ${u}`);
+  });
+
+  test('imapflow trims the end of a `* OK USER` line, which is why a userid ending in a space is refused', async () => {
+    const run = await runXbackup(session, 'user.tr ', 'backup', { timeoutMs: 60_000 });
+    assert.deepEqual(run.tagged, { status: 'OK', text: 'Completed' });
+    assert.ok((await bed.cyrDbtoolShowBackupsDb()).has('tr '), 'Cyrus backed up "tr "');
+    assert.deepEqual(run.items.map((i) => i.text), ['tr'], 'but its line reads as if it were "tr"');
+    assert.throws(() => useridToMailbox('tr ', session.naming), /it ends with a space/);
   });
 
   test('a pattern that matches nothing: no-such-mailbox, and backupd is not contacted', async () => {

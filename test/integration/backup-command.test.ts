@@ -89,6 +89,21 @@ describe('backup, check and report with discovery, against two real IMAP servers
     assert.match(exact.stderr, /refusing userid "bob\\nA1 DELETE user\.bob"/);
   });
 
+  test('a userid Cyrus cannot hold, or whose answer this tool cannot read, is refused before anything is sent, saying what and why', async () => {
+    const before = await backedUp();
+    const quote = await runCliProcess(['backup', 'bob"x', '-c', config]);
+    assert.equal(quote.code, 2, quote.stdout + quote.stderr);
+    assert.match(quote.stderr, /refusing userid "bob\\"x": it contains '"'; Cyrus does not allow '"' in mailbox names \(nor any of " % ! \/ ; < > \\ ` \{ \| \}\)/);
+    const tab = await runCliProcess(['backup', 'bob\tx', '-c', config]);
+    assert.equal(tab.code, 2, tab.stdout + tab.stderr);
+    assert.match(tab.stderr, /refusing userid "bob\\tx": it contains the control character U\+0009 \(tab\); Cyrus does not allow control characters in mailbox names/);
+    // Cyrus holds this one, but the end of its `* OK USER` line would be lost: refused, and why.
+    const trailing = await runCliProcess(['backup', 'bob ', '-c', config]);
+    assert.equal(trailing.code, 2, trailing.stdout + trailing.stderr);
+    assert.match(trailing.stderr, /refusing userid "bob ": it ends with a space; Cyrus holds and backs up such a user, but imapflow trims .*: rename the user in Cyrus/);
+    assert.deepEqual(await backedUp(), before);
+  });
+
   test('--server limits to one server; an unknown server name is a usage error', async () => {
     const dry = await runCliProcess(['backup', '*', '--server', 'imap2', '--dry-run', '-c', config]);
     assert.equal(dry.code, 1, 'dup is on imap1 too, so it is refused on imap2');

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { CyrusTestBed, type TestBedOptions } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { parseCtlBackupsJsonList } from '../support/ctl-backups-list.js';
 import { runCliProcess } from '../support/run-cli.js';
+import { readAttempts } from '../support/state-db-reader.js';
 
 interface ReportUser {
   userid: string;
@@ -61,6 +63,100 @@ for (const [name, options, users] of layouts) {
         report.users.map((u) => [u.userid, u.state]),
         [...users].sort().map((u) => [u, u.startsWith('anne') ? 'fresh' : 'missing']),
       );
+    });
+  });
+}
+
+interface PlanJson {
+  planned: Array<{ userid: string; kind: string }>;
+  held: Array<{ userid: string; reason: string; detail: string }>;
+}
+
+/**
+ * Userids Cyrus 3.6.1 holds that the wire rules once refused (a space above all): each is
+ * discovered, planned, backed up and reported under its own name. Cyrus also holds `a*b` and
+ * `trail `, which XBACKUP cannot name alone and this tool cannot read back: they are refused by
+ * name, and no batch pattern ever reaches them.
+ */
+const unusualLayouts: Array<[string, TestBedOptions, string[]]> = [
+  ['"." separator', {}, []],
+  ['"/" separator with virtual domains', { unixHierarchySep: true, virtDomains: true }, ['c d@example.com']],
+];
+const NAMEABLE = ['a b', 'a b2', ' lead', "o'brien", 'a#b', 'a (b)', 'x.y z', 'a'];
+const UNNAMEABLE = ['a*b', 'trail '];
+
+for (const [name, options, more] of unusualLayouts) {
+  describe(`naming: userids with spaces and other characters Cyrus allows, ${name}`, () => {
+    const nameable = [...NAMEABLE, ...more].sort();
+    let bed: CyrusTestBed;
+    let work: string;
+    let config: string;
+    // The report's own config keeps the default maxAge: with the cycle's 1 s, users would turn stale while it starts.
+    let reportConfig: string;
+    const report = async () => {
+      const run = await runCliProcess(['report', '--json', '--sort', 'user', '-c', reportConfig]);
+      assert.equal(run.code, 0, run.stderr);
+      return Object.fromEntries((JSON.parse(run.stdout) as { users: ReportUser[] }).users.map((u) => [u.userid, u.state]));
+    };
+    const backupsDbKeys = async () => parseCtlBackupsJsonList((await bed.ctlBackups(['-j', 'list'])).stdout).map((e) => e.userid).sort();
+
+    before(async () => {
+      bed = await CyrusTestBed.start(options);
+      work = mkdtempSync(join(tmpdir(), 'xbs-naming-unusual-'));
+      for (const u of [...nameable, ...UNNAMEABLE]) await bed.createUser(u, { messages: 1, folders: ['Sent'] });
+      await bed.disconnect();
+      config = writeBedConfig(bed, work, { extra: 'policy:\n  maxAge: 1s\nbootstrap:\n  groupSize: 50\n' });
+      reportConfig = writeBedConfig(bed, join(work, 'report'));
+    });
+
+    after(async () => {
+      await bed?.stop();
+      if (work) rmSync(work, { recursive: true, force: true });
+    });
+
+    test('discovery finds each under its own userid', async () => {
+      assert.deepEqual(await report(), Object.fromEntries([...nameable, ...UNNAMEABLE].sort().map((u) => [u, 'missing'])));
+    });
+
+    test('plan: first backups for all it can name; the other two held, saying why', async () => {
+      const run = await runCliProcess(['plan', '--json', '-c', config]);
+      assert.equal(run.code, 0, run.stderr);
+      const plan = JSON.parse(run.stdout) as PlanJson;
+      assert.deepEqual(Object.fromEntries(plan.planned.map((p) => [p.userid, p.kind])), Object.fromEntries(nameable.map((u) => [u, 'first'])));
+      const held = Object.fromEntries(plan.held.map((h) => [h.userid, `${h.reason}: ${h.detail}`]));
+      assert.deepEqual(Object.keys(held).sort(), UNNAMEABLE);
+      assert.match(held['a*b']!, /^not-backed-up-by-us: its userid cannot be sent in an XBACKUP command: it contains '\*'; Cyrus allows it in a userid, but XBACKUP reads every '\*' as a wildcard/);
+      assert.match(held['trail ']!, /^not-backed-up-by-us: its userid cannot be sent in an XBACKUP command: it ends with a space/);
+    });
+
+    test("backup 'a b' backs up exactly that user, verified against its index", async () => {
+      const run = await runCliProcess(['backup', 'a b', '-c', config]);
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.match(run.stdout, /^OK a b \d+\.\ds \(imap1\)\n1 ok, 0 failed\n$/);
+      assert.deepEqual(await backupsDbKeys(), ['a b']);
+    });
+
+    test("backup '*' backs up every user it can name under its own name, and refuses the other two by name", async () => {
+      const run = await runCliProcess(['backup', '*', '-c', config]);
+      assert.equal(run.code, 1, run.stdout + run.stderr);
+      const ok = run.stdout.split('\n').flatMap((line) => /^OK (.*) \d+\.\ds \(imap1\)$/.exec(line)?.[1] ?? []);
+      assert.deepEqual(ok.sort(), nameable);
+      assert.match(run.stdout, /^ERROR a\*b \(imap1\): its userid cannot be sent in an XBACKUP command: it contains '\*'/m);
+      assert.match(run.stdout, /^ERROR trail {2}\(imap1\): its userid cannot be sent in an XBACKUP command: it ends with a space/m);
+      assert.match(run.stdout, new RegExp(`^${nameable.length} ok, 2 failed$`, 'm'));
+      assert.deepEqual(await backupsDbKeys(), nameable);
+    });
+
+    test('a cycle refreshes them with batch patterns that never reach a*b or "trail "; the report shows them fresh', async () => {
+      await sleep(1100);
+      const run = await runCliProcess(['run', '--once', '-c', config], { timeoutMs: 120_000 });
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      const refreshes = readAttempts(join(work, 'state.db')).filter((a) => a.kind === 'refresh');
+      assert.deepEqual(Object.fromEntries(refreshes.map((a) => [a.userid, a.outcome])), Object.fromEntries(nameable.map((u) => [u, 'ok'])));
+      assert.equal(refreshes.length, nameable.length);
+      assert.ok(refreshes.some((a) => a.pattern.endsWith('*')), `some users shared a pattern: ${refreshes.map((a) => a.pattern).join(' | ')}`);
+      assert.deepEqual(await backupsDbKeys(), nameable, 'a*b and "trail " were never backed up');
+      assert.deepEqual(await report(), Object.fromEntries([...nameable.map((u) => [u, 'fresh']), ...UNNAMEABLE.map((u) => [u, 'missing'])]));
     });
   });
 }

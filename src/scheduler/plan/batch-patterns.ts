@@ -77,8 +77,8 @@ function serverInboxes(
 /**
  * The INBOX name of a user we must not touch, spelled as useridToMailbox spells it but without
  * its wire checks: they cost most of a cycle's planning time for thousands of users, and a
- * userid the wire refuses (a space, say: Cyrus allows it, XBACKUP cannot carry it) must still
- * never be swept in. Null only for a userid no mailbox name can spell (a lone UTF-16 surrogate).
+ * userid they refuse (a '*', say: Cyrus allows it, XBACKUP cannot name it alone) must still never
+ * be swept in. Null only for a userid no mailbox name can spell (a lone UTF-16 surrogate).
  */
 export function inboxNameOfAnyUser(userid: string, naming: MailboxNaming): string | null {
   const at = userid.lastIndexOf('@');

@@ -15,7 +15,7 @@ function batch(naming: MailboxNaming, allUserids: readonly string[], allowed: It
 
 /** Which of the server's users each pattern matches, the way Cyrus matches it. */
 function matched(batches: PatternBatch[], allUserids: readonly string[], naming: MailboxNaming): string[][] {
-  return batches.map(({ pattern }) => allUserids.filter((userid) => mailboxPatternMatches(pattern, useridToMailbox(userid, naming), naming)));
+  return batches.map(({ pattern }) => allUserids.filter((userid) => mailboxPatternMatches(pattern, inboxNameOfAnyUser(userid, naming)!, naming)));
 }
 
 function assertExactCover(batches: PatternBatch[], allUserids: readonly string[], allowed: ReadonlySet<string>, naming: MailboxNaming): void {
@@ -120,10 +120,31 @@ describe('batchPatterns', () => {
     assertExactCover(batches, allUserids, allowed, DOT);
   });
 
-  test("a user whose userid the wire refuses is still never swept in", () => {
-    const allUserids = ['s1', 's2', 's 3'];
-    const batches = batch(DOT, allUserids, new Set(['s1', 's2']), 1);
-    assert.deepEqual(batches.map((b) => b.pattern), ['user.s1', 'user.s2']);
+  test("a user whose userid XBACKUP cannot name alone is still never swept in", () => {
+    for (const naming of [DOT, SLASH]) {
+      const allUserids = ['s1', 's2', 's*3', 's4 '];
+      const batches = batch(naming, allUserids, new Set(['s1', 's2']), 1);
+      assert.deepEqual(batches.map((b) => b.pattern), [`user${naming.separator}s1`, `user${naming.separator}s2`]);
+      assertExactCover(batches, allUserids, new Set(['s1', 's2']), naming);
+    }
+  });
+
+  test('userids with spaces, parentheses and other characters Cyrus allows are batched, and only with each other', () => {
+    const allUserids = ['a b', 'a b2', 'a  b', 'a (b)', 'a (c)', 'a#b', 'a*b', 'ab ', 'ab', '.a', 'a.', 'a..b'];
+    for (const naming of [DOT, SLASH]) {
+      for (const allowed of [
+        new Set(['a b', 'a b2', 'a  b', 'a (b)', 'a (c)', 'a#b', 'ab', '.a', 'a.', 'a..b']),
+        new Set(['a b', 'a b2', 'a (b)', 'a (c)']),
+        new Set(['a  b', 'ab', 'a..b']),
+      ]) {
+        assertExactCover(batch(naming, allUserids, allowed, 1), allUserids, allowed, naming);
+        assertExactCover(batch(naming, allUserids, allowed, 3), allUserids, allowed, naming);
+      }
+    }
+    assert.deepEqual(
+      batch(DOT, allUserids, new Set(['a b', 'a b2', 'a (b)', 'a (c)']), 1).map((b) => b.pattern),
+      ['user.a (*', 'user.a b*'],
+    );
   });
 
   test('due users the discovered list lacks get their exact names, and no wildcard reaches them', () => {
@@ -163,7 +184,7 @@ describe('inboxNameOfAnyUser: the INBOX names of users no pattern may touch', ()
   test('spells every valid userid as useridToMailbox does, under either separator', () => {
     const userid = fc
       .tuple(
-        fc.string({ unit: fc.constantFrom('a', 'z', '.', '&', '-', '_', 'é', '\u{1F600}'), minLength: 1 }),
+        fc.string({ unit: fc.constantFrom('a', 'z', '.', '&', '-', '_', 'é', '\u{1F600}', ' ', '(', '#'), minLength: 1 }),
         fc.option(fc.constantFrom('example.com', 'ex.org')),
       )
       .map(([local, domain]) => (domain === null ? local : `${local}@${domain}`))
@@ -182,8 +203,9 @@ describe('inboxNameOfAnyUser: the INBOX names of users no pattern may touch', ()
   });
 
   test('spells userids the wire refuses as Cyrus shows them, and gives up only on what no name can spell', () => {
-    assert.equal(inboxNameOfAnyUser('anne smith.x', DOT), 'user.anne smith^x');
-    assert.equal(inboxNameOfAnyUser('anne smith.x', SLASH), 'user/anne smith.x');
+    assert.equal(inboxNameOfAnyUser('a*b.x', DOT), 'user.a*b^x');
+    assert.equal(inboxNameOfAnyUser('a*b.x', SLASH), 'user/a*b.x');
+    assert.equal(inboxNameOfAnyUser('ab ', DOT), 'user.ab ');
     assert.equal(inboxNameOfAnyUser('bad\uD800', DOT), null);
   });
 });

@@ -185,11 +185,20 @@ const rules: RuleCase[] = [
     detail: { bob: /gone is not among the servers/ },
   },
   {
-    rule: 'a userid that cannot travel in XBACKUP is never planned, and says why',
-    input: planInput([user('anne smith', 'stale')]),
+    rule: 'a userid with a space is planned like any other (Cyrus holds it, a quoted pattern names it)',
+    input: planInput([user('anne smith', 'stale'), user(' lead', 'missing', { mailBytes: 1 })]),
+    planned: ['anne smith refresh', ' lead first'],
+    held: {},
+  },
+  {
+    rule: 'a userid XBACKUP cannot name alone, or whose answer cannot be read, is never planned, and says why',
+    input: planInput([user('a*b', 'stale'), user('trail ', 'stale')]),
     planned: [],
-    held: { 'anne smith': 'not-backed-up-by-us' },
-    detail: { 'anne smith': /cannot be sent in an XBACKUP command: it contains a space/ },
+    held: { 'a*b': 'not-backed-up-by-us', 'trail ': 'not-backed-up-by-us' },
+    detail: {
+      'a*b': /cannot be sent in an XBACKUP command: it contains '\*'; Cyrus allows it in a userid, but XBACKUP reads every '\*' as a wildcard/,
+      'trail ': /cannot be sent in an XBACKUP command: it ends with a space/,
+    },
   },
   {
     rule: 'the first limit that applies is the one shown: in-flight, in-doubt, server-paused, backoff',
@@ -236,6 +245,20 @@ describe('planCycle output', () => {
       ],
     );
     assert.deepEqual(plan.firstGroup?.users.map((u) => u.userid), ['s3']);
+  });
+
+  test('users with spaces and other characters Cyrus allows are batched, and no pattern reaches those it cannot name', () => {
+    const due = ['a b', 'a c', 'a#1', 'a#2', 'b (x)', 'b (y)'];
+    const plan = planCycle(planInput([...due, 'a*b', 'b (x) '].map((id) => user(id, 'stale'))));
+    assert.deepEqual(
+      plan.refreshes.map((c) => [c.pattern, c.userids.sort()]),
+      [
+        ['user.a *', ['a b', 'a c']],
+        ['user.a#*', ['a#1', 'a#2']],
+        ['user.b (x)', ['b (x)']],
+        ['user.b (y)', ['b (y)']],
+      ],
+    );
   });
 
   test('a user held by maxPerCycle is not swept in by a pattern either', () => {
