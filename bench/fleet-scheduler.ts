@@ -103,6 +103,7 @@ export async function runFleetSchedulerBenchmark(
       inFlight: 0,
       pausedUntil: null,
       allUserids: s.allUserids,
+      sharedMailboxes: s.sharedMailboxes,
     }));
     const input: PlanInput = {
       now: Date.now(),

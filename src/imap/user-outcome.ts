@@ -1,3 +1,4 @@
+import { SHARED_BACKUP_KEY, useridFromCyrus } from '../backupd/cyrus-userid.js';
 import { encodeModifiedUtf7 } from '../backupd/modified-utf7.js';
 import type { XbackupItem, XbackupRun } from './xbackup.js';
 
@@ -39,9 +40,9 @@ function withAdvice(error: string | null): string | null {
  */
 export function userOutcomes(run: XbackupRun, requested: readonly string[]): UserOutcome[] {
   const lines = userLines(run.items, requested);
-  const sharedInstead = run.items.find((i) => i.kind === 'mailbox');
+  const sharedInstead = requested.includes(SHARED_BACKUP_KEY) ? undefined : run.items.find((i) => i.kind === 'mailbox');
   return requested.map((userid): UserOutcome => {
-    const line = lines.get(userid);
+    const line = userid === SHARED_BACKUP_KEY ? sharedMailboxesLine(run) : lines.get(userid);
     if (line) {
       const error = line.ok ? null : (line.reason ?? 'failed');
       return {
@@ -67,6 +68,20 @@ export function userOutcomes(run: XbackupRun, requested: readonly string[]): Use
   });
 }
 
+/**
+ * %SHARED, the backup of a server's shared mailboxes, as one line: ok when every `MAILBOX` line was, else
+ * the failed ones' errors. XBACKUP of a shared mailbox answers `* OK MAILBOX shared.news` (cyrus-facts §5).
+ */
+function sharedMailboxesLine(run: XbackupRun): UserLine | undefined {
+  // A failure of any of them (one XBACKUP each) fails the whole backup of them, with its own words.
+  if (run.failure) return undefined;
+  const mailboxes = run.items.filter((i) => i.kind === 'mailbox');
+  if (mailboxes.length === 0) return undefined;
+  const failed = mailboxes.filter((i) => !i.ok);
+  const reason = failed.length === 0 ? null : failed.map((i) => `MAILBOX ${i.text}`).join('; ');
+  return { ok: failed.length === 0, reason, at: mailboxes.at(-1)!.at };
+}
+
 interface UserLine {
   ok: boolean;
   /** The text in a line's closing ` (…)`, or null when the userid is all of it. */
@@ -82,25 +97,55 @@ interface UserLine {
  * longest requested spelling are tried, so a hostile line costs no more than that.
  */
 function userLines(items: readonly XbackupItem[], requested: readonly string[]): Map<string, UserLine> {
+  return attributeUserLines(items, requested).lines;
+}
+
+/** A USER line that names none of the requested users: the userid as best the line spells it. */
+export interface UnrequestedLine {
+  userid: string;
+  ok: boolean;
+  error: string | null;
+  at: number;
+}
+
+/**
+ * The USER lines no requested user claims: what a wildcard reached beyond the users it was meant for.
+ * Without a list to match against, a NO line's userid is taken up to its last ` (`.
+ */
+export function unrequestedUserLines(run: XbackupRun, requested: readonly string[]): UnrequestedLine[] {
+  return attributeUserLines(run.items, requested).unclaimed.map(({ text, ok, at }) => {
+    const open = ok || !text.endsWith(')') ? -1 : text.lastIndexOf(' (');
+    const spelled = open > 0 ? text.slice(0, open) : text;
+    return { userid: useridFromCyrus(spelled), ok, error: ok ? null : open > 0 ? text.slice(open + 2, -1) : 'failed', at };
+  });
+}
+
+function attributeUserLines(items: readonly XbackupItem[], requested: readonly string[]): { lines: Map<string, UserLine>; unclaimed: XbackupItem[] } {
   const bySpelling = new Map(requested.map((userid) => [encodeModifiedUtf7(userid), userid]));
   let longest = 0;
   for (const spelling of bySpelling.keys()) longest = Math.max(longest, spelling.length);
   const lines = new Map<string, UserLine>();
-  for (const { kind, text, ok, at } of items) {
+  const unclaimed: XbackupItem[] = [];
+  for (const item of items) {
+    const { kind, text, ok, at } = item;
     if (kind !== 'user') continue;
     const whole = bySpelling.get(text);
     if (whole !== undefined) {
       lines.set(whole, { ok, reason: null, at });
       continue;
     }
-    if (!text.endsWith(')')) continue;
-    for (let open = text.lastIndexOf(' (', longest); open > 0; open = text.lastIndexOf(' (', open - 1)) {
-      const userid = bySpelling.get(text.slice(0, open));
-      if (userid !== undefined) {
-        lines.set(userid, { ok, reason: text.slice(open + 2, -1), at });
-        break;
+    let claimed = false;
+    if (text.endsWith(')')) {
+      for (let open = text.lastIndexOf(' (', longest); open > 0; open = text.lastIndexOf(' (', open - 1)) {
+        const userid = bySpelling.get(text.slice(0, open));
+        if (userid !== undefined) {
+          lines.set(userid, { ok, reason: text.slice(open + 2, -1), at });
+          claimed = true;
+          break;
+        }
       }
     }
+    if (!claimed) unclaimed.push(item);
   }
-  return lines;
+  return { lines, unclaimed };
 }

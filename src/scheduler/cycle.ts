@@ -1,3 +1,4 @@
+import { SHARED_BACKUP_KEY } from '../backupd/cyrus-userid.js';
 import type { Logger } from 'pino';
 import type { BackupdView, BackupServerScanner } from '../backupd/scan.js';
 import type { BackupServerPaths } from '../config/backup-server.js';
@@ -110,7 +111,7 @@ export class CycleRunner {
     const servers: PlanServer[] = config.servers.flatMap((s) => {
       const found = this.discovery?.servers.find((d) => d.name === s.name);
       if (!found?.naming) return [];
-      return [{ name: s.name, naming: found.naming, maxConcurrent: s.maxConcurrent, inFlight: this.deps.executor.inFlightOn(s.name), pausedUntil: health.get(s.name)?.pausedUntil ?? null, allUserids: found.allUserids }];
+      return [{ name: s.name, naming: found.naming, maxConcurrent: s.maxConcurrent, inFlight: this.deps.executor.inFlightOn(s.name), pausedUntil: health.get(s.name)?.pausedUntil ?? null, allUserids: found.allUserids, sharedMailboxes: found.sharedMailboxes }];
     });
     const lastGroupEnd = this.deps.groups.lastEndedAt();
     const nextGroupAt = lastGroupEnd === null ? null : lastGroupEnd + config.bootstrap.pause;
@@ -151,7 +152,7 @@ export class CycleRunner {
     const { groupSize, maxGroupBytes, order } = this.deps.config.bootstrap;
     const groups: FirstBackupGroup[] = [];
     let waiting: FirstBackupCandidate[] = classification.users
-      .filter((u) => u.state === 'missing' && !u.inDoubt && u.server !== null)
+      .filter((u) => u.state === 'missing' && !u.inDoubt && u.server !== null && u.userid !== SHARED_BACKUP_KEY)
       .map((u) => ({ userid: u.userid, server: u.server!, sizeBytes: u.mailBytes }));
     for (let choice = chooseFirstBackupGroup(waiting, { groupSize, maxGroupBytes, order }, groupSize); choice; choice = chooseFirstBackupGroup(waiting, { groupSize, maxGroupBytes, order }, groupSize)) {
       groups.push(choice.group);

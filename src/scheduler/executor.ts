@@ -135,6 +135,11 @@ export class Executor {
     try {
       const session = await this.deps.pool.acquire(server);
       try {
+        if (command.mailboxes) {
+          const run = await this.runShared(session, server, command.mailboxes);
+          this.updateBreaker(server, run);
+          return { results: await verifiedResults(run, command.userids, before, this.deps.backupsDb, group), swept };
+        }
         parts = await this.withoutNewUsers(session, command);
         for (const part of parts) {
           const run = await runXbackup(session, part.pattern, server.channel, { timeoutMs: server.commandTimeout, now: this.now });
@@ -158,6 +163,27 @@ export class Executor {
     const notSent = parts.slice(sent).flatMap((p) => p.userids);
     if (notSent.length > 0) results.push(...failAll(notSent, `${server.name}: not sent, after ${results.find((r) => r.error)?.error ?? 'an earlier part of the command failed'}`));
     return { results, swept };
+  }
+
+  /**
+   * %SHARED: one XBACKUP per shared mailbox on one connection (a pattern could reach users), taken
+   * together as one run. A mailbox deleted since discovery is passed over; any other failure is the run's,
+   * and the mailboxes after a timeout or a server failure are not sent.
+   */
+  private async runShared(session: AdminSession, server: ServerConfig, mailboxes: readonly string[]): Promise<XbackupRun> {
+    const runs: XbackupRun[] = [];
+    let failure: XbackupRun['failure'] = null;
+    for (const mailbox of mailboxes) {
+      const run = await runXbackup(session, mailbox, server.channel, { timeoutMs: server.commandTimeout, now: this.now });
+      runs.push(run);
+      if (!run.failure || run.failure.kind === 'no-such-mailbox') continue;
+      failure = run.failure;
+      if (run.failure.kind === 'timeout' || run.failure.kind === 'connection-dropped' || BREAKER_KINDS.has(run.failure.kind)) break;
+    }
+    const first = runs[0]!;
+    const last = runs.at(-1)!;
+    const pattern = mailboxes.length === 1 ? first.pattern : `${first.pattern} and ${mailboxes.length - 1} more shared mailboxes`;
+    return { ...last, pattern, startedAt: first.startedAt, items: runs.flatMap((r) => r.items), failure };
   }
 
   /**

@@ -1,3 +1,4 @@
+import { SHARED_BACKUP_KEY } from '../backupd/cyrus-userid.js';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/load.js';
 import { compileUseridPattern, isUseridPattern, matchesAny } from '../config/userid-pattern.js';
@@ -48,7 +49,8 @@ export async function planForcedBackup(
   const foundOn = new Map<string, string[]>();
   for (const s of discovery.servers) {
     if (!s.ok) refuse(ALL_USERS, s.name, `cannot ask ${s.name} for its users: ${s.error}`);
-    for (const u of s.users) if (matchesAny(u.userid, wanted)) foundOn.set(u.userid, [...(foundOn.get(u.userid) ?? []), s.name]);
+    // Shared mailboxes (%SHARED) are refreshed by the scheduler, not named by a userid pattern.
+    for (const u of s.users) if (u.userid !== SHARED_BACKUP_KEY && matchesAny(u.userid, wanted)) foundOn.set(u.userid, [...(foundOn.get(u.userid) ?? []), s.name]);
   }
   const namingOf = new Map(discovery.servers.map((s) => [s.name, s.naming]));
   const targets: ForceBackupTarget[] = [];

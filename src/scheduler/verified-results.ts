@@ -1,5 +1,5 @@
 import type { BackupsDbReader } from '../backupd/backups-listing.js';
-import { userOutcomes } from '../imap/user-outcome.js';
+import { unrequestedUserLines, userOutcomes } from '../imap/user-outcome.js';
 import type { XbackupRun } from '../imap/xbackup.js';
 import { FUTURE_TOLERANCE_MS } from '../staleness/backup-evidence.js';
 import { NO_CHUNK, type BackupResult, type ChunkMark } from './backup-result.js';
@@ -39,18 +39,17 @@ export async function verifiedResults(
  * `ok` needs a chunk in their index that ended after the command began and is not dated in the future.
  */
 export async function sweptResults(run: XbackupRun, requested: readonly string[], startedAt: number, backupsDb: BackupsDbReader, group: number | null): Promise<BackupResult[]> {
-  const asked = new Set(requested);
-  const lines = run.items.filter((i) => i.kind === 'user' && !asked.has(i.name));
+  const lines = unrequestedUserLines(run, requested);
   if (lines.length === 0) return [];
-  const marks = await readChunkMarks(backupsDb, lines.map((l) => l.name));
+  const marks = await readChunkMarks(backupsDb, lines.map((l) => l.userid));
   const sinceSecond = Math.floor(startedAt / 1000) * 1000;
   return lines.map((line): BackupResult => {
-    const after = marks.get(line.name)!;
+    const after = marks.get(line.userid)!;
     const dated = after.lastBackup !== null && after.lastBackup >= sinceSecond && after.lastBackup <= run.endedAt + FUTURE_TOLERANCE_MS;
     const outcome = !line.ok ? 'no' : dated ? 'ok' : 'unverified';
     const why = `${run.server}: reported by XBACKUP ${run.pattern} though not asked for (created since the wildcard was checked?)`;
     return {
-      userid: line.name,
+      userid: line.userid,
       server: run.server,
       outcome,
       startedAt: run.startedAt,

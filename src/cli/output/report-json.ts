@@ -1,3 +1,4 @@
+import { SHARED_BACKUP_KEY } from '../../backupd/cyrus-userid.js';
 import type { UserStatus } from '../../staleness/classify.js';
 import type { StalenessReport } from '../../staleness/report.js';
 import { isoOrNull } from '../../staleness/human-units.js';
@@ -17,6 +18,7 @@ export function reportToJson(report: StalenessReport): object {
 export function userToJson(u: UserStatus): object {
   return {
     userid: u.userid,
+    kind: u.userid === SHARED_BACKUP_KEY ? 'shared' : 'user',
     state: u.state,
     server: u.server,
     lastBackup: isoOrNull(u.lastBackup),

@@ -5,6 +5,7 @@ import { useridToMailbox } from '../../imap/mailbox-names.js';
 import { WireValueError } from '../../imap/wire-value-error.js';
 import type { UserStatus } from '../../staleness/classify.js';
 import { batchPatterns } from './batch-patterns.js';
+import { SHARED_BACKUP_KEY } from '../../backupd/cyrus-userid.js';
 import { chooseFirstBackupGroup } from './bootstrap-group.js';
 import type { CyclePlan, FirstBackupGroup, HeldUser, PlanInput, PlannedCommand, PlannedUser, PlanServer } from './plan-types.js';
 
@@ -72,6 +73,8 @@ export function planCycle(input: PlanInput): CyclePlan {
 type BackupWay = 'refresh' | 'first' | 'never' | 'not-due';
 
 function backupWay(user: UserStatus): BackupWay {
+  // Shared mailboxes have no first-backup throttle of their own: never backed up, they are simply due.
+  if (user.userid === SHARED_BACKUP_KEY && (user.state === 'missing' || user.state === 'failing')) return 'refresh';
   switch (user.state) {
     case 'fresh':
       return 'not-due';
@@ -107,8 +110,11 @@ function serverUnknown(user: UserStatus): Hold {
   };
 }
 
-/** The user's INBOX name for XBACKUP, or why it cannot be sent at all. */
+/** The user's INBOX name for XBACKUP (for %SHARED, its first shared mailbox), or why it cannot be sent at all. */
 function inboxOnTheWire(user: UserStatus, server: PlanServer): string | Hold {
+  if (user.userid === SHARED_BACKUP_KEY) {
+    return server.sharedMailboxes[0] ?? { reason: 'server-unknown', detail: `${server.name} listed no shared mailbox this cycle` };
+  }
   try {
     return useridToMailbox(user.userid, server.naming);
   } catch (error) {
@@ -209,6 +215,10 @@ function refreshCommands(refreshUsers: readonly Candidate[], firstGroup: FirstBa
   }
   const commands: PlannedCommand[] = [];
   for (const [server, allowed] of byServer) {
+    if (allowed.delete(SHARED_BACKUP_KEY)) {
+      const mailboxes = server.sharedMailboxes;
+      commands.push({ server: server.name, pattern: mailboxes[0]!, userids: [SHARED_BACKUP_KEY], kind: 'refresh', mailboxes });
+    }
     const firstBackupsThere = firstGroup?.users.filter((user) => user.server === server.name).length ?? 0;
     const freeSlots = Math.max(1, server.maxConcurrent - server.inFlight - firstBackupsThere);
     for (const batch of batchPatterns(server, allowed, freeSlots)) {

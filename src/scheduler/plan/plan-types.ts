@@ -12,6 +12,8 @@ export interface PlanServer {
   pausedUntil: number | null;
   /** Every userid whose INBOX the server has, responsible for or not: batch patterns must match nothing else. */
   allUserids: readonly string[];
+  /** Its shared mailboxes, backed up together as %SHARED (one XBACKUP each). */
+  sharedMailboxes: readonly string[];
 }
 
 /** The scheduler's own per-user memory, beyond what the classifier already folded into UserStatus. */
@@ -54,6 +56,8 @@ export interface PlannedCommand {
   userids: string[];
   /** `forced` is an admin's `backup` command, never planned by the scheduler. */
   kind: 'refresh' | 'first' | 'forced';
+  /** For %SHARED: the shared mailboxes, one XBACKUP each (`pattern` is the first); absent for users. */
+  mailboxes?: readonly string[];
 }
 
 export interface FirstBackupGroup {

@@ -25,7 +25,7 @@ export function user(userid: string, state: UserStatus['state'], extra: Partial<
 }
 
 export function server(name: string, allUserids: readonly string[], extra: Partial<PlanServer> = {}): PlanServer {
-  return { name, naming: DOT, maxConcurrent: 1, inFlight: 0, pausedUntil: null, allUserids, ...extra };
+  return { name, naming: DOT, maxConcurrent: 1, inFlight: 0, pausedUntil: null, allUserids, sharedMailboxes: [], ...extra };
 }
 
 /** One cycle's input; by default one server, imap1, that has every user whose server is imap1. */

@@ -48,7 +48,7 @@ const fleetServer = (name: string) =>
     maxConcurrent: fc.integer({ min: 1, max: 4 }),
     inFlight: fc.integer({ min: 0, max: 2 }),
     paused: rarely,
-  }).map(({ paused, ...rest }): Omit<PlanServer, 'allUserids'> => ({ name, pausedUntil: paused ? NOW + H : null, ...rest }));
+  }).map(({ paused, ...rest }): Omit<PlanServer, 'allUserids'> => ({ name, pausedUntil: paused ? NOW + H : null, sharedMailboxes: [], ...rest }));
 
 const fleet = fc
   .record({
