@@ -11,6 +11,11 @@ export interface UserOutcome {
   error: string | null;
   /** The server may still be backing this user up (timeout or dropped connection before its line). */
   inDoubt: boolean;
+  /**
+   * The doubt comes from a dropped connection: the IMAP server itself may have died mid-backup, and then
+   * backupd commits the part it had: a chunk that follows proves nothing. After a timeout it does.
+   */
+  connectionDropped: boolean;
   /** `Mailbox is locked`: another backup of the user is running; retried without counting as a failure. */
   locked: boolean;
   /** When its own line arrived (or the command ended). */
@@ -50,11 +55,12 @@ export function userOutcomes(run: XbackupRun, requested: readonly string[]): Use
         outcome: line.ok ? 'ok' : 'no',
         error: withAdvice(error),
         inDoubt: false,
+        connectionDropped: false,
         locked: !line.ok && /Mailbox is locked/i.test(error ?? ''),
         at: line.at,
       };
     }
-    const base = { userid, at: run.endedAt, locked: false };
+    const base = { userid, at: run.endedAt, locked: false, connectionDropped: run.failure?.kind === 'connection-dropped' };
     if (run.failure && (run.failure.kind === 'timeout' || run.failure.kind === 'connection-dropped')) {
       return { ...base, outcome: 'error', error: run.failure.message, inDoubt: true };
     }

@@ -24,6 +24,8 @@ export interface BackupResult {
   seconds: number;
   error: string | null;
   inDoubt: boolean;
+  /** In doubt after a dropped connection: a chunk that follows may be a part (see UserOutcome). */
+  connectionDropped: boolean;
   locked: boolean;
   group: number | null;
   /** For a verified backup: when the chunk it produced ended (ms), which history keeps as lastVerified. */

@@ -129,7 +129,7 @@ export class Executor {
     const results: BackupResult[] = [];
     const swept: BackupResult[] = [];
     const failAll = (userids: readonly string[], error: string) =>
-      userids.map((userid): BackupResult => ({ userid, server: server.name, outcome: 'error', startedAt, seconds: (this.now() - startedAt) / 1000, error, inDoubt: false, locked: false, group, verifiedBackupAt: null, chunks: null, pattern: null }));
+      userids.map((userid): BackupResult => ({ userid, server: server.name, outcome: 'error', startedAt, seconds: (this.now() - startedAt) / 1000, error, inDoubt: false, connectionDropped: false, locked: false, group, verifiedBackupAt: null, chunks: null, pattern: null }));
     let parts: PatternBatch[] = [];
     let sent = 0;
     try {
@@ -217,6 +217,7 @@ export class Executor {
         outcome: r.outcome,
         locked: r.locked,
         inDoubt: r.inDoubt,
+        connectionDropped: r.connectionDropped,
         verifiedBackupAt: r.verifiedBackupAt,
         chunks: r.chunks,
       })),

@@ -44,7 +44,7 @@ export async function planForcedBackup(
   const discovery = await discoverFleet(servers, options.logger, now);
   const refused: BackupResult[] = [];
   const refuse = (userid: string, server: string, error: string) =>
-    refused.push({ userid, server, outcome: 'error', startedAt: now(), seconds: 0, error, inDoubt: false, locked: false, group: null, verifiedBackupAt: null, chunks: null, pattern: null });
+    refused.push({ userid, server, outcome: 'error', startedAt: now(), seconds: 0, error, inDoubt: false, connectionDropped: false, locked: false, group: null, verifiedBackupAt: null, chunks: null, pattern: null });
 
   const foundOn = new Map<string, string[]>();
   for (const s of discovery.servers) {

@@ -43,7 +43,7 @@ export function openScheduler(config: Config, paths: BackupServerPaths, options:
   if (options.recoverInterrupted) {
     const interrupted = attempts.closeInterrupted(now());
     if (interrupted.length > 0) {
-      memory.markInDoubt(interrupted.map((a) => ({ userid: a.userid, attemptId: a.id, since: a.startedAt })), config.retry.inDoubtGrace);
+      memory.markInDoubt(interrupted.map((a) => ({ userid: a.userid, attemptId: a.id, since: a.startedAt, chunkBefore: a.chunkBefore })), config.retry.inDoubtGrace);
       options.logger.warn({ attempts: interrupted.length, users: interrupted.map((a) => a.userid) }, 'closed attempts a previous run left open as interrupted');
     }
   }

@@ -25,11 +25,11 @@ export async function verifiedResults(
     const chunks = { before: before.get(o.userid)!, after: v.after };
     const base = { userid: o.userid, server: run.server, startedAt: run.startedAt, seconds: (o.at - run.startedAt) / 1000, group, chunks, pattern: run.pattern };
     if (o.outcome === 'ok' && !v.verified) {
-      return { ...base, outcome: 'unverified', error: `${run.server}: XBACKUP said OK for ${o.userid}, but ${v.reason}`, inDoubt: false, locked: false, verifiedBackupAt: null };
+      return { ...base, outcome: 'unverified', error: `${run.server}: XBACKUP said OK for ${o.userid}, but ${v.reason}`, inDoubt: false, connectionDropped: false, locked: false, verifiedBackupAt: null };
     }
     // backupd stamps chunks with this machine's clock: a verified chunk dated later than now is not believed either.
     const verifiedBackupAt = o.outcome === 'ok' && v.after?.lastBackup != null ? Math.min(v.after.lastBackup, run.endedAt) : null;
-    return { ...base, outcome: o.outcome, error: o.error, inDoubt: o.inDoubt, locked: o.locked, verifiedBackupAt };
+    return { ...base, outcome: o.outcome, error: o.error, inDoubt: o.inDoubt, connectionDropped: o.connectionDropped, locked: o.locked, verifiedBackupAt };
   });
 }
 
@@ -56,6 +56,7 @@ export async function sweptResults(run: XbackupRun, requested: readonly string[]
       seconds: (line.at - run.startedAt) / 1000,
       error: line.ok ? (dated ? why : `${why}; no chunk in its index ended after the command began`) : `${line.error}; ${why}`,
       inDoubt: false,
+      connectionDropped: false,
       locked: false,
       group,
       verifiedBackupAt: null,

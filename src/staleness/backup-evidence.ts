@@ -36,7 +36,7 @@ export function backupEvidence(index: BackupIndexSummary | null, past: UserHisto
   if (chunk !== null && history?.untrustedThrough != null && chunk <= history.untrustedThrough) {
     fromIndex = history.trustedBackupAt;
     note =
-      `chunk ${chunk} was left by a failed attempt and may hold only part of the mail: ` +
+      `chunk ${chunk} came from an attempt that failed or lost its connection, and may hold only part of the mail: ` +
       `it counts as no backup${fromIndex === null ? '' : ` (the last whole one ended ${isoTime(fromIndex)})`} until an attempt succeeds`;
   }
   if (fromIndex !== null && fromIndex > now + FUTURE_TOLERANCE_MS) {

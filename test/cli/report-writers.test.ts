@@ -119,7 +119,7 @@ test('JSON has exactly the documented shape', () => {
   assert.equal(json.maxAgeSeconds, 86400);
   assert.equal(json.discovery, 'complete');
   const carol = json.users.find((u: { userid: string }) => u.userid.startsWith('carol'));
-  assert.deepEqual(Object.keys(carol), ['userid', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataFile', 'dataBytes', 'chunks', 'error', 'lastAttempt']);
+  assert.deepEqual(Object.keys(carol), ['userid', 'kind', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataFile', 'dataBytes', 'chunks', 'error', 'lastAttempt']);
   assert.deepEqual(carol.lastAttempt, { startedAt: '2026-11-23T11:00:00.000Z', outcome: 'no', error: 'Mailbox is locked' });
   assert.equal(carol.ageSeconds, 30 * 3600);
   const dave = json.users.find((u: { userid: string }) => u.userid === 'dave');

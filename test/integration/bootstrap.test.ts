@@ -63,7 +63,7 @@ describe('bootstrap: first backups in small groups, against real Cyrus', () => {
     assert.equal(parsed.counts.missing, 0);
   });
 
-  test('killed with SIGKILL halfway and started again: finishes the rest, redoes nobody, the killed attempt is interrupted', async () => {
+  test('killed with SIGKILL halfway and started again: finishes the rest, redoes nobody, the killed attempt is interrupted or settled', async () => {
     const dir = join(work, 'kill');
     const config = writeBedConfig(bed, dir, {
       servers: [{ which: 'imap1', settings: { maxConcurrent: 1, users: ['big*'] } }],
@@ -95,16 +95,20 @@ describe('bootstrap: first backups in small groups, against real Cyrus', () => {
     const history = await runCliProcess(['history', killed[0]!, '--json', '-c', config]);
     assert.equal(history.code, 0, history.stderr);
     const lines = history.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    assert.equal(lines.at(-1).outcome, 'interrupted');
+    // Interrupted, or, once the server's own finish shows as a new chunk, the success it was.
+    const killedAttempt = lines.at(-1) as { outcome: string; error: string };
+    assert.ok(killedAttempt.outcome === 'interrupted' || (killedAttempt.outcome === 'ok' && /settled: the server finished it/.test(killedAttempt.error)), JSON.stringify(killedAttempt));
     assert.equal(attempts.filter((a) => a.ended_at === null).length, 0, 'every attempt is closed');
 
     // The server finished the killed user's backup on its own, or the second run did: all six are backed up.
+    let last = '';
     for (let i = 0; i < 100; i++) {
       const report = JSON.parse((await runCliProcess(['report', '--json', '--user', 'big*', '-c', config])).stdout) as ReportJson;
       if (report.users.every((u) => u.state === 'fresh')) return;
+      last = JSON.stringify(report.users.filter((u) => u.state !== 'fresh'));
       await sleep(100);
     }
-    assert.fail('not every big user was backed up');
+    assert.fail(`not every big user was backed up: ${last}`);
   });
 
   test('a second bootstrap or run on the same state database exits 2 with a clear message', async () => {

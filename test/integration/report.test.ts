@@ -58,7 +58,9 @@ describe('report from the backup server\'s files, against real Cyrus', () => {
       assert.equal(u.dataFile, e.fname);
       assert.equal(u.dataBytes, statSync(e.fname).size);
       const index = new Database(`${e.fname}.index`, { readonly: true });
-      const { n: chunks, newest, last } = index.prepare('SELECT count(*) AS n, max(id) AS newest, (SELECT ts_end FROM chunk WHERE id = max(id)) AS last FROM chunk').get() as { n: number; newest: number; last: number };
+      const { n: chunks, newest, last } = index
+        .prepare('SELECT count(*) AS n, max(id) AS newest, (SELECT ts_end FROM chunk ORDER BY id DESC LIMIT 1) AS last FROM chunk')
+        .get() as { n: number; newest: number; last: number };
       index.close();
       assert.equal(u.chunks, chunks);
       // The scan reads indexes backupd wrote from their pages, not through SQLite, and gets SQLite's answer.

@@ -63,7 +63,7 @@ describe('wrong answers about backups, against real Cyrus', () => {
 
     const during = (await reportUsers(config)).find((u) => u.userid === BIG.userid)!;
     assert.equal(during.state, 'missing', JSON.stringify(during));
-    assert.match(during.error!, /chunk 1 was left by a failed attempt and may hold only part of the mail/);
+    assert.match(during.error!, /chunk 1 came from an attempt that failed or lost its connection, and may hold only part of the mail/);
     const dryRun = await runCliProcess(['bootstrap', '--dry-run', '-c', config]);
     assert.match(dryRun.stdout, new RegExp(`\\b${BIG.userid}\\b`), `bootstrap --dry-run still lists big\n${dryRun.stdout}`);
 

@@ -278,7 +278,7 @@ describe('chunks a failed attempt left behind count as no backup', () => {
     assert.equal(u.state, 'missing');
     assert.equal(u.age, null);
     assert.equal(u.chunks, 1, 'the chunk is shown for what it is');
-    assert.match(u.error!, /chunk 1 was left by a failed attempt and may hold only part of the mail: it counts as no backup until an attempt succeeds/);
+    assert.match(u.error!, /chunk 1 came from an attempt that failed or lost its connection, and may hold only part of the mail: it counts as no backup until an attempt succeeds/);
   });
 
   test('several failed attempts that each left a chunk: still missing', () => {

@@ -11,6 +11,8 @@ export interface AttemptRow {
   ended_at: number | null;
   outcome: string | null;
   error: string | null;
+  /** 1 when the server may have gone on with it (a timeout, a dropped connection, a crash). */
+  in_doubt: number;
 }
 
 /** The scheduler's recorded attempts, read the way an auditor would: straight from its state database. */

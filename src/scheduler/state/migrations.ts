@@ -72,9 +72,11 @@ export const MIGRATIONS: readonly string[] = [
   `DELETE FROM scan_cache;
    ALTER TABLE scan_cache ADD COLUMN newest_chunk_id INTEGER`,
   // A backup is judged by chunk ids, not times: each attempt keeps the user's newest chunk id before the
-  // command (0: none) and after it; each user, the chunks failed attempts left (part of the mail at most).
+  // command (0: none) and after it; each user, the chunk id an attempt in doubt is settled past, and the
+  // chunks failed attempts left (part of the mail at most).
   `ALTER TABLE attempt ADD COLUMN chunk_before INTEGER;
    ALTER TABLE attempt ADD COLUMN chunk_after INTEGER;
+   ALTER TABLE user_memory ADD COLUMN in_doubt_chunk_before INTEGER;
    ALTER TABLE user_memory ADD COLUMN untrusted_through INTEGER;
    ALTER TABLE user_memory ADD COLUMN trusted_backup_at INTEGER`,
 ];

@@ -17,6 +17,8 @@ export interface AttemptSettlement {
   outcome: Exclude<AttemptOutcome, 'interrupted'>;
   locked: boolean;
   inDoubt: boolean;
+  /** In doubt after a dropped connection: what the index shows next may be a part. */
+  connectionDropped: boolean;
   /** For a verified backup: the end of the chunk it produced (ms). */
   verifiedBackupAt: number | null;
   /** The index before and after the command, when it reached the server. */
@@ -35,25 +37,28 @@ interface Row {
   consecutive_failures: number;
   next_attempt_at: number | null;
   in_doubt_until: number | null;
+  in_doubt_chunk_before: number | null;
   untrusted_through: number | null;
   trusted_backup_at: number | null;
   last_attempt_id: number | null;
   started_at: number | null;
   outcome: AttemptOutcome | null;
   error: string | null;
-  chunk_before: number | null;
 }
 
-const SELECT = `SELECT m.userid, m.last_verified, m.consecutive_failures, m.next_attempt_at, m.in_doubt_until, m.untrusted_through,
-                       m.trusted_backup_at, m.last_attempt_id, a.started_at, a.outcome, a.error, a.chunk_before
+const SELECT = `SELECT m.userid, m.last_verified, m.consecutive_failures, m.next_attempt_at, m.in_doubt_until, m.in_doubt_chunk_before,
+                       m.untrusted_through, m.trusted_backup_at, m.last_attempt_id, a.started_at, a.outcome, a.error
                   FROM user_memory m LEFT JOIN attempt a ON a.id = m.last_attempt_id`;
+
+/** Chunks are distrusted up to here when which of them a failed attempt left cannot be known: until one succeeds. */
+const UNTIL_A_SUCCESS = Number.MAX_SAFE_INTEGER;
 
 const toRemembered = (r: Row): RememberedUser => ({
   lastVerified: r.last_verified,
   consecutiveFailures: r.consecutive_failures,
   nextAttemptAt: r.next_attempt_at,
   inDoubtUntil: r.in_doubt_until,
-  inDoubtChunkBefore: r.in_doubt_until === null ? null : r.chunk_before,
+  inDoubtChunkBefore: r.in_doubt_until === null ? null : r.in_doubt_chunk_before,
   untrustedThrough: r.untrusted_through,
   trustedBackupAt: r.trusted_backup_at,
   lastAttempt: r.started_at === null || r.outcome === null ? null : { startedAt: r.started_at, outcome: r.outcome, error: r.error },
@@ -69,20 +74,23 @@ export class UserMemory {
 
   /**
    * A verified backup clears failures, backoff, doubt and distrust. `Mailbox is locked` waits one base
-   * delay without counting as a failure. Anything else counts, with exponential backoff; a timeout or a
-   * dropped connection also leaves the user in doubt for `inDoubtGrace`, since the server goes on. A failed
-   * attempt after which the index holds a new chunk left part of a backup: that chunk is not trusted.
+   * delay without counting as a failure. Anything else counts, with exponential backoff. After a timeout
+   * the server goes on: the user is in doubt for `inDoubtGrace`, or until a chunk past the one it had
+   * settles it. Otherwise a chunk the failed attempt left is a part at most and not trusted; after a
+   * dropped connection (the server itself may have died, and backupd then commits what it had) no chunk
+   * is, until an attempt succeeds.
    */
   settle(settlements: readonly AttemptSettlement[], policy: RetryPolicy, now: number, random: () => number = Math.random): void {
     const current = this.db.prepare('SELECT consecutive_failures, untrusted_through, trusted_backup_at FROM user_memory WHERE userid = ?');
     const upsert = this.db.prepare(
-      `INSERT INTO user_memory (userid, last_verified, consecutive_failures, next_attempt_at, in_doubt_until, last_attempt_id, untrusted_through, trusted_backup_at)
-       VALUES (@userid, @lastVerified, @failures, @nextAttemptAt, @inDoubtUntil, @attemptId, @untrustedThrough, @trustedBackupAt)
+      `INSERT INTO user_memory (userid, last_verified, consecutive_failures, next_attempt_at, in_doubt_until, in_doubt_chunk_before, last_attempt_id, untrusted_through, trusted_backup_at)
+       VALUES (@userid, @lastVerified, @failures, @nextAttemptAt, @inDoubtUntil, @inDoubtChunkBefore, @attemptId, @untrustedThrough, @trustedBackupAt)
        ON CONFLICT (userid) DO UPDATE SET
          last_verified = CASE WHEN last_verified IS NULL OR excluded.last_verified > last_verified THEN coalesce(excluded.last_verified, last_verified) ELSE last_verified END,
          consecutive_failures = excluded.consecutive_failures,
          next_attempt_at = excluded.next_attempt_at,
          in_doubt_until = excluded.in_doubt_until,
+         in_doubt_chunk_before = excluded.in_doubt_chunk_before,
          last_attempt_id = excluded.last_attempt_id,
          untrusted_through = excluded.untrusted_through,
          trusted_backup_at = excluded.trusted_backup_at`,
@@ -93,8 +101,14 @@ export class UserMemory {
         let failures = before?.consecutive_failures ?? 0;
         let nextAttemptAt: number | null = null;
         let inDoubtUntil: number | null = null;
+        let inDoubtChunkBefore: number | null = null;
         let untrustedThrough = before?.untrusted_through ?? null;
         let trustedBackupAt = before?.trusted_backup_at ?? null;
+        const distrust = (through: number, from: ChunkMark) => {
+          // The last whole backup is the one before the first of these failed attempts.
+          if (untrustedThrough === null || from.chunkId > untrustedThrough) trustedBackupAt = from.chunkId === 0 ? null : from.lastBackup;
+          untrustedThrough = Math.max(untrustedThrough ?? 0, through);
+        };
         if (s.outcome === 'ok') {
           failures = 0;
           untrustedThrough = null;
@@ -104,15 +118,11 @@ export class UserMemory {
         } else {
           failures += 1;
           nextAttemptAt = now + retryDelay(failures, policy.baseDelay, policy.maxDelay, random);
-          // Not folded into the backoff: the doubt also ends early, when the index shows the server finished.
+          const chunks = s.chunks;
           if (s.inDoubt) inDoubtUntil = now + policy.inDoubtGrace;
-          const left = s.chunks?.after && s.chunks.after.chunkId > s.chunks.before.chunkId ? s.chunks.after.chunkId : null;
-          if (left !== null && !s.inDoubt) {
-            // The last whole backup is the one before the first of these failed attempts.
-            const stillUntrusted = untrustedThrough !== null && s.chunks!.before.chunkId <= untrustedThrough;
-            if (!stillUntrusted) trustedBackupAt = s.chunks!.before.chunkId === 0 ? null : s.chunks!.before.lastBackup;
-            untrustedThrough = left;
-          }
+          if (s.inDoubt && !s.connectionDropped) inDoubtChunkBefore = chunks?.before.chunkId ?? null;
+          else if (chunks && s.inDoubt) distrust(UNTIL_A_SUCCESS, chunks.before);
+          else if (chunks?.after && chunks.after.chunkId > chunks.before.chunkId) distrust(chunks.after.chunkId, chunks.before);
         }
         upsert.run({
           userid: s.userid,
@@ -120,6 +130,7 @@ export class UserMemory {
           failures,
           nextAttemptAt,
           inDoubtUntil,
+          inDoubtChunkBefore,
           attemptId: s.attemptId,
           untrustedThrough,
           trustedBackupAt,
@@ -134,7 +145,7 @@ export class UserMemory {
    * user's index now; returns who was settled.
    */
   settleInDoubt(newest: ReadonlyMap<string, Pick<ChunkMark, 'chunkId' | 'lastBackup'>>, now: number): string[] {
-    const rows = this.db.prepare(`${SELECT} WHERE m.in_doubt_until IS NOT NULL AND a.chunk_before IS NOT NULL`).all() as Row[];
+    const rows = this.db.prepare(`${SELECT} WHERE m.in_doubt_until IS NOT NULL AND m.in_doubt_chunk_before IS NOT NULL`).all() as Row[];
     const settled = rows.filter((r) => {
       const mark = newest.get(r.userid);
       return mark !== undefined && isSettledBy(toRemembered(r), mark.chunkId);
@@ -142,7 +153,7 @@ export class UserMemory {
     if (settled.length === 0) return [];
     const attempt = this.db.prepare("UPDATE attempt SET outcome = 'ok', error = @error, chunk_after = @chunk WHERE id = @id");
     const user = this.db.prepare(
-      `UPDATE user_memory SET consecutive_failures = 0, next_attempt_at = NULL, in_doubt_until = NULL, untrusted_through = NULL,
+      `UPDATE user_memory SET consecutive_failures = 0, next_attempt_at = NULL, in_doubt_until = NULL, in_doubt_chunk_before = NULL, untrusted_through = NULL,
          trusted_backup_at = NULL, last_verified = max(coalesce(last_verified, @endedAt), @endedAt) WHERE userid = @userid`,
     );
     stateWrite(this.db, this.db.transaction(() => {
@@ -155,14 +166,18 @@ export class UserMemory {
     return settled.map((r) => r.userid);
   }
 
-  /** After a crash: users whose attempt was interrupted are in doubt for the grace, from when it began. */
-  markInDoubt(users: ReadonlyArray<{ userid: string; attemptId: number; since: number }>, grace: number): void {
+  /**
+   * After a crash: users whose attempt was interrupted are in doubt for the grace, from when it began. The
+   * IMAP server went on with it (only this process died), so a chunk past the one it had settles it.
+   */
+  markInDoubt(users: ReadonlyArray<{ userid: string; attemptId: number; since: number; chunkBefore: number | null }>, grace: number): void {
     const upsert = this.db.prepare(
-      `INSERT INTO user_memory (userid, in_doubt_until, last_attempt_id) VALUES (@userid, @until, @attemptId)
-       ON CONFLICT (userid) DO UPDATE SET in_doubt_until = excluded.in_doubt_until, last_attempt_id = excluded.last_attempt_id`,
+      `INSERT INTO user_memory (userid, in_doubt_until, in_doubt_chunk_before, last_attempt_id) VALUES (@userid, @until, @chunkBefore, @attemptId)
+       ON CONFLICT (userid) DO UPDATE SET in_doubt_until = excluded.in_doubt_until, in_doubt_chunk_before = excluded.in_doubt_chunk_before,
+         last_attempt_id = excluded.last_attempt_id`,
     );
     stateWrite(this.db, this.db.transaction(() => {
-      for (const u of users) upsert.run({ userid: u.userid, until: u.since + grace, attemptId: u.attemptId });
+      for (const u of users) upsert.run({ userid: u.userid, until: u.since + grace, chunkBefore: u.chunkBefore, attemptId: u.attemptId });
     }));
   }
 }

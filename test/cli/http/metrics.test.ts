@@ -8,7 +8,7 @@ import { fakeRunView, H, loopStatus, NOW, sampleFleet, twoServerConfig, user } f
 import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.js';
 
 function result(userid: string, server: string, outcome: BackupResult['outcome'], seconds: number, group: number | null = null): BackupResult {
-  return { userid, server, outcome, startedAt: NOW, seconds, error: null, inDoubt: false, locked: false, group, verifiedBackupAt: null, chunks: null, pattern: null };
+  return { userid, server, outcome, startedAt: NOW, seconds, error: null, inDoubt: false, connectionDropped: false, locked: false, group, verifiedBackupAt: null, chunks: null, pattern: null };
 }
 
 async function scrape(metrics: SchedulerMetrics, view = fakeRunView()): Promise<string> {

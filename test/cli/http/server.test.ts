@@ -61,7 +61,7 @@ describe('HTTP listener', () => {
     assert.deepEqual(Object.keys(all), ['generatedAt', 'maxAgeSeconds', 'discovery', 'counts', 'users']);
     assert.equal(all.generatedAt, new Date(NOW).toISOString(), 'as of the snapshot');
     assert.equal(all.users.length, 7);
-    assert.deepEqual(Object.keys(all.users[0]!), ['userid', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataFile', 'dataBytes', 'chunks', 'error', 'lastAttempt']);
+    assert.deepEqual(Object.keys(all.users[0]!), ['userid', 'kind', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataFile', 'dataBytes', 'chunks', 'error', 'lastAttempt']);
     const missing = (await (await fetch(new URL('status?state=missing&sort=user&limit=1', open.url))).json()) as typeof all;
     assert.deepEqual(missing.users.map((u) => u.userid), ['dave']);
     assert.equal(missing.counts.fresh, 2);

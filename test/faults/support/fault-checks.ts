@@ -47,13 +47,18 @@ export async function waitFor<T>(
   }
 }
 
-/** An attempt row with its in-doubt flag (1 when the server may still be backing the user up). */
-export type FaultAttempt = AttemptRow & { in_doubt: number };
+/**
+ * An attempt a fault left open, as the next start closes it: interrupted, or, once the IMAP server's own
+ * finish showed as a new chunk in the index, the success it was (settled).
+ */
+export function closedAsInterrupted(a: { outcome: string | null; in_doubt?: number; error: string | null } | undefined): boolean {
+  return a?.outcome === 'interrupted' || (a?.outcome === 'ok' && /settled: the server finished it/.test(a.error ?? ''));
+}
 
 /** The attempts so far, or none while the state database does not exist yet. */
-export function attemptsSoFar(stateFile: string): FaultAttempt[] {
+export function attemptsSoFar(stateFile: string): AttemptRow[] {
   try {
-    return readAttempts(stateFile) as FaultAttempt[];
+    return readAttempts(stateFile);
   } catch {
     return [];
   }

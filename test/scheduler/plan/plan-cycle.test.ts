@@ -304,3 +304,28 @@ describe('planCycle output', () => {
     );
   });
 });
+
+describe('shared mailboxes (%SHARED)', () => {
+  const shared = ['lists.cyrus', 'shared', 'shared.news'];
+  const withShared = (state: 'missing' | 'stale' | 'failing' | 'fresh') =>
+    planInput([user('%SHARED', state), user('anne', 'stale'), user('bob', 'stale')], { servers: [server('imap1', ['anne', 'bob'], { sharedMailboxes: shared })] });
+
+  for (const state of ['missing', 'stale', 'failing'] as const) {
+    test(`${state}: one command of its own, one XBACKUP per shared mailbox, never inside a user pattern or a first-backup group`, () => {
+      const plan = planCycle(withShared(state));
+      const command = plan.refreshes.find((c) => c.userids.includes('%SHARED'))!;
+      assert.deepEqual(command, { server: 'imap1', pattern: 'lists.cyrus', userids: ['%SHARED'], kind: 'refresh', mailboxes: shared });
+      assert.ok(plan.refreshes.filter((c) => c !== command).every((c) => !c.userids.includes('%SHARED') && c.mailboxes === undefined));
+      assert.equal(plan.firstGroup, null);
+    });
+  }
+
+  test('fresh: nothing to do', () => {
+    assert.ok(planCycle(withShared('fresh')).refreshes.every((c) => !c.userids.includes('%SHARED')));
+  });
+
+  test('a server that listed none this cycle holds it, saying so', () => {
+    const plan = planCycle(planInput([user('%SHARED', 'stale')], { servers: [server('imap1', [])] }));
+    assert.deepEqual(plan.held.map((h) => [h.userid, h.reason]), [['%SHARED', 'server-unknown']]);
+  });
+});

@@ -1,0 +1,103 @@
+// What one attempt leaves in the state database: chunks a failed attempt left are not trusted, and an
+// attempt in doubt that the index settles becomes the success it was.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { AttemptLog } from '../../src/scheduler/state/attempt-log.js';
+import { openStateDb } from '../../src/scheduler/state/open-state-db.js';
+import { UserMemory, type AttemptSettlement } from '../../src/scheduler/state/user-memory.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'xbs-memory-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const NOW = Date.parse('2026-12-01T12:00:00Z');
+const POLICY = { baseDelay: 60_000, maxDelay: 3_600_000, inDoubtGrace: 7_200_000 };
+let n = 0;
+
+function stores() {
+  const db = openStateDb(join(dir, `state-${n++}.db`));
+  return { attempts: new AttemptLog(db), memory: new UserMemory(db), db };
+}
+
+const mark = (chunkId: number, lastBackup: number | null = chunkId === 0 ? null : NOW - 3_600_000) => ({ chunkId, lastBackup, dataBytes: chunkId * 100 });
+
+function attempt(s: ReturnType<typeof stores>, userid: string, chunkBefore: number, outcome: AttemptSettlement['outcome'], after: number | null, extra: Partial<AttemptSettlement> = {}) {
+  const [id] = s.attempts.start([{ userid, server: 'imap1', kind: 'first', group: null, pattern: `user.${userid}`, startedAt: NOW, chunkBefore }]);
+  const settlement: AttemptSettlement = {
+    userid,
+    attemptId: id!,
+    outcome,
+    locked: false,
+    inDoubt: false,
+    connectionDropped: false,
+    verifiedBackupAt: outcome === 'ok' ? NOW : null,
+    chunks: { before: mark(chunkBefore), after: after === null ? null : mark(after, NOW) },
+    ...extra,
+  };
+  s.attempts.end([[id!, { endedAt: NOW, outcome, error: outcome === 'ok' ? null : 'Bad protocol', locked: false, inDoubt: settlement.inDoubt, chunkAfter: after, pattern: null }]]);
+  s.memory.settle([settlement], POLICY, NOW, () => 0.5);
+}
+
+describe('chunks left by failed attempts', () => {
+  // [case, attempts as (chunk before, outcome, chunk after), untrusted through, trusted backup at]
+  const cases: Array<[string, Array<[number, AttemptSettlement['outcome'], number | null]>, number | null, number | null]> = [
+    ['a failed first backup that left chunk 1', [[0, 'no', 1]], 1, null],
+    ['two failed first backups, each leaving a chunk', [[0, 'no', 1], [1, 'no', 2]], 2, null],
+    ['a failed refresh that left a chunk after a whole backup', [[4, 'no', 5]], 5, NOW - 3_600_000],
+    ['a failure that left nothing', [[4, 'no', 4]], null, null],
+    ['a failure that left chunks, then a success', [[0, 'no', 1], [1, 'ok', 2]], null, null],
+    ['an error whose index could not be read after', [[4, 'error', null]], null, null],
+  ];
+  for (const [name, steps, untrusted, trusted] of cases) {
+    test(name, () => {
+      const s = stores();
+      for (const [before, outcome, after] of steps) attempt(s, 'big', before, outcome, after);
+      const big = s.memory.all().get('big')!;
+      assert.equal(big.untrustedThrough, untrusted);
+      assert.equal(big.trustedBackupAt, trusted);
+      s.db.close();
+    });
+  }
+
+  test('in doubt after a dropped connection: no chunk is trusted until an attempt succeeds, and none settles it', () => {
+    const s = stores();
+    attempt(s, 'cut', 0, 'error', 0, { inDoubt: true, connectionDropped: true });
+    let cut = s.memory.all().get('cut')!;
+    assert.equal(cut.untrustedThrough, Number.MAX_SAFE_INTEGER);
+    assert.equal(cut.trustedBackupAt, null);
+    assert.equal(cut.inDoubtChunkBefore, null);
+    assert.deepEqual(s.memory.settleInDoubt(new Map([['cut', { chunkId: 1, lastBackup: NOW }]]), NOW), []);
+    attempt(s, 'cut', 1, 'ok', 2);
+    cut = s.memory.all().get('cut')!;
+    assert.equal(cut.untrustedThrough, null);
+    s.db.close();
+  });
+
+  test('in doubt after a timeout, a chunk that appears is not distrusted: it settles the attempt instead', () => {
+    const s = stores();
+    attempt(s, 'd002', 3, 'error', 3, { inDoubt: true });
+    let d002 = s.memory.all().get('d002')!;
+    assert.equal(d002.untrustedThrough, null);
+    assert.equal(d002.inDoubtChunkBefore, 3);
+    assert.equal(d002.consecutiveFailures, 1);
+    assert.deepEqual(s.memory.settleInDoubt(new Map([['d002', { chunkId: 3, lastBackup: NOW }]]), NOW), [], 'no new chunk yet');
+    assert.deepEqual(s.memory.settleInDoubt(new Map([['d002', { chunkId: 4, lastBackup: NOW + 1000 }]]), NOW + 5000), ['d002']);
+    d002 = s.memory.all().get('d002')!;
+    assert.equal(d002.consecutiveFailures, 0);
+    assert.equal(d002.inDoubtUntil, null);
+    assert.equal(d002.lastVerified, NOW + 1000);
+    assert.equal(d002.lastAttempt!.outcome, 'ok');
+    assert.match(d002.lastAttempt!.error!, /settled: the server finished it \(chunk 4 appeared\)/);
+    assert.equal(s.attempts.history({ userid: 'd002' })[0]!.chunkAfter, 4);
+    s.db.close();
+  });
+
+  test('lastVerified stays null when neither side has one (never 1970)', () => {
+    const s = stores();
+    attempt(s, 'eve', 0, 'no', 0);
+    attempt(s, 'eve', 0, 'no', 0);
+    assert.equal(s.memory.all().get('eve')!.lastVerified, null);
+    s.db.close();
+  });
+});
