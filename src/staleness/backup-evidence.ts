@@ -11,6 +11,13 @@ import type { UserHistory } from './user-history.js';
  */
 export const FUTURE_TOLERANCE_MS = 60_000;
 
+/**
+ * `untrustedThrough` when which chunks a failed attempt left cannot be known (its connection dropped, and
+ * imapd itself may have died mid-backup, after which backupd commits what it had): none counts until an
+ * attempt succeeds.
+ */
+export const UNTIL_A_SUCCESS = Number.MAX_SAFE_INTEGER;
+
 export interface BackupEvidence {
   /** When the user's backup was last known whole (ms): its age counts from here. Null: nothing counts. */
   backedUpAt: number | null;
@@ -50,13 +57,16 @@ export function backupEvidence(index: BackupIndexSummary | null, past: UserHisto
 }
 
 /**
- * An attempt left in doubt (a timeout, a dropped connection, a crash) whose user's index has since gained
- * a chunk past the one it had before: the server finished it. It is then a success, in the history and in
- * the count of failures in a row, and the doubt is over.
+ * An attempt left in doubt (a timeout, a crash of this process, a dropped connection) whose user's index has
+ * since gained a chunk past the one it had before: the server is done with it. After a timeout or a crash
+ * the server was alive and finished it: a success, in the history and in the count of failures in a row.
+ * After a dropped connection it may have died: the doubt is over, but the attempt stays a failure and its
+ * chunk is not trusted (UNTIL_A_SUCCESS), so the user is retried.
  */
 export function settleInDoubt(past: UserHistory | undefined, index: BackupIndexSummary | null, now: number): UserHistory | undefined {
   const chunk = index?.newestChunkId ?? null;
   if (!past || !isSettledBy(past, chunk)) return past;
+  if (past.untrustedThrough === UNTIL_A_SUCCESS) return { ...past, inDoubtUntil: null, inDoubtChunkBefore: null };
   const endedAt = Math.min(index!.lastBackup ?? now, now);
   return {
     ...past,

@@ -60,14 +60,16 @@ describe('chunks left by failed attempts', () => {
     });
   }
 
-  test('in doubt after a dropped connection: no chunk is trusted until an attempt succeeds, and none settles it', () => {
+  test('in doubt after a dropped connection: a new chunk ends the doubt but is no success, and no chunk is trusted until one', () => {
     const s = stores();
     attempt(s, 'cut', 0, 'error', 0, { inDoubt: true, connectionDropped: true });
     let cut = s.memory.all().get('cut')!;
     assert.equal(cut.untrustedThrough, Number.MAX_SAFE_INTEGER);
     assert.equal(cut.trustedBackupAt, null);
-    assert.equal(cut.inDoubtChunkBefore, null);
+    assert.equal(cut.inDoubtChunkBefore, 0);
     assert.deepEqual(s.memory.settleInDoubt(new Map([['cut', { chunkId: 1, lastBackup: NOW }]]), NOW), []);
+    cut = s.memory.all().get('cut')!;
+    assert.deepEqual([cut.inDoubtUntil, cut.consecutiveFailures, cut.lastAttempt!.outcome], [null, 1, 'error']);
     attempt(s, 'cut', 1, 'ok', 2);
     cut = s.memory.all().get('cut')!;
     assert.equal(cut.untrustedThrough, null);

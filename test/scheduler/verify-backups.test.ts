@@ -9,6 +9,7 @@ import { after, describe, test } from 'node:test';
 import { BackupsDbReader } from '../../src/backupd/backups-listing.js';
 import { NO_CHUNK } from '../../src/scheduler/backup-result.js';
 import { readChunkMarks, verifyBackups } from '../../src/scheduler/verify-backups.js';
+import { sweptResults } from '../../src/scheduler/verified-results.js';
 import { writeFlatBackupsDb, writeSyntheticBackup } from '../support/synthetic-backup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xbs-verify-'));
@@ -66,5 +67,34 @@ describe('verification by chunk id', () => {
     const [ghost] = await verifyBackups(reader, ['ghost'], new Map([['ghost', NO_CHUNK]]), new Set(['ghost']));
     assert.equal(ghost!.verified, false);
     assert.match(ghost!.reason!, /no entry in .*backups\.db/);
+  });
+});
+
+describe('users a command reported though it did not ask for them', () => {
+  test('are given back as results of their own: ok with a chunk ended since the command began, unverified without, no as said', async () => {
+    const startedAt = (NOW_S - 10) * 1000;
+    const { reader } = server({ anne: [NOW_S], annette: [NOW_S - 5], anna: [NOW_S - 3600], ann: [NOW_S] });
+    const item = (text: string, ok = true) => ({ kind: 'user' as const, text, ok, at: startedAt + 500 });
+    const run = {
+      server: 'imap1',
+      pattern: 'user.an*',
+      channel: 'backup',
+      startedAt,
+      endedAt: startedAt + 1000,
+      items: [item('anne'), item('annette'), item('anna'), item('ann (Mailbox is locked)', false)],
+      tagged: { status: 'OK' as const, text: 'Completed' },
+      failure: null,
+    };
+    const swept = await sweptResults(run, ['anne'], startedAt, reader, null);
+    assert.deepEqual(
+      swept.map((r) => [r.userid, r.outcome]),
+      [
+        ['annette', 'ok'],
+        ['anna', 'unverified'],
+        ['ann', 'no'],
+      ],
+    );
+    assert.match(swept[0]!.error!, /reported by XBACKUP user\.an\* though not asked for/);
+    assert.ok(swept.every((r) => r.verifiedBackupAt === null), 'nothing read before the command: never a verified backup');
   });
 });

@@ -248,6 +248,13 @@ describe('an attempt in doubt that the server finished counts as the success it 
     assert.equal(u.state, 'fresh');
   });
 
+  test('after a dropped connection a new chunk ends the doubt, but is no success and counts as no backup', () => {
+    const dropped = history({ ...timedOut(1, 0), untrustedThrough: Number.MAX_SAFE_INTEGER, trustedBackupAt: null });
+    const u = classify(dropped, 1, NOW - 60_000);
+    assert.deepEqual([u.state, u.inDoubt, u.lastAttempt!.outcome], ['missing', false, 'error']);
+    assert.match(u.error!, /came from an attempt that failed or lost its connection/);
+  });
+
   test('without a new chunk it stays a failure', () => {
     const u = classify(timedOut(3, 8), 8, NOW - 2 * H);
     assert.equal(u.state, 'failing');

@@ -1,4 +1,4 @@
-import { isSettledBy, settledNote } from '../../staleness/backup-evidence.js';
+import { isSettledBy, settledNote, UNTIL_A_SUCCESS } from '../../staleness/backup-evidence.js';
 import type { AttemptOutcome, UserHistory } from '../../staleness/user-history.js';
 import type { ChunkMark } from '../backup-result.js';
 import { retryDelay } from '../plan/retry-delay.js';
@@ -50,8 +50,6 @@ const SELECT = `SELECT m.userid, m.last_verified, m.consecutive_failures, m.next
                        m.untrusted_through, m.trusted_backup_at, m.last_attempt_id, a.started_at, a.outcome, a.error
                   FROM user_memory m LEFT JOIN attempt a ON a.id = m.last_attempt_id`;
 
-/** Chunks are distrusted up to here when which of them a failed attempt left cannot be known: until one succeeds. */
-const UNTIL_A_SUCCESS = Number.MAX_SAFE_INTEGER;
 
 const toRemembered = (r: Row): RememberedUser => ({
   lastVerified: r.last_verified,
@@ -119,10 +117,13 @@ export class UserMemory {
           failures += 1;
           nextAttemptAt = now + retryDelay(failures, policy.baseDelay, policy.maxDelay, random);
           const chunks = s.chunks;
-          if (s.inDoubt) inDoubtUntil = now + policy.inDoubtGrace;
-          if (s.inDoubt && !s.connectionDropped) inDoubtChunkBefore = chunks?.before.chunkId ?? null;
-          else if (chunks && s.inDoubt) distrust(UNTIL_A_SUCCESS, chunks.before);
-          else if (chunks?.after && chunks.after.chunkId > chunks.before.chunkId) distrust(chunks.after.chunkId, chunks.before);
+          if (s.inDoubt) {
+            inDoubtUntil = now + policy.inDoubtGrace;
+            inDoubtChunkBefore = chunks?.before.chunkId ?? null;
+            if (chunks && s.connectionDropped) distrust(UNTIL_A_SUCCESS, chunks.before);
+          } else if (chunks?.after && chunks.after.chunkId > chunks.before.chunkId) {
+            distrust(chunks.after.chunkId, chunks.before);
+          }
         }
         upsert.run({
           userid: s.userid,
@@ -140,9 +141,10 @@ export class UserMemory {
   }
 
   /**
-   * Attempts in doubt that the index has since settled (a chunk past the one their user had before):
-   * recorded as the successes they were, in the history and in the failures in a row. `newest` is each
-   * user's index now; returns who was settled.
+   * Attempts in doubt that the index has since settled (a chunk past the one their user had before): the
+   * doubt is over, and after a timeout or a crash they are recorded as the successes they were, in the
+   * history and in the failures in a row (see settleInDoubt in backup-evidence.ts). `newest` is each
+   * user's index now; returns who was settled as a success.
    */
   settleInDoubt(newest: ReadonlyMap<string, Pick<ChunkMark, 'chunkId' | 'lastBackup'>>, now: number): string[] {
     const rows = this.db.prepare(`${SELECT} WHERE m.in_doubt_until IS NOT NULL AND m.in_doubt_chunk_before IS NOT NULL`).all() as Row[];
@@ -151,6 +153,7 @@ export class UserMemory {
       return mark !== undefined && isSettledBy(toRemembered(r), mark.chunkId);
     });
     if (settled.length === 0) return [];
+    const endDoubt = this.db.prepare('UPDATE user_memory SET in_doubt_until = NULL, in_doubt_chunk_before = NULL WHERE userid = ?');
     const attempt = this.db.prepare("UPDATE attempt SET outcome = 'ok', error = @error, chunk_after = @chunk WHERE id = @id");
     const user = this.db.prepare(
       `UPDATE user_memory SET consecutive_failures = 0, next_attempt_at = NULL, in_doubt_until = NULL, in_doubt_chunk_before = NULL, untrusted_through = NULL,
@@ -159,11 +162,15 @@ export class UserMemory {
     stateWrite(this.db, this.db.transaction(() => {
       for (const r of settled) {
         const mark = newest.get(r.userid)!;
+        if (r.untrusted_through === UNTIL_A_SUCCESS) {
+          endDoubt.run(r.userid);
+          continue;
+        }
         attempt.run({ id: r.last_attempt_id, error: settledNote(r.error, mark.chunkId), chunk: mark.chunkId });
         user.run({ userid: r.userid, endedAt: Math.min(mark.lastBackup ?? now, now) });
       }
     }));
-    return settled.map((r) => r.userid);
+    return settled.filter((r) => r.untrusted_through !== UNTIL_A_SUCCESS).map((r) => r.userid);
   }
 
   /**
