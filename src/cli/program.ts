@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, ConfigErrors } from '../config/errors.js';
 import { WireValueError } from '../imap/wire-value-error.js';
 import { InstanceLockedError } from '../scheduler/state/instance-locked-error.js';
-import { StateWriteError } from '../scheduler/state/state-write-error.js';
+import { StateDbError } from '../scheduler/state/state-db-error.js';
 import { ExitCode } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
 import { registerBackup } from './commands/backup.js';
@@ -59,7 +59,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr(`error: ${err.message}\n`);
       return ExitCode.usageOrConfig;
     }
-    if (err instanceof StateWriteError) {
+    // Full, failing, damaged, or deleted under a running scheduler: the history cannot be kept.
+    if (err instanceof StateDbError) {
       io.stderr(`error: ${err.message}\n`);
       return ExitCode.stateUnwritable;
     }

@@ -28,16 +28,26 @@ export function setUpScheduler(
   return openFor(config, logger, extra);
 }
 
-/** The same for a config already loaded (a SIGHUP reload). */
-export function openFor(config: Config, logger: Logger, extra: { exclusive?: string; onResult?: (r: BackupResult) => void } = {}): SchedulerSetup {
+/** The same for a config already loaded (a SIGHUP reload, which keeps the lock it `holds`). */
+export function openFor(
+  config: Config,
+  logger: Logger,
+  extra: { exclusive?: string; holds?: InstanceLock | null; onResult?: (r: BackupResult) => void } = {},
+): SchedulerSetup {
   if (config.servers.length === 0) throw new UsageError(`${config.file} configures no IMAP server (servers:)`);
   const paths = resolveBackupServer(config);
-  const lock = extra.exclusive ? InstanceLock.acquire(config.state, extra.exclusive, Date.now()) : null;
+  const taken = extra.exclusive ? InstanceLock.acquire(config.state, extra.exclusive, Date.now()) : null;
+  const lock = extra.holds ?? taken;
   try {
-    const parts = openScheduler(config, paths, { logger, recoverInterrupted: lock !== null, ...(extra.onResult && { onResult: extra.onResult }) });
+    const parts = openScheduler(config, paths, {
+      logger,
+      recoverInterrupted: lock !== null,
+      ...(extra.onResult && { onResult: extra.onResult }),
+      ...(lock && { guard: () => lock.stillHeld() }),
+    });
     return { config, paths, parts, lock };
   } catch (err) {
-    lock?.release();
+    taken?.release();
     throw err;
   }
 }

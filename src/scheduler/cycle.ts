@@ -31,6 +31,8 @@ export interface CycleDeps {
   groups: BootstrapGroups;
   logger: Logger;
   now: () => number;
+  /** Throws when this process may no longer work on its state database (see InstanceLock.stillHeld). */
+  guard?: () => void;
 }
 
 export interface CycleOptions {
@@ -95,6 +97,7 @@ export class CycleRunner {
 
   async look(options: CycleOptions): Promise<CycleView> {
     const { config, now } = this.deps;
+    this.deps.guard?.();
     const scanStarted = now();
     const view = await this.deps.scanner.scan();
     this.deps.logger.info({ ...this.deps.scanner.lastStats, seconds: (now() - scanStarted) / 1000 }, 'backup server scanned');

@@ -31,6 +31,8 @@ export interface ExecutorDeps {
   retry: RetryPolicy;
   logger: Logger;
   onResult?: (result: BackupResult) => void;
+  /** Throws when this process may no longer work on its state database (see InstanceLock.stillHeld). */
+  guard?: () => void;
   now?: () => number;
   random?: () => number;
 }
@@ -98,6 +100,7 @@ export class Executor {
   async run(command: PlannedCommand, group: number | null): Promise<BackupResult[]> {
     const server = this.deps.servers.get(command.server)!;
     const kind: AttemptKind = command.kind;
+    this.deps.guard?.();
     // What each user's index holds before the command: its result is judged against this, never by times.
     const before = await readChunkMarks(this.deps.backupsDb, command.userids);
     // An earlier attempt in doubt that the index has settled since is a success, before this one counts.

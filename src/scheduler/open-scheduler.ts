@@ -31,6 +31,8 @@ export interface OpenSchedulerOptions {
   recoverInterrupted?: boolean;
   logger: Logger;
   onResult?: (result: BackupResult) => void;
+  /** The instance lock's check, for its holder: no cycle or command once the state database is not ours. */
+  guard?: () => void;
   now?: () => number;
 }
 
@@ -61,10 +63,11 @@ export function openScheduler(config: Config, paths: BackupServerPaths, options:
     retry: config.retry,
     logger: options.logger,
     ...(options.onResult && { onResult: options.onResult }),
+    ...(options.guard && { guard: options.guard }),
     now,
   });
   const scanner = new BackupServerScanner(backupsDb, new SqliteScanCache(db), now);
-  const cycle = new CycleRunner({ config, paths, scanner, executor, memory, serverStates, groups, logger: options.logger, now });
+  const cycle = new CycleRunner({ config, paths, scanner, executor, memory, serverStates, groups, logger: options.logger, now, ...(options.guard && { guard: options.guard }) });
   return {
     db,
     attempts,

@@ -1,6 +1,7 @@
 import { configFileFromEnv, loadConfig } from '../../config/load.js';
 import { AttemptLog } from '../../scheduler/state/attempt-log.js';
 import { openStateDbReadOnly } from '../../scheduler/state/open-state-db.js';
+import { InstanceLock } from '../../scheduler/state/instance-lock.js';
 import { historyJsonLine, historyTextLine } from '../output/history-lines.js';
 import type { CliIo } from '../program.js';
 import type { HistoryOptions } from './history.js';
@@ -14,7 +15,9 @@ export function runHistory(userid: string | undefined, opts: HistoryOptions, io:
     return;
   }
   try {
-    const attempts = new AttemptLog(db).history({ userid, limit: opts.limit });
+    // An attempt still open with no scheduler alive was cut off by a crash: the next start closes it so.
+    const running = InstanceLock.isHeld(config.state);
+    const attempts = new AttemptLog(db).history({ userid, limit: opts.limit }).map((a) => (running || a.endedAt !== null ? a : { ...a, outcome: 'interrupted' as const }));
     for (const a of attempts) io.stdout(opts.json ? historyJsonLine(a) : historyTextLine(a));
     if (!opts.json && attempts.length === 0) io.stdout(userid ? `no attempts for ${userid}\n` : 'no attempts yet\n');
   } finally {

@@ -65,7 +65,7 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
         config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: true });
         if (config.state !== setup.config.state) throw new Error(`state: cannot change on reload (${setup.config.state} → ${config.state}); restart instead`);
         // Opening the state database again writes to it: a full disk refuses the reload, not crashes the scheduler.
-        fresh = openFor(config, logger, { onResult });
+        fresh = openFor(config, logger, { onResult, holds: setup.lock });
       } catch (err) {
         logger.error({ err: (err as Error).message }, 'config reload refused; the old config stays in force');
         return;

@@ -18,7 +18,7 @@ export function historyJsonLine(a: AttemptRecord): string {
 }
 
 export function historyTextLine(a: AttemptRecord): string {
-  const took = a.endedAt === null ? 'running' : formatAge(a.endedAt - a.startedAt);
+  const took = a.endedAt !== null ? formatAge(a.endedAt - a.startedAt) : a.outcome === null ? 'running' : 'cut off';
   const group = a.group === null ? '' : ` group ${a.group}`;
   const error = a.error ? `: ${a.error}` : '';
   return `${new Date(a.startedAt).toISOString()}  ${(a.outcome ?? 'running').padEnd(11)} ${a.userid} on ${a.server} (${a.kind}${group}, ${took})${error}\n`;
