@@ -160,6 +160,24 @@ function withTwoskipHeaderCrc(file: Buffer): Buffer {
 
 const twoskipCurrentSize = (file: Buffer) => Number(file.readBigUInt64BE(48));
 
+/** Just past the COMMIT of the first transaction in a skiplist file's log. */
+function skiplistFirstTransactionEnd(file: Buffer): number {
+  const roundUp4 = (n: number) => Math.ceil(n / 4) * 4;
+  for (let offset = file.readUInt32BE(40); ; ) {
+    const type = file.readUInt32BE(offset);
+    if (type === 255) return offset + 4;
+    if (type === 4) {
+      offset += 8;
+      continue;
+    }
+    assert.equal(type, 2, `a log record at ${offset}`);
+    let pointer = offset + 8 + roundUp4(file.readUInt32BE(offset + 4));
+    pointer += 4 + roundUp4(file.readUInt32BE(pointer));
+    while (file.readUInt32BE(pointer) !== 0xffffffff) pointer += 4;
+    offset = pointer + 4;
+  }
+}
+
 interface Corruption {
   file: string;
   from: string;
@@ -257,6 +275,11 @@ const CORRUPTIONS: Corruption[] = [
       f.writeUInt32BE(148, deleteOfFirst + 4);
       return f;
     },
+  },
+  {
+    file: 'skiplist-cut-transactions.db', from: 'skiplist-churn.db', backend: 'skiplist', error: 'BAD_POINTER',
+    note: 'cut right after the first transaction of the log: the later ones are gone, yet the nodes before the cut still point at their records (Cyrus shows the older state without complaint)',
+    edit: (f) => f.subarray(0, skiplistFirstTransactionEnd(f)),
   },
   {
     file: 'flat-truncated.db', from: 'flat-users.db', backend: 'flat', error: 'TRUNCATED',

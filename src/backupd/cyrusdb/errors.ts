@@ -10,6 +10,8 @@ export type CyrusDbErrorCode =
   | 'RECORD_TAIL_CRC'
   | 'BAD_RECORD'
   | 'BAD_ORDER'
+  /** A skiplist pointer that does not fit the records (Cyrus rewrites pointers in place, so a writer can cause it). */
+  | 'BAD_POINTER'
   | 'COUNT_MISMATCH'
   | 'BAD_HEADER'
   | 'BAD_LINE'
@@ -17,7 +19,7 @@ export type CyrusDbErrorCode =
 
 /**
  * Codes a live Cyrus writer can cause in a lock-free read (file being created,
- * header or record heads rewritten while we read). The others come from damage.
+ * header, record heads or skiplist pointers rewritten while we read). The others come from damage.
  */
 const CAN_BE_TRANSIENT: ReadonlySet<CyrusDbErrorCode> = new Set<CyrusDbErrorCode>([
   'EMPTY_FILE',
@@ -26,6 +28,7 @@ const CAN_BE_TRANSIENT: ReadonlySet<CyrusDbErrorCode> = new Set<CyrusDbErrorCode
   'HEADER_CRC',
   'RECORD_HEAD_CRC',
   'BAD_RECORD',
+  'BAD_POINTER',
 ]);
 
 export interface CyrusDbErrorDetails {

@@ -1,7 +1,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { detectBackend } from './detect.js';
-import { CyrusDbError } from './errors.js';
+import { CyrusDbError, type CyrusDbErrorCode } from './errors.js';
 import { parseFlat } from './flat.js';
 import { parseSkiplist, SKIPLIST_HEADER_SIZE } from './skiplist.js';
 import { parseTwoskip, TWOSKIP_HEADER_SIZE } from './twoskip.js';
@@ -25,6 +25,12 @@ export interface CyrusDbSnapshot {
 const DEFAULT_ATTEMPTS = 8;
 const FIRST_RETRY_DELAY_MS = 2;
 const GROWTH_SLACK = 64 * 1024; // room for what a writer appends between fstat and read
+/**
+ * skiplist pointers are rewritten in place (by Cyrus's recovery for whole milliseconds) without a
+ * change to header or size, and a rewrite stalled between two reads looks like a file at rest:
+ * such an error must outlast every read.
+ */
+const REWRITTEN_IN_PLACE: ReadonlySet<CyrusDbErrorCode> = new Set<CyrusDbErrorCode>(['BAD_POINTER']);
 
 const PARSERS: Record<CyrusDbBackend, (bytes: Buffer, file: string) => CyrusDbEntry[]> = {
   twoskip: parseTwoskip,
@@ -45,9 +51,10 @@ const LONGEST_HEADER = Math.max(...Object.values(HEADER_SIZES));
  * and accept the result only if the header, inode (and for skiplist size and
  * times) did not change meanwhile; otherwise retry with growing pauses.
  * Throws CyrusDbError: UNREADABLE at once when the file cannot be opened or
- * read; a format error as soon as two reads of an unchanged file agree on it;
- * otherwise, after the last attempt, the last error seen (UNREADABLE when the
- * file kept changing during every read).
+ * read; a format error as soon as two reads of an unchanged file agree on it
+ * (a skiplist pointer error only when every read has seen one); otherwise, after
+ * the last attempt, the last error seen (UNREADABLE when the file kept changing
+ * during every read).
  */
 export async function readCyrusDb(path: string, options: ReadCyrusDbOptions = {}): Promise<CyrusDbSnapshot> {
   const maxAttempts = Math.max(1, options.attempts ?? DEFAULT_ATTEMPTS);
@@ -66,7 +73,7 @@ export async function readCyrusDb(path: string, options: ReadCyrusDbOptions = {}
       if (!(error instanceof CyrusDbError)) throw error;
       // An error is real, not a writer at work, when it repeats on an unchanged file.
       const failure: FailureFingerprint = { ...fingerprint(read.bytes, backend), code: error.code, offset: error.offset };
-      if (lastFailure !== undefined && sameFailure(lastFailure, failure)) throw error.afterAttempts(attempt);
+      if (lastFailure !== undefined && sameFailure(lastFailure, failure) && !REWRITTEN_IN_PLACE.has(error.code)) throw error.afterAttempts(attempt);
       lastFormatError = error;
       lastFailure = failure;
       continue;

@@ -29,7 +29,7 @@ describe('committed cyrusdb fixtures', () => {
     }
     const producible: CyrusDbErrorCode[] = [
       'EMPTY_FILE', 'TRUNCATED', 'BAD_MAGIC', 'BAD_VERSION', 'HEADER_CRC', 'RECORD_HEAD_CRC', 'RECORD_TAIL_CRC',
-      'BAD_RECORD', 'BAD_ORDER', 'COUNT_MISMATCH', 'BAD_HEADER', 'BAD_LINE',
+      'BAD_RECORD', 'BAD_ORDER', 'BAD_POINTER', 'COUNT_MISMATCH', 'BAD_HEADER', 'BAD_LINE',
     ];
     const covered = new Set(manifest.map((fixture) => fixture.expected_error));
     assert.deepEqual(producible.filter((code) => !covered.has(code)), []);

@@ -61,11 +61,14 @@ const hostileValue: fc.Arbitrary<HostileValue> = fc.oneof(
 const TWOSKIP_FIELDS: readonly TwoskipField[] = [
   'type', 'level', 'keyLength', 'valueLength', 'keyLength64', 'valueLength64', 'slot0', 'slot1', 'slotLast', 'currentSize', 'numRecords', 'flags',
 ];
-const SKIPLIST_FIELDS: readonly SkiplistField[] = ['type', 'keyLength', 'valueLength', 'firstPointer', 'deleteTarget', 'maxLevel', 'currentLevel', 'logStart'];
+const SKIPLIST_FIELDS: readonly SkiplistField[] = [
+  'type', 'keyLength', 'valueLength', 'firstPointer', 'lastPointer', 'keyByte', 'deleteTarget', 'maxLevel', 'currentLevel', 'listSize', 'logStart',
+];
 
 function mutationArbitrary(backend: CyrusDbBackend): fc.Arbitrary<Mutation> {
   const byteLevel: fc.Arbitrary<Mutation>[] = [
     fc.record({ op: fc.constant('truncate' as const), at: position }),
+    fc.record({ op: fc.constant('dropRecord' as const), record: fc.nat() }),
     fc.record({ op: fc.constant('flip' as const), at: position, bit: fc.nat({ max: 7 }) }),
     fc.record({ op: fc.constant('overwrite' as const), at: position, bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
     fc.record({ op: fc.constant('overwrite' as const), at: position, bytes: fc.constantFrom(...[4, 8, 16].map((n) => new Uint8Array(n).fill(0xff))) }),

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CyrusDbError } from '../../../src/backupd/cyrusdb/errors.js';
 import { readCyrusDb } from '../../../src/backupd/cyrusdb/snapshot.js';
+import { buildSkiplist, DUMMY_FIRST_POINTER } from './helpers/skiplist-builder.js';
 import { buildTwoskip, simpleTwoskip } from './helpers/twoskip-builder.js';
 
 describe('readCyrusDb', () => {
@@ -69,6 +70,20 @@ describe('readCyrusDb', () => {
       assert.equal(error.attempts, 2);
       assert.equal(error.offset, 60);
       assert.match(error.message, /bad-header\.db: header CRC .*byte offset 60; given up after 2 reads.*The file is damaged.*cyr_dbtool.*COPY/);
+      return true;
+    });
+  });
+
+  test('a skiplist pointer error counts only when every read saw one (Cyrus recovery rewrites pointers in place)', async () => {
+    const path = join(dir, 'bad-pointer.db');
+    const { bytes } = buildSkiplist({ log: [{ set: 'alice', value: '/a' }, 'commit'] });
+    bytes.writeUInt32BE(0, DUMMY_FIRST_POINTER); // alice unlinked
+    await writeFile(path, bytes);
+    await assert.rejects(readCyrusDb(path, { attempts: 3 }), (error) => {
+      assert.ok(error instanceof CyrusDbError);
+      assert.equal(error.code, 'BAD_POINTER');
+      assert.equal(error.attempts, 3);
+      assert.equal(error.offset, DUMMY_FIRST_POINTER);
       return true;
     });
   });

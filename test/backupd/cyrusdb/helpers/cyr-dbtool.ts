@@ -147,14 +147,18 @@ export class CyrusWorkspace {
     return join(this.dir, name);
   }
 
-  /** Runs cyr_dbtool as cyrus: `cyr_dbtool -C <conf> [-n] <db> <backend> <action...>`. */
+  /**
+   * Runs cyr_dbtool as cyrus: `cyr_dbtool -C <conf> [-n] <db> <backend> <action...>`.
+   * After `timeoutMs` it is terminated, and the status is null.
+   */
   async run(
     db: string,
     backend: CyrusDbBackend,
     action: readonly string[],
-    options: { input?: Buffer; create?: boolean; recover?: boolean } = {},
+    options: { input?: Buffer; create?: boolean; recover?: boolean; timeoutMs?: number } = {},
   ): Promise<ToolResult> {
     const child = this.spawnTool(db, backend, action, options);
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), options.timeoutMs);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -164,7 +168,7 @@ export class CyrusWorkspace {
     const status = await new Promise<number | null>((resolve, reject) => {
       child.on('error', reject);
       child.on('close', (code) => resolve(code));
-    });
+    }).finally(() => clearTimeout(timer));
     return { status, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString('utf8') };
   }
 

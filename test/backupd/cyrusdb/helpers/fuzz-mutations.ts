@@ -1,6 +1,6 @@
 // Damage for the cyrusdb fuzz suite: byte-level mutations (truncation, bit flips, overwrites,
-// splices) and structure-aware ones that set a named field of a real record (a length, a level,
-// a pointer, a header field) to a hostile value. twoskip guards everything with CRCs, so its CRCs
+// splices) and structure-aware ones that cut a whole record out or set a named field of a real
+// record (a length, a level, a pointer, a key byte, a header field) to a hostile value. twoskip guards everything with CRCs, so its CRCs
 // can be recomputed after the damage: otherwise nearly every mutation stops at the first CRC check
 // and the code behind it is never reached. Written from the format spec, independent of the reader.
 import * as zlib from 'node:zlib';
@@ -105,13 +105,17 @@ export type HostileValue =
 export type TwoskipField =
   | 'type' | 'level' | 'keyLength' | 'valueLength' | 'keyLength64' | 'valueLength64' | 'slot0' | 'slot1' | 'slotLast'
   | 'currentSize' | 'numRecords' | 'flags';
-export type SkiplistField = 'type' | 'keyLength' | 'valueLength' | 'firstPointer' | 'deleteTarget' | 'maxLevel' | 'currentLevel' | 'logStart';
+export type SkiplistField =
+  | 'type' | 'keyLength' | 'valueLength' | 'firstPointer' | 'lastPointer' | 'keyByte' | 'deleteTarget'
+  | 'maxLevel' | 'currentLevel' | 'listSize' | 'logStart';
 
 export type Mutation =
   | { op: 'truncate'; at: number }
   | { op: 'flip'; at: number; bit: number }
   | { op: 'overwrite'; at: number; bytes: Uint8Array }
   | { op: 'splice'; at: number; remove: number; insert: Uint8Array }
+  /** Cuts record `record` (an index into the original file's records) out of the file. */
+  | { op: 'dropRecord'; record: number }
   | { op: 'field'; record: number; field: TwoskipField | SkiplistField; value: HostileValue };
 
 /**
@@ -136,6 +140,12 @@ export function mutate(original: Buffer, backend: CyrusDbBackend, mutations: rea
         break;
       case 'splice':
         bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(m.insert), bytes.subarray(Math.min(bytes.length, at + m.remove))]);
+        break;
+      case 'dropRecord':
+        if (records.length > 0) {
+          const index = m.record % records.length;
+          bytes = Buffer.concat([bytes.subarray(0, records[index]!), bytes.subarray(records[index + 1] ?? original.length)]);
+        }
         break;
       case 'field':
         if (records.length > 0) {
@@ -198,15 +208,25 @@ function setSkiplistField(bytes: Buffer, record: number, field: SkiplistField, v
   switch (field) {
     case 'maxLevel': return put(bytes, 28, 4, value);
     case 'currentLevel': return put(bytes, 32, 4, value);
+    case 'listSize': return put(bytes, 36, 4, value);
     case 'logStart': return put(bytes, 40, 4, value);
     case 'type': return put(bytes, record, 4, value);
     case 'keyLength':
     case 'deleteTarget':
       return put(bytes, record + 4, 4, value);
     case 'valueLength':
-    case 'firstPointer': {
-      const node = skiplistNode(bytes, record);
-      if (node !== undefined) put(bytes, field === 'valueLength' ? node.valueLengthAt : node.firstPointer, 4, value);
+    case 'firstPointer':
+    case 'lastPointer':
+    case 'keyByte': {
+      const type = record + 4 <= bytes.length ? bytes.readUInt32BE(record) : 0;
+      const isNode = type === SKIPLIST_TYPES.INORDER || type === SKIPLIST_TYPES.ADD || type === SKIPLIST_TYPES.DUMMY;
+      const node = isNode ? skiplistNode(bytes, record) : undefined;
+      if (node === undefined) return;
+      if (field === 'valueLength') return put(bytes, node.valueLengthAt, 4, value);
+      if (field === 'firstPointer') return put(bytes, node.firstPointer, 4, value);
+      // The word before the terminator is the top pointer, unless the node has none.
+      if (field === 'lastPointer') return node.end - 8 >= node.firstPointer ? put(bytes, node.end - 8, 4, value) : undefined;
+      if (node.valueLengthAt > record + 8) put(bytes, record + 8, 1, value);
     }
   }
 }
