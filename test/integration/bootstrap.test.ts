@@ -8,6 +8,7 @@ import { CyrusTestBed } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
 import { maxCommandsInFlight, readAttempts } from '../support/state-db-reader.js';
+import { attemptsSoFar, stagedFiles, waitFor } from '../faults/support/fault-checks.js';
 
 interface ReportJson {
   counts: Record<string, number>;
@@ -71,16 +72,19 @@ describe('bootstrap: first backups in small groups, against real Cyrus', () => {
     });
     const state = join(dir, 'state.db');
     const first = startCliProcess(['bootstrap', '-c', config]);
-    // Kill it while an attempt is open, after at least one user finished.
-    for (let i = 0; i < 600; i++) {
-      await sleep(20);
-      try {
-        const a = readAttempts(state);
-        if (a.some((x) => x.outcome === 'ok') && a.some((x) => x.ended_at === null)) break;
-      } catch {
-        // not created yet
-      }
-    }
+    // Kill it after at least one user finished, while the server is backing the next one up: an attempt is
+    // open and backupd is staging its messages (staging is empty between users), so the server goes on.
+    let exitedEarly = false;
+    void first.exited.then(() => (exitedEarly = true));
+    await waitFor(
+      'a first backup in flight on the server after one finished',
+      () => {
+        if (exitedEarly) assert.fail(`bootstrap ended before it could be caught mid-backup\n${first.output().stdout}`);
+        const a = attemptsSoFar(state);
+        return a.some((x) => x.outcome === 'ok') && a.some((x) => x.ended_at === null) && stagedFiles(bed) > 0;
+      },
+      { timeoutMs: 120_000, intervalMs: 10 },
+    );
     first.child.kill('SIGKILL');
     assert.equal(await first.exited, 'SIGKILL');
     const beforeRestart = readAttempts(state);

@@ -39,8 +39,6 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
   // Read through getters on every request: a SIGHUP reload replaces `setup`.
   const view: RunView = { loop, config: () => setup.config, serverHealth: () => setup.parts.serverStates.all() };
   const http = await listen(setup, view, metrics, logger);
-  logger.info({ config: setup.config.file, servers: setup.config.servers.map((s) => s.name), schedule: setup.config.policy.schedule }, 'scheduler started');
-  loop.start();
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = async (why: { signal: string } | { halted: string }) => {
@@ -85,6 +83,9 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
     const onHup = () => void reload();
     process.on('SIGTERM', onTerm).on('SIGINT', onInt).on('SIGHUP', onHup);
     void loop.halted.then((err) => stop({ halted: err.message }));
+    // Only now: a signal that comes before its handler is there kills the process outright.
+    logger.info({ config: setup.config.file, servers: setup.config.servers.map((s) => s.name), schedule: setup.config.policy.schedule }, 'scheduler started');
+    loop.start();
   });
   // Exits with the state database's error (exit code 4) so a service manager sees the failure and restarts it later.
   if (loop.haltedBy) throw loop.haltedBy;
