@@ -5,7 +5,8 @@ import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 import { PageCursor } from './sqlite-file/page-cursor.js';
 import { PageFile } from './sqlite-file/page-file.js';
 import { integerOrNull, serialTypeSize } from './sqlite-file/record.js';
-import { findTable } from './sqlite-file/schema-table.js';
+import { isParsedSchema } from './sqlite-file/schema-key.js';
+import { readSchema } from './sqlite-file/schema-table.js';
 import { forEachTableRow } from './sqlite-file/table-btree.js';
 
 /** The chunk table's count and its newest chunk (by id, as `ctl_backups list` shows it), and `PRAGMA user_version`, read from the pages. */
@@ -44,6 +45,11 @@ const cursor = new PageCursor();
  * spilled pages and rolled back, would have to begin and end within this read of microseconds; the
  * file's mtime and ctime, compared last, catch it too wherever the kernel's timestamps are fine-grained.
  *
+ * SQLite parses every row of the schema before any query, and refuses the whole file over one it cannot
+ * parse. Rather than parse SQL, the pages are read only where the schema's rows are exactly rows SQLite
+ * has parsed before in this thread (rememberParsedSchema, after a successful read): so the first index of
+ * each schema is read by SQLite, and a damaged schema always is.
+ *
  * Returns NotPlainPages instead for anything else — a write in progress, WAL mode, another schema, a
  * structure it does not trust, a file it cannot open — and the caller asks SQLite, which locks and
  * explains errors.
@@ -62,14 +68,16 @@ export function readChunkTableFromPages(indexFile: string): ChunkTablePages | No
     if (existsSync(`${indexFile}-journal`) || existsSync(`${indexFile}-wal`)) throw new NotPlainPages('a journal is present');
     const file = new PageFile(fd, header, before.size);
     if (!file.startsWith(headerFirst)) throw new NotPlainPages('written while it was read');
-    const table = findTable(file, 'chunk');
-    if (!table || !CYRUS_CHUNK_TABLE.test(table.sql)) throw new NotPlainPages('not the chunk table Cyrus creates');
+    const { key, table } = readSchema(file, 'chunk');
+    // SQLite refuses a whole file over one row of its schema it cannot parse; it is the judge of that.
+    if (!isParsedSchema(key)) throw new NotPlainPages('a schema SQLite has not read in this process');
+    if (!table || table.rootPage < 2 || !CYRUS_CHUNK_TABLE.test(table.sql)) throw new NotPlainPages('not the chunk table Cyrus creates');
     // Rows come in rising rowid (= chunk id) order: the last one visited is the newest chunk.
     let newestId: number | null = null;
     let newestEnd: number | null = null;
-    const chunks = forEachTableRow(file, table.rootPage, (page, rowid, start, end) => {
+    const chunks = forEachTableRow(file, table.rootPage, (page, rowid, start, end, payloadSize) => {
       newestId = rowid;
-      newestEnd = tsEndOf(page, start, end);
+      newestEnd = tsEndOf(page, start, end, payloadSize);
     });
     if (existsSync(`${indexFile}-journal`)) throw new NotPlainPages('a journal is present');
     readHeader(fd, headerAgain);
@@ -101,18 +109,19 @@ function declined(err: unknown): NotPlainPages {
 }
 
 /** ts_end of one chunk row: the record's third column (the first, the id, is the rowid and stored as NULL). */
-function tsEndOf(page: Buffer, start: number, end: number): number | null {
+function tsEndOf(page: Buffer, start: number, end: number, payloadSize: number): number | null {
   const c = cursor.at(page, start, end);
   const headerEnd = start + c.varint();
   if (headerEnd > end) throw new NotPlainPages('a chunk record header beyond its page');
   if (c.pos >= headerEnd) throw new NotPlainPages('an empty chunk record');
   if (c.varint() !== 0) throw new NotPlainPages('a chunk id stored in the record');
   // Columns missing from a record's end are NULL (none of the chunk table's has a default).
-  if (c.pos >= headerEnd) return null;
-  const tsStartType = c.varint();
-  if (c.pos >= headerEnd) return null;
-  const tsEndType = c.varint();
+  const tsStartType = c.pos < headerEnd ? c.varint() : 0;
+  const tsEndType = c.pos < headerEnd ? c.varint() : 0;
   const at = headerEnd + serialTypeSize(tsStartType);
-  if (at + serialTypeSize(tsEndType) > end) throw new NotPlainPages('a chunk record beyond its page');
+  const valuesEnd = at + serialTypeSize(tsEndType);
+  if (valuesEnd > end) throw new NotPlainPages('a chunk record beyond its page');
+  // As SQLite reads a column: a header read to its end must describe the whole record.
+  if (c.pos >= headerEnd && valuesEnd - start !== payloadSize) throw new NotPlainPages('a chunk record whose values do not fill it');
   return integerOrNull(page, at, tsEndType);
 }

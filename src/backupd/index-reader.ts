@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { readChunkTableFromPages, type ChunkTablePages } from './chunk-table-from-pages.js';
 import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
+import { rememberParsedSchema, SCHEMA_ROWS_SQL, schemaKeyOfRows } from './sqlite-file/schema-key.js';
 
 /** What one user's backup index says, in the units the report shows. */
 export interface BackupIndexSummary {
@@ -86,7 +87,11 @@ export function readBackupIndex(
   }
   let row: SummaryRow | DetailRow;
   try {
-    row = db.prepare(detail ? DETAIL_SQL : SUMMARY_SQL).get() as SummaryRow | DetailRow;
+    row = db.transaction(() => {
+      const read = db.prepare(detail ? DETAIL_SQL : SUMMARY_SQL).get() as SummaryRow | DetailRow;
+      rememberSchema(db);
+      return read;
+    })();
   } catch (err) {
     throw classify(file, err, db);
   } finally {
@@ -97,6 +102,16 @@ export function readBackupIndex(
   if (!detail) return summary;
   const { messages, mailboxes } = row as DetailRow;
   return { ...summary, messages, mailboxes };
+}
+
+/**
+ * The schema SQLite has just parsed, read in the same transaction, so that the page reader may read the
+ * next file with exactly these rows itself. Only UTF-8 rows are what the page reader compares them with.
+ */
+function rememberSchema(db: Database.Database): void {
+  if (db.pragma('encoding', { simple: true }) !== 'UTF-8') return;
+  const key = schemaKeyOfRows(db.prepare(SCHEMA_ROWS_SQL).raw().safeIntegers().all() as unknown[][]);
+  if (key) rememberParsedSchema(key);
 }
 
 /**
