@@ -301,7 +301,7 @@ function check(input: FuzzCase): void {
     }
     if (!(pages instanceof NotPlainPages)) {
       // What the pages read is what the scan reports (user_version ≥ 3), with the fingerprint they were read with.
-      assert.deepEqual(read.fingerprint, pages.fingerprint);
+      if (read.error === null) assert.deepEqual(read.fingerprint?.index, pages.fingerprint);
       if (pages.userVersion >= 3 && read.error === null) {
         assert.deepEqual(read.summary, { lastBackup: pages.newestEnd === null ? null : pages.newestEnd * 1000, newestChunkId: pages.newestId, chunks: pages.chunks, dataBytes });
       }
@@ -354,7 +354,8 @@ describe('the page reader on damaged indexes', () => {
       readBackupIndex(baseData);
       const pages = readChunkTableFromPages(file);
       assert.ok(!(pages instanceof NotPlainPages), `${name}: declined (${(pages as NotPlainPages).message})`);
-      assert.deepEqual({ userVersion: pages.userVersion, chunks: pages.chunks, newestId: pages.newestId, newestEnd: pages.newestEnd }, sqliteChunkAnswer(file));
+      const { fingerprint: _, ...answer } = pages;
+      assert.deepEqual(answer, sqliteChunkAnswer(file));
       assert.ok(base.sites.some((s) => /left child/.test(s.what)) && base.sites.some((s) => /right child/.test(s.what)), `${name}: interior pages`);
       bases.push(base);
     }

@@ -92,17 +92,27 @@ export interface SqliteChunkAnswer {
   chunks: number;
   newestId: number | null;
   newestEnd: number | null;
+  newestOffset: number | null;
+  newestLength: number | null;
 }
 
-/** The chunk count, the newest chunk's id and ts_end, and `PRAGMA user_version`, from SQLite itself (read-only). */
+/** The chunk count, the newest chunk's id, ts_end, offset and length, and `PRAGMA user_version`, from SQLite itself (read-only). */
 export function sqliteChunkAnswer(indexFile: string): SqliteChunkAnswer {
   const db = new Database(indexFile, { readonly: true, fileMustExist: true });
   try {
+    const newest = (column: string) => `(SELECT ${column} FROM chunk ORDER BY id DESC LIMIT 1) AS ${column === 'id' ? 'newestId' : column}`;
     const row = db
       // max(ts_end) makes SQLite read every row's record, as the page reader does.
-      .prepare('SELECT count(*) AS chunks, max(ts_end) AS walked, (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS newestId, (SELECT ts_end FROM chunk ORDER BY id DESC LIMIT 1) AS newestEnd FROM chunk')
-      .get() as { chunks: number; newestId: number | null; newestEnd: number | null };
-    return { userVersion: db.pragma('user_version', { simple: true }) as number, chunks: row.chunks, newestId: row.newestId, newestEnd: row.newestEnd };
+      .prepare(`SELECT count(*) AS chunks, max(ts_end) AS walked, ${['id', 'ts_end', 'offset', 'length'].map(newest).join(', ')} FROM chunk`)
+      .get() as { chunks: number; newestId: number | null; ts_end: number | null; offset: number | null; length: number | null };
+    return {
+      userVersion: db.pragma('user_version', { simple: true }) as number,
+      chunks: row.chunks,
+      newestId: row.newestId,
+      newestEnd: row.ts_end,
+      newestOffset: row.offset,
+      newestLength: row.length,
+    };
   } finally {
     db.close();
   }
