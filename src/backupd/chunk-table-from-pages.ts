@@ -5,8 +5,7 @@ import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 import { PageCursor } from './sqlite-file/page-cursor.js';
 import { PageFile } from './sqlite-file/page-file.js';
 import { integerOrNull, serialTypeSize } from './sqlite-file/record.js';
-import { isParsedSchema } from './sqlite-file/schema-key.js';
-import { readSchema } from './sqlite-file/schema-table.js';
+import { matchParsedSchema } from './sqlite-file/schema-table.js';
 import { forEachTableRow } from './sqlite-file/table-btree.js';
 
 /** The chunk table's count and its newest chunk (by id, as `ctl_backups list` shows it), and `PRAGMA user_version`, read from the pages. */
@@ -56,8 +55,8 @@ const row: [number | null, number | null, number | null] = [null, null, null];
  *
  * SQLite parses every row of the schema before any query, and refuses the whole file over one it cannot
  * parse. Rather than parse SQL, the pages are read only where the schema's rows are exactly rows SQLite
- * has parsed before in this thread (rememberParsedSchema, after a successful read): so the first index of
- * each schema is read by SQLite, and a damaged schema always is.
+ * has parsed before in this thread (see parsed-schemas.ts): so the first index of each schema is read by
+ * SQLite, and a damaged schema always is.
  *
  * Returns NotPlainPages instead for anything else — a write in progress, WAL mode, another schema, a
  * structure it does not trust, a file it cannot open — and the caller asks SQLite, which locks and
@@ -77,9 +76,8 @@ export function readChunkTableFromPages(indexFile: string): ChunkTablePages | No
     if (existsSync(`${indexFile}-journal`) || existsSync(`${indexFile}-wal`)) throw new NotPlainPages('a journal is present');
     const file = new PageFile(fd, header, before.size);
     if (!file.startsWith(headerFirst)) throw new NotPlainPages('written while it was read');
-    const { key, table } = readSchema(file, 'chunk');
-    // SQLite refuses a whole file over one row of its schema it cannot parse; it is the judge of that.
-    if (!isParsedSchema(key)) throw new NotPlainPages('a schema SQLite has not read in this process');
+    // SQLite refuses a whole file over one row of its schema it cannot parse: it is the judge of that.
+    const table = matchParsedSchema(file).chunk;
     if (!table || table.rootPage < 2 || !CYRUS_CHUNK_TABLE.test(table.sql)) throw new NotPlainPages('not the chunk table Cyrus creates');
     // Rows come in rising rowid (= chunk id) order: the last one decoded is the newest chunk's. Every
     // row is decoded, as SQLite reads every row's ts_end, so that damage anywhere is seen by both.

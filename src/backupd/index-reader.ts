@@ -4,7 +4,7 @@ import { readChunkTableFromPages, type ChunkTablePages } from './chunk-table-fro
 import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
 import type { FileFingerprint } from './scan-cache.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
-import { rememberParsedSchema, SCHEMA_ROWS_SQL, schemaKeyOfRows } from './sqlite-file/schema-key.js';
+import { rememberParsedSchema, SCHEMA_ROWS_SQL } from './sqlite-file/parsed-schemas.js';
 
 /** What one user's backup index says, in the units the report shows. */
 export interface BackupIndexSummary {
@@ -149,8 +149,7 @@ function summarize(dataFile: string, rows: ChunkRows): BackupRead {
  */
 function rememberSchema(db: Database.Database): void {
   if (db.pragma('encoding', { simple: true }) !== 'UTF-8') return;
-  const key = schemaKeyOfRows(db.prepare(SCHEMA_ROWS_SQL).raw().safeIntegers().all() as unknown[][]);
-  if (key) rememberParsedSchema(key);
+  rememberParsedSchema(db.prepare(SCHEMA_ROWS_SQL).raw().safeIntegers().all() as unknown[][]);
 }
 
 /**

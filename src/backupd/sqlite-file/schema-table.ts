@@ -1,83 +1,46 @@
 import type { PageFile } from './page-file.js';
 import { NotPlainPages } from './not-plain-pages.js';
-import { PageCursor } from './page-cursor.js';
-import { integerOrNull, serialTypeSize, textEquals } from './record.js';
-import { SchemaKey } from './schema-key.js';
+import { parsedSchemas, type ParsedSchema } from './parsed-schemas.js';
 import { forEachTableRow, MAX_DEPTH } from './table-btree.js';
 
-/** The schema table's columns: type, name, tbl_name, rootpage, sql. */
-const COLUMNS = 5;
-const ROOTPAGE = 3;
-const SQL = 4;
 /** PageFile's buffer for overflow pages: none of the b-tree walk's depths. */
 const OVERFLOW_SLOT = MAX_DEPTH;
 
-const isText = (serialType: number): boolean => serialType >= 13 && (serialType & 1) === 1;
-const isInteger = (serialType: number): boolean => (serialType >= 1 && serialType <= 6) || serialType === 8 || serialType === 9;
-
-export interface SchemaTable {
-  rootPage: number;
-  sql: string;
-}
-
-export interface Schema {
-  /** Every row as SQLite loads it (valid until the next read of a schema). */
-  key: Buffer;
-  /** The table `name` asked for; null when there is none. */
-  table: SchemaTable | null;
-}
-
 /** Reused from file to file: a scan reads every index's schema. */
-const key = new SchemaKey();
-const cursor = new PageCursor();
-const serials = new Array<number>(COLUMNS);
-const offsets = new Array<number>(COLUMNS);
 let spilled = Buffer.allocUnsafe(4096);
+const alive: boolean[] = [];
 
 /**
- * The whole schema (sqlite_schema, rooted at page 1), read as SQLite reads it before any query: every row,
- * overflow pages included, and the table `name`. Whether SQLite can parse it is not judged here (the key
- * says what it must have parsed); only what depends on this file besides the rows: a root page beyond it.
+ * The schema SQLite has parsed before (see parsed-schemas.ts) whose rows this file's schema table
+ * (sqlite_schema, rooted at page 1) holds, record for record, overflow pages included; NotPlainPages when
+ * there is none, or when a root page of its rows is beyond this file.
  */
-export function readSchema(file: PageFile, name: string): Schema {
-  key.reset();
-  let table: SchemaTable | null = null;
+export function matchParsedSchema(file: PageFile): ParsedSchema {
+  const known = parsedSchemas();
+  if (known.length === 0) throw new NotPlainPages('a schema SQLite has not read in this process');
+  alive.length = known.length;
+  alive.fill(true);
+  let rows = 0;
   forEachTableRow(file, 1, (page, _rowid, start, localEnd, payloadSize) => {
     const record = localEnd - start === payloadSize ? page : assemble(file, page, start, localEnd, payloadSize);
     const from = record === page ? start : 0;
-    const end = from + payloadSize;
-    const c = cursor.at(record, from, end);
-    const headerEnd = from + c.varint();
-    if (headerEnd > end) throw new NotPlainPages('a schema record header beyond its end');
-    let offset = headerEnd;
-    for (let i = 0; i < COLUMNS; i++) {
-      if (c.pos >= headerEnd) throw new NotPlainPages('a schema record with too few columns');
-      serials[i] = c.varint();
-      offsets[i] = offset;
-      offset += serialTypeSize(serials[i]!);
+    let any = false;
+    for (let k = 0; k < known.length; k++) {
+      if (!alive[k]) continue;
+      const { records, ends } = known[k]!;
+      const recordStart = rows === 0 ? 0 : ends[rows - 1]!;
+      const recordEnd = ends[rows];
+      alive[k] = recordEnd !== undefined && recordEnd - recordStart === payloadSize && record.compare(records, recordStart, recordEnd, from, from + payloadSize) === 0;
+      any ||= alive[k]!;
     }
-    // SQLite reads all five columns, and then the record must end exactly where its values do.
-    if (c.pos !== headerEnd || offset !== end) throw new NotPlainPages('a schema record whose values do not fill it');
-    for (let i = 0; i < COLUMNS; i++) {
-      const serial = serials[i]!;
-      if (i === ROOTPAGE) {
-        if (!isInteger(serial)) throw new NotPlainPages('a schema row whose rootpage is not an integer');
-        const rootPage = integerOrNull(record, offsets[i]!, serial)!;
-        if (rootPage > file.header.pageCount) throw new NotPlainPages(`a schema row rooted at page ${rootPage}, beyond the file`);
-        key.integer(rootPage);
-      } else if (isText(serial)) {
-        key.text(record, offsets[i]!, offsets[i]! + serialTypeSize(serial));
-      } else if (serial === 0) {
-        key.null();
-      } else {
-        throw new NotPlainPages('a schema value that is neither text nor NULL');
-      }
-    }
-    if (table || !textEquals(record, offsets[0]!, serials[0]!, 'table') || !textEquals(record, offsets[1]!, serials[1]!, name) || !isText(serials[SQL]!)) return;
-    const sqlStart = offsets[SQL]!;
-    table = { rootPage: integerOrNull(record, offsets[ROOTPAGE]!, serials[ROOTPAGE]!)!, sql: record.toString('utf8', sqlStart, sqlStart + serialTypeSize(serials[SQL]!)) };
+    if (!any) throw new NotPlainPages('a schema SQLite has not read in this process');
+    rows++;
   });
-  return { key: key.bytes, table };
+  const schema = known.find((s, k) => alive[k] && s.ends.length === rows);
+  if (!schema) throw new NotPlainPages('a schema SQLite has not read in this process');
+  // SQLite refuses a root page beyond the file, the one part of a schema's validity that depends on the file.
+  if (schema.maxRootPage > file.header.pageCount) throw new NotPlainPages(`a schema row rooted at page ${schema.maxRootPage}, beyond the file`);
+  return schema;
 }
 
 /** A record that continues on overflow pages, whole, in a buffer of its own (valid until the next one). */
@@ -90,8 +53,7 @@ function assemble(file: PageFile, page: Buffer, start: number, localEnd: number,
     // As many pages as the size needs; a chain that ends early, or goes on, is damage.
     if (next < 2) throw new NotPlainPages(`overflow page ${next}`);
     const overflow = file.read(next, OVERFLOW_SLOT);
-    const take = Math.min(perPage, payloadSize - filled);
-    filled += overflow.copy(spilled, filled, 4, 4 + take);
+    filled += overflow.copy(spilled, filled, 4, 4 + Math.min(perPage, payloadSize - filled));
     next = overflow.readUInt32BE(0);
     if (filled < payloadSize && next === 0) throw new NotPlainPages('an overflow chain that ends early');
   }
