@@ -41,7 +41,7 @@ const cursor = new PageCursor();
 const row: [number | null, number | null, number | null] = [null, null, null];
 
 /**
- * The chunk table's count and latest end, read straight from the index's pages: a scan opens every index,
+ * The chunk table's count and newest chunk, read straight from the index's pages: a scan opens every index,
  * and a SQLite connection's setup (open, schema parse, close) costs several times the read itself.
  *
  * No lock is taken, so the read proves instead that no write overlapped it. In rollback-journal mode a
@@ -76,7 +76,6 @@ export function readChunkTableFromPages(indexFile: string): ChunkTablePages | No
     if (existsSync(`${indexFile}-journal`) || existsSync(`${indexFile}-wal`)) throw new NotPlainPages('a journal is present');
     const file = new PageFile(fd, header, before.size);
     if (!file.startsWith(headerFirst)) throw new NotPlainPages('written while it was read');
-    // SQLite refuses a whole file over one row of its schema it cannot parse: it is the judge of that.
     const table = matchParsedSchema(file).chunk;
     if (!table || table.rootPage < 2 || !CYRUS_CHUNK_TABLE.test(table.sql)) throw new NotPlainPages('not the chunk table Cyrus creates');
     // Rows come in rising rowid (= chunk id) order: the last one decoded is the newest chunk's. Every
