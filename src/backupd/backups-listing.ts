@@ -5,16 +5,22 @@ import { CyrusDbError } from './cyrusdb/errors.js';
 import { readCyrusDb } from './cyrusdb/snapshot.js';
 import type { CyrusDbEntry } from './cyrusdb/types.js';
 import { indexFileOf } from './index-reader.js';
-import type { IndexFingerprint } from './scan-cache.js';
+import type { FileFingerprint } from './scan-cache.js';
+
+/** Each backup's two files, in the listing's order. */
+export interface BackupFiles {
+  index: readonly string[];
+  data: readonly string[];
+}
 
 /** backups.db decoded: who has a backup, and in which data file. */
 export interface BackupsListing {
   /** Undefined when backups.db could not be stat'ed: such a listing is never reused. */
-  fingerprint: IndexFingerprint | undefined;
+  fingerprint: FileFingerprint | undefined;
   readAt: number;
   entries: Array<{ userid: string; dataFile: string }>;
-  /** The entries' index files, one array for the listing's life: the stat workers keep it between scans. */
-  indexFiles: string[];
+  /** The entries' files, one object for the listing's life: the stat workers keep it between scans. */
+  files: BackupFiles;
   dataFiles: Map<string, string>;
 }
 
@@ -36,7 +42,7 @@ export class BackupsDbReader {
 
   /** The current listing (the same object while backups.db is unchanged); null when backups.db does not exist yet. */
   async listing(): Promise<BackupsListing | null> {
-    let fingerprint: IndexFingerprint | undefined;
+    let fingerprint: FileFingerprint | undefined;
     try {
       const st = statSync(this.paths.backupsDb);
       fingerprint = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
@@ -61,7 +67,7 @@ export class BackupsDbReader {
       fingerprint,
       readAt,
       entries,
-      indexFiles: entries.map((e) => indexFileOf(e.dataFile)),
+      files: { index: entries.map((e) => indexFileOf(e.dataFile)), data: entries.map((e) => e.dataFile) },
       dataFiles: new Map(entries.map((e) => [e.userid, e.dataFile])),
     };
     return this.last;
@@ -78,6 +84,6 @@ export class BackupsDbReader {
   }
 }
 
-function sameFingerprint(a: IndexFingerprint, b: IndexFingerprint | undefined): boolean {
+function sameFingerprint(a: FileFingerprint, b: FileFingerprint | undefined): boolean {
   return b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }

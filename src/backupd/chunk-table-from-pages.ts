@@ -1,38 +1,47 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import type { IndexFingerprint } from './scan-cache.js';
+import type { FileFingerprint } from './scan-cache.js';
 import { HEADER_BYTES, parseDatabaseHeader } from './sqlite-file/database-header.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 import { PageCursor } from './sqlite-file/page-cursor.js';
 import { PageFile } from './sqlite-file/page-file.js';
 import { integerOrNull, serialTypeSize } from './sqlite-file/record.js';
-import { findTable } from './sqlite-file/schema-table.js';
+import { matchParsedSchema } from './sqlite-file/schema-table.js';
 import { forEachTableRow } from './sqlite-file/table-btree.js';
 
 /** The chunk table's count and its newest chunk (by id, as `ctl_backups list` shows it), and `PRAGMA user_version`, read from the pages. */
 export interface ChunkTablePages {
   /** Of the file as it was opened, before anything was read from it. */
-  fingerprint: IndexFingerprint;
+  fingerprint: FileFingerprint;
   userVersion: number;
   chunks: number;
   /** The largest chunk id; null without a chunk. */
   newestId: number | null;
   /** That chunk's ts_end in seconds, as stored (validated by the caller); null without a chunk or when it is NULL. */
   newestEnd: number | null;
+  /** Where that chunk starts in the data file, and its length uncompressed, as stored (validated by the caller); null as newestEnd. */
+  newestOffset: number | null;
+  newestLength: number | null;
 }
 
 /**
- * Cyrus's chunk table, as Cyrus 3.x creates it: the rowid is the chunk id and ts_end is the third column.
- * Any other definition is left to SQLite.
+ * Cyrus's chunk table, as Cyrus 3.x creates it: the rowid is the chunk id, then ts_start, ts_end, offset
+ * and length, none with a default (a column missing from a short record is NULL). Any other definition
+ * is left to SQLite.
  */
-const CYRUS_CHUNK_TABLE = /^CREATE TABLE chunk\s*\(\s*id INTEGER PRIMARY KEY ASC\s*,\s*ts_start INTEGER\s*,\s*ts_end INTEGER\s*,[^]*\)\s*$/i;
+const CYRUS_CHUNK_TABLE =
+  /^CREATE TABLE chunk\s*\(\s*id INTEGER PRIMARY KEY ASC\s*,\s*ts_start INTEGER\s*,\s*ts_end INTEGER\s*,\s*offset INTEGER(\s+UNIQUE)?\s*,\s*length INTEGER\s*,[^]*\)\s*$/i;
+/** The record's columns read: id (stored as NULL: it is the rowid), ts_start, ts_end, offset, length. */
+const READ_COLUMNS = 5;
 
 /** Reused from file to file: a scan reads a hundred thousand of them. */
 const headerFirst = Buffer.allocUnsafe(HEADER_BYTES);
 const headerAgain = Buffer.allocUnsafe(HEADER_BYTES);
 const cursor = new PageCursor();
+/** ts_end, offset and length of the row last decoded. */
+const row: [number | null, number | null, number | null] = [null, null, null];
 
 /**
- * The chunk table's count and latest end, read straight from the index's pages: a scan opens every index,
+ * The chunk table's count and newest chunk, read straight from the index's pages: a scan opens every index,
  * and a SQLite connection's setup (open, schema parse, close) costs several times the read itself.
  *
  * No lock is taken, so the read proves instead that no write overlapped it. In rollback-journal mode a
@@ -43,6 +52,11 @@ const cursor = new PageCursor();
  * committed and changed the header. The one write that leaves the header as it was, a transaction that
  * spilled pages and rolled back, would have to begin and end within this read of microseconds; the
  * file's mtime and ctime, compared last, catch it too wherever the kernel's timestamps are fine-grained.
+ *
+ * SQLite parses every row of the schema before any query, and refuses the whole file over one it cannot
+ * parse. Rather than parse SQL, the pages are read only where the schema's rows are exactly rows SQLite
+ * has parsed before in this thread (see parsed-schemas.ts): so the first index of each schema is read by
+ * SQLite, and a damaged schema always is.
  *
  * Returns NotPlainPages instead for anything else — a write in progress, WAL mode, another schema, a
  * structure it does not trust, a file it cannot open — and the caller asks SQLite, which locks and
@@ -62,19 +76,28 @@ export function readChunkTableFromPages(indexFile: string): ChunkTablePages | No
     if (existsSync(`${indexFile}-journal`) || existsSync(`${indexFile}-wal`)) throw new NotPlainPages('a journal is present');
     const file = new PageFile(fd, header, before.size);
     if (!file.startsWith(headerFirst)) throw new NotPlainPages('written while it was read');
-    const table = findTable(file, 'chunk');
-    if (!table || !CYRUS_CHUNK_TABLE.test(table.sql)) throw new NotPlainPages('not the chunk table Cyrus creates');
-    // Rows come in rising rowid (= chunk id) order: the last one visited is the newest chunk.
+    const table = matchParsedSchema(file).chunk;
+    if (!table || table.rootPage < 2 || !CYRUS_CHUNK_TABLE.test(table.sql)) throw new NotPlainPages('not the chunk table Cyrus creates');
+    // Rows come in rising rowid (= chunk id) order: the last one decoded is the newest chunk's. Every
+    // row is decoded, as SQLite reads every row's ts_end, so that damage anywhere is seen by both.
     let newestId: number | null = null;
-    let newestEnd: number | null = null;
-    const chunks = forEachTableRow(file, table.rootPage, (page, rowid, start, end) => {
+    const chunks = forEachTableRow(file, table.rootPage, (page, rowid, start, end, payloadSize) => {
       newestId = rowid;
-      newestEnd = tsEndOf(page, start, end);
+      decodeChunkRow(page, start, end, payloadSize);
     });
+    const [newestEnd, newestOffset, newestLength] = newestId === null ? [null, null, null] : row;
     if (existsSync(`${indexFile}-journal`)) throw new NotPlainPages('a journal is present');
     readHeader(fd, headerAgain);
     if (!headerAgain.equals(headerFirst) || !sameFile(before, fstatSync(fd))) throw new NotPlainPages('written while it was read');
-    return { fingerprint: { ino: before.ino, size: before.size, mtimeMs: before.mtimeMs }, userVersion: header.userVersion, chunks, newestId, newestEnd };
+    return {
+      fingerprint: { ino: before.ino, size: before.size, mtimeMs: before.mtimeMs },
+      userVersion: header.userVersion,
+      chunks,
+      newestId,
+      newestEnd,
+      newestOffset,
+      newestLength,
+    };
   } catch (err) {
     return declined(err);
   } finally {
@@ -100,19 +123,22 @@ function declined(err: unknown): NotPlainPages {
   throw err;
 }
 
-/** ts_end of one chunk row: the record's third column (the first, the id, is the rowid and stored as NULL). */
-function tsEndOf(page: Buffer, start: number, end: number): number | null {
+/** ts_end, offset and length of one chunk row into `row` (the id, the record's first column, is the rowid and stored as NULL). */
+function decodeChunkRow(page: Buffer, start: number, end: number, payloadSize: number): void {
   const c = cursor.at(page, start, end);
   const headerEnd = start + c.varint();
   if (headerEnd > end) throw new NotPlainPages('a chunk record header beyond its page');
   if (c.pos >= headerEnd) throw new NotPlainPages('an empty chunk record');
   if (c.varint() !== 0) throw new NotPlainPages('a chunk id stored in the record');
-  // Columns missing from a record's end are NULL (none of the chunk table's has a default).
-  if (c.pos >= headerEnd) return null;
-  const tsStartType = c.varint();
-  if (c.pos >= headerEnd) return null;
-  const tsEndType = c.varint();
-  const at = headerEnd + serialTypeSize(tsStartType);
-  if (at + serialTypeSize(tsEndType) > end) throw new NotPlainPages('a chunk record beyond its page');
-  return integerOrNull(page, at, tsEndType);
+  let at = headerEnd;
+  for (let column = 1; column < READ_COLUMNS; column++) {
+    // Columns missing from a record's end are NULL (the table has no defaults).
+    const serialType = c.pos < headerEnd ? c.varint() : 0;
+    const size = serialTypeSize(serialType);
+    if (at + size > end) throw new NotPlainPages('a chunk record beyond its page');
+    if (column > 1) row[column - 2] = integerOrNull(page, at, serialType);
+    at += size;
+  }
+  // As SQLite reads a column: a header read to its end must describe the whole record.
+  if (c.pos >= headerEnd && at - start !== payloadSize) throw new NotPlainPages('a chunk record whose values do not fill it');
 }

@@ -1,4 +1,4 @@
-export type BackupIndexProblem = 'missing' | 'permission' | 'locked' | 'corrupt' | 'schema';
+export type BackupIndexProblem = 'missing' | 'permission' | 'locked' | 'corrupt' | 'schema' | 'data-missing' | 'data-damaged';
 
 const ADVICE: Record<BackupIndexProblem, string> = {
   missing: 'backups.db names a backup whose index does not exist; `ctl_backups reindex` rebuilds it, or the user was removed while backupd ran',
@@ -6,9 +6,13 @@ const ADVICE: Record<BackupIndexProblem, string> = {
   locked: 'backupd or ctl_backups is writing it; it is read again next time',
   corrupt: 'the file is damaged; `ctl_backups verify` and `ctl_backups reindex` on the backup server tell more',
   schema: 'this is not a Cyrus 3 backup index (wrong tables or version)',
+  'data-missing':
+    'backups.db and the index name a backup data file that is not there; backupd refuses this user\'s backups (and leaves an empty data file) until it is restored from a copy of the backup partition',
+  'data-damaged':
+    'the backup data file does not hold the chunks its index describes, so backupd cannot append to it; restore it from a copy of the backup partition (`ctl_backups verify` may spin forever on a data file that is not gzip)',
 };
 
-/** A user's backup index could not be read: the user shows as `unreadable` and the scan goes on. */
+/** A user's backup (its index or its data file) could not be read: the user shows as `unreadable` and the scan goes on. */
 export class BackupIndexError extends Error {
   override readonly name = 'BackupIndexError';
   constructor(

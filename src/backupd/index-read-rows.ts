@@ -1,14 +1,19 @@
 import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
 import type { IndexRead } from './index-read.js';
+import type { FileFingerprint } from './scan-cache.js';
 
 /** Kinds of row: 0 is a row nobody has read. */
 const SUMMARY = 1;
 const ERROR = 2;
 /** Added to the kind of a row that SQLite read. */
 const BY_SQLITE = 4;
-/** Numbers per row: lastBackup, chunks, dataBytes, newestChunkId, then the fingerprint's ino, size, mtimeMs. */
-const WIDTH = 7;
-const FINGERPRINT = 4;
+/**
+ * Numbers per row: lastBackup, chunks, dataBytes, newestChunkId, then the fingerprints' ino, size and
+ * mtimeMs, the index's and the data file's (NaN ino: no fingerprint).
+ */
+const WIDTH = 10;
+const INDEX_FINGERPRINT = 4;
+const DATA_FINGERPRINT = 7;
 
 /** An error as it crosses between threads: its class would not survive the trip. */
 export type WireError = { file: string; problem: BackupIndexProblem; detail: string };
@@ -45,20 +50,18 @@ export class IndexReadRows {
   set(i: number, read: IndexRead): void {
     const { numbers, kinds } = this.shared;
     const at = WIDTH * i;
-    const { fingerprint } = read;
-    numbers[at + FINGERPRINT] = fingerprint ? fingerprint.ino : Number.NaN;
-    numbers[at + FINGERPRINT + 1] = fingerprint?.size ?? 0;
-    numbers[at + FINGERPRINT + 2] = fingerprint?.mtimeMs ?? 0;
     if (read.error) {
       this.errors.set(i, { file: read.error.file, problem: read.error.problem, detail: read.error.detail });
       kinds[i] = ERROR | (read.bySqlite ? BY_SQLITE : 0);
       return;
     }
-    const { summary } = read;
+    const { summary, fingerprint } = read;
     numbers[at] = summary.lastBackup ?? Number.NaN;
     numbers[at + 1] = summary.chunks;
     numbers[at + 2] = summary.dataBytes;
     numbers[at + 3] = summary.newestChunkId ?? Number.NaN;
+    setFingerprint(numbers, at + INDEX_FINGERPRINT, fingerprint?.index);
+    setFingerprint(numbers, at + DATA_FINGERPRINT, fingerprint?.data);
     kinds[i] = SUMMARY | (read.bySqlite ? BY_SQLITE : 0);
   }
 
@@ -66,13 +69,11 @@ export class IndexReadRows {
   get(i: number): IndexRead {
     const { numbers } = this.shared;
     const at = WIDTH * i;
-    const ino = numbers[at + FINGERPRINT]!;
-    const fingerprint = Number.isNaN(ino) ? undefined : { ino, size: numbers[at + FINGERPRINT + 1]!, mtimeMs: numbers[at + FINGERPRINT + 2]! };
     const kind = this.shared.kinds[i]!;
     const bySqlite = (kind & BY_SQLITE) !== 0;
     if ((kind & ~BY_SQLITE) === ERROR) {
       const e = this.errors.get(i)!;
-      return { fingerprint, bySqlite, summary: null, error: new BackupIndexError(e.file, e.problem, e.detail) };
+      return { bySqlite, summary: null, fingerprint: undefined, error: new BackupIndexError(e.file, e.problem, e.detail) };
     }
     const lastBackup = numbers[at]!;
     const newestChunkId = numbers[at + 3]!;
@@ -82,6 +83,19 @@ export class IndexReadRows {
       chunks: numbers[at + 1]!,
       dataBytes: numbers[at + 2]!,
     };
-    return { fingerprint, bySqlite, summary, error: null };
+    const index = getFingerprint(numbers, at + INDEX_FINGERPRINT);
+    const data = getFingerprint(numbers, at + DATA_FINGERPRINT);
+    return { bySqlite, summary, fingerprint: index && data && { index, data }, error: null };
   }
+}
+
+function setFingerprint(numbers: Float64Array, at: number, fingerprint: FileFingerprint | undefined): void {
+  numbers[at] = fingerprint ? fingerprint.ino : Number.NaN;
+  numbers[at + 1] = fingerprint?.size ?? 0;
+  numbers[at + 2] = fingerprint?.mtimeMs ?? 0;
+}
+
+function getFingerprint(numbers: Float64Array, at: number): FileFingerprint | undefined {
+  const ino = numbers[at]!;
+  return Number.isNaN(ino) ? undefined : { ino, size: numbers[at + 1]!, mtimeMs: numbers[at + 2]! };
 }

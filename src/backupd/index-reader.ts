@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3';
-import { statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { readChunkTableFromPages, type ChunkTablePages } from './chunk-table-from-pages.js';
 import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
+import type { FileFingerprint } from './scan-cache.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
+import { rememberParsedSchema, SCHEMA_ROWS_SQL } from './sqlite-file/parsed-schemas.js';
 
 /** What one user's backup index says, in the units the report shows. */
 export interface BackupIndexSummary {
@@ -34,9 +36,10 @@ const MIN_SCHEMA_VERSION = 3;
 // and a scan opens every index, so the version check rides along instead of costing a pragma.
 // count(*) with max(ts_end) walks every row's record, as the page reader does, so damage anywhere in the
 // chunk table is found by both; the newest chunk is then looked up by its rowid.
+const NEWEST = 'FROM chunk ORDER BY id DESC LIMIT 1';
 const SUMMARY_COLUMNS =
   'SELECT (SELECT user_version FROM pragma_user_version) AS version, count(*) AS chunks, max(ts_end) AS walked, ' +
-  '(SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS newest, (SELECT ts_end FROM chunk ORDER BY id DESC LIMIT 1) AS last';
+  `(SELECT id ${NEWEST}) AS newest, (SELECT ts_end ${NEWEST}) AS last, (SELECT offset ${NEWEST}) AS offset, (SELECT length ${NEWEST}) AS length`;
 const SUMMARY_SQL = `${SUMMARY_COLUMNS} FROM chunk`;
 const DETAIL_SQL =
   `${SUMMARY_COLUMNS}, (SELECT count(*) FROM message) AS messages, (SELECT count(*) FROM mailbox WHERE deleted IS NULL) AS mailboxes FROM chunk`;
@@ -44,11 +47,29 @@ const DETAIL_SQL =
 /** ts_end is a time_t: anything past the year 9999 (or before 1970) is damage, not a date to compute with. */
 const LATEST_TS_END = 253_402_300_799;
 
-interface SummaryRow {
-  version: number;
+/** Cyrus writes each chunk as a gzip member of its own (deflate): the data file must start one where the newest chunk does. */
+const GZIP_MEMBER_START = Buffer.from([0x1f, 0x8b, 0x08]);
+/** A gzip member's header and trailer, around its deflate data. */
+const GZIP_FRAMING = 18;
+/**
+ * chunk.length counts the chunk's bytes uncompressed, so offset + length is past the end of any data file
+ * whose mail compresses. Deflate codes at best 258 bytes in 2 bits (a 1-bit length code and a 1-bit
+ * distance code) and takes 2 bytes at least: a chunk of `length` bytes takes at least this much of the file.
+ */
+const leastChunkBytes = (length: number): number => GZIP_FRAMING + Math.max(2, Math.ceil(length / 1032));
+const memberStart = Buffer.alloc(GZIP_MEMBER_START.length);
+
+/** The chunk table as read, by the pages or by SQLite, before its values are validated. */
+interface ChunkRows {
   chunks: number;
   newest: number | null;
   last: unknown;
+  offset: unknown;
+  length: unknown;
+}
+
+interface SummaryRow extends ChunkRows {
+  version: number;
 }
 
 interface DetailRow extends SummaryRow {
@@ -56,11 +77,18 @@ interface DetailRow extends SummaryRow {
   mailboxes: number;
 }
 
+/** A summary, and the data file as it was before it was read: a scan keeps it while neither file moves. */
+export interface BackupRead {
+  summary: BackupIndexSummary;
+  data: FileFingerprint;
+}
+
 /**
- * Reads a user's backup index without ever writing. The summary comes from the chunk table's pages when
- * they are settled (see readChunkTableFromPages); otherwise, and for the detail, from SQLite: opened
- * read-only, never created, and with a short busy timeout so a backup in progress makes this user
- * "try again later" instead of stalling the scan. `pages` is a read of the pages the caller already made.
+ * Reads a user's backup without ever writing: its index, and where the index says its newest chunk is,
+ * its data file. The summary comes from the chunk table's pages when they are settled (see
+ * readChunkTableFromPages); otherwise, and for the detail, from SQLite: opened read-only, never created,
+ * and with a short busy timeout so a backup in progress makes this user "try again later" instead of
+ * stalling the scan. `pages` is a read of the pages the caller already made.
  */
 export function readBackupIndex(dataFile: string, options?: { pages: ChunkTablePages | NotPlainPages }): BackupIndexSummary;
 export function readBackupIndex(dataFile: string, options: { detail: true }): BackupIndexDetail;
@@ -68,35 +96,60 @@ export function readBackupIndex(
   dataFile: string,
   options?: { detail: true } | { pages: ChunkTablePages | NotPlainPages },
 ): BackupIndexSummary | BackupIndexDetail {
-  const detail = options !== undefined && 'detail' in options;
-  if (!detail) {
-    const pages = options?.pages ?? readChunkTableFromPages(indexFileOf(dataFile));
-    // An older schema is left to SQLite, whose read says what it lacks.
-    if (!(pages instanceof NotPlainPages) && pages.userVersion >= MIN_SCHEMA_VERSION) {
-      const file = indexFileOf(dataFile);
-      return { lastBackup: chunkEnd(file, pages.newestId, pages.newestEnd), newestChunkId: pages.newestId, chunks: pages.chunks, dataBytes: dataFileSize(dataFile) };
-    }
+  if (options === undefined || !('detail' in options)) return readBackup(dataFile, options?.pages).summary;
+  const row = sqliteRows(indexFileOf(dataFile), DETAIL_SQL) as DetailRow;
+  return { ...summarize(dataFile, row).summary, messages: row.messages, mailboxes: row.mailboxes };
+}
+
+/** readBackupIndex's summary, with the fingerprint of the data file it read. */
+export function readBackup(dataFile: string, pages = readChunkTableFromPages(indexFileOf(dataFile))): BackupRead {
+  // An older schema is left to SQLite, whose read says what it lacks.
+  if (!(pages instanceof NotPlainPages) && pages.userVersion >= MIN_SCHEMA_VERSION) {
+    const { chunks, newestId: newest, newestEnd: last, newestOffset: offset, newestLength: length } = pages;
+    return summarize(dataFile, { chunks, newest, last, offset, length });
   }
-  const file = indexFileOf(dataFile);
+  return summarize(dataFile, sqliteRows(indexFileOf(dataFile), SUMMARY_SQL));
+}
+
+function sqliteRows(file: string, sql: string): SummaryRow {
   let db: Database.Database;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true, timeout: 250 });
   } catch (err) {
     throw classify(file, err);
   }
-  let row: SummaryRow | DetailRow;
+  let row: SummaryRow;
   try {
-    row = db.prepare(detail ? DETAIL_SQL : SUMMARY_SQL).get() as SummaryRow | DetailRow;
+    row = db.transaction(() => {
+      const read = db.prepare(sql).get() as SummaryRow;
+      rememberSchema(db);
+      return read;
+    })();
   } catch (err) {
     throw classify(file, err, db);
   } finally {
     db.close();
   }
   if (row.version < MIN_SCHEMA_VERSION) throw oldSchema(file, row.version);
-  const summary = { lastBackup: chunkEnd(file, row.newest, row.last), newestChunkId: row.newest, chunks: row.chunks, dataBytes: dataFileSize(dataFile) };
-  if (!detail) return summary;
-  const { messages, mailboxes } = row as DetailRow;
-  return { ...summary, messages, mailboxes };
+  return row;
+}
+
+/** The index's rows validated where they are read, then checked against the data file. */
+function summarize(dataFile: string, rows: ChunkRows): BackupRead {
+  const file = indexFileOf(dataFile);
+  const lastBackup = chunkEnd(file, rows.newest, rows.last);
+  const newest = rows.newest === null ? null : chunkPlace(file, rows.newest, rows.offset, rows.length);
+  const data = readDataFile(dataFile, file, newest);
+  return { summary: { lastBackup, newestChunkId: rows.newest, chunks: rows.chunks, dataBytes: data.size }, data };
+}
+
+/**
+ * The schema SQLite has just parsed, read in the same transaction, so that the page reader may read the
+ * next file with exactly these rows itself (it reads UTF-8 files only: other rows would never match).
+ */
+function rememberSchema(db: Database.Database): void {
+  if (db.pragma('encoding', { simple: true }) !== 'UTF-8') return;
+  rememberParsedSchema(db.prepare(SCHEMA_ROWS_SQL).raw().safeIntegers().all() as unknown[][]);
 }
 
 /**
@@ -116,13 +169,64 @@ function oldSchema(file: string, version: number): BackupIndexError {
   return new BackupIndexError(file, 'schema', `index schema version ${version}, expected ${MIN_SCHEMA_VERSION} or later`);
 }
 
-function dataFileSize(dataFile: string): number {
-  try {
-    return statSync(dataFile).size;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new BackupIndexError(dataFile, code === 'EACCES' ? 'permission' : 'missing', `backup data file: ${code ?? String(err)}`);
+interface ChunkPlace {
+  id: number;
+  offset: number;
+  length: number;
+}
+
+/** Where the newest chunk is in the data file, validated as its ts_end is. */
+function chunkPlace(file: string, id: number, offset: unknown, length: unknown): ChunkPlace {
+  for (const [name, value] of [['offset', offset], ['length', length]] as const) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      const shown = value === null ? 'NULL' : JSON.stringify(String(value).slice(0, 40));
+      throw new BackupIndexError(file, 'corrupt', `chunk ${id}'s ${name} is not a byte count: ${shown}`);
+    }
   }
+  return { id, offset: offset as number, length: length as number };
+}
+
+/**
+ * The data file's fingerprint, taken before it is read; and, when the index has a chunk, the newest one
+ * must be in it: a file shorter than that chunk can be, or without a gzip member where it starts, is not
+ * the backup its index describes (truncated, replaced, or overwritten).
+ */
+function readDataFile(dataFile: string, indexFile: string, newest: ChunkPlace | null): FileFingerprint {
+  let fd: number;
+  try {
+    fd = openSync(dataFile, 'r');
+  } catch (err) {
+    throw dataFileError(dataFile, err);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (newest) {
+      const { id, offset, length } = newest;
+      const least = leastChunkBytes(length);
+      if (st.size < offset + least) {
+        throw new BackupIndexError(
+          dataFile,
+          'data-damaged',
+          `the data file is truncated: ${st.size} bytes, but ${indexFile} has its newest chunk (${id}) start at byte ${offset} and take at least ${least} bytes (${length} uncompressed)`,
+        );
+      }
+      if (readSync(fd, memberStart, 0, memberStart.length, offset) !== memberStart.length || !memberStart.equals(GZIP_MEMBER_START)) {
+        throw new BackupIndexError(dataFile, 'data-damaged', `no gzip member at byte ${offset}, where ${indexFile} has its newest chunk (${id}) start: the data file was replaced or overwritten`);
+      }
+    }
+    return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+  } catch (err) {
+    throw err instanceof BackupIndexError ? err : dataFileError(dataFile, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function dataFileError(dataFile: string, err: unknown): BackupIndexError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (typeof code !== 'string') throw err;
+  const problem: BackupIndexProblem = code === 'ENOENT' ? 'data-missing' : code === 'EACCES' ? 'permission' : 'data-damaged';
+  return new BackupIndexError(dataFile, problem, `backup data file: ${code}`);
 }
 
 /** `db` is still open when the statement failed: a file lacking the tables may be an older schema, which says more. */

@@ -36,9 +36,9 @@ export interface ScanStats {
 const noneYet = (users: number): ScanStats => ({ users, indexesRead: 0, readBySqlite: 0, indexesReused: 0, unreadable: 0 });
 
 /**
- * Scans backups.db and every index. Kept alive by the scheduler, with a store, so that neither backups.db
- * nor an index whose (inode, size, mtime) did not move since the last scan is read again; without a store
- * (a one-shot `report`) every scan reads every index and nothing is kept for a next one.
+ * Scans backups.db and every backup. Kept alive by the scheduler, with a store, so that neither backups.db
+ * nor a backup whose index and data file both kept their (inode, size, mtime) since the last scan is read
+ * again; without a store (a one-shot `report`) every scan reads every backup and nothing is kept for a next one.
  */
 export class BackupServerScanner {
   private cache: Map<string, CachedIndex> | undefined;
@@ -76,8 +76,8 @@ export class BackupServerScanner {
       const c = cache?.get(userid);
       return c?.dataFile === dataFile ? c : undefined;
     });
-    // One stat per user whose index was read before; the rest wait for readIndexes() below.
-    const unchanged = await this.unchangedCheck.check(listing.indexFiles, cached.map((c) => c?.fingerprint));
+    // A stat or two per user whose backup was read before; the rest wait for readIndexes() below.
+    const unchanged = await this.unchangedCheck.check(listing.files, cached.map((c) => c?.fingerprint));
     const unseen: number[] = [];
     listing.entries.forEach(({ userid, dataFile }, i) => {
       if (unchanged[i]) {

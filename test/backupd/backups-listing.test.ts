@@ -19,7 +19,7 @@ test('one listing while backups.db is unchanged, a new one once it changes, none
   utimesSync(file, anHourAgo, anHourAgo);
   const first = await reader.listing();
   assert.deepEqual(first?.entries, [{ userid: 'anne', dataFile: '/b/a/anne_X' }]);
-  assert.deepEqual(first?.indexFiles, ['/b/a/anne_X.index']);
+  assert.deepEqual(first?.files, { index: ['/b/a/anne_X.index'], data: ['/b/a/anne_X'] });
   assert.equal(await reader.listing(), first, 'the scanner and each verification share the listing that was read');
 
   writeFlatBackupsDb(file, [['anne', '/b/a/anne_X'], ['bob', '/b/b/bob_Y']]);

@@ -5,7 +5,7 @@
 // read, not declined: a reader that declined everything would fail here.
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -13,24 +13,26 @@ import fc from 'fast-check';
 import { readChunkTableFromPages, type ChunkTablePages } from '../../src/backupd/chunk-table-from-pages.js';
 import { BackupIndexError, type BackupIndexProblem } from '../../src/backupd/index-error.js';
 import { readBackupIndex, type BackupIndexSummary } from '../../src/backupd/index-reader.js';
+import { BackupServerScanner } from '../../src/backupd/scan.js';
 import { NotPlainPages } from '../../src/backupd/sqlite-file/not-plain-pages.js';
 import { indexShape, sqliteChunkAnswer, writeChunkIndex, writeDataFile, type ChunkIndexOptions, type IndexShape, type TsEnd } from '../support/chunk-index.js';
 import { fuzzSettings } from '../support/fuzz-settings.js';
-import { SCHEMA } from '../support/synthetic-backup.js';
+import { SCHEMA, writeFlatBackupsDb } from '../support/synthetic-backup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xbs-chunk-pages-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const settings = fuzzSettings();
 
 const T = 1_795_000_000;
-const DATA_BYTES = 1234;
+/** Chunks the data file of a decline case holds: more than any of those cases writes. */
+const DECLINE_CHUNKS = 20;
 const PAGE_SIZES = [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536] as const;
 
 let places = 0;
-/** A fresh data file (the index beside it is the test's to write). */
-function place(): { data: string; index: string } {
+/** A fresh data file holding `chunks` chunks (the index beside it is the test's to write). */
+function place(chunks = DECLINE_CHUNKS): { data: string; index: string } {
   const data = join(dir, `u${places++}`, 'user_X');
-  writeDataFile(data, DATA_BYTES);
+  writeDataFile(data, chunks);
   return { data, index: `${data}.index` };
 }
 
@@ -51,10 +53,25 @@ function modelAnswer(tsEnds: readonly TsEnd[], deleted: ReadonlySet<number> = ne
 
 type Model = { chunks: number; newestId: number | null; newestEnd: number | null };
 
-/** The pages were read (not declined), and say what SQLite says; the public reader returns the same. */
+/** What readBackupIndex says, error or summary. */
+function verdict(read: () => BackupIndexSummary): BackupIndexSummary | BackupIndexError {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof BackupIndexError) return err;
+    throw err;
+  }
+}
+
+/**
+ * Once SQLite has read the file (the pages are read only where SQLite has parsed the schema before), the
+ * pages are read (not declined), and say what SQLite says; the public reader's verdict is SQLite's.
+ */
 function assertAgrees(index: string, data: string): ChunkTablePages {
+  const bySqlite = verdict(() => readBackupIndex(data, { pages: new NotPlainPages('read by SQLite first') }));
   const pages = readChunkTableFromPages(index);
   assert.ok(!(pages instanceof NotPlainPages), `the page reader declined a plain index: ${(pages as NotPlainPages).message}`);
+  assert.deepEqual(verdict(() => readBackupIndex(data)), bySqlite);
   const sqlite = sqliteChunkAnswer(index);
   const st = statSync(index);
   assert.deepEqual(pages, { fingerprint: { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs }, ...sqlite });
@@ -62,7 +79,7 @@ function assertAgrees(index: string, data: string): ChunkTablePages {
     const isTime = sqlite.newestEnd !== null && sqlite.newestEnd >= 0 && sqlite.newestEnd <= 253_402_300_799;
     if (sqlite.newestId === null || isTime) {
       const lastBackup = sqlite.newestEnd === null ? null : sqlite.newestEnd * 1000;
-      assert.deepEqual(readBackupIndex(data), { lastBackup, newestChunkId: sqlite.newestId, chunks: sqlite.chunks, dataBytes: DATA_BYTES });
+      assert.deepEqual(readBackupIndex(data), { lastBackup, newestChunkId: sqlite.newestId, chunks: sqlite.chunks, dataBytes: statSync(data).size });
     } else {
       assert.throws(() => readBackupIndex(data), (err: unknown) => err instanceof BackupIndexError && err.problem === 'corrupt' && /ts_end is not a time/.test(err.message));
     }
@@ -164,7 +181,7 @@ const AGREEMENT: AgreementCase[] = [
     then: (index) => {
       const db = new Database(index);
       db.exec('ALTER TABLE chunk ADD COLUMN extra INTEGER');
-      db.prepare('INSERT INTO chunk (ts_start, ts_end, extra) VALUES (?, ?, ?)').run(T, T + 1, 5);
+      db.prepare('INSERT INTO chunk (ts_start, ts_end, offset, length, extra) VALUES (?, ?, 60, 0, 5)').run(T, T + 1);
       db.close();
     },
     model: { chunks: 4, newestId: 4, newestEnd: T + 1 },
@@ -174,7 +191,8 @@ const AGREEMENT: AgreementCase[] = [
 describe('the chunk table read from the pages agrees with SQLite on plain indexes', () => {
   for (const c of AGREEMENT) {
     test(c.name, () => {
-      const { data, index } = place();
+      // One more chunk than written: room for a row a case adds.
+      const { data, index } = place(c.options.tsEnds.length + 1);
       writeChunkIndex(index, c.options);
       c.then?.(index);
       c.shape?.(indexShape(index));
@@ -188,12 +206,12 @@ describe('the chunk table read from the pages agrees with SQLite on plain indexe
   }
 
   test('the same index read again gives the same answer; a commit changes the fingerprint', () => {
-    const { data, index } = place();
+    const { data, index } = place(101);
     writeChunkIndex(index, { tsEnds: scrambled(100) });
     const first = assertAgrees(index, data);
     assert.deepEqual(assertAgrees(index, data), first);
     const db = new Database(index);
-    db.prepare('INSERT INTO chunk (ts_start, ts_end) VALUES (?, ?)').run(T, T + 10_000);
+    db.prepare('INSERT INTO chunk (ts_start, ts_end, offset, length) VALUES (?, ?, 2000, 0)').run(T, T + 10_000);
     db.close();
     const second = assertAgrees(index, data);
     assert.equal(second.chunks, 101);
@@ -237,7 +255,7 @@ describe('random chunk tables', () => {
     t.diagnostic(settings.describe());
     fc.assert(
       fc.property(randomTable, (table) => {
-        const { data, index } = place();
+        const { data, index } = place(table.tsEnds.length);
         try {
           const deleteIds = new Set(table.deletes.flatMap(({ from, length }) => range(length, (i) => from + i) as number[]));
           const sha1Length = table.sha1 !== 'page' ? table.sha1 : table.pageSize <= 4096 ? Math.ceil(0.6 * table.pageSize) : 40;
@@ -277,7 +295,7 @@ interface DeclineCase {
 }
 
 const summary = (chunks: number, newestEnd: number | null, newestChunkId: number | null = chunks): Expected => ({
-  summary: { chunks, lastBackup: newestEnd === null ? null : newestEnd * 1000, newestChunkId, dataBytes: DATA_BYTES },
+  summary: { chunks, lastBackup: newestEnd === null ? null : newestEnd * 1000, newestChunkId, dataBytes: 20 * DECLINE_CHUNKS },
 });
 const plainIndex: ChunkIndexOptions = { tsEnds: [T - 50, T, null, T - 10] };
 const rebuiltWith = (options: Partial<ChunkIndexOptions>) => (index: string) => writeChunkIndex(index, { ...plainIndex, ...options });
@@ -355,4 +373,100 @@ describe('what the pages decline, the public reader still reads with SQLite', ()
       }
     });
   }
+});
+
+// ---------------------------------------------------------------- what SQLite refuses
+
+/** Rewrites schema rows as only a damaged file has them (writable_schema; the schema cookie is left as it was). */
+function editSchema(index: string, ...statements: string[]): void {
+  const db = new Database(index);
+  try {
+    db.unsafeMode(true);
+    db.pragma('writable_schema = ON');
+    for (const statement of statements) db.exec(statement);
+  } finally {
+    db.close();
+  }
+}
+
+/** Overwrites bytes of the database header, as damage would. */
+const patchHeader = (at: number, bytes: number[]) => (index: string) => {
+  const db = readFileSync(index);
+  Buffer.from(bytes).copy(db, at);
+  writeFileSync(index, db);
+};
+
+/** SQLite's own error on the file, as the summary's query meets it; null when it reads the file. */
+function sqliteRefusal(index: string): string | null {
+  try {
+    sqliteChunkAnswer(index);
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/**
+ * Damage that leaves the chunk table's own pages and schema row as they were, so a reader of the chunk
+ * table alone still finds a plausible summary; SQLite, which parses the whole schema before any query,
+ * refuses the file, and so do `ctl_backups` and backupd.
+ */
+const REFUSED: Array<[string, (index: string) => void, ChunkIndexOptions?]> = [
+  ["another table's CREATE text made invalid SQL", (i) => editSchema(i, "UPDATE sqlite_schema SET sql = replace(sql, 'NOT NULL', 'NOT NULL,,') WHERE name = 'message'")],
+  ['a schema row whose sql is garbage', (i) => editSchema(i, "UPDATE sqlite_schema SET sql = 'garbage' WHERE name = 'mailbox'")],
+  ['a schema row of an unknown type', (i) => editSchema(i, "UPDATE sqlite_schema SET type = 'tabel' WHERE name = 'message'")],
+  ['a duplicate table name', (i) => editSchema(i, "INSERT INTO sqlite_schema VALUES ('table', 'mailbox', 'mailbox', 2, 'CREATE TABLE mailbox (x)')")],
+  ['an index on a table that does not exist', (i) => editSchema(i, "INSERT INTO sqlite_schema VALUES ('index', 'by_x', 'nosuch', 3, 'CREATE INDEX by_x ON nosuch (x)')")],
+  ['an automatic index whose table is gone (orphan)', (i) => editSchema(i, "UPDATE sqlite_schema SET name = 'sqlite_autoindex_nosuch_1' WHERE name = 'sqlite_autoindex_message_1'")],
+  ["a truncated CREATE text (another table's)", (i) => editSchema(i, "UPDATE sqlite_schema SET sql = substr(sql, 1, length(sql) / 2) WHERE name = 'mailbox'")],
+  ["the chunk table's own CREATE text invalid past the columns the page reader knows", (i) => editSchema(i, "UPDATE sqlite_schema SET sql = replace(sql, 'data_sha1 TEXT', 'data_sha1 TEXT,,') WHERE name = 'chunk'")],
+  ["another table's root page beyond the end of the file", (i) => editSchema(i, "UPDATE sqlite_schema SET rootpage = 100000 WHERE name = 'message'")],
+  ["an automatic index's root page 1", (i) => editSchema(i, "UPDATE sqlite_schema SET rootpage = 1 WHERE name = 'sqlite_autoindex_chunk_1'")],
+  ['the header: a read version SQLite does not know', patchHeader(19, [3])],
+  ['the header: schema format 5', patchHeader(44, [0, 0, 0, 5])],
+  ['the header: so many reserved bytes that fewer than 480 are left per page', patchHeader(20, [40]), { ...plainIndex, pageSize: 512 }],
+  ['the header: other payload fractions', patchHeader(21, [63])],
+  ['the header: a page size that is not a power of two', patchHeader(16, [0x0f, 0xff])],
+];
+
+describe('a file SQLite refuses is unreadable, whatever its chunk table says', () => {
+  for (const [name, damage, plain = plainIndex] of REFUSED) {
+    test(name, async () => {
+      const { data, index } = place();
+      writeChunkIndex(index, plain);
+      assertAgrees(index, data);
+      damage(index);
+      const refusal = sqliteRefusal(index);
+      assert.ok(refusal !== null, 'SQLite reads the damaged file: the case does not damage what it says');
+      assert.throws(() => readBackupIndex(data), (err: unknown) => {
+        assert.ok(err instanceof BackupIndexError, String(err));
+        assert.equal(err.file, index);
+        assert.ok(err.message.includes(refusal), `${err.message} does not say SQLite's ${refusal}`);
+        return true;
+      });
+      const backupsDb = join(dir, `refused-${places}.db`);
+      writeFlatBackupsDb(backupsDb, [['damaged', data]]);
+      const [entry] = (await new BackupServerScanner({ backupsDb, backupsDbFormat: 'flat' }).scan()).entries;
+      assert.equal(entry!.index, null, `the scan read ${JSON.stringify(entry!.index)}`);
+      assert.ok(entry!.error?.message.includes(refusal), entry!.error?.message);
+    });
+  }
+
+  test("schema rows SQLite accepted in one file are refused in a file too short for their root pages", () => {
+    // The same rows in both files; only the page count differs, and SQLite checks root pages against it.
+    const table = "INSERT INTO sqlite_schema VALUES ('table', 'far', 'far', 40, 'CREATE TABLE far (x)')";
+    const long = place(400);
+    writeChunkIndex(long.index, { pageSize: 512, tsEnds: range(400, (i) => T + i) });
+    editSchema(long.index, table);
+    const short = place();
+    writeChunkIndex(short.index, { pageSize: 512, tsEnds: [T] });
+    editSchema(short.index, table);
+    assert.equal(sqliteRefusal(long.index), null);
+    assert.equal(readBackupIndex(long.data).chunks, 400);
+    assert.ok(!(readChunkTableFromPages(long.index) instanceof NotPlainPages), 'the schema SQLite read is read from the pages');
+    const refusal = sqliteRefusal(short.index);
+    assert.match(refusal ?? '', /invalid rootpage/);
+    assert.ok(readChunkTableFromPages(short.index) instanceof NotPlainPages);
+    assert.throws(() => readBackupIndex(short.data), (err: unknown) => err instanceof BackupIndexError && err.message.includes(refusal!));
+  });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { BackupIndexError } from '../../src/backupd/index-error.js';
-import { readIndexOf } from '../../src/backupd/index-read.js';
+import { readIndexOf, type IndexRead } from '../../src/backupd/index-read.js';
 import { readIndexes } from '../../src/backupd/parallel-index-scan.js';
 import { writeSyntheticBackup } from '../support/synthetic-backup.js';
 
@@ -16,7 +16,7 @@ const T = 1_795_000_000;
 function indexes(count: number): string[] {
   return Array.from({ length: count }, (_, i) => {
     const data = join(dir, String(i % 10), `user${i}_X`);
-    writeSyntheticBackup(data, { chunkEnds: Array.from({ length: i % 4 }, (_, c) => T + i + c), dataBytes: 10 + i });
+    writeSyntheticBackup(data, { chunkEnds: Array.from({ length: i % 4 }, (_, c) => T + i + c), dataBytes: 100 + i });
     if (i % 21 === 7) rmSync(`${data}.index`);
     if (i % 21 === 14) writeFileSync(`${data}.index`, Buffer.alloc(4096, 0x41));
     if (i % 21 === 0) writeSyntheticBackup(data, { chunkEnds: [T], userVersion: 1 });
@@ -24,15 +24,18 @@ function indexes(count: number): string[] {
   });
 }
 
+/** Each thread has SQLite read the first index of each schema it meets: which reads those are depends on the threads. */
+const withoutBySqlite = ({ bySqlite: _, ...read }: IndexRead) => read;
+
 test('read by several threads, the result is the one-by-one read, in the same order, errors and all', async () => {
   const dataFiles = indexes(230);
   const parallel = await readIndexes(dataFiles, { parallelFrom: 0 });
   const oneByOne = dataFiles.map((dataFile) => readIndexOf(dataFile));
-  assert.deepEqual(parallel, oneByOne);
+  assert.deepEqual(parallel.map(withoutBySqlite), oneByOne.map(withoutBySqlite));
   assert.ok(parallel.some((r) => r.error instanceof BackupIndexError && r.error.problem === 'missing'));
   assert.ok(parallel.some((r) => r.error instanceof BackupIndexError && r.error.problem === 'corrupt'));
   assert.ok(parallel.some((r) => r.error instanceof BackupIndexError && r.error.problem === 'schema'));
-  assert.equal(parallel[5]!.summary!.dataBytes, 15);
+  assert.equal(parallel[5]!.summary!.dataBytes, 105);
 });
 
 test('a few indexes are read on this thread alone', async () => {

@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import fs, { mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { BackupIndexError } from '../../src/backupd/index-error.js';
 import { readBackupIndex } from '../../src/backupd/index-reader.js';
 import { BackupServerScanner } from '../../src/backupd/scan.js';
@@ -74,6 +75,13 @@ describe('index reader', () => {
 });
 
 describe('incremental scan', () => {
+  // The pages of an index are read once SQLite has read one of its schema in this process: not in these stats.
+  before(() => {
+    const data = join(dir, 'inc-schema/user_X');
+    writeSyntheticBackup(data, { chunkEnds: [T] });
+    readBackupIndex(data);
+  });
+
   function fleet(name: string) {
     const root = join(dir, name);
     const users = ['anne', 'bob', 'carol'];
@@ -117,26 +125,33 @@ describe('incremental scan', () => {
     assert.equal(view.entries[2]!.index!.lastBackup, (T + 2) * 1000);
   });
 
-  test('a cache written before the newest chunk id was kept is read again after the upgrade', async () => {
-    const { paths, files } = fleet('upgrade');
-    const stateFile = join(dir, 'upgrade-state.db');
-    const before = new Database(stateFile);
-    before.exec(MIGRATIONS.slice(0, 2).join(';\n'));
-    before.pragma('user_version = 2');
-    const row = before.prepare('INSERT INTO scan_cache VALUES (?, ?, ?, ?, ?, ?, 1, 50, 3, 100)');
-    ['anne', 'bob', 'carol'].forEach((userid, i) => {
-      const st = statSync(`${files[i]!}.index`);
-      row.run(userid, files[i]!, st.ino, st.size, st.mtimeMs, (T + 10 + i) * 1000);
-    });
-    before.close();
+  // What each older release cached, one row per user given the index's stat and a wrong last backup.
+  const olderCaches: Array<[string, number, string]> = [
+    ['the newest chunk id was kept', 2, 'INSERT INTO scan_cache VALUES (?, ?, ?, ?, ?, ?, 1, 50, 3, 100)'],
+    ["the data file's fingerprint was kept", 4, 'INSERT INTO scan_cache VALUES (?, ?, ?, ?, ?, ?, 1, 100, 1)'],
+  ];
+  for (const [what, version, insert] of olderCaches) {
+    test(`a cache written before ${what} is read again after the upgrade`, async () => {
+      const { paths, files } = fleet(`upgrade-${version}`);
+      const stateFile = join(dir, `upgrade-${version}-state.db`);
+      const older = new Database(stateFile);
+      older.exec(MIGRATIONS.slice(0, version).join(';\n'));
+      older.pragma(`user_version = ${version}`);
+      const row = older.prepare(insert);
+      ['anne', 'bob', 'carol'].forEach((userid, i) => {
+        const st = statSync(`${files[i]!}.index`);
+        row.run(userid, files[i]!, st.ino, st.size, st.mtimeMs, (T + 10 + i) * 1000);
+      });
+      older.close();
 
-    const db = openStateDb(stateFile);
-    const scanner = new BackupServerScanner(paths, new SqliteScanCache(db));
-    const view = await scanner.scan();
-    db.close();
-    assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 3, readBySqlite: 0, indexesReused: 0, unreadable: 0 });
-    assert.deepEqual(view.entries[2]!.index, { lastBackup: (T + 2) * 1000, newestChunkId: 1, chunks: 1, dataBytes: 100 });
-  });
+      const db = openStateDb(stateFile);
+      const scanner = new BackupServerScanner(paths, new SqliteScanCache(db));
+      const view = await scanner.scan();
+      db.close();
+      assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 3, readBySqlite: 0, indexesReused: 0, unreadable: 0 });
+      assert.deepEqual(view.entries[2]!.index, { lastBackup: (T + 2) * 1000, newestChunkId: 1, chunks: 1, dataBytes: 100 });
+    });
+  }
 
   test('an index with a journal beside it (being written) is read through SQLite, and the stats say so', async () => {
     const { paths, files } = fleet('journal');
@@ -192,3 +207,97 @@ describe('incremental scan', () => {
     assert.deepEqual([...cache.load().keys()], ['anne']);
   });
 });
+
+describe('a backup is its data file and its index', () => {
+  /** anne and bob, one chunk each: bob's data file is what a test changes, anne's stays as it was. */
+  function pair(name: string) {
+    const root = join(dir, name);
+    const files = ['anne', 'bob'].map((u) => join(root, u[0]!, `${u}_X`));
+    files.forEach((f, i) => writeSyntheticBackup(f, { chunkEnds: [T - 10, T + i] }));
+    const db = join(root, 'backups.db');
+    writeFlatBackupsDb(db, [['anne', files[0]!], ['bob', files[1]!]]);
+    return { root, bob: files[1]!, paths: { backupsDb: db, backupsDbFormat: 'flat' as const } };
+  }
+
+  /** A new file put where the old one was, as a restore or a copy does: a new inode. */
+  function replaceWith(file: string, bytes: Buffer): void {
+    writeFileSync(`${file}.new`, bytes);
+    renameSync(`${file}.new`, file);
+  }
+
+  const changes: Array<[string, (bob: string) => void, RegExp]> = [
+    ['deleted', (bob) => rmSync(bob), /bob_X: backup data file: ENOENT/],
+    ['truncated before its newest chunk', (bob) => truncateSync(bob, 30), /bob_X: the data file is truncated: 30 bytes/],
+    ['replaced by a file of the same size with other content', (bob) => replaceWith(bob, Buffer.alloc(statSync(bob).size, 0x41)), /bob_X: .*no gzip member/],
+    ['replaced by a larger file with other content', (bob) => replaceWith(bob, Buffer.alloc(5000, 0x41)), /bob_X: .*no gzip member/],
+  ];
+
+  for (const [change, make, message] of changes) {
+    test(`a data file ${change}: the user is unreadable, on a cold scan and through a warm scanner and its state database`, async () => {
+      const { root, bob, paths } = pair(`data-${change.replaceAll(' ', '-')}`);
+      const memory = new BackupServerScanner(paths, new MemoryScanCache());
+      const stateFile = join(root, 'state.db');
+      const state = openStateDb(stateFile);
+      try {
+        const stored = new BackupServerScanner(paths, new SqliteScanCache(state));
+        for (const scanner of [memory, stored]) assert.deepEqual((await scanner.scan()).entries.map((e) => e.error), [null, null]);
+        make(bob);
+        const restarted = new BackupServerScanner(paths, new SqliteScanCache(state));
+        for (const [how, scanner] of [['cold', new BackupServerScanner(paths)], ['warm', memory], ['warm, restarted from its state database', restarted]] as const) {
+          const [anne, bobEntry] = (await scanner.scan()).entries;
+          assert.equal(bobEntry!.index, null, `${how}: bob kept ${JSON.stringify(bobEntry!.index)}`);
+          assert.match(bobEntry!.error?.message ?? '', message, how);
+          assert.deepEqual(anne!.index, { lastBackup: T * 1000, newestChunkId: 2, chunks: 2, dataBytes: 100 }, how);
+          if (how !== 'cold') assert.equal(scanner.lastStats.indexesReused, 1, `${how}: anne's backup is reused`);
+        }
+      } finally {
+        state.close();
+      }
+    });
+  }
+
+  test('a data file replaced by a larger backup data file is read again: its size, not the old one', async () => {
+    const { bob, paths } = pair('data-larger-backup');
+    const scanner = new BackupServerScanner(paths, new MemoryScanCache());
+    await scanner.scan();
+    replaceWith(bob, Buffer.concat([readFileSync(bob), Buffer.alloc(900)]));
+    const [, bobEntry] = (await scanner.scan()).entries;
+    assert.deepEqual(bobEntry!.index, { lastBackup: (T + 1) * 1000, newestChunkId: 2, chunks: 2, dataBytes: 1000 });
+  });
+
+  test('an untouched backup is reused with one stat of each of its two files, neither opened', async () => {
+    const { bob, paths } = pair('data-untouched');
+    const scanner = new BackupServerScanner(paths, new MemoryScanCache());
+    await scanner.scan();
+    const calls = spyOnFs(['statSync', 'openSync']);
+    try {
+      await scanner.scan();
+    } finally {
+      calls.restore();
+    }
+    assert.deepEqual(scanner.lastStats, { users: 2, indexesRead: 0, readBySqlite: 0, indexesReused: 2, unreadable: 0 });
+    const ofBob = calls.log.filter(([, path]) => path.startsWith(bob));
+    assert.deepEqual(ofBob.sort(), [['statSync', bob], ['statSync', `${bob}.index`]]);
+    assert.equal(calls.log.filter(([name]) => name === 'openSync').length, 0);
+  });
+});
+
+/** Records the calls of these node:fs functions by everyone in this thread, ES module importers included. */
+function spyOnFs(names: ReadonlyArray<'statSync' | 'openSync'>) {
+  const log: Array<[string, string]> = [];
+  const originals = names.map((name) => [name, fs[name]] as const);
+  for (const [name, original] of originals) {
+    (fs as Record<string, unknown>)[name] = (path: string, ...rest: unknown[]) => {
+      log.push([name, String(path)]);
+      return (original as (...args: unknown[]) => unknown)(path, ...rest);
+    };
+  }
+  syncBuiltinESMExports();
+  return {
+    log,
+    restore: () => {
+      for (const [name, original] of originals) (fs as Record<string, unknown>)[name] = original;
+      syncBuiltinESMExports();
+    },
+  };
+}

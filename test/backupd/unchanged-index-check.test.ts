@@ -1,51 +1,66 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import type { BackupFiles } from '../../src/backupd/backups-listing.js';
 import { fingerprintOf } from '../../src/backupd/index-read.js';
+import type { BackupFingerprint } from '../../src/backupd/scan-cache.js';
 import { UnchangedIndexCheck } from '../../src/backupd/unchanged-index-check.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xbs-unchanged-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function files(prefix: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => {
-    const file = join(dir, `${prefix}${i}.index`);
-    writeFileSync(file, `index ${i}`);
-    return file;
-  });
+function backups(prefix: string, count: number): BackupFiles {
+  const data = Array.from({ length: count }, (_, i) => join(dir, `${prefix}${i}`));
+  for (const [i, file] of data.entries()) {
+    writeFileSync(file, `data ${i}`);
+    writeFileSync(`${file}.index`, `index ${i}`);
+  }
+  return { index: data.map((f) => `${f}.index`), data };
+}
+
+const fingerprints = (files: BackupFiles): Array<BackupFingerprint | undefined> =>
+  files.index.map((index, i) => ({ index: fingerprintOf(index)!, data: fingerprintOf(files.data[i]!)! }));
+
+/** A new file of the same size and content where the old one was. */
+function recreate(file: string): void {
+  const bytes = readFileSync(file);
+  rmSync(file);
+  writeFileSync(file, bytes);
 }
 
 for (const [name, options] of [
   ['on this thread', { parallelFrom: Number.POSITIVE_INFINITY }],
   ['shared with worker threads', { parallelFrom: 0, workers: 2 }],
 ] as const) {
-  test(`${name}: only an index whose inode, size and mtime all held is unchanged`, async () => {
-    const list = files(name.replaceAll(' ', '-'), 700);
-    const expected = list.map((f) => fingerprintOf(f));
+  test(`${name}: only a backup whose index and data file both kept their inode, size and mtime is unchanged`, async () => {
+    const files = backups(name.replaceAll(' ', '-'), 700);
+    const expected = fingerprints(files);
     const check = new UnchangedIndexCheck(options);
     try {
-      assert.ok((await check.check(list, expected)).every(Boolean));
+      assert.ok((await check.check(files, expected)).every(Boolean));
 
-      writeFileSync(list[10]!, 'index 10, now longer');
       const later = new Date(Date.now() + 5000);
-      utimesSync(list[20]!, later, later);
-      rmSync(list[30]!);
-      rmSync(list[40]!);
-      writeFileSync(list[40]!, 'index 40'); // same size and content, new inode
+      writeFileSync(files.index[10]!, 'index 10, now longer');
+      utimesSync(files.index[20]!, later, later);
+      rmSync(files.index[30]!);
+      recreate(files.index[40]!);
+      writeFileSync(files.data[60]!, 'data 60, now longer');
+      utimesSync(files.data[70]!, later, later);
+      rmSync(files.data[80]!);
+      recreate(files.data[90]!);
       const withoutMemory = expected.map((e, i) => (i === 50 ? undefined : e));
-      assert.equal(statSync(list[40]!).size, expected[40]!.size);
 
-      const verdicts = await check.check(list, withoutMemory);
+      const verdicts = await check.check(files, withoutMemory);
       assert.deepEqual(
         verdicts.flatMap((unchanged, i) => (unchanged ? [] : [i])),
-        [10, 20, 30, 40, 50],
+        [10, 20, 30, 40, 50, 60, 70, 80, 90],
       );
-      // The workers hold the first list; a new one replaces it.
-      const other = files(`${name.replaceAll(' ', '-')}-other`, 300);
-      assert.ok((await check.check(other, other.map((f) => fingerprintOf(f)))).every(Boolean));
-      assert.deepEqual(await check.check(other, other.map(() => undefined)), other.map(() => false));
+      // The workers hold the first lists; new ones replace them.
+      const other = backups(`${name.replaceAll(' ', '-')}-other`, 300);
+      assert.ok((await check.check(other, fingerprints(other))).every(Boolean));
+      assert.deepEqual(await check.check(other, other.index.map(() => undefined)), other.index.map(() => false));
     } finally {
       await check.close();
     }

@@ -1,12 +1,17 @@
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { readChunkTableFromPages } from '../../src/backupd/chunk-table-from-pages.js';
+import { readBackupIndex } from '../../src/backupd/index-reader.js';
+import { BackupServerScanner } from '../../src/backupd/scan.js';
 import { NotPlainPages } from '../../src/backupd/sqlite-file/not-plain-pages.js';
+import { openStateDb } from '../../src/scheduler/state/open-state-db.js';
+import { SqliteScanCache } from '../../src/scheduler/state/scan-cache-store.js';
 import { CyrusTestBed } from '../cyrus/testbed.js';
 import { parseCtlBackupsJsonList } from '../support/ctl-backups-list.js';
 import { runCliProcess } from '../support/run-cli.js';
@@ -37,6 +42,29 @@ describe('report from the backup server\'s files, against real Cyrus', () => {
     writeFileSync(configFile, `backupd:\n  imapdConf: ${bed.backup.confPath}\nstate: ${join(work, 'state.db')}\npolicy:\n  maxAge: 1h\n`);
   });
 
+  /** A backups.db of our own (Cyrus's twoskip, written by cyr_dbtool as cyrus) in `folder`, naming these data files. */
+  function backupsDbIn(folder: string, entries: ReadonlyArray<readonly [string, string]>): string {
+    const dbFile = join(folder, 'backups.db');
+    const batch = entries.map(([k, v]) => `SET {${Buffer.byteLength(k)}+}\r\n${k} {${Buffer.byteLength(v)}+}\r\n${v}\r\n`).join('');
+    execFileSync('chown', ['-R', 'cyrus:mail', folder]);
+    execFileSync('su', ['cyrus', '-s', '/bin/sh', '-c', `/usr/lib/cyrus/bin/cyr_dbtool -C ${bed.backup.confPath} -n ${dbFile} twoskip batch`], {
+      input: `BEGIN\r\n${batch}COMMIT\r\n`,
+    });
+    chmodSync(dbFile, 0o600);
+    return dbFile;
+  }
+
+  /** A copy of `userid`'s backup (data file and index) in a folder of its own: Cyrus's own files are never touched. */
+  async function copyOfBackup(userid: string, folder: string): Promise<string> {
+    const live = await bed.cyrDbtoolShowBackupsDb();
+    const copyDir = join(work, folder);
+    mkdirSync(copyDir, { recursive: true });
+    const copy = join(copyDir, `${userid}_COPY`);
+    copyFileSync(live.get(userid)!, copy);
+    copyFileSync(`${live.get(userid)!}.index`, `${copy}.index`);
+    return copy;
+  }
+
   after(async () => {
     await bed?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
@@ -63,13 +91,34 @@ describe('report from the backup server\'s files, against real Cyrus', () => {
         .get() as { n: number; newest: number; last: number };
       index.close();
       assert.equal(u.chunks, chunks);
-      // The scan reads indexes backupd wrote from their pages, not through SQLite, and gets SQLite's answer.
+      // The scan reads indexes backupd wrote from their pages, not through SQLite, and gets SQLite's answer
+      // (once SQLite has read the first index of their schema in this process).
+      readBackupIndex(e.fname);
       const pages = readChunkTableFromPages(`${e.fname}.index`);
       assert.ok(!(pages instanceof NotPlainPages), `${u.userid}: the page reader declined backupd's index: ${String(pages)}`);
       assert.deepEqual([pages.chunks, pages.newestId, pages.newestEnd], [chunks, newest, last]);
     }
     assert.equal(report.users.find((u) => u.userid === 'anne')!.chunks, 2, 'two XBACKUPs of anne made two chunks');
     assert.equal(report.discovery, 'none');
+  });
+
+  test("backupd writes each chunk as a gzip member of its own at the chunk's offset, and length counts it uncompressed", async () => {
+    // What the data file check relies on, and why it cannot ask for offset + length bytes: a chunk whose
+    // mail compresses takes fewer.
+    for (const [userid, dataFile] of await bed.cyrDbtoolShowBackupsDb()) {
+      const data = readFileSync(dataFile);
+      const index = new Database(`${dataFile}.index`, { readonly: true });
+      const rows = index.prepare('SELECT id, offset, length FROM chunk ORDER BY id').all() as Array<{ id: number; offset: number; length: number }>;
+      index.close();
+      const onDisk = rows.map(({ id, offset, length }, i) => {
+        const member = data.subarray(offset, rows[i + 1]?.offset ?? data.length);
+        assert.deepEqual([...member.subarray(0, 3)], [0x1f, 0x8b, 0x08], `${userid} chunk ${id}`);
+        assert.equal(gunzipSync(member).length, length, `${userid} chunk ${id}`);
+        return member.length;
+      });
+      // The first chunk carries the mail, which compresses: its length is more than it takes on disk.
+      assert.ok(rows[0]!.length > onDisk[0]!, `${userid}: chunk 1 has length ${rows[0]!.length} and takes ${onDisk[0]} bytes`);
+    }
   });
 
   test('a corrupt index shows as unreadable with a reason while the other users still report', async () => {
@@ -80,15 +129,7 @@ describe('report from the backup server\'s files, against real Cyrus', () => {
     const carolCopy = join(copyDir, 'carol_COPY');
     copyFileSync(live.get('carol')!, carolCopy);
     writeFileSync(`${carolCopy}.index`, Buffer.alloc(8192, 0x5a));
-    const dbFile = join(copyDir, 'backups.db');
-    const batch = [['anne', live.get('anne')!], ['bob', live.get('bob')!], ['carol', carolCopy]]
-      .map(([k, v]) => `SET {${Buffer.byteLength(k!)}+}\r\n${k} {${Buffer.byteLength(v!)}+}\r\n${v}\r\n`)
-      .join('');
-    execFileSync('chown', ['-R', 'cyrus:mail', copyDir]);
-    execFileSync('su', ['cyrus', '-s', '/bin/sh', '-c', `/usr/lib/cyrus/bin/cyr_dbtool -C ${bed.backup.confPath} -n ${dbFile} twoskip batch`], {
-      input: `BEGIN\r\n${batch}COMMIT\r\n`,
-    });
-    chmodSync(dbFile, 0o600);
+    const dbFile = backupsDbIn(copyDir, [['anne', live.get('anne')!], ['bob', live.get('bob')!], ['carol', carolCopy]]);
     const config = join(work, 'corrupt.yaml');
     writeFileSync(config, `backupd:\n  imapdConf: ${bed.backup.confPath}\n  backupsDb: ${dbFile}\nstate: ${join(work, 'state.db')}\n`);
 
@@ -105,6 +146,67 @@ describe('report from the backup server\'s files, against real Cyrus', () => {
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^carol\s+unreadable\s+/m);
     assert.match(table.stdout, /^3 users: 2 fresh, 0 stale, 0 missing, 0 failing, 1 unreadable/m);
+  });
+
+  test("an index SQLite refuses over another table's schema row is unreadable with SQLite's reason", async () => {
+    const carol = await copyOfBackup('carol', 'schema');
+    const db = new Database(`${carol}.index`);
+    db.unsafeMode(true);
+    db.pragma('writable_schema = ON');
+    db.exec("UPDATE sqlite_schema SET sql = replace(sql, 'guid CHAR UNIQUE NOT NULL', 'guid CHAR UNIQUE NOT NULL,,') WHERE name = 'message'");
+    db.close();
+    const dbFile = backupsDbIn(join(work, 'schema'), [['carol', carol]]);
+    const config = join(work, 'schema.yaml');
+    writeFileSync(config, `backupd:\n  imapdConf: ${bed.backup.confPath}\n  backupsDb: ${dbFile}\n`);
+
+    const run = await runCliProcess(['report', '--json', '-c', config]);
+    assert.equal(run.code, 0, run.stderr);
+    const [user] = (JSON.parse(run.stdout) as ReportJson).users;
+    assert.equal(user!.state, 'unreadable');
+    assert.match(user!.error!, /carol_COPY\.index: malformed database schema \(message\)/);
+  });
+
+  test('a data file deleted, truncated or replaced after a scan makes its user unreadable at the next, cold or warm', async () => {
+    // anne was backed up twice: her newest chunk starts past the first.
+    const anne = await copyOfBackup('anne', 'data');
+    const original = readFileSync(anne);
+    const index = new Database(`${anne}.index`, { readonly: true });
+    const newest = index.prepare('SELECT offset FROM chunk ORDER BY id DESC LIMIT 1').pluck().get() as number;
+    index.close();
+    assert.ok(newest > 0);
+    const paths = { backupsDb: backupsDbIn(join(work, 'data'), [['anne', anne]]), backupsDbFormat: 'twoskip' as const };
+    const state = openStateDb(join(work, 'data', 'state.db'));
+    try {
+      const warm = new BackupServerScanner(paths, new SqliteScanCache(state));
+      const changes: Array<[string, () => void, RegExp]> = [
+        ['deleted', () => rmSync(anne), /anne_COPY: backup data file: ENOENT/],
+        ['truncated within its newest chunk', () => writeFileSync(anne, original.subarray(0, newest + 10)), /anne_COPY: the data file is truncated/],
+        ['replaced by another file of its size', () => {
+          writeFileSync(`${anne}.new`, Buffer.alloc(original.length, 0x41));
+          renameSync(`${anne}.new`, anne);
+        }, /anne_COPY: no gzip member at byte/],
+        ['replaced by a larger file', () => writeFileSync(anne, Buffer.alloc(2 * original.length, 0x41)), /anne_COPY: no gzip member at byte/],
+      ];
+      for (const [change, make, message] of changes) {
+        writeFileSync(anne, original);
+        const [intact] = (await warm.scan()).entries;
+        assert.equal(intact!.error, null, `${change}: ${intact!.error?.message}`);
+        assert.equal(intact!.index!.dataBytes, original.length);
+        make();
+        for (const [how, scanner] of [['warm', warm], ['cold', new BackupServerScanner(paths)]] as const) {
+          const [entry] = (await scanner.scan()).entries;
+          assert.equal(entry!.index, null, `${change}, ${how}: ${JSON.stringify(entry!.index)}`);
+          assert.match(entry!.error!.message, message, `${change}, ${how}`);
+        }
+      }
+      // Untouched again, a backup is read once and then reused.
+      writeFileSync(anne, original);
+      await warm.scan();
+      await warm.scan();
+      assert.equal(warm.lastStats.indexesReused, 1);
+    } finally {
+      state.close();
+    }
   });
 
   test('nagios format exits with the plugin codes and turns an unreadable backups.db into UNKNOWN', async () => {

@@ -3,13 +3,13 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { SCHEMA } from './synthetic-backup.js';
+import { EMPTY_GZIP_MEMBER, emptyChunks, SCHEMA } from './synthetic-backup.js';
 
 /** A ts_end as inserted: a JS number that is an integer is stored as INTEGER, another one as REAL; a string as TEXT. */
 export type TsEnd = number | bigint | string | null;
 
 export interface ChunkIndexOptions {
-  /** ts_end of each chunk row, in id order (ids 1, 2, ...). */
+  /** ts_end of each chunk row, in id order (ids 1, 2, ...); chunk i is an empty gzip member at offset 20 (i - 1) of the data file (writeDataFile). */
   tsEnds: readonly TsEnd[];
   /** `PRAGMA page_size`, set before any table exists. */
   pageSize?: number;
@@ -54,7 +54,7 @@ export function writeChunkIndex(indexFile: string, options: ChunkIndexOptions): 
         const chunk = db.prepare('INSERT INTO chunk (id, ts_start, ts_end, offset, length, file_sha1, data_sha1) VALUES (?, ?, ?, ?, ?, ?, ?)');
         options.tsEnds.forEach((end, i) => {
           const start = typeof end === 'number' && Number.isSafeInteger(end - 60) ? end - 60 : 0;
-          chunk.run(i + 1, start, end, i * 4096, 4096, sha1Like(i, sha1Length), sha1Like(i + 7, sha1Length));
+          chunk.run(i + 1, start, end, i * EMPTY_GZIP_MEMBER.length, 0, sha1Like(i, sha1Length), sha1Like(i + 7, sha1Length));
         });
       }
       if (options.messages) {
@@ -79,10 +79,12 @@ export function writeChunkIndex(indexFile: string, options: ChunkIndexOptions): 
   }
 }
 
-/** A data file beside the index, as readBackupIndex stats it. */
-export function writeDataFile(dataFile: string, bytes = 100): void {
+/** A data file beside the index that holds chunks 1 to `chunks` where their rows say (an empty gzip member each); returns its size. */
+export function writeDataFile(dataFile: string, chunks: number): number {
   mkdirSync(dirname(dataFile), { recursive: true });
-  writeFileSync(dataFile, Buffer.alloc(bytes));
+  const bytes = emptyChunks(chunks);
+  writeFileSync(dataFile, bytes);
+  return bytes.length;
 }
 
 export interface SqliteChunkAnswer {
@@ -90,17 +92,27 @@ export interface SqliteChunkAnswer {
   chunks: number;
   newestId: number | null;
   newestEnd: number | null;
+  newestOffset: number | null;
+  newestLength: number | null;
 }
 
-/** The chunk count, the newest chunk's id and ts_end, and `PRAGMA user_version`, from SQLite itself (read-only). */
+/** The chunk count, the newest chunk's id, ts_end, offset and length, and `PRAGMA user_version`, from SQLite itself (read-only). */
 export function sqliteChunkAnswer(indexFile: string): SqliteChunkAnswer {
   const db = new Database(indexFile, { readonly: true, fileMustExist: true });
   try {
+    const newest = (column: string) => `(SELECT ${column} FROM chunk ORDER BY id DESC LIMIT 1) AS ${column === 'id' ? 'newestId' : column}`;
     const row = db
       // max(ts_end) makes SQLite read every row's record, as the page reader does.
-      .prepare('SELECT count(*) AS chunks, max(ts_end) AS walked, (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS newestId, (SELECT ts_end FROM chunk ORDER BY id DESC LIMIT 1) AS newestEnd FROM chunk')
-      .get() as { chunks: number; newestId: number | null; newestEnd: number | null };
-    return { userVersion: db.pragma('user_version', { simple: true }) as number, chunks: row.chunks, newestId: row.newestId, newestEnd: row.newestEnd };
+      .prepare(`SELECT count(*) AS chunks, max(ts_end) AS walked, ${['id', 'ts_end', 'offset', 'length'].map(newest).join(', ')} FROM chunk`)
+      .get() as { chunks: number; newestId: number | null; ts_end: number | null; offset: number | null; length: number | null };
+    return {
+      userVersion: db.pragma('user_version', { simple: true }) as number,
+      chunks: row.chunks,
+      newestId: row.newestId,
+      newestEnd: row.ts_end,
+      newestOffset: row.offset,
+      newestLength: row.length,
+    };
   } finally {
     db.close();
   }

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 /** The tables of a Cyrus 3.6 backup index that the scheduler reads (as `.schema` shows on a real one). */
 export const SCHEMA = `
@@ -9,11 +10,20 @@ CREATE TABLE message( id INTEGER PRIMARY KEY ASC, guid CHAR UNIQUE NOT NULL, par
 CREATE TABLE mailbox( id INTEGER PRIMARY KEY ASC, last_chunk_id INTEGER NOT NULL REFERENCES chunk(id), uniqueid CHAR UNIQUE NOT NULL, mboxname CHAR NOT NULL, mboxtype CHAR, last_uid INTEGER, highestmodseq INTEGER, recentuid INTEGER, recenttime INTEGER, last_appenddate INTEGER, pop3_last_login INTEGER, pop3_show_after INTEGER, uidvalidity INTEGER, partition CHAR, acl CHAR, options CHAR, sync_crc INTEGER, sync_crc_annot INTEGER, quotaroot CHAR, xconvmodseq INTEGER, annotations CHAR, deleted INTEGER );
 `;
 
+/** One gzip member holding nothing: Cyrus writes each chunk as its own gzip member, and this is the smallest (20 bytes). */
+export const EMPTY_GZIP_MEMBER = gzipSync(Buffer.alloc(0));
+
+/** A data file of `chunks` empty chunks, one after the other (chunk i at offset 20 i, of length 0). */
+export function emptyChunks(chunks: number): Buffer {
+  return Buffer.concat(Array.from({ length: chunks }, () => EMPTY_GZIP_MEMBER));
+}
+
 export interface SyntheticBackup {
   /** ts_end of each chunk, in seconds since the epoch. */
   chunkEnds: number[];
   messages?: number;
   mailboxes?: number;
+  /** Size of the data file: its chunks, then zeros (what a backupd killed mid-write leaves); 100 by default. */
   dataBytes?: number;
   userVersion?: number;
 }
@@ -21,13 +31,16 @@ export interface SyntheticBackup {
 /** Writes (or rewrites) a data file and an index that look like backupd's, for tests that need no running Cyrus. */
 export function writeSyntheticBackup(dataFile: string, backup: SyntheticBackup): void {
   mkdirSync(dirname(dataFile), { recursive: true });
-  writeFileSync(dataFile, Buffer.alloc(backup.dataBytes ?? 100));
+  const chunks = emptyChunks(backup.chunkEnds.length);
+  const dataBytes = backup.dataBytes ?? Math.max(100, chunks.length);
+  if (dataBytes < chunks.length) throw new Error(`${backup.chunkEnds.length} chunks need a data file of at least ${chunks.length} bytes, not ${dataBytes}`);
+  writeFileSync(dataFile, Buffer.concat([chunks, Buffer.alloc(dataBytes - chunks.length)]));
   rmSync(`${dataFile}.index`, { force: true });
   const db = new Database(`${dataFile}.index`);
   db.exec(SCHEMA);
   db.pragma(`user_version = ${backup.userVersion ?? 3}`);
-  const chunk = db.prepare('INSERT INTO chunk (ts_start, ts_end, offset, length) VALUES (?, ?, ?, 10)');
-  backup.chunkEnds.forEach((end, i) => chunk.run(end, end, i * 10));
+  const chunk = db.prepare('INSERT INTO chunk (ts_start, ts_end, offset, length) VALUES (?, ?, ?, 0)');
+  backup.chunkEnds.forEach((end, i) => chunk.run(end, end, i * EMPTY_GZIP_MEMBER.length));
   const message = db.prepare("INSERT INTO message (guid, chunk_id) VALUES (?, 1)");
   for (let i = 0; i < (backup.messages ?? 0); i++) message.run(`guid${i}`);
   const mailbox = db.prepare("INSERT INTO mailbox (last_chunk_id, uniqueid, mboxname) VALUES (1, ?, ?)");

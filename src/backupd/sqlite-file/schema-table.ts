@@ -1,49 +1,62 @@
 import type { PageFile } from './page-file.js';
 import { NotPlainPages } from './not-plain-pages.js';
-import { PageCursor } from './page-cursor.js';
-import { integerOrNull, serialTypeSize, textEquals } from './record.js';
-import { forEachTableRow } from './table-btree.js';
+import { parsedSchemas, type ParsedSchema } from './parsed-schemas.js';
+import { forEachTableRow, MAX_DEPTH } from './table-btree.js';
 
-/** The schema table's columns: type, name, tbl_name, rootpage, sql. */
-const COLUMNS = 5;
-const KINDS = ['table', 'index', 'view', 'trigger'];
+/** PageFile's buffer for overflow pages: none of the b-tree walk's depths. */
+const OVERFLOW_SLOT = MAX_DEPTH;
 
-const isText = (serialType: number): boolean => serialType >= 13 && (serialType & 1) === 1;
+/** Reused from file to file: a scan reads every index's schema. */
+let spilled = Buffer.allocUnsafe(4096);
+const alive: boolean[] = [];
 
-export interface SchemaTable {
-  rootPage: number;
-  sql: string;
+/**
+ * The schema SQLite has parsed before (see parsed-schemas.ts) whose rows this file's schema table
+ * (sqlite_schema, rooted at page 1) holds, record for record, overflow pages included; NotPlainPages when
+ * there is none, or when a root page of its rows is beyond this file.
+ */
+export function matchParsedSchema(file: PageFile): ParsedSchema {
+  const known = parsedSchemas();
+  if (known.length === 0) throw new NotPlainPages('a schema SQLite has not read in this process');
+  alive.length = known.length;
+  alive.fill(true);
+  let rows = 0;
+  forEachTableRow(file, 1, (page, _rowid, start, localEnd, payloadSize) => {
+    const record = localEnd - start === payloadSize ? page : assemble(file, page, start, localEnd, payloadSize);
+    const from = record === page ? start : 0;
+    let any = false;
+    for (let k = 0; k < known.length; k++) {
+      if (!alive[k]) continue;
+      const { records, ends } = known[k]!;
+      const recordStart = rows === 0 ? 0 : ends[rows - 1]!;
+      const recordEnd = ends[rows];
+      alive[k] = recordEnd !== undefined && recordEnd - recordStart === payloadSize && record.compare(records, recordStart, recordEnd, from, from + payloadSize) === 0;
+      any ||= alive[k]!;
+    }
+    if (!any) throw new NotPlainPages('a schema SQLite has not read in this process');
+    rows++;
+  });
+  const schema = known.find((s, k) => alive[k] && s.ends.length === rows);
+  if (!schema) throw new NotPlainPages('a schema SQLite has not read in this process');
+  // SQLite refuses a root page beyond the file, the one part of a schema's validity that depends on the file.
+  if (schema.maxRootPage > file.header.pageCount) throw new NotPlainPages(`a schema row rooted at page ${schema.maxRootPage}, beyond the file`);
+  return schema;
 }
 
-/** The table `name` as the schema (sqlite_master, rooted at page 1) records it; null when there is none. */
-export function findTable(file: PageFile, name: string): SchemaTable | null {
-  const cursor = new PageCursor();
-  const serials = new Array<number>(COLUMNS);
-  const offsets = new Array<number>(COLUMNS);
-  let found: SchemaTable | null = null;
-  forEachTableRow(file, 1, (page, _rowid, start, end) => {
-    const c = cursor.at(page, start, end);
-    const headerEnd = start + c.varint();
-    if (headerEnd > end) throw new NotPlainPages('a schema record header beyond its page');
-    let offset = headerEnd;
-    for (let i = 0; i < COLUMNS; i++) {
-      if (c.pos >= headerEnd) throw new NotPlainPages('a schema record with too few columns');
-      serials[i] = c.varint();
-      offsets[i] = offset;
-      offset += serialTypeSize(serials[i]!);
-    }
-    // SQLite loads every row of the schema before any query: a row it could not load makes the file unreadable to it.
-    if (offsets[2]! + serialTypeSize(serials[2]!) > end) throw new NotPlainPages('a schema row\'s names beyond its page');
-    if (!KINDS.some((kind) => textEquals(page, offsets[0]!, serials[0]!, kind)) || !isText(serials[1]!) || !isText(serials[2]!)) {
-      throw new NotPlainPages('a schema row that is not one SQLite writes');
-    }
-    if (!textEquals(page, offsets[0]!, serials[0]!, 'table') || !textEquals(page, offsets[1]!, serials[1]!, name)) return;
-    if (found) throw new NotPlainPages(`two tables named ${name}`);
-    if (offset > end) throw new NotPlainPages(`the schema of ${name} continues on overflow pages`);
-    const rootPage = integerOrNull(page, offsets[3]!, serials[3]!);
-    const sql = isText(serials[4]!) ? page.toString('utf8', offsets[4]!, offsets[4]! + serialTypeSize(serials[4]!)) : null;
-    if (rootPage === null || rootPage < 2 || sql === null) throw new NotPlainPages(`the schema row of ${name} is incomplete`);
-    found = { rootPage, sql };
-  });
-  return found;
+/** A record that continues on overflow pages, whole, in a buffer of its own (valid until the next one). */
+function assemble(file: PageFile, page: Buffer, start: number, localEnd: number, payloadSize: number): Buffer {
+  if (spilled.length < payloadSize) spilled = Buffer.allocUnsafe(Math.max(payloadSize, 2 * spilled.length));
+  let filled = page.copy(spilled, 0, start, localEnd);
+  const perPage = file.header.usableSize - 4;
+  let next = page.readUInt32BE(localEnd);
+  while (filled < payloadSize) {
+    // As many pages as the size needs; a chain that ends early, or goes on, is damage.
+    if (next < 2) throw new NotPlainPages(`overflow page ${next}`);
+    const overflow = file.read(next, OVERFLOW_SLOT);
+    filled += overflow.copy(spilled, filled, 4, 4 + Math.min(perPage, payloadSize - filled));
+    next = overflow.readUInt32BE(0);
+    if (filled < payloadSize && next === 0) throw new NotPlainPages('an overflow chain that ends early');
+  }
+  if (next !== 0) throw new NotPlainPages('an overflow chain longer than its record');
+  return spilled;
 }

@@ -4,14 +4,15 @@ import { PageCursor } from './page-cursor.js';
 
 const INTERIOR_TABLE = 5;
 const LEAF_TABLE = 13;
-/** SQLite's own limit on a b-tree's depth. */
-const MAX_DEPTH = 20;
+/** SQLite's own limit on a b-tree's depth; PageFile's buffers of the depths from here on are free for other pages. */
+export const MAX_DEPTH = 20;
 
 /**
- * One row of a table: its rowid, and where its record starts and its bytes on this page end (a record
- * larger than the page continues on overflow pages, which are not followed).
+ * One row of a table: its rowid, where its record starts and its bytes on this page end, and its whole
+ * size. A record larger than that continues on overflow pages, whose first is numbered in the 4 bytes at
+ * `localEnd`; they are not followed here.
  */
-export type VisitRow = (page: Buffer, rowid: number, recordStart: number, localEnd: number) => void;
+export type VisitRow = (page: Buffer, rowid: number, recordStart: number, localEnd: number, payloadSize: number) => void;
 
 /**
  * Calls `visit` for every row of the table b-tree rooted at `root`, in rowid order, and returns how many
@@ -49,6 +50,8 @@ class TableWalk {
     if (kind !== LEAF_TABLE && kind !== INTERIOR_TABLE) throw new NotPlainPages(`page ${pgno} is not a table page`);
     const headerSize = kind === LEAF_TABLE ? 8 : 12;
     const cells = page.readUInt16BE(h + 3);
+    // SQLite's bound on cells per page (btreeInitPage): more is damage to it, whatever the pointers say.
+    if (cells > (this.file.header.pageSize - 8) / 6) throw new NotPlainPages(`page ${pgno} has more cells than a page holds`);
     // As SQLite: only a root leaf may be empty (an empty table); an empty child or interior root is damage.
     if (cells === 0 && (depth > 0 || kind === INTERIOR_TABLE)) throw new NotPlainPages(`page ${pgno} has no cells`);
     const contentStart = page.readUInt16BE(h + 5) || 65536;
@@ -89,7 +92,7 @@ class TableWalk {
     const end = c.pos + local + (local < payloadSize ? 4 : 0);
     if (end > this.usable) throw new NotPlainPages('a cell runs past the page');
     this.rows++;
-    this.visit(page, rowid, c.pos, c.pos + local);
+    this.visit(page, rowid, c.pos, c.pos + local, payloadSize);
   }
 }
 

@@ -79,4 +79,21 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE user_memory ADD COLUMN in_doubt_chunk_before INTEGER;
    ALTER TABLE user_memory ADD COLUMN untrusted_through INTEGER;
    ALTER TABLE user_memory ADD COLUMN trusted_backup_at INTEGER`,
+  // A backup is its data file too: a summary is reused only while the data file's fingerprint holds as
+  // well, which no cached row has, so they are all read again.
+  `DROP TABLE scan_cache;
+   CREATE TABLE scan_cache (
+     userid          TEXT PRIMARY KEY,
+     data_file       TEXT NOT NULL,
+     ino             INTEGER NOT NULL,
+     size            INTEGER NOT NULL,
+     mtime_ms        REAL NOT NULL,
+     data_ino        INTEGER NOT NULL,
+     data_size       INTEGER NOT NULL,
+     data_mtime_ms   REAL NOT NULL,
+     last_backup     INTEGER,
+     newest_chunk_id INTEGER,
+     chunks          INTEGER NOT NULL,
+     data_bytes      INTEGER NOT NULL
+   ) STRICT`,
 ];
