@@ -2,7 +2,7 @@
 // timestamps, which one chunk dated in the future would satisfy forever.
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -10,7 +10,7 @@ import { BackupsDbReader } from '../../src/backupd/backups-listing.js';
 import { NO_CHUNK } from '../../src/scheduler/backup-result.js';
 import { readChunkMarks, verifyBackups } from '../../src/scheduler/verify-backups.js';
 import { sweptResults } from '../../src/scheduler/verified-results.js';
-import { writeFlatBackupsDb, writeSyntheticBackup } from '../support/synthetic-backup.js';
+import { EMPTY_GZIP_MEMBER, writeFlatBackupsDb, writeSyntheticBackup } from '../support/synthetic-backup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xbs-verify-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,11 +26,12 @@ function server(users: Record<string, number[]>) {
   return { reader: new BackupsDbReader({ backupsDb: join(dir, 'backups.db'), backupsDbFormat: 'flat' }), files: Object.fromEntries(entries) };
 }
 
-/** What backupd does on a backup: one more chunk, the data file longer. */
+/** What backupd does on a backup: one more chunk, its own gzip member at the end of the data file. */
 function appendChunk(file: string, tsEnd: number): void {
-  appendFileSync(file, Buffer.alloc(55));
+  const offset = statSync(file).size;
+  appendFileSync(file, EMPTY_GZIP_MEMBER);
   const db = new Database(`${file}.index`);
-  db.prepare('INSERT INTO chunk (ts_start, ts_end, offset, length) VALUES (?, ?, ?, 55)').run(tsEnd, tsEnd, 1000 + tsEnd);
+  db.prepare('INSERT INTO chunk (ts_start, ts_end, offset, length) VALUES (?, ?, ?, 0)').run(tsEnd, tsEnd, offset);
   db.close();
 }
 
@@ -53,11 +54,11 @@ describe('verification by chunk id', () => {
   test('a new chunk id whose data file did not grow (replaced meanwhile) is not verified', async () => {
     const { reader, files } = server({ carol: [NOW_S - 100] });
     const before = await readChunkMarks(reader, ['carol']);
-    appendChunk(files.carol!, NOW_S);
-    writeFileSync(files.carol!, Buffer.alloc(100));
+    // Rewritten meanwhile (a new backup file with two chunks, smaller than the one read before).
+    writeSyntheticBackup(files.carol!, { chunkEnds: [NOW_S - 100, NOW_S], dataBytes: 40 });
     const [result] = await verifyBackups(reader, ['carol'], before, new Set(['carol']));
     assert.equal(result!.verified, false);
-    assert.match(result!.reason!, /chunk 2 is new .* but the data file did not grow \(100 bytes before, 100 now\)/);
+    assert.match(result!.reason!, /chunk 2 is new .* but the data file did not grow \(100 bytes before, 40 now\)/);
   });
 
   test('a first backup: no entry before, any chunk after verifies; no entry after does not', async () => {
