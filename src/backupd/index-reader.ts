@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { readChunkTableFromPages, type ChunkTablePages } from './chunk-table-from-pages.js';
 import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
 import type { FileFingerprint } from './scan-cache.js';
@@ -114,8 +114,9 @@ export function readBackup(dataFile: string, pages = readChunkTableFromPages(ind
 function sqliteRows(file: string, sql: string): SummaryRow {
   let db: Database.Database;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 250 });
+    db = openReadOnly(file);
   } catch (err) {
+    if (err instanceof BackupIndexError) throw err;
     throw classify(file, err);
   }
   let row: SummaryRow;
@@ -132,6 +133,40 @@ function sqliteRows(file: string, sql: string): SummaryRow {
   }
   if (row.version < MIN_SCHEMA_VERSION) throw oldSchema(file, row.version);
   return row;
+}
+
+/** SQLite's header bytes 18 and 19: 2 for a database in WAL mode. */
+const WAL_VERSION = 2;
+
+/**
+ * SQLite, read-only, never writing beside the file. Cyrus keeps its indexes in rollback-journal mode; a
+ * file in WAL mode (someone's sqlite3) would make SQLite create and write `-wal` and `-shm` files in
+ * Cyrus's directory even read-only, so such a file is read from a copy in memory, which is exact while
+ * no `-wal` file holds changes the file itself lacks, and refused when one does.
+ */
+function openReadOnly(file: string): Database.Database {
+  const header = Buffer.alloc(20);
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const read = readSync(fd, header, 0, header.length, 0);
+    if (read < header.length || header[18] !== WAL_VERSION || header[19] !== WAL_VERSION) {
+      return new Database(file, { readonly: true, fileMustExist: true, timeout: 250 });
+    }
+  } catch {
+    // Opened by SQLite below, which says what is wrong with it.
+    return new Database(file, { readonly: true, fileMustExist: true, timeout: 250 });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  if ((statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0) > 0) {
+    throw new BackupIndexError(file, 'locked', 'is in WAL mode, which Cyrus never uses, with changes in its -wal file: reading it would write beside it; as the cyrus user, `sqlite3 <index> "PRAGMA journal_mode=DELETE"` puts it back');
+  }
+  const copy = readFileSync(file);
+  // The copy in rollback-journal mode, as Cyrus writes it: SQLite reads a copy in memory only so.
+  copy[18] = 1;
+  copy[19] = 1;
+  return new Database(copy, { readonly: true });
 }
 
 /** The index's rows validated where they are read, then checked against the data file. */
@@ -166,6 +201,10 @@ function chunkEnd(file: string, id: number | null, tsEnd: unknown): number | nul
 }
 
 function oldSchema(file: string, version: number): BackupIndexError {
+  // An empty file has no schema at all: its backup lost its index, which Cyrus can rebuild.
+  if (version === 0 && statSync(file, { throwIfNoEntry: false })?.size === 0) {
+    return new BackupIndexError(file, 'schema', 'is empty: this backup has lost its index; `ctl_backups reindex <userid>` as the cyrus user rebuilds it from the data file');
+  }
   return new BackupIndexError(file, 'schema', `index schema version ${version}, expected ${MIN_SCHEMA_VERSION} or later`);
 }
 
@@ -236,6 +275,10 @@ function classify(file: string, err: unknown, db?: Database.Database): BackupInd
   const message = e.message ?? String(err);
   let problem: BackupIndexProblem = 'corrupt';
   if (code === 'SQLITE_CANTOPEN') problem = accessProblem(file);
+  else if (code.startsWith('SQLITE_READONLY') && existsSync(`${file}-journal`)) {
+    // A hot journal: a writer stopped mid-transaction, and only a writer may roll it back.
+    return new BackupIndexError(file, 'locked', 'is being recovered: a writer stopped in the middle of a transaction (its -journal is still there), and Cyrus rolls it back the next time it opens this backup');
+  }
   else if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code.startsWith('SQLITE_BUSY_')) problem = 'locked';
   else if (code === 'SQLITE_ERROR' && /no such (table|column)/.test(message)) {
     const version = db && schemaVersionOf(db);

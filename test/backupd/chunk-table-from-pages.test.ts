@@ -326,7 +326,7 @@ const DECLINES: DeclineCase[] = [
   { name: 'a missing index', spoil: () => {}, expected: { problem: 'missing' } },
   // It opens (Linux opens a directory read-only), and the first read fails: EISDIR, a file-system error like any other.
   { name: 'a directory where the index should be', spoil: (i) => mkdirSync(i), expected: { problem: 'corrupt', message: /disk I\/O error/ } },
-  { name: 'an empty index file', spoil: (i) => writeFileSync(i, ''), expected: { problem: 'schema', message: /schema version 0/ } },
+  { name: 'an empty index file', spoil: (i) => writeFileSync(i, ''), expected: { problem: 'schema', message: /is empty: this backup has lost its index; `ctl_backups reindex <userid>`/ } },
   {
     name: 'an index truncated to a size that is not a whole number of pages',
     plain: { ...plainIndex, pageSize: 1024 },
