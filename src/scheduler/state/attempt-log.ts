@@ -1,6 +1,6 @@
 import type { AttemptOutcome } from '../../staleness/user-history.js';
 import type { StateDb } from './open-state-db.js';
-import { stateWrite } from './state-write-error.js';
+import { stateRead, stateWrite } from './state-write-error.js';
 
 export type AttemptKind = 'refresh' | 'first' | 'forced' | 'canary';
 
@@ -115,9 +115,9 @@ export class AttemptLog {
   /** Newest first. */
   history(options: { userid?: string | undefined; limit?: number | undefined } = {}): AttemptRecord[] {
     const where = options.userid === undefined ? '' : 'WHERE userid = @userid';
-    const rows = this.db
-      .prepare(`SELECT * FROM attempt ${where} ORDER BY started_at DESC, id DESC LIMIT @limit`)
-      .all({ userid: options.userid, limit: options.limit ?? -1 }) as Row[];
+    const rows = stateRead(this.db, () =>
+      this.db.prepare(`SELECT * FROM attempt ${where} ORDER BY started_at DESC, id DESC LIMIT @limit`).all({ userid: options.userid, limit: options.limit ?? -1 }),
+    ) as Row[];
     return rows.map(toRecord);
   }
 

@@ -1,6 +1,6 @@
 import type { CachedIndex, ScanCacheStore } from '../../backupd/scan-cache.js';
 import type { StateDb } from './open-state-db.js';
-import { stateWrite } from './state-write-error.js';
+import { stateRead, stateWrite } from './state-write-error.js';
 
 const COLUMNS = 'userid, data_file, ino, size, mtime_ms, data_ino, data_size, data_mtime_ms, last_backup, newest_chunk_id, chunks, data_bytes';
 
@@ -27,6 +27,10 @@ export class SqliteScanCache implements ScanCacheStore {
   }
 
   load(): Map<string, CachedIndex> {
+    return stateRead(this.db, () => this.loadRows());
+  }
+
+  private loadRows(): Map<string, CachedIndex> {
     const rows = this.db.prepare(`SELECT ${COLUMNS} FROM scan_cache`).raw().iterate() as IterableIterator<Row>;
     const cache = new Map<string, CachedIndex>();
     for (const [userid, dataFile, ino, size, mtimeMs, dataIno, dataSize, dataMtimeMs, lastBackup, newestChunkId, chunks, dataBytes] of rows) {

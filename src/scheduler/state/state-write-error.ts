@@ -52,3 +52,23 @@ export function stateWrite<T>(db: StateDb, write: () => T): T {
     throw err;
   }
 }
+
+/**
+ * Runs one read; a failure of SQLite's (a damaged file, most likely) comes out as a StateDbError that
+ * names the file and says what to do, never SQLite's words alone.
+ */
+export function stateRead<T>(db: StateDb, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    const { code, message } = err as { code?: unknown; message?: unknown };
+    if (typeof code !== 'string' || !code.startsWith('SQLITE_')) throw err;
+    const damaged = code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB';
+    throw new StateDbError(
+      db.name,
+      damaged
+        ? `is damaged (${code}: ${String(message)}): it is only the scheduler's own record (history, backoff, what it last read), no backup is in it; stop the scheduler, move the file aside with its -wal and -shm (\`sqlite3 <file> .recover\` may save the history) and start again`
+        : `cannot be read (${code}: ${String(message)})`,
+    );
+  }
+}

@@ -3,7 +3,7 @@ import type { AttemptOutcome, UserHistory } from '../../staleness/user-history.j
 import type { ChunkMark } from '../backup-result.js';
 import { retryDelay } from '../plan/retry-delay.js';
 import type { StateDb } from './open-state-db.js';
-import { stateWrite } from './state-write-error.js';
+import { stateRead, stateWrite } from './state-write-error.js';
 
 export interface RememberedUser extends UserHistory {
   /** Backoff: no new attempt before this time (ms). */
@@ -67,7 +67,7 @@ export class UserMemory {
   constructor(private readonly db: StateDb) {}
 
   all(): Map<string, RememberedUser> {
-    return new Map((this.db.prepare(SELECT).all() as Row[]).map((r) => [r.userid, toRemembered(r)]));
+    return stateRead(this.db, () => new Map((this.db.prepare(SELECT).all() as Row[]).map((r) => [r.userid, toRemembered(r)])));
   }
 
   /**
