@@ -1,10 +1,12 @@
 // `npm run sandbox`: a self-contained playground on this machine. It starts a real Cyrus IMAP server and a
 // real backupd on loopback (the integration tests' test bed), fills the IMAP server with a small fleet,
 // writes sandbox/config.yaml for it, runs check, bootstrap and report, and leaves `run` going with its
-// status page on http://127.0.0.1:9465/. `npm run sandbox -- stop` stops everything.
+// status page on http://127.0.0.1:<port>/ (9465 plus a number of this checkout's, so that two checkouts'
+// sandboxes never meet). `npm run sandbox -- stop` stops everything.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CyrusTestBed } from '../test/cyrus/testbed.js';
 import { repoRoot } from '../test/support/paths.js';
@@ -14,11 +16,14 @@ const SANDBOX = join(repoRoot, 'sandbox');
  * Cyrus's own files go where its `cyrus` user can reach them: a checkout under a 0700 home (root's,
  * say) is not searchable by it. The config, state and logs stay in sandbox/ beside the checkout.
  */
-const CYRUS_DIR = '/var/tmp/xbackup-scheduler-sandbox';
+/** A number of this checkout's own: two checkouts' sandboxes get their own Cyrus folder and status page port. */
+const CHECKOUT = Number.parseInt(createHash('sha256').update(repoRoot).digest('hex').slice(0, 8), 16) % 500;
+const CYRUS_DIR = `/var/tmp/xbackup-scheduler-sandbox-${CHECKOUT}`;
+const STATUS_PORT = 9465 + CHECKOUT;
 const CONFIG = join(SANDBOX, 'config.yaml');
 const RUN_LOG = join(SANDBOX, 'run.log');
 const RUN_PID = join(SANDBOX, 'run.pid');
-const STATUS_URL = 'http://127.0.0.1:9465/';
+const STATUS_URL = `http://127.0.0.1:${STATUS_PORT}/`;
 const PACKAGES = ['cyrus-imapd', 'cyrus-common', 'cyrus-replication', 'cyrus-clients', 'sasl2-bin'];
 const APT_LINE = `apt-get update && apt-get install -y ${PACKAGES.join(' ')}`;
 
@@ -157,7 +162,7 @@ async function startSandbox(): Promise<void> {
       '  groupSize: 4',
       '  pause: 2s',
       'http:',
-      '  listen: "127.0.0.1:9465"',
+      `  listen: "127.0.0.1:${STATUS_PORT}"`,
       '',
     ].join('\n'),
   );
