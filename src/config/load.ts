@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument, visit } from 'yaml';
+import { LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, ConfigErrors } from './errors.js';
 import { PasswordSourceError, readPasswordEnv, readPasswordFile } from './password.js';
@@ -61,15 +61,15 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   const lines = new LineCounter();
   // The core schema even under a `%YAML 1.1` directive, and no `!!omap`/`!!set`/`!!binary`: plain maps, lists and scalars only.
   // logLevel error: the one process warning yaml prints (a list or map used as a key) is an unknown-key error here anyway.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true, schema: 'core', resolveKnownTags: false, logLevel: 'error' });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, schema: 'core', resolveKnownTags: false, logLevel: 'error' });
   const problems = [...doc.errors, ...doc.warnings.filter((w) => TAG_WARNINGS.has(w.code))];
   if (problems.length > 0) {
-    throw new ConfigErrors(problems.map((e) => new ConfigError(file, e.linePos?.[0]?.line, undefined, `YAML: ${e.message.split('\n')[0]}`)));
+    throw new ConfigErrors(problems.map((e) => new ConfigError(file, e.pos[0] < 0 ? undefined : lines.linePos(e.pos[0]).line, undefined, `YAML: ${yamlProblem(e)}`)));
   }
   const raw: unknown = toPlainValue(doc, lines, file) ?? {};
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    throw new ConfigErrors(result.error.issues.map((issue) => issueToError(issue, doc, lines, file, raw)));
+    throw new ConfigErrors(result.error.issues.flatMap((issue) => issueToErrors(issue, doc, lines, file, raw)));
   }
   const base = dirname(file);
   const parsed = result.data;
@@ -121,7 +121,7 @@ function toPlainValue(doc: ReturnType<typeof parseDocument>, lines: LineCounter,
       undefined,
       excessive
         ? `YAML: the aliases (*name) expand to too much data (more than ${MAX_ALIAS_COUNT} copies); write the values out, or use fewer aliases`
-        : `YAML: ${(err as Error).message}`,
+        : `YAML: ${withoutQuotedText((err as Error).message)}`,
     );
   }
 }
@@ -154,21 +154,65 @@ function loadPassword(
   }
 }
 
-function issueToError(issue: z.core.$ZodIssue, doc: ReturnType<typeof parseDocument>, lines: LineCounter, file: string, raw: unknown): ConfigError {
+function issueToErrors(issue: z.core.$ZodIssue, doc: ReturnType<typeof parseDocument>, lines: LineCounter, file: string, raw: unknown): ConfigError[] {
   if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0]!;
-    const path = [...issue.path, key];
     const known = knownKeysAt(issue.path);
-    return new ConfigError(
-      file,
-      lineOf(doc, lines, issue.path, key),
-      dottedPath(path),
-      `unknown key${issue.keys.length > 1 ? `s ${issue.keys.join(', ')}` : ''}${known ? `; allowed here: ${known.join(', ')}` : ''}`,
-    );
+    const allowed = known ? `; allowed here: ${known.join(', ')}` : '';
+    return issue.keys.map((key) => {
+      const line = lineOf(doc, lines, issue.path, key);
+      return looksLikeMisspeltKey(key, known ?? [])
+        ? new ConfigError(file, line, dottedPath([...issue.path, key]), `unknown key${allowed}`)
+        : new ConfigError(file, line, issue.path.length > 0 ? dottedPath(issue.path) : undefined, `unknown key, not named here as it resembles no allowed key (it may be a password typed in the wrong place)${allowed}`);
+    });
   }
   const missing = issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined;
   const message = missing ? `required key is missing (${issue.message.replace(/^Invalid input: /, '')})` : issue.message;
-  return new ConfigError(file, lineOf(doc, lines, issue.path), dottedPath(issue.path), message);
+  return [new ConfigError(file, lineOf(doc, lines, issue.path), dottedPath(issue.path), message)];
+}
+
+/**
+ * Whether an unknown key is worth naming in an error: one close to an allowed key is a typo
+ * (`maxConcurent`, `pasword`, `pass`); any other could be a secret written as a key, and errors end up
+ * in logs. Close means a part of an allowed key, or an edit or two (one for short keys) away from one
+ * or from its start.
+ */
+function looksLikeMisspeltKey(key: string, known: readonly string[]): boolean {
+  const typed = key.toLowerCase();
+  const limit = typed.length >= 5 ? 2 : 1;
+  return known.some((k) => {
+    const allowed = k.toLowerCase();
+    if (typed.length >= 3 && allowed.includes(typed)) return true;
+    return editDistance(typed, allowed) <= limit || editDistance(typed, allowed.slice(0, typed.length)) <= limit;
+  });
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * yaml's words for a syntax problem, without the text of the file it sometimes quotes (an alias or tag
+ * name, an escape sequence): a password typed where YAML reads an alias (`*...`) or a tag (`!...`) would
+ * otherwise be repeated in the error, and errors end up in logs. The line says where to look.
+ */
+function yamlProblem(error: YAMLError): string {
+  if (error.code === 'BAD_DQ_ESCAPE') return 'Invalid escape sequence in a double-quoted string';
+  if (error.code === 'BAD_COLLECTION_TYPE') return 'A tag that does not fit its value';
+  return withoutQuotedText(error.message);
+}
+
+/** yaml puts the text it quotes after a colon (`Unresolved tag: !x`), never in its own words before. */
+function withoutQuotedText(message: string): string {
+  return message.split(/(?<! ): /)[0]!;
 }
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {

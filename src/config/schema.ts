@@ -1,6 +1,7 @@
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { parseHost } from './http-host.js';
 import { parseSize } from './size.js';
 
 const duration = (what: string) =>
@@ -151,6 +152,14 @@ export const configSchema = z
       .strictObject({
         listen: listenAddress.optional(),
         tokenFile: path.optional(),
+        allowedHosts: z
+          .array(
+            z.string().refine((h) => parseHost(h) !== undefined, {
+              error: 'expected a host name or address as the Host header carries it, with or without :port (e.g. backup1.example.com, backup1.example.com:9465, [2001:db8::1])',
+            }),
+            { error: 'expected a list of host names, e.g. ["backup1.example.com"]' },
+          )
+          .default([]),
         perUserMetrics: z.boolean({ error: 'expected true or false' }).default(false),
       })
       .prefault({}),

@@ -1,4 +1,4 @@
-import { matchesAny } from '../config/userid-pattern.js';
+import { matchesAny, type UseridPattern } from '../config/userid-pattern.js';
 import type { AdminSession } from './admin-session.js';
 import type { DiscoveredUser } from './fleet-discovery.js';
 import { execCommand, type ExecAttribute, type UntaggedResponse } from './imapflow-exec.js';
@@ -30,7 +30,7 @@ const flagsOf = (u: UntaggedResponse): string[] =>
  * With `shared`, the pattern is `*`: every mailbox, so shared mailboxes (outside `user.`, in any domain)
  * come in the same command, at the cost of the few shared ones on top of the users' folders.
  */
-export async function discoverUsers(session: AdminSession, responsibleFor: readonly RegExp[], options: { shared?: boolean } = {}): Promise<ServerUsers> {
+export async function discoverUsers(session: AdminSession, responsibleFor: readonly UseridPattern[], options: { shared?: boolean } = {}): Promise<ServerUsers> {
   const { separator } = session.naming;
   const withSizes = session.capabilities.has('LIST-STATUS') && session.capabilities.has('STATUS=SIZE');
   const attributes: ExecAttribute[] = [

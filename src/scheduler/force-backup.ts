@@ -1,7 +1,7 @@
 import { SHARED_BACKUP_KEY } from '../backupd/cyrus-userid.js';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/load.js';
-import { compileUseridPattern, isUseridPattern, matchesAny } from '../config/userid-pattern.js';
+import { compileUseridPattern, isUseridPattern, matchesAny, type UseridPattern } from '../config/userid-pattern.js';
 import { useridToMailbox, type MailboxNaming } from '../imap/mailbox-names.js';
 import { WireValueError } from '../imap/wire-value-error.js';
 import type { Executor } from './executor.js';
@@ -26,7 +26,7 @@ export interface ForceBackupPlan {
 }
 
 /** Refuses, before any connection, a pattern or userid that could not safely reach the wire. */
-export function validateRequestedPatterns(patterns: readonly string[]): RegExp[] {
+export function validateRequestedPatterns(patterns: readonly string[]): UseridPattern[] {
   return patterns.map((p) => compileUseridPattern(isUseridPattern(p) ? validateUseridPattern(p) : validateUserid(p)));
 }
 

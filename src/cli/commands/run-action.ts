@@ -74,8 +74,9 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
       setup = { ...fresh, lock: setup.lock };
       await old.close();
       logger.info({ config: config.file, servers: config.servers.map((s) => s.name) }, 'config reloaded');
-      if (JSON.stringify(before.listen) !== JSON.stringify(config.http.listen) || before.token?.reveal() !== config.http.token?.reveal()) {
-        logger.warn('http.listen and http.tokenFile take effect at the next start, not on reload');
+      const listenerChanged = JSON.stringify([before.listen, before.allowedHosts]) !== JSON.stringify([config.http.listen, config.http.allowedHosts]);
+      if (listenerChanged || before.token?.reveal() !== config.http.token?.reveal()) {
+        logger.warn('http.listen, http.allowedHosts and http.tokenFile take effect at the next start, not on reload');
       }
     };
     const onTerm = () => void stop({ signal: 'SIGTERM' });
@@ -94,11 +95,11 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
 
 /** The HTTP listener when http.listen is set; a port that cannot be had stops `run` before its first cycle. */
 async function listen(setup: SchedulerSetup, view: RunView, metrics: SchedulerMetrics, logger: Logger): Promise<HttpListener | null> {
-  const { listen: address, token } = setup.config.http;
+  const { listen: address, token, allowedHosts } = setup.config.http;
   if (!address) return null;
   metrics.seedAttempts(setup.parts.attempts.outcomeCounts());
   try {
-    const http = await startHttpListener({ listen: address, token, view, metrics, logger });
+    const http = await startHttpListener({ listen: address, allowedHosts, token, view, metrics, logger });
     logger.info({ url: http.url, token: token !== undefined }, 'http listener started');
     return http;
   } catch (err) {

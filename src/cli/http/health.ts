@@ -14,6 +14,8 @@ export interface Health {
 /**
  * /healthz: unhealthy when no cycle has succeeded for more than three schedules (measured from the start
  * until the first one), or when an IMAP server is paused by its circuit breaker.
+ * /healthz answers without the token, so its reasons name servers and times only: an error text can
+ * hold a userid or an XBACKUP mailbox pattern. The status page and the log show the errors.
  */
 export function judgeHealth(input: { now: number; status: LoopStatus; scheduleInterval: number | null; servers: readonly ServerBreaker[] }): Health {
   const { now, status, scheduleInterval } = input;
@@ -27,12 +29,12 @@ export function judgeHealth(input: { now: number; status: LoopStatus; scheduleIn
       status.runningSince !== null
         ? `; a cycle has been running for ${formatAge(now - status.runningSince)}`
         : last?.error
-          ? `; the last cycle failed: ${last.error}`
+          ? '; the last cycle failed (the log and the status page say why)'
           : '';
     reasons.push(`${what}, ${limit}${detail}`);
   }
   for (const s of input.servers.filter((b) => b.paused)) {
-    reasons.push(`${s.name} is paused by its circuit breaker until ${new Date(s.pausedUntil!).toISOString()}${s.lastError ? `: ${s.lastError}` : ''}`);
+    reasons.push(`${s.name} is paused by its circuit breaker until ${new Date(s.pausedUntil!).toISOString()} (the log and the status page say why)`);
   }
   return { healthy: reasons.length === 0, reasons };
 }

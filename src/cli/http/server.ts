@@ -1,12 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { quoteForLog } from '../../config/quote-for-log.js';
 import type { Secret } from '../../config/secret.js';
 import type { ReportOptions, ReportSort } from '../../staleness/report.js';
 import { isUserState, USER_STATES, type UserState } from '../../staleness/user-state.js';
 import { reportToJson } from '../output/report-json.js';
 import { AUTH_CHALLENGES, carriesToken } from './auth.js';
 import { judgeHealth } from './health.js';
+import { HostCheck } from './host-check.js';
 import type { SchedulerMetrics } from './metrics.js';
 import { fleetReport, serverBreakers, type RunView } from './run-view.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './status-page.js';
@@ -14,6 +16,8 @@ import { statusSummary } from './status-summary.js';
 
 export interface HttpListenerOptions {
   listen: { host: string; port: number };
+  /** Names besides the listen address and loopback's that may appear in the Host header (http.allowedHosts). */
+  allowedHosts: readonly string[];
   /** Required on everything but /healthz when set. */
   token: Secret | undefined;
   view: RunView;
@@ -41,6 +45,13 @@ const text = (status: number, body: string, headers?: Reply['headers']): Reply =
 const json = (status: number, value: unknown): Reply => ({ status, type: JSON_TYPE, body: `${JSON.stringify(value)}\n` });
 
 class BadQuery extends Error {}
+
+/**
+ * Bounds on `?user=` patterns from a request: 255 is the longest userid the tool takes anywhere
+ * (MAX_USERID_BYTES), and filtering costs up to the userid's length times the pattern's, per user and pattern.
+ */
+const MAX_QUERY_PATTERN_LENGTH = 255;
+const MAX_QUERY_PATTERNS = 20;
 
 /**
  * `run`'s HTTP listener (node:http, spec §4): `/` the status page, `/status` the report JSON of §3.1,
@@ -79,7 +90,14 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
     ],
   ]);
 
+  let hosts: HostCheck | undefined;
   const answer = async (req: IncomingMessage): Promise<Reply> => {
+    if (!hosts?.allows(req.headers.host)) {
+      return text(
+        421,
+        `this listener does not answer to the host name ${quoteForLog(req.headers.host ?? '')} of this request, only to ${hosts?.described}: add the name to http.allowedHosts when a proxy or a DNS name of this machine leads here`,
+      );
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = routes.get(url.pathname);
     if (!route) return text(404, `no such page: ${url.pathname}; try /, /status, /metrics or /healthz`);
@@ -114,6 +132,7 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
   });
   server.on('error', (err) => logger.error({ err: err.message }, 'http listener error'));
   const address = server.address() as AddressInfo;
+  hosts = new HostCheck({ host: options.listen.host, port: address.port }, options.allowedHosts);
   if (!token && !isLoopback(address.address)) {
     logger.warn({ address: address.address }, 'http listener reachable from other machines without http.tokenFile: anyone who can reach it reads every userid');
   }
@@ -155,6 +174,9 @@ function reportOptions(query: URLSearchParams): ReportOptions {
   const limit = limitText === null ? undefined : Number(limitText);
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new BadQuery('limit is a whole number ≥ 1');
   const users = query.getAll('user');
+  if (users.length > MAX_QUERY_PATTERNS) throw new BadQuery(`at most ${MAX_QUERY_PATTERNS} user patterns; this request has ${users.length}: use fewer, wider ones (* and %)`);
+  const long = users.find((p) => p.length > MAX_QUERY_PATTERN_LENGTH);
+  if (long !== undefined) throw new BadQuery(`a user pattern is at most ${MAX_QUERY_PATTERN_LENGTH} characters long (no userid is longer); this one has ${long.length}`);
   return {
     sort: sort as ReportSort,
     ...(states.length > 0 && { states: states as UserState[] }),

@@ -3,11 +3,17 @@ import { isoOrNull } from '../../staleness/human-units.js';
 
 const COLUMNS = ['userid', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataBytes', 'chunks', 'dataFile', 'lastAttemptAt', 'lastAttemptOutcome', 'error'];
 
-/** RFC 4180: a field with a comma, quote or line break is quoted, and quotes doubled. */
+/**
+ * RFC 4180: a field with a comma, quote or line break is quoted, and quotes doubled. Userids and error
+ * texts come from IMAP servers, and a spreadsheet runs a cell starting with = + - @, a tab or a CR as a
+ * formula: such a text gets a leading `'` and quotes, as OWASP advises against CSV injection. Numbers
+ * are ours and stay numbers (an age can be negative).
+ */
 function field(value: string | number | null): string {
   if (value === null) return '';
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  if (typeof value === 'number') return String(value);
+  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return text !== value || /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function writeReportCsv(report: StalenessReport): string {

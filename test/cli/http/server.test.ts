@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,8 +17,19 @@ import { fakeRunView, loopStatus, NOW, sampleFleet } from '../../support/fake-ru
 const TOKEN = 's3cret-token';
 const silent = pino({ level: 'silent' });
 
-async function listen(view: RunView, token?: string): Promise<HttpListener> {
-  return startHttpListener({ listen: { host: '127.0.0.1', port: 0 }, token: token === undefined ? undefined : new Secret(token, 'test'), view, metrics: new SchedulerMetrics(), logger: silent, now: () => NOW });
+async function listen(view: RunView, token?: string, allowedHosts: string[] = []): Promise<HttpListener> {
+  return startHttpListener({ listen: { host: '127.0.0.1', port: 0 }, allowedHosts, token: token === undefined ? undefined : new Secret(token, 'test'), view, metrics: new SchedulerMetrics(), logger: silent, now: () => NOW });
+}
+
+/** A GET with the Host header as given (fetch sets its own), or over HTTP/1.0 without one. */
+function getWithHost(url: URL, host: string | null): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname);
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk)).on('error', reject);
+    socket.on('end', () => resolve({ status: Number(answer.split(' ')[1]), body: answer.slice(answer.indexOf('\r\n\r\n') + 4) }));
+    socket.end(host === null ? `GET ${url.pathname} HTTP/1.0\r\n\r\n` : `GET ${url.pathname} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+  });
 }
 
 describe('HTTP listener', () => {
@@ -46,7 +58,7 @@ describe('HTTP listener', () => {
       assert.equal(bad.status, 503);
       assert.deepEqual((await bad.text()).trim().split('\n'), [
         'the last successful cycle ended 31m ago, more than 3 schedules of 10m',
-        'imap2 is paused by its circuit breaker until 2026-11-23T12:01:00.000Z: connection refused',
+        'imap2 is paused by its circuit breaker until 2026-11-23T12:01:00.000Z (the log and the status page say why)',
       ]);
       const head = await fetch(new URL('healthz', sick.url), { method: 'HEAD' });
       assert.equal(head.status, 503);
@@ -68,6 +80,19 @@ describe('HTTP listener', () => {
     const bad = await fetch(new URL('status?state=gone', open.url));
     assert.equal(bad.status, 400);
     assert.match(await bad.text(), /unknown state gone; states are fresh, stale/);
+  });
+
+  test('/status?user= answers at once even for a pattern of many stars; patterns longer than any userid, or too many, are 400', async () => {
+    const stars = (await fetch(new URL(`status?user=${encodeURIComponent(`${'*'.repeat(30)}@example.com`)}`, open.url))).json() as Promise<{ users: Array<{ userid: string }> }>;
+    assert.deepEqual((await stars).users.map((u) => u.userid), ['anne.smith@example.com']);
+    const longest = await fetch(new URL(`status?user=${'*'.repeat(254)}e`, open.url));
+    assert.equal(longest.status, 200);
+    const tooLong = await fetch(new URL(`status?user=${'*'.repeat(255)}e`, open.url));
+    assert.equal(tooLong.status, 400);
+    assert.equal(await tooLong.text(), 'a user pattern is at most 255 characters long (no userid is longer); this one has 256\n');
+    const tooMany = await fetch(new URL(`status?${Array.from({ length: 21 }, (_, i) => `user=u${i}`).join('&')}`, open.url));
+    assert.equal(tooMany.status, 400);
+    assert.match(await tooMany.text(), /^at most 20 user patterns; this request has 21/);
   });
 
   test('/status before any cycle has looked at the fleet: 503 with Retry-After', async () => {
@@ -99,6 +124,58 @@ describe('HTTP listener', () => {
     const post = await fetch(new URL('metrics', open.url), { method: 'POST' });
     assert.equal(post.status, 405);
     assert.equal(post.headers.get('allow'), 'GET, HEAD');
+  });
+
+  describe('Host header: a page that reaches the port by DNS rebinding carries its own name', () => {
+    const port = () => new URL(open.url).port;
+
+    test('the listen address and loopback names with the listener\'s port are answered, as written by any browser', async () => {
+      for (const host of [`127.0.0.1:${port()}`, `localhost:${port()}`, `LocalHost.:${port()}`, `[::1]:${port()}`, `[0:0::1]:${port()}`, `127.1:${port()}`]) {
+        assert.equal((await getWithHost(new URL('status', open.url), host)).status, 200, host);
+      }
+      assert.equal((await getWithHost(new URL('healthz', open.url), null)).status, 200, 'no Host at all (HTTP/1.0): not a browser');
+    });
+
+    test('any other name, or the right name on another port, is 421 on every path, /healthz too, before the token is asked for', async () => {
+      const refused = [`evil.example:${port()}`, 'evil.example', `localhost.evil.example:${port()}`, `127.0.0.1:${Number(port()) + 1}`, 'localhost', '127.0.0.1', `127.0.0.1:${port()}/x`, '', `a b:${port()}`];
+      for (const host of refused) {
+        for (const path of ['', 'status', 'status/summary', 'metrics', 'healthz']) {
+          const r = await getWithHost(new URL(path, open.url), host);
+          assert.equal(r.status, 421, `${JSON.stringify(host)} /${path}`);
+          assert.doesNotMatch(r.body, /anne/);
+        }
+      }
+      const r = await getWithHost(new URL('status', guarded.url), `evil.example:${new URL(guarded.url).port}`);
+      assert.equal(r.status, 421);
+      assert.match(r.body, /^this listener does not answer to the host name "evil\.example:\d+" of this request, only to 127\.0\.0\.1:\d+, localhost:\d+, \[::1\]:\d+: add the name to http\.allowedHosts/);
+    });
+
+    test('names in http.allowedHosts are answered: any port without one, only that port with one', async () => {
+      const proxied = await listen(fakeRunView({ status }), undefined, ['status.example.com', 'tunnel.example:8080', '[2001:db8::1]']);
+      try {
+        for (const [host, expected] of [
+          ['status.example.com', 200],
+          ['Status.Example.com:443', 200],
+          ['tunnel.example:8080', 200],
+          ['tunnel.example:8081', 421],
+          ['[2001:db8:0::1]', 200],
+          ['other.example.com', 421],
+        ] as const) {
+          assert.equal((await getWithHost(new URL('status', proxied.url), host)).status, expected, host);
+        }
+      } finally {
+        await proxied.close();
+      }
+    });
+
+    test('http.allowedHosts takes host names with or without a port, and refuses anything else', () => {
+      const allowedOf = (value: string) => parseConfig(`http:\n  listen: 9465\n  allowedHosts: ${value}\n`, '/c.yaml').http.allowedHosts;
+      assert.deepEqual(allowedOf('[backup1.example.com, "backup1.example.com:9465", "[::1]:9465"]'), ['backup1.example.com', 'backup1.example.com:9465', '[::1]:9465']);
+      assert.deepEqual(parseConfig('http:\n  listen: 9465\n', '/c.yaml').http.allowedHosts, []);
+      for (const bad of ['["http://backup1.example.com"]', '["a b"]', '["host:99999"]', '["*.example.com"]']) {
+        assert.throws(() => allowedOf(bad), (err: unknown) => err instanceof ConfigErrors && /http\.allowedHosts\[0\]: expected a host name or address as the Host header carries it/.test(err.message), bad);
+      }
+    });
   });
 
   describe('token (http.tokenFile)', () => {
