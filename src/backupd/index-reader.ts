@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { isAccessDenied, whereDenied } from '../config/read-access.js';
 import { readChunkTableFromPages, type ChunkTablePages } from './chunk-table-from-pages.js';
 import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
 import type { FileFingerprint } from './scan-cache.js';
@@ -112,12 +114,13 @@ export function readBackup(dataFile: string, pages = readChunkTableFromPages(ind
 }
 
 function sqliteRows(file: string, sql: string): SummaryRow {
-  let db: Database.Database;
+  let opened: OpenIndex;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 250 });
+    opened = openIndex(file);
   } catch (err) {
     throw classify(file, err);
   }
+  const { db } = opened;
   let row: SummaryRow;
   try {
     row = db.transaction(() => {
@@ -128,10 +131,50 @@ function sqliteRows(file: string, sql: string): SummaryRow {
   } catch (err) {
     throw classify(file, err, db);
   } finally {
-    db.close();
+    opened.close();
   }
   if (row.version < MIN_SCHEMA_VERSION) throw oldSchema(file, row.version);
   return row;
+}
+
+interface OpenIndex {
+  db: Database.Database;
+  close(): void;
+}
+
+/** SQLite takes the same options for every index: read-only, never created, a short wait for a writer. */
+const INDEX_OPTIONS = { readonly: true, fileMustExist: true, timeout: 250 } as const;
+
+/**
+ * The index, opened by SQLite read-only. better-sqlite3 first asks fs.existsSync() whether the index's folder
+ * exists, which asks access(2), which judges by the real uid without capabilities: a scheduler that reads
+ * backupd's 0700 folders through CAP_DAC_READ_SEARCH (README "Permissions") would be told that none of
+ * them exists. Then the folder is opened here (open(2) honours the capability) and SQLite is given the
+ * index through it, /proc/self/fd/<folder>/<name>: the same file, with its journal beside it.
+ */
+function openIndex(file: string): OpenIndex {
+  const folder = dirname(file);
+  if (existsSync(folder)) {
+    const db = new Database(file, INDEX_OPTIONS);
+    return { db, close: () => db.close() };
+  }
+  const folderFd = openSync(folder, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    const db = new Database(`/proc/self/fd/${folderFd}/${basename(file)}`, INDEX_OPTIONS);
+    return {
+      db,
+      close: () => {
+        try {
+          db.close();
+        } finally {
+          closeSync(folderFd);
+        }
+      },
+    };
+  } catch (err) {
+    closeSync(folderFd);
+    throw err;
+  }
 }
 
 /** The index's rows validated where they are read, then checked against the data file. */
@@ -225,7 +268,8 @@ function readDataFile(dataFile: string, indexFile: string, newest: ChunkPlace | 
 function dataFileError(dataFile: string, err: unknown): BackupIndexError {
   const code = (err as NodeJS.ErrnoException).code;
   if (typeof code !== 'string') throw err;
-  const problem: BackupIndexProblem = code === 'ENOENT' ? 'data-missing' : code === 'EACCES' ? 'permission' : 'data-damaged';
+  if (isAccessDenied(err)) return new BackupIndexError(dataFile, 'permission', `backup data file: permission denied: ${whereDenied(dataFile)}`);
+  const problem: BackupIndexProblem = code === 'ENOENT' ? 'data-missing' : 'data-damaged';
   return new BackupIndexError(dataFile, problem, `backup data file: ${code}`);
 }
 
@@ -235,8 +279,11 @@ function classify(file: string, err: unknown, db?: Database.Database): BackupInd
   const code = e.code ?? '';
   const message = e.message ?? String(err);
   let problem: BackupIndexProblem = 'corrupt';
-  if (code === 'SQLITE_CANTOPEN') problem = accessProblem(file);
-  else if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code.startsWith('SQLITE_BUSY_')) problem = 'locked';
+  // Opening the index's folder (openIndex) failed.
+  if (isAccessDenied(err)) return new BackupIndexError(file, 'permission', `permission denied: ${whereDenied(file)}`);
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new BackupIndexError(file, 'missing', message);
+  if (code === 'SQLITE_CANTOPEN') return cannotOpen(file, message);
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code.startsWith('SQLITE_BUSY_')) problem = 'locked';
   else if (code === 'SQLITE_ERROR' && /no such (table|column)/.test(message)) {
     const version = db && schemaVersionOf(db);
     if (version !== undefined && version < MIN_SCHEMA_VERSION) return oldSchema(file, version);
@@ -253,11 +300,16 @@ function schemaVersionOf(db: Database.Database): number | undefined {
   }
 }
 
-function accessProblem(file: string): BackupIndexProblem {
+/**
+ * SQLite says only "unable to open database file": opening it here says why. A refusal names the path
+ * that refused (the index, or a directory on its way), never a damaged file.
+ */
+function cannotOpen(file: string, message: string): BackupIndexError {
   try {
-    statSync(file);
-    return 'permission';
+    closeSync(openSync(file, 'r'));
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EACCES' ? 'permission' : 'missing';
+    if (isAccessDenied(err)) return new BackupIndexError(file, 'permission', `permission denied: ${whereDenied(file)}`);
+    return new BackupIndexError(file, 'missing', message);
   }
+  return new BackupIndexError(file, 'permission', message);
 }
