@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import type { FileFingerprint } from './scan-cache.js';
 import { HEADER_BYTES, parseDatabaseHeader } from './sqlite-file/database-header.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
@@ -73,7 +73,7 @@ export function readChunkTableFromPages(indexFile: string): ChunkTablePages | No
     const before = fstatSync(fd);
     readHeader(fd, headerFirst);
     const header = parseDatabaseHeader(headerFirst, before.size);
-    if (existsSync(`${indexFile}-journal`) || existsSync(`${indexFile}-wal`)) throw new NotPlainPages('a journal is present');
+    if (mayExist(`${indexFile}-journal`) || mayExist(`${indexFile}-wal`)) throw new NotPlainPages('a journal is present');
     const file = new PageFile(fd, header, before.size);
     if (!file.startsWith(headerFirst)) throw new NotPlainPages('written while it was read');
     const table = matchParsedSchema(file).chunk;
@@ -86,7 +86,7 @@ export function readChunkTableFromPages(indexFile: string): ChunkTablePages | No
       decodeChunkRow(page, start, end, payloadSize);
     });
     const [newestEnd, newestOffset, newestLength] = newestId === null ? [null, null, null] : row;
-    if (existsSync(`${indexFile}-journal`)) throw new NotPlainPages('a journal is present');
+    if (mayExist(`${indexFile}-journal`)) throw new NotPlainPages('a journal is present');
     readHeader(fd, headerAgain);
     if (!headerAgain.equals(headerFirst) || !sameFile(before, fstatSync(fd))) throw new NotPlainPages('written while it was read');
     return {
@@ -109,6 +109,19 @@ export function readChunkTableFromPages(indexFile: string): ChunkTablePages | No
 
 function readHeader(fd: number, into: Buffer): void {
   if (readSync(fd, into, 0, HEADER_BYTES, 0) !== HEADER_BYTES) throw new NotPlainPages('shorter than a header');
+}
+
+/**
+ * Whether a journal may be there. stat(2), not fs.existsSync: that asks access(2), which judges by the real
+ * uid without capabilities, and would answer "no journal" to a scheduler that reads backupd's 0700 folders
+ * through CAP_DAC_READ_SEARCH. A stat that fails for another reason than absence cannot rule a journal out.
+ */
+function mayExist(file: string): boolean {
+  try {
+    return statSync(file, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return true;
+  }
 }
 
 function sameFile(a: Stats, b: Stats): boolean {

@@ -1,8 +1,10 @@
+import { READ_ACCESS_FIX } from '../config/read-access.js';
+
 export type BackupIndexProblem = 'missing' | 'permission' | 'locked' | 'corrupt' | 'schema' | 'data-missing' | 'data-damaged';
 
 const ADVICE: Record<BackupIndexProblem, string> = {
   missing: 'backups.db names a backup whose index does not exist; `ctl_backups reindex` rebuilds it, or the user was removed while backupd ran',
-  permission: 'the scheduler cannot read it; give its user Cyrus\'s group (read-only) on the backup partition',
+  permission: READ_ACCESS_FIX,
   locked: 'backupd or ctl_backups is writing it; it is read again next time',
   corrupt: 'the file is damaged; `ctl_backups verify` and `ctl_backups reindex` on the backup server tell more',
   schema: 'this is not a Cyrus 3 backup index (wrong tables or version)',

@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { isAccessDenied, whereDenied } from '../config/read-access.js';
 import { readChunkTableFromPages, type ChunkTablePages } from './chunk-table-from-pages.js';
 import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
 import type { FileFingerprint } from './scan-cache.js';
@@ -112,13 +114,14 @@ export function readBackup(dataFile: string, pages = readChunkTableFromPages(ind
 }
 
 function sqliteRows(file: string, sql: string): SummaryRow {
-  let db: Database.Database;
+  let opened: OpenIndex;
   try {
-    db = openReadOnly(file);
+    opened = openIndex(file);
   } catch (err) {
     if (err instanceof BackupIndexError) throw err;
     throw classify(file, err);
   }
+  const { db } = opened;
   let row: SummaryRow;
   try {
     row = db.transaction(() => {
@@ -129,7 +132,7 @@ function sqliteRows(file: string, sql: string): SummaryRow {
   } catch (err) {
     throw classify(file, err, db);
   } finally {
-    db.close();
+    opened.close();
   }
   if (row.version < MIN_SCHEMA_VERSION) throw oldSchema(file, row.version);
   return row;
@@ -139,23 +142,20 @@ function sqliteRows(file: string, sql: string): SummaryRow {
 const WAL_VERSION = 2;
 
 /**
- * SQLite, read-only, never writing beside the file. Cyrus keeps its indexes in rollback-journal mode; a
- * file in WAL mode (someone's sqlite3) would make SQLite create and write `-wal` and `-shm` files in
- * Cyrus's directory even read-only, so such a file is read from a copy in memory, which is exact while
- * no `-wal` file holds changes the file itself lacks, and refused when one does.
+ * Cyrus keeps its indexes in rollback-journal mode; a file in WAL mode (someone's sqlite3) would make SQLite
+ * create and write `-wal` and `-shm` files in Cyrus's directory even read-only. Such a file is read from a
+ * copy in memory instead, which is exact while no `-wal` file holds changes the file itself lacks, and
+ * refused when one does; null for every other file, which SQLite opens itself.
  */
-function openReadOnly(file: string): Database.Database {
+function walModeCopy(file: string): Buffer | null {
   const header = Buffer.alloc(20);
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
-    const read = readSync(fd, header, 0, header.length, 0);
-    if (read < header.length || header[18] !== WAL_VERSION || header[19] !== WAL_VERSION) {
-      return new Database(file, { readonly: true, fileMustExist: true, timeout: 250 });
-    }
+    if (readSync(fd, header, 0, header.length, 0) < header.length || header[18] !== WAL_VERSION || header[19] !== WAL_VERSION) return null;
   } catch {
-    // Opened by SQLite below, which says what is wrong with it.
-    return new Database(file, { readonly: true, fileMustExist: true, timeout: 250 });
+    // SQLite, opening it next, says what is wrong with it.
+    return null;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -166,7 +166,52 @@ function openReadOnly(file: string): Database.Database {
   // The copy in rollback-journal mode, as Cyrus writes it: SQLite reads a copy in memory only so.
   copy[18] = 1;
   copy[19] = 1;
-  return new Database(copy, { readonly: true });
+  return copy;
+}
+
+interface OpenIndex {
+  db: Database.Database;
+  close(): void;
+}
+
+/** SQLite takes the same options for every index: read-only, never created, a short wait for a writer. */
+const INDEX_OPTIONS = { readonly: true, fileMustExist: true, timeout: 250 } as const;
+
+/**
+ * The index, opened by SQLite read-only. better-sqlite3 first asks fs.existsSync() whether the index's folder
+ * exists, which asks access(2), which judges by the real uid without capabilities: a scheduler that reads
+ * backupd's 0700 folders through CAP_DAC_READ_SEARCH (README "Permissions") would be told that none of
+ * them exists. Then the folder is opened here (open(2) honours the capability) and SQLite is given the
+ * index through it, /proc/self/fd/<folder>/<name>: the same file, with its journal beside it.
+ */
+function openIndex(file: string): OpenIndex {
+  const inMemory = walModeCopy(file);
+  if (inMemory) {
+    const db = new Database(inMemory, { readonly: true });
+    return { db, close: () => db.close() };
+  }
+  const folder = dirname(file);
+  if (existsSync(folder)) {
+    const db = new Database(file, INDEX_OPTIONS);
+    return { db, close: () => db.close() };
+  }
+  const folderFd = openSync(folder, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    const db = new Database(`/proc/self/fd/${folderFd}/${basename(file)}`, INDEX_OPTIONS);
+    return {
+      db,
+      close: () => {
+        try {
+          db.close();
+        } finally {
+          closeSync(folderFd);
+        }
+      },
+    };
+  } catch (err) {
+    closeSync(folderFd);
+    throw err;
+  }
 }
 
 /** The index's rows validated where they are read, then checked against the data file. */
@@ -264,7 +309,8 @@ function readDataFile(dataFile: string, indexFile: string, newest: ChunkPlace | 
 function dataFileError(dataFile: string, err: unknown): BackupIndexError {
   const code = (err as NodeJS.ErrnoException).code;
   if (typeof code !== 'string') throw err;
-  const problem: BackupIndexProblem = code === 'ENOENT' ? 'data-missing' : code === 'EACCES' ? 'permission' : 'data-damaged';
+  if (isAccessDenied(err)) return new BackupIndexError(dataFile, 'permission', `backup data file: permission denied: ${whereDenied(dataFile)}`);
+  const problem: BackupIndexProblem = code === 'ENOENT' ? 'data-missing' : 'data-damaged';
   return new BackupIndexError(dataFile, problem, `backup data file: ${code}`);
 }
 
@@ -274,12 +320,16 @@ function classify(file: string, err: unknown, db?: Database.Database): BackupInd
   const code = e.code ?? '';
   const message = e.message ?? String(err);
   let problem: BackupIndexProblem = 'corrupt';
-  if (code === 'SQLITE_CANTOPEN') problem = accessProblem(file);
-  else if (code.startsWith('SQLITE_READONLY') && existsSync(`${file}-journal`)) {
-    // A hot journal: a writer stopped mid-transaction, and only a writer may roll it back.
+  // Opening the index's folder (openIndex) failed.
+  if (isAccessDenied(err)) return new BackupIndexError(file, 'permission', `permission denied: ${whereDenied(file)}`);
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new BackupIndexError(file, 'missing', message);
+  if (code === 'SQLITE_CANTOPEN') return cannotOpen(file, message);
+  // A hot journal: a writer stopped mid-transaction, and only a writer may roll it back. (stat, not access(2),
+  // which ignores the capability the scheduler may read with.)
+  if (code.startsWith('SQLITE_READONLY') && statSync(`${file}-journal`, { throwIfNoEntry: false })) {
     return new BackupIndexError(file, 'locked', 'is being recovered: a writer stopped in the middle of a transaction (its -journal is still there), and Cyrus rolls it back the next time it opens this backup');
   }
-  else if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code.startsWith('SQLITE_BUSY_')) problem = 'locked';
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code.startsWith('SQLITE_BUSY_')) problem = 'locked';
   else if (code === 'SQLITE_ERROR' && /no such (table|column)/.test(message)) {
     const version = db && schemaVersionOf(db);
     if (version !== undefined && version < MIN_SCHEMA_VERSION) return oldSchema(file, version);
@@ -296,11 +346,16 @@ function schemaVersionOf(db: Database.Database): number | undefined {
   }
 }
 
-function accessProblem(file: string): BackupIndexProblem {
+/**
+ * SQLite says only "unable to open database file": opening it here says why. A refusal names the path
+ * that refused (the index, or a directory on its way), never a damaged file.
+ */
+function cannotOpen(file: string, message: string): BackupIndexError {
   try {
-    statSync(file);
-    return 'permission';
+    closeSync(openSync(file, 'r'));
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EACCES' ? 'permission' : 'missing';
+    if (isAccessDenied(err)) return new BackupIndexError(file, 'permission', `permission denied: ${whereDenied(file)}`);
+    return new BackupIndexError(file, 'missing', message);
   }
+  return new BackupIndexError(file, 'permission', message);
 }

@@ -34,8 +34,14 @@ export function verdictOf(files: BackupFiles, expected: Float64Array, i: number)
   return holds(files.index[i]!, expected, WIDTH * i) && holds(files.data[i]!, expected, WIDTH * i + 3) ? UNCHANGED : CHANGED;
 }
 
+/** A file that cannot be stat'ed (gone, or a directory on its way refuses this process) has changed: its read says why. */
 function holds(file: string, expected: Float64Array, at: number): boolean {
-  const st = statSync(file, { throwIfNoEntry: false });
+  let st;
+  try {
+    st = statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return false;
+  }
   return st !== undefined && st.ino === expected[at] && st.size === expected[at + 1] && st.mtimeMs === expected[at + 2];
 }
 

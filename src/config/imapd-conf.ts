@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { quoteForLog } from './quote-for-log.js';
+import { isAccessDenied, READ_ACCESS_FIX, whereDenied } from './read-access.js';
 
 export interface ImapdConfEntry {
   value: string;
@@ -58,9 +59,10 @@ function readInto(file: string, entries: Map<string, ImapdConfEntry>, depth: num
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    const why = isAccessDenied(err) ? `permission denied: ${whereDenied(file)}; ${READ_ACCESS_FIX}` : code;
     // A missing included file is fixed at the @include line, so that is where the error points.
-    if (includedAt) throw new ConfigError(includedAt.file, includedAt.line, '@include', `cannot read ${file}: ${code}`);
-    throw new ConfigError(file, undefined, undefined, `cannot read the Cyrus config: ${code}`);
+    if (includedAt) throw new ConfigError(includedAt.file, includedAt.line, '@include', `cannot read ${file}: ${why}`);
+    throw new ConfigError(file, undefined, undefined, `cannot read the Cyrus config: ${why}`);
   }
   parseInto(text, file, entries, depth, read);
 }

@@ -1,4 +1,5 @@
 import type { BackupsDbReader } from '../backupd/backups-listing.js';
+import { CyrusDbError } from '../backupd/cyrusdb/errors.js';
 import { BackupIndexError } from '../backupd/index-error.js';
 import { readBackupIndex } from '../backupd/index-reader.js';
 import { NO_CHUNK, type ChunkMark } from './backup-result.js';
@@ -47,7 +48,14 @@ export async function verifyBackups(
   saidOk: ReadonlySet<string>,
 ): Promise<Verification[]> {
   if (userids.length === 0) return [];
-  const listing = await backupsDb.listing();
+  let listing;
+  try {
+    listing = await backupsDb.listing();
+  } catch (err) {
+    // The command has run: its users are recorded as not verified, saying why, rather than left open.
+    if (!(err instanceof CyrusDbError && err.code === 'NO_ACCESS')) throw err;
+    return userids.map((userid) => ({ userid, after: null, verified: false, reason: err.message }));
+  }
   const { backupsDb: backupsDbPath } = backupsDb.paths;
   const elsewhere = "the IMAP server's channel may point at another backup server";
   return userids.map((userid): Verification => {

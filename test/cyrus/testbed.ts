@@ -39,6 +39,12 @@ export interface TestBedOptions {
    * backupd's, e.g. `{ wrongpw: { password: 'nope' } }` or `{ nowhere: { port: <a closed port> } }`.
    */
   channels?: Record<string, ExtraChannelOptions>;
+  /**
+   * backupd's `-U`: connections one backupd process serves before it exits (Cyrus's default is 250, and
+   * a process also exits after 60 s idle). A process that exits runs the twoskip repack its writes to
+   * backups.db have made due, so 1 makes the repacks of normal operation come within a few dozen first backups.
+   */
+  backupdMaxUses?: number;
 }
 
 export interface ExtraChannelOptions {
@@ -144,6 +150,7 @@ interface Settings {
   keep: boolean;
   tls: boolean;
   channels: Record<string, ExtraChannelOptions>;
+  backupdMaxUses: number | undefined;
 }
 
 /** Where a TLS bed's certificate files are, relative to its dir. */
@@ -516,6 +523,8 @@ function resolveSettings(options: TestBedOptions): Settings {
     if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`channel ${JSON.stringify(name)} must match [a-z0-9_]+`);
   }
   if (channel in channels) throw new Error(`channels.${channel} would redefine the bed's own channel "${channel}"`);
+  const maxUses = options.backupdMaxUses;
+  if (maxUses !== undefined && !(Number.isInteger(maxUses) && maxUses >= 1)) throw new Error(`backupdMaxUses must be a whole number from 1, not ${maxUses}`);
   return {
     separator: options.unixHierarchySep ? '/' : '.',
     virtDomains: options.virtDomains ?? false,
@@ -524,6 +533,7 @@ function resolveSettings(options: TestBedOptions): Settings {
     channel,
     syncTryImap: options.syncTryImap ?? false,
     keep: options.keep ?? false,
+    backupdMaxUses: options.backupdMaxUses,
     tls: options.tls ?? false,
     channels,
   };
@@ -685,11 +695,12 @@ function backupServerConfig(dir: string, layout: ServerLayout, settings: Setting
 }
 
 /** master does not pass -C to its children, so every cmd carries it. */
-function cyrusConf(layout: ServerLayout): string {
+function cyrusConf(layout: ServerLayout, settings: Settings): string {
   const withConf = (program: string, extra = '') => `${program} -C ${layout.confPath}${extra}`;
+  const maxUses = settings.backupdMaxUses === undefined ? '' : ` -U ${settings.backupdMaxUses}`;
   const services =
     layout.role === 'backup'
-      ? [`  backupd cmd="${withConf('backupd')}" listen="${LOOPBACK}:${layout.port}" prefork=0`]
+      ? [`  backupd cmd="${withConf('backupd', maxUses)}" listen="${LOOPBACK}:${layout.port}" prefork=0`]
       : [
           `  imap cmd="${withConf('imapd')}" listen="${LOOPBACK}:${layout.port}" prefork=0`,
           ...(layout.tlsPort === undefined
@@ -729,7 +740,7 @@ async function writeServerFiles(
         ? backupServerConfig(dir, layout, settings)
         : imapServerConfig(dir, layout, settings, backupPort, syncPassword);
     await fsp.writeFile(layout.confPath, `${config}\n`, { mode: 0o640 });
-    await fsp.writeFile(layout.cyrusConfPath, cyrusConf(layout));
+    await fsp.writeFile(layout.cyrusConfPath, cyrusConf(layout, settings));
   }
   await chownTree(dir);
 }

@@ -8,7 +8,8 @@ export interface CliResult {
   stderr: string;
 }
 
-const MAIN = join(repoRoot, 'dist/src/cli/main.js');
+/** The built CLI's entry point, for tests that run it under a wrapper (as another user, say). */
+export const MAIN = join(repoRoot, 'dist/src/cli/main.js');
 
 /** Runs the built CLI as a separate process, exactly as an admin's shell would. */
 export function runCliProcess(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {

@@ -1,3 +1,4 @@
+import { READ_ACCESS_FIX } from '../../config/read-access.js';
 import type { CyrusDbBackend } from './types.js';
 
 export type CyrusDbErrorCode =
@@ -15,6 +16,8 @@ export type CyrusDbErrorCode =
   | 'COUNT_MISMATCH'
   | 'BAD_HEADER'
   | 'BAD_LINE'
+  /** This process may not read the file, or search a directory on its path (EACCES, EPERM). */
+  | 'NO_ACCESS'
   | 'UNREADABLE';
 
 /**
@@ -82,9 +85,8 @@ function composeMessage(code: CyrusDbErrorCode, file: string, problem: string, d
 }
 
 function defaultAdvice(code: CyrusDbErrorCode, file: string, details: CyrusDbErrorDetails): string {
-  if (code === 'UNREADABLE') {
-    return 'Check the path and that this process may read the file (Cyrus creates it owned by the cyrus user, mode 0600).';
-  }
+  if (code === 'NO_ACCESS') return `${READ_ACCESS_FIX.charAt(0).toUpperCase()}${READ_ACCESS_FIX.slice(1)}.`;
+  if (code === 'UNREADABLE') return 'Check the path (backup_db_path, or configdirectory, in the backup server\'s imapd.conf).';
   if (code === 'EMPTY_FILE' && details.attempts !== undefined) {
     return 'Cyrus has created the file but not yet written the empty database into it; if no backup ever ran, this means no entries.';
   }

@@ -1,5 +1,6 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isAccessDenied, whereDenied } from '../../config/read-access.js';
 import { detectBackend } from './detect.js';
 import { CyrusDbError, type CyrusDbErrorCode } from './errors.js';
 import { parseFlat } from './flat.js';
@@ -50,9 +51,10 @@ const LONGEST_HEADER = Math.max(...Object.values(HEADER_SIZES));
  * (the recipe of docs/cyrusdb-formats.md §3.3): read the whole file, parse it,
  * and accept the result only if the header, inode (and for skiplist size and
  * times) did not change meanwhile; otherwise retry with growing pauses.
- * Throws CyrusDbError: UNREADABLE at once when the file cannot be opened or
- * read; a format error as soon as two reads of an unchanged file agree on it
- * (a skiplist pointer error only when every read has seen one); otherwise, after
+ * Throws CyrusDbError: NO_ACCESS at once when this process may not read the
+ * file (or search a directory on its path), UNREADABLE at once when it cannot be
+ * opened or read otherwise; a format error as soon as two reads of an unchanged
+ * file agree on it (a skiplist pointer error only when every read has seen one); otherwise, after
  * the last attempt, the last error seen (UNREADABLE when the file kept changing
  * during every read).
  */
@@ -184,7 +186,9 @@ async function inodeOf(path: string): Promise<bigint | undefined> {
   }
 }
 
+/** A refusal names the path that refused (the file, or a directory on its way) and what to grant. */
 function unreadable(path: string, cause: unknown): CyrusDbError {
+  if (isAccessDenied(cause)) return new CyrusDbError('NO_ACCESS', path, `permission denied: ${whereDenied(path)}`, { cause });
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new CyrusDbError('UNREADABLE', path, `cannot read the file (${reason})`, { cause });
 }

@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { BackupsDbReader } from '../../backupd/backups-listing.js';
 import { probeBackupServer } from '../../backupd/probe-backup-server.js';
 import { configFileFromEnv, loadConfig, type Config, type ServerConfig } from '../../config/load.js';
+import { readAccessOfThisProcess } from '../../config/read-access.js';
 import type { BackupServerPaths } from '../../config/backup-server.js';
 import { AdminSession, connectionError } from '../../imap/admin-session.js';
 import { hasXbackup } from '../../imap/cyrus-version.js';
@@ -50,7 +51,8 @@ async function checkBackupServer(config: Config, say: (l: CheckLine) => void): P
     say({ verdict: 'FAIL', what: 'backup server config', detail: (err as Error).message });
     return null;
   }
-  if (!existsSync(paths.backupsDb)) {
+  checkReadAccess(config, paths, say);
+  if (!mayExist(paths.backupsDb)) {
     say({ verdict: 'WARN', what: 'backups.db', detail: `${paths.backupsDb} does not exist yet; Cyrus creates it at the first backup (if backups were made, backup_db_path is wrong)` });
     return paths;
   }
@@ -62,6 +64,35 @@ async function checkBackupServer(config: Config, say: (l: CheckLine) => void): P
     say({ verdict: 'FAIL', what: 'backups.db', detail: (err as Error).message });
   }
   return paths;
+}
+
+/**
+ * stat(2), not fs.existsSync, whose access(2) ignores the CAP_DAC_READ_SEARCH the scheduler reads with. A
+ * refusal is not absence: the read that follows says what refused.
+ */
+function mayExist(file: string): boolean {
+  try {
+    return statSync(file, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Whether the files backupd creates later will be readable too: access through group or ACL grants
+ * passes every check today and fails at the next new user's data file, which backupd creates mode 0600.
+ */
+function checkReadAccess(config: Config, paths: BackupServerPaths, say: (l: CheckLine) => void): void {
+  const access = readAccessOfThisProcess(paths.configDirectory);
+  if (!access) return;
+  say({ verdict: access.lasting ? 'PASS' : 'WARN', what: 'read access', detail: access.detail });
+  if (config.bootstrap.compactAfter && !access.cyrusTools) {
+    say({
+      verdict: 'WARN',
+      what: 'bootstrap.compactAfter',
+      detail: `${config.file}: ctl_backups compact works only as root or cyrus, which this process is not; set compactAfter: false and run \`ctl_backups compact\` from cyrus's crontab`,
+    });
+  }
 }
 
 async function checkImapServer(
