@@ -92,7 +92,7 @@ export function fakeFleet(users: readonly SyntheticUser[], now: number): FakeFle
   const servers = SERVERS.map(({ name, naming }): ServerDiscovery => {
     const found = onServer.get(name)!.sort((a, b) => (a.userid < b.userid ? -1 : a.userid > b.userid ? 1 : 0));
     counts.discovered += found.length;
-    return { name, ok: true, error: null, users: found, allUserids: found.map((u) => u.userid), sharedMailboxes: [], naming };
+    return { name, ok: true, error: null, users: found, allUserids: found.map((u) => u.userid), sharedMailboxes: [], naming, askedAt: now, endedAt: now };
   });
   counts.discovered -= counts.conflicts;
   return { discovery: { startedAt: now, finishedAt: now, servers }, history: fakeHistory(users, now, random, counts), counts };

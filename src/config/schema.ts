@@ -89,6 +89,10 @@ const server = z
     // Cyrus backs every shared mailbox of a server up into one backup, %SHARED.
     sharedMailboxes: z.boolean({ error: 'expected true or false' }).default(true),
     commandTimeout: duration('command timeout').prefault('6h'),
+    // Every network step but XBACKUP: logging in, a LIST, a NOOP, a LOGOUT; a server that misses it is paused like any failing one.
+    stepTimeout: duration('step timeout')
+      .prefault('30s')
+      .refine((ms) => ms >= 100, { error: 'expected a step timeout of at least 100ms, e.g. 30s' }),
   })
   .superRefine((s, ctx) => {
     if ((s.passwordFile === undefined) === (s.passwordEnv === undefined)) {

@@ -5,13 +5,9 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/load.js';
 import { parseCyrusVersion, type CyrusVersion } from './cyrus-version.js';
 import { ImapConnectionError, type ConnectionProblem } from './imap-connection-error.js';
-import { execCommand } from './imapflow-exec.js';
+import { execCommand, pendingCommand, seconds, withDeadline } from './imapflow-exec.js';
 import type { MailboxNaming } from './mailbox-names.js';
 
-/** How long a login may take; commands have their own, much longer, timeout. */
-const CONNECT_TIMEOUT_MS = 30_000;
-/** How long a connection may sit silent outside a long command (imapflow's own default). */
-const IDLE_TIMEOUT_MS = 5 * 60_000;
 /**
  * Bounds on one server response. Nothing an admin session reads (greeting, CAPABILITY, ID, one LIST or
  * STATUS line per mailbox, one XBACKUP line per user) comes near them; imapflow's defaults (1 GiB a line,
@@ -23,14 +19,17 @@ const MAX_RESPONSE_TOKENS = 10_000;
 
 export interface AdminSessionOptions {
   logger?: Logger | undefined;
-  /** Silence allowed between commands; XBACKUP raises it for its own duration (see xbackup.ts). */
-  idleTimeoutMs?: number;
+  /** Aborting closes the connection: whoever stops need not wait for the server's answer. */
+  signal?: AbortSignal | undefined;
 }
 
 /**
- * One logged-in admin connection to one IMAP server. A first XBACKUP of a big mailbox sends no byte for
- * an hour, so during XBACKUP the only limit is the command timeout (servers[].commandTimeout); TCP
- * keepalive (which imapflow enables) notices a peer that is gone.
+ * One logged-in admin connection to one IMAP server. Every step on it has a deadline,
+ * servers[].stepTimeout: the login as a whole (connect, TLS, greeting, CAPABILITY, ID, LOGIN, NAMESPACE,
+ * the separator's LIST), each short command, the LOGOUT; a LIST of every mailbox may go on as long as
+ * lines keep coming (see discover-users.ts). A first XBACKUP of a big mailbox sends no byte for an hour,
+ * so during XBACKUP the only limit is servers[].commandTimeout; TCP keepalive (which imapflow enables)
+ * notices a peer that is gone.
  */
 export class AdminSession {
   private constructor(
@@ -40,6 +39,7 @@ export class AdminSession {
     readonly version: CyrusVersion | null,
     readonly capabilities: ReadonlySet<string>,
     private readonly connectionErrors: { last?: Error },
+    private readonly stopListening: () => void,
   ) {}
 
   /** What made imapflow close the connection, if it did (a pending command only learns "Connection not available"). */
@@ -48,8 +48,11 @@ export class AdminSession {
   }
 
   static async open(server: ServerConfig, options: AdminSessionOptions = {}): Promise<AdminSession> {
-    const { logger } = options;
+    const { logger, signal } = options;
     if (!server.password) throw new ImapConnectionError(server.name, 'login', server.passwordError ?? 'no password was loaded for this server');
+    if (signal?.aborted) throw new ImapConnectionError(server.name, 'dropped', 'not connected: stopping');
+    // imapflow's own timers only back ours up: set above servers[].stepTimeout, they never fire first, and ours name the step.
+    const backstop = 2 * server.stepTimeout;
     const client = new ImapFlow({
       host: server.host,
       port: server.port,
@@ -69,9 +72,9 @@ export class AdminSession {
       logger: false,
       disableAutoIdle: true,
       disableCompression: true,
-      connectionTimeout: CONNECT_TIMEOUT_MS,
-      greetingTimeout: CONNECT_TIMEOUT_MS,
-      socketTimeout: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+      connectionTimeout: backstop,
+      greetingTimeout: backstop,
+      socketTimeout: backstop,
       maxLineLength: MAX_LINE_BYTES,
       maxLiteralSize: MAX_LINE_BYTES,
       maxResponseSize: MAX_RESPONSE_BYTES,
@@ -83,25 +86,27 @@ export class AdminSession {
       connectionErrors.last = err;
       logger?.debug({ server: server.name, err: err.message }, 'IMAP connection error');
     });
-    try {
-      await client.connect();
-    } catch (err) {
-      client.close();
-      throw connectionError(server.name, err);
-    }
+    const abort = () => client.close();
+    signal?.addEventListener('abort', abort, { once: true });
+    const stopListening = () => signal?.removeEventListener('abort', abort);
     let separator: string | undefined;
     try {
-      separator = await hierarchySeparator(client);
+      separator = await withDeadline(client, server.stepTimeout, () => loginTimeout(server, client), async () => {
+        await client.connect();
+        return hierarchySeparator(client, server);
+      });
     } catch (err) {
+      stopListening();
       client.close();
       throw connectionError(server.name, err);
     }
     if (separator !== '.' && separator !== '/') {
-      await client.logout().catch(() => client.close());
+      stopListening();
+      await logout(client, server.stepTimeout);
       throw new ImapConnectionError(server.name, 'protocol', `the server announced hierarchy separator ${JSON.stringify(separator)}; Cyrus uses "." or "/"`);
     }
     const version = parseCyrusVersion(client.serverInfo?.version || undefined, client.greeting);
-    return new AdminSession(server, client, { separator }, version, new Set(client.capabilities.keys()), connectionErrors);
+    return new AdminSession(server, client, { separator }, version, new Set(client.capabilities.keys()), connectionErrors, stopListening);
   }
 
   get usable(): boolean {
@@ -109,17 +114,31 @@ export class AdminSession {
   }
 
   async close(): Promise<void> {
+    this.stopListening();
     if (!this.client.usable) {
       this.client.close();
       return;
     }
-    await this.client.logout().catch(() => this.client.close());
+    await logout(this.client, this.server.stepTimeout);
   }
 
   /** Drops the connection at once, a command in flight or not (a LOGOUT would wait behind it). */
   abort(): void {
+    this.stopListening();
     this.client.close();
   }
+}
+
+/** LOGOUT, or, when it is not answered within `ms` (servers[].stepTimeout), a plain close. */
+async function logout(client: ImapFlow, ms: number): Promise<void> {
+  await withDeadline(client, ms, () => new Error('LOGOUT unanswered'), () => client.logout()).catch(() => client.close());
+}
+
+/** Where the login stood when servers[].stepTimeout ran out. */
+function loginTimeout(server: ServerConfig, client: ImapFlow): ImapConnectionError {
+  const command = pendingCommand(client);
+  const stage = !client.greeting ? 'no greeting' : command ? `greeted, then no answer to ${command}` : 'greeted, then stalled';
+  return new ImapConnectionError(server.name, 'timeout', `logging in got no answer within ${seconds(server.stepTimeout)} (servers[].stepTimeout): ${stage}`);
 }
 
 /**
@@ -127,14 +146,20 @@ export class AdminSession {
  * an admin without an INBOX (common with virtdomains) gets a NIL personal namespace, which imapflow
  * replaces with ".".
  */
-async function hierarchySeparator(client: ImapFlow): Promise<string | undefined> {
+async function hierarchySeparator(client: ImapFlow, server: ServerConfig): Promise<string | undefined> {
   let separator: string | undefined;
-  const tagged = await execCommand(client, 'LIST', [{ type: 'STRING', value: '' }, { type: 'STRING', value: '' }], {
-    LIST: (u) => {
-      const value = (u.attributes[1] as { value?: unknown } | undefined)?.value;
-      if (typeof value === 'string') separator = value;
+  const tagged = await execCommand(
+    client,
+    'LIST',
+    [{ type: 'STRING', value: '' }, { type: 'STRING', value: '' }],
+    {
+      LIST: (u) => {
+        const value = (u.attributes[1] as { value?: unknown } | undefined)?.value;
+        if (typeof value === 'string') separator = value;
+      },
     },
-  });
+    { server: server.name, timeoutMs: server.stepTimeout, timeoutSetting: 'servers[].stepTimeout' },
+  );
   if (tagged.status !== 'OK') throw new Error(`LIST "" "" answered ${tagged.status} ${tagged.text}`);
   return separator;
 }

@@ -19,11 +19,14 @@ export interface ServerDiscovery {
   sharedMailboxes: string[];
   /** How the server names mailboxes; null when it could not be asked. */
   naming: MailboxNaming | null;
+  /** When it was asked, and when it answered or failed (ms); both when it was found paused, if it was not asked. */
+  askedAt: number;
+  endedAt: number;
 }
 
 /** What one discovery pass over the configured IMAP servers found; a server that could not be asked says why. */
 export interface FleetDiscovery {
-  /** When the first server was asked: a user created after this may be missing from the lists. */
+  /** When the first server was asked (the earliest, when the servers were asked at different times): a user created after this may be missing from the lists. */
   startedAt: number;
   finishedAt: number;
   servers: ServerDiscovery[];

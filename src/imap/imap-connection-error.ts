@@ -1,4 +1,4 @@
-export type ConnectionProblem = 'unreachable' | 'tls' | 'login' | 'timeout' | 'dropped' | 'protocol';
+export type ConnectionProblem = 'unreachable' | 'tls' | 'login' | 'timeout' | 'dropped' | 'protocol' | 'limit';
 
 const ADVICE: Record<ConnectionProblem, string> = {
   unreachable: 'check servers[].host and port, and that imapd listens there',
@@ -7,6 +7,7 @@ const ADVICE: Record<ConnectionProblem, string> = {
   timeout: 'the server did not answer in time; it may be overloaded or a firewall drops packets',
   dropped: 'the connection closed unexpectedly; see the IMAP server\'s syslog (imapd may have crashed)',
   protocol: 'the server answered something that is not IMAP',
+  limit: 'no Cyrus server answers with that much (the limits are far above what one of 100,000 users with 20 folders each sends); the connection was closed: check what answers at servers[].host and port',
 };
 
 /** The IMAP server could not be reached, logged in to, or kept talking. Never carries the password. */

@@ -1,10 +1,16 @@
 import type { ImapFlow } from 'imapflow';
 import { escapeControlCharacters } from '../config/quote-for-log.js';
+import { ImapConnectionError } from './imap-connection-error.js';
+import { ResponseBudget } from './response-budget.js';
 
 /**
- * The one place that uses imapflow's internal `exec()`: imapflow (2.10) has no public call for a custom
- * command such as XBACKUP. If an upgrade changes it, this module and its real-Cyrus test break, nothing else.
+ * The one place that uses imapflow's internals: `exec()`, as imapflow (2.10) has no public call for a
+ * custom command such as XBACKUP, its inactivity timer and the command it waits on. If an upgrade changes
+ * them, this module and its real-Cyrus test break, nothing else.
  */
+
+/** Node timers cannot wait longer than this. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type ExecAttribute = { type: 'ATOM' | 'STRING'; value: string } | ExecAttribute[];
 
@@ -68,24 +74,94 @@ export function connectionLossReason(err: unknown, connectionError: Error | unde
   return message;
 }
 
+export interface ExecOptions {
+  /** The server's name, for errors. */
+  server: string;
+  /** The whole command's deadline: past it the connection is closed and the command fails. */
+  timeoutMs: number;
+  /** Where the deadline comes from, named in the error: `servers[].stepTimeout`. */
+  timeoutSetting: string;
+  /**
+   * For an answer that may rightly take long (a LIST of every mailbox): the most time allowed without a
+   * line for the handlers, servers[].stepTimeout. Lines nobody handles (garbage) do not count.
+   */
+  silenceMs?: number;
+  /** What the handlers keep of the answer; without one, only its lines are counted. */
+  budget?: ResponseBudget;
+}
+
+/** A command as an admin would type it, for errors: `LIST "" "*" RETURN (STATUS (SIZE))`. */
+export function commandText(command: string, attributes: readonly ExecAttribute[]): string {
+  const text = (a: ExecAttribute): string =>
+    Array.isArray(a) ? `(${a.map(text).join(' ')})` : a.type === 'ATOM' ? a.value : `"${a.value.replace(/["\\]/g, '\\$&')}"`;
+  return escapeControlCharacters([command, ...attributes.map(text)].join(' '));
+}
+
+/** `30 s`, `0.5 s`. */
+export const seconds = (ms: number): string => `${ms / 1000} s`;
+
 /**
  * Sends one command and resolves with its tagged status: NO and BAD are results here, not exceptions.
- * It rejects only when the connection fails before the tagged response (closed, reset, timed out).
+ * It rejects when the connection fails before the tagged response (closed, reset), when the deadline
+ * passes, when the answer goes past the budget's limits, or when a handler throws; in the last three
+ * cases it closes the connection itself, so that nothing more of the answer is read.
  */
 export async function execCommand(
   client: ImapFlow,
   command: string,
   attributes: ExecAttribute[],
-  untagged: Record<string, UntaggedHandler> = {},
+  untagged: Record<string, UntaggedHandler>,
+  options: ExecOptions,
 ): Promise<TaggedResponse> {
+  const text = commandText(command, attributes);
+  const budget = options.budget ?? new ResponseBudget(options.server, text, 'items');
+  let failure: Error | undefined;
+  const fail = (err: Error) => {
+    // Formatted now: an error thrown in a handler would otherwise hold on to its frames' closures, and so to
+    // everything the command kept, for as long as the error lives.
+    void err.stack;
+    failure ??= err;
+    client.close();
+  };
+  let lastLineAt = Date.now();
+  // imapflow logs and swallows what a handler throws: the error is kept here and fails the command instead.
   const handlers = Object.fromEntries(
-    Object.entries(untagged).map(([name, handle]) => [name.toUpperCase(), async (u: UntaggedResponse) => handle(u)]),
+    Object.entries(untagged).map(([name, handle]) => [
+      name.toUpperCase(),
+      async (u: UntaggedResponse) => {
+        if (failure) return;
+        lastLineAt = Date.now();
+        try {
+          budget.line();
+          handle(u);
+        } catch (err) {
+          fail(err as Error);
+        }
+      },
+    ]),
   );
+  const timer = setTimeout(
+    () => fail(new ImapConnectionError(options.server, 'timeout', `${text} got no answer within ${seconds(options.timeoutMs)} (${options.timeoutSetting})`)),
+    Math.min(options.timeoutMs, MAX_TIMER_MS),
+  );
+  // One timer, re-armed for what is left of the silence rather than for every line (millions of them).
+  let silenceTimer: NodeJS.Timeout | undefined;
+  const silenceMs = options.silenceMs;
+  if (silenceMs !== undefined) {
+    const check = () => {
+      const quiet = Date.now() - lastLineAt;
+      if (quiet < silenceMs) silenceTimer = setTimeout(check, silenceMs - quiet);
+      else fail(new ImapConnectionError(options.server, 'timeout', `${text} went quiet: nothing for ${seconds(silenceMs)} (servers[].stepTimeout)`));
+    };
+    silenceTimer = setTimeout(check, silenceMs);
+  }
   try {
     const { response, next } = await (client as unknown as ImapFlowInternals).exec(command, attributes, { untagged: handlers });
     next();
+    if (failure) throw failure;
     return { status: 'OK', text: attributesText(response.attributes) };
   } catch (err) {
+    if (failure) throw failure;
     const e = err as ImapFlowCommandError;
     // imapflow also fails the command on a NO or BAD line without any tag (a workaround for another
     // server); that is not this command's answer, and the command may still be running.
@@ -96,7 +172,35 @@ export async function execCommand(
       return { status: e.responseStatus, text: escapeControlCharacters(e.responseText ?? '') };
     }
     throw err;
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(silenceTimer);
   }
+}
+
+/**
+ * Runs `work` on `client` within `ms`: past it the connection is closed and `expired()` is thrown.
+ * For what is not one command of ours, such as imapflow's own login.
+ */
+export async function withDeadline<T>(client: ImapFlow, ms: number, expired: () => Error, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(expired());
+      client.close();
+    }, Math.min(ms, MAX_TIMER_MS));
+  });
+  try {
+    return await Promise.race([work(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The command imapflow is waiting on the server for, if any (its login sends several). */
+export function pendingCommand(client: ImapFlow): string | undefined {
+  const request = (client as unknown as { currentRequest?: { command?: string } | false }).currentRequest;
+  return request ? request.command : undefined;
 }
 
 interface ImapFlowTimer {
@@ -104,9 +208,6 @@ interface ImapFlowTimer {
   socket?: { destroyed: boolean };
   armSocketTimeout(socket: unknown): void;
 }
-
-/** Node timers cannot wait longer than this. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Runs `work` with imapflow's inactivity timeout raised to `ms`. imapflow closes a connection whose

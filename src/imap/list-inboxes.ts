@@ -1,6 +1,7 @@
 import type { AdminSession } from './admin-session.js';
-import { execCommand, type UntaggedResponse } from './imapflow-exec.js';
+import { commandText, execCommand, type ExecAttribute, type UntaggedResponse } from './imapflow-exec.js';
 import { mailboxOwner } from './mailbox-names.js';
+import { ResponseBudget } from './response-budget.js';
 
 const nameOf = (u: UntaggedResponse): string | undefined => {
   const a = u.attributes[2];
@@ -10,17 +11,29 @@ const nameOf = (u: UntaggedResponse): string | undefined => {
 /**
  * The users whose INBOX an XBACKUP of `pattern` would back up now: `LIST "" <pattern>` as the admin,
  * which matches names as XBACKUP does, kept to user INBOXes. Asked right before a wildcard goes out, so
- * that a user created since the last discovery is never swept into it.
+ * that a user created since the last discovery is never swept into it. A wildcard lists its users' folders
+ * too, so the LIST is timed like discovery's (see discover-users.ts).
  */
 export async function listInboxes(session: AdminSession, pattern: string): Promise<Set<string>> {
+  const { server } = session;
+  const attributes: ExecAttribute[] = [{ type: 'STRING', value: '' }, { type: 'STRING', value: pattern }];
+  const budget = new ResponseBudget(server.name, commandText('LIST', attributes), 'users');
   const inboxes = new Set<string>();
-  const tagged = await execCommand(session.client, 'LIST', [{ type: 'STRING', value: '' }, { type: 'STRING', value: pattern }], {
-    LIST: (u: UntaggedResponse) => {
-      const name = nameOf(u);
-      const owner = name === undefined ? null : mailboxOwner(name, session.naming);
-      if (owner?.isInbox) inboxes.add(owner.userid);
+  const tagged = await execCommand(
+    session.client,
+    'LIST',
+    attributes,
+    {
+      LIST: (u: UntaggedResponse) => {
+        const name = nameOf(u);
+        const owner = name === undefined ? null : mailboxOwner(name, session.naming);
+        if (!owner?.isInbox || inboxes.has(owner.userid)) return;
+        budget.keep(owner.userid);
+        inboxes.add(owner.userid);
+      },
     },
-  });
-  if (tagged.status !== 'OK') throw new Error(`${session.server.name}: LIST "" ${JSON.stringify(pattern)} answered ${tagged.status} ${tagged.text}`);
+    { server: server.name, timeoutMs: server.commandTimeout, timeoutSetting: 'servers[].commandTimeout', silenceMs: server.stepTimeout, budget },
+  );
+  if (tagged.status !== 'OK') throw new Error(`${server.name}: LIST "" ${JSON.stringify(pattern)} answered ${tagged.status} ${tagged.text}`);
   return inboxes;
 }

@@ -13,7 +13,12 @@ export type XbackupProbe = { ok: true } | { ok: false; kind: XbackupFailureKind;
  */
 export async function probeXbackup(session: AdminSession): Promise<XbackupProbe> {
   const nobody = `xbackup-scheduler-probe-${randomBytes(6).toString('hex')}`;
-  const run = await runXbackup(session, useridToMailbox(nobody, session.naming), session.server.channel, { timeoutMs: 30_000 });
+  // Cyrus answers this at once, without contacting backupd: a short step, not a backup.
+  const run = await runXbackup(session, useridToMailbox(nobody, session.naming), session.server.channel, {
+    timeoutMs: session.server.stepTimeout,
+    timeoutSetting: 'servers[].stepTimeout',
+    requested: [],
+  });
   if (run.failure?.kind === 'no-such-mailbox') return { ok: true };
   if (run.failure) return { ok: false, kind: run.failure.kind, message: run.failure.message };
   return { ok: false, kind: 'failed', message: `${session.server.name}: XBACKUP of a user that does not exist answered ${run.tagged?.status} ${run.tagged?.text}` };

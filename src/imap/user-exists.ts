@@ -13,6 +13,7 @@ export async function userExists(session: AdminSession, userid: string): Promise
       { type: 'STRING', value: useridToMailbox(userid, session.naming) },
     ],
     { LIST: () => (found = true) },
+    { server: session.server.name, timeoutMs: session.server.stepTimeout, timeoutSetting: 'servers[].stepTimeout' },
   );
   if (tagged.status !== 'OK') throw new Error(`${session.server.name}: LIST answered ${tagged.status} ${tagged.text}`);
   return found;

@@ -1,6 +1,7 @@
 import { SHARED_BACKUP_KEY, useridFromCyrus } from '../backupd/cyrus-userid.js';
 import { encodeModifiedUtf7 } from '../backupd/modified-utf7.js';
 import type { XbackupItem, XbackupRun } from './xbackup.js';
+import type { XbackupFailureKind } from './xbackup-failure.js';
 
 export type UserOutcomeKind = 'ok' | 'no' | 'error';
 
@@ -33,6 +34,9 @@ const USER_LINE_ADVICE: ReadonlyArray<readonly [RegExp, string]> = [
   ],
 ];
 
+/** The command was cut short while the server may have been backing users up: those it had not reported are in doubt. */
+const IN_DOUBT_KINDS: ReadonlySet<XbackupFailureKind> = new Set(['timeout', 'connection-dropped', 'response-limit']);
+
 function withAdvice(error: string | null): string | null {
   const advice = error === null ? undefined : USER_LINE_ADVICE.find(([pattern]) => pattern.test(error))?.[1];
   return advice === undefined ? error : `${error} (${advice})`;
@@ -61,7 +65,7 @@ export function userOutcomes(run: XbackupRun, requested: readonly string[]): Use
       };
     }
     const base = { userid, at: run.endedAt, locked: false, connectionDropped: run.failure?.kind === 'connection-dropped' };
-    if (run.failure && (run.failure.kind === 'timeout' || run.failure.kind === 'connection-dropped')) {
+    if (run.failure && IN_DOUBT_KINDS.has(run.failure.kind)) {
       return { ...base, outcome: 'error', error: run.failure.message, inDoubt: true };
     }
     if (run.failure) {
@@ -95,15 +99,37 @@ interface UserLine {
   at: number;
 }
 
-/**
- * The USER lines of the requested users, by userid; the last one counts. Cyrus writes
- * `<userid>` or `<userid> (<error>)` after `USER`, the userid unquoted and in modified UTF-7, and
- * since a userid may itself hold ` (` (`a (b`), a line belongs to the requested user it spells
- * whole, or else to the longest one it spells up to a ` (…)` that ends it. Only openings within the
- * longest requested spelling are tried, so a hostile line costs no more than that.
- */
+/** The USER lines of the requested users, by userid; the last one counts. */
 function userLines(items: readonly XbackupItem[], requested: readonly string[]): Map<string, UserLine> {
   return attributeUserLines(items, requested).lines;
+}
+
+/** The requested user a USER line's text belongs to, and the reason in its closing ` (…)`, if any. */
+export interface UserLineClaim {
+  userid: string;
+  reason: string | null;
+}
+
+/**
+ * Tells whose a USER line is. Cyrus writes `<userid>` or `<userid> (<error>)` after `USER`, the userid
+ * unquoted and in modified UTF-7, and since a userid may itself hold ` (` (`a (b`), a line belongs to the
+ * requested user it spells whole, or else to the longest one it spells up to a ` (…)` that ends it. Only
+ * openings within the longest requested spelling are tried, so a hostile line costs no more than that.
+ */
+export function userLineClaimer(requested: readonly string[]): (text: string) => UserLineClaim | undefined {
+  const bySpelling = new Map(requested.map((userid) => [encodeModifiedUtf7(userid), userid]));
+  let longest = 0;
+  for (const spelling of bySpelling.keys()) longest = Math.max(longest, spelling.length);
+  return (text) => {
+    const whole = bySpelling.get(text);
+    if (whole !== undefined) return { userid: whole, reason: null };
+    if (!text.endsWith(')')) return undefined;
+    for (let open = text.lastIndexOf(' (', longest); open > 0; open = text.lastIndexOf(' (', open - 1)) {
+      const userid = bySpelling.get(text.slice(0, open));
+      if (userid !== undefined) return { userid, reason: text.slice(open + 2, -1) };
+    }
+    return undefined;
+  };
 }
 
 /** A USER line that names none of the requested users: the userid as best the line spells it. */
@@ -127,31 +153,14 @@ export function unrequestedUserLines(run: XbackupRun, requested: readonly string
 }
 
 function attributeUserLines(items: readonly XbackupItem[], requested: readonly string[]): { lines: Map<string, UserLine>; unclaimed: XbackupItem[] } {
-  const bySpelling = new Map(requested.map((userid) => [encodeModifiedUtf7(userid), userid]));
-  let longest = 0;
-  for (const spelling of bySpelling.keys()) longest = Math.max(longest, spelling.length);
+  const claim = userLineClaimer(requested);
   const lines = new Map<string, UserLine>();
   const unclaimed: XbackupItem[] = [];
   for (const item of items) {
-    const { kind, text, ok, at } = item;
-    if (kind !== 'user') continue;
-    const whole = bySpelling.get(text);
-    if (whole !== undefined) {
-      lines.set(whole, { ok, reason: null, at });
-      continue;
-    }
-    let claimed = false;
-    if (text.endsWith(')')) {
-      for (let open = text.lastIndexOf(' (', longest); open > 0; open = text.lastIndexOf(' (', open - 1)) {
-        const userid = bySpelling.get(text.slice(0, open));
-        if (userid !== undefined) {
-          lines.set(userid, { ok, reason: text.slice(open + 2, -1), at });
-          claimed = true;
-          break;
-        }
-      }
-    }
-    if (!claimed) unclaimed.push(item);
+    if (item.kind !== 'user') continue;
+    const claimed = claim(item.text);
+    if (claimed) lines.set(claimed.userid, { ok: item.ok, reason: claimed.reason, at: item.at });
+    else unclaimed.push(item);
   }
   return { lines, unclaimed };
 }

@@ -9,6 +9,7 @@ export type XbackupFailureKind =
   | 'bad-arguments'
   | 'connection-dropped'
   | 'timeout'
+  | 'response-limit'
   | 'failed';
 
 const ADVICE: Record<XbackupFailureKind, string | ((server: string, channel: string) => string)> = {
@@ -22,7 +23,9 @@ const ADVICE: Record<XbackupFailureKind, string | ((server: string, channel: str
   'bad-arguments': 'the server refused the command\'s arguments',
   'connection-dropped': (server, channel) =>
     `the IMAP connection closed in the middle of XBACKUP: when this repeats, channel ${channel} is probably not configured on ${server} (imapd crashes then); the users not yet reported may still be backed up by the server`,
-  timeout: 'no answer within servers[].commandTimeout; the server may still be backing these users up',
+  timeout: 'the server may still be backing these users up',
+  'response-limit':
+    'no Cyrus server answers XBACKUP with that much; the connection was closed, and the users not yet reported may still be backed up by the server: check what answers at servers[].host and port',
   failed: 'see the server\'s answer',
 };
 

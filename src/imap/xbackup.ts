@@ -1,6 +1,9 @@
 import type { AdminSession } from './admin-session.js';
 import { hasXbackup } from './cyrus-version.js';
-import { attributesText, connectionLossReason, execCommand, withInactivityTimeout, type TaggedResponse, type UntaggedResponse } from './imapflow-exec.js';
+import { ImapConnectionError } from './imap-connection-error.js';
+import { attributesText, commandText, connectionLossReason, execCommand, seconds, withInactivityTimeout, type ExecAttribute, type TaggedResponse, type UntaggedResponse } from './imapflow-exec.js';
+import { ResponseBudget, ResponseLimitError } from './response-budget.js';
+import { userLineClaimer } from './user-outcome.js';
 import { XbackupFailure, type XbackupFailureKind } from './xbackup-failure.js';
 import { validateChannel } from './wire-validation.js';
 
@@ -23,7 +26,10 @@ export interface XbackupRun {
   channel: string;
   startedAt: number;
   endedAt: number;
+  /** The requested users' lines, and the first OTHER_LINES_KEPT of the others, in the order they came. */
   items: XbackupItem[];
+  /** USER and MAILBOX lines for no requested user past the first OTHER_LINES_KEPT: counted, not kept. */
+  unkeptLines: number;
   /** null when the connection failed or timed out before the tagged response. */
   tagged: TaggedResponse | null;
   /** Set when the command as a whole failed; users already reported keep their own outcome. */
@@ -32,6 +38,10 @@ export interface XbackupRun {
 
 export interface XbackupOptions {
   timeoutMs: number;
+  /** Where timeoutMs comes from, for the error; servers[].commandTimeout unless said. */
+  timeoutSetting?: string;
+  /** The users the command is for (%SHARED for shared mailboxes): every line for them is kept. */
+  requested: readonly string[];
   /** Called for each untagged line as the server sends it (the server flushes one per finished user). */
   onItem?: (item: XbackupItem) => void;
   now?: () => number;
@@ -39,6 +49,12 @@ export interface XbackupOptions {
 
 /** Our own command timeout decides; the connection's silence limit only backs it up. */
 const SILENCE_MARGIN_MS = 60_000;
+
+/**
+ * Lines for no requested user that are kept (the rest are only counted): a wildcard may rightly reach a
+ * few users created since it was checked (see sweptResults), never thousands.
+ */
+export const OTHER_LINES_KEPT = 1_000;
 
 const ITEM_LINE = /^(USER|MAILBOX) (.+)$/s;
 
@@ -51,7 +67,12 @@ export async function runXbackup(session: AdminSession, pattern: string, channel
   validateChannel(channel);
   const now = options.now ?? Date.now;
   const server = session.server.name;
+  const attributes: ExecAttribute[] = [{ type: 'STRING', value: pattern }, { type: 'ATOM', value: channel }];
+  const budget = new ResponseBudget(server, commandText('XBACKUP', attributes), 'USER and MAILBOX lines');
+  const claim = userLineClaimer(options.requested);
   const items: XbackupItem[] = [];
+  let others = 0;
+  let unkeptLines = 0;
   const startedAt = now();
   const onLine = (ok: boolean) => (u: UntaggedResponse) => {
     // Cyrus writes these lines as plain text and nothing else: one with a [response code] or a literal is not one of them.
@@ -59,45 +80,50 @@ export async function runXbackup(session: AdminSession, pattern: string, channel
     const m = ITEM_LINE.exec(attributesText(u.attributes));
     if (!m) return;
     const item: XbackupItem = { kind: m[1] === 'USER' ? 'user' : 'mailbox', text: m[2]!, ok, at: now() };
-    items.push(item);
     options.onItem?.(item);
+    if (item.kind === 'user' && claim(item.text)) {
+      budget.keep(item.text);
+      items.push(item);
+    } else if (others < OTHER_LINES_KEPT) {
+      others++;
+      budget.keep(item.text);
+      items.push(item);
+    } else {
+      unkeptLines++;
+    }
   };
 
   // A barrier: whatever the server sent after its previous answer (a stray `* OK USER` of an earlier command)
   // is read while this NOOP is in flight, so it cannot be taken for the XBACKUP's own line. A failure here
   // throws: nothing was asked yet, so the caller counts a connection failure, not users in doubt.
-  await withInactivityTimeout(session.client, Math.min(options.timeoutMs, SILENCE_MARGIN_MS), () => execCommand(session.client, 'NOOP', []));
+  await execCommand(session.client, 'NOOP', [], {}, { server, timeoutMs: session.server.stepTimeout, timeoutSetting: 'servers[].stepTimeout' });
 
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
-  });
   let tagged: TaggedResponse | null = null;
   let failure: XbackupFailure | null = null;
   try {
-    const outcome = await Promise.race([
-      withInactivityTimeout(session.client, options.timeoutMs + SILENCE_MARGIN_MS, () =>
-        execCommand(session.client, 'XBACKUP', [{ type: 'STRING', value: pattern }, { type: 'ATOM', value: channel }], { OK: onLine(true), NO: onLine(false) }),
-      ),
-      timedOut,
-    ]);
-    if (outcome === 'timeout') {
-      // Closing does not stop the server's work; the caller treats unreported users as in doubt.
-      session.client.close();
-      failure = new XbackupFailure('timeout', server, pattern, channel, `no tagged answer after ${Math.round(options.timeoutMs / 1000)} s`);
-    } else {
-      tagged = outcome;
-      if (outcome.status !== 'OK') failure = new XbackupFailure(classify(outcome, session), server, pattern, channel, `${outcome.status} ${outcome.text}`);
-    }
+    tagged = await withInactivityTimeout(session.client, options.timeoutMs + SILENCE_MARGIN_MS, () =>
+      execCommand(session.client, 'XBACKUP', attributes, { OK: onLine(true), NO: onLine(false) }, {
+        server,
+        timeoutMs: options.timeoutMs,
+        timeoutSetting: options.timeoutSetting ?? 'servers[].commandTimeout',
+        budget,
+      }),
+    );
+    if (tagged.status !== 'OK') failure = new XbackupFailure(classify(tagged, session), server, pattern, channel, `${tagged.status} ${tagged.text}`);
   } catch (err) {
     // Usually closed already; if not (an untagged NO), the command may still be running there, and its late
-    // lines must not reach the next command on this connection.
+    // lines must not reach the next command on this connection. Closing does not stop the server's work:
+    // the caller treats unreported users as in doubt.
     session.client.close();
-    failure = new XbackupFailure('connection-dropped', server, pattern, channel, `connection lost before the tagged answer: ${connectionLossReason(err, session.lastConnectionError)}`);
-  } finally {
-    clearTimeout(timer);
+    if (err instanceof ResponseLimitError) {
+      failure = new XbackupFailure('response-limit', server, pattern, channel, `its answer went past a limit: ${err.why}`);
+    } else if (err instanceof ImapConnectionError && err.problem === 'timeout') {
+      failure = new XbackupFailure('timeout', server, pattern, channel, `no tagged answer after ${seconds(options.timeoutMs)} (${options.timeoutSetting ?? 'servers[].commandTimeout'})`);
+    } else {
+      failure = new XbackupFailure('connection-dropped', server, pattern, channel, `connection lost before the tagged answer: ${connectionLossReason(err, session.lastConnectionError)}`);
+    }
   }
-  return { server, pattern, channel, startedAt, endedAt: now(), items, tagged, failure };
+  return { server, pattern, channel, startedAt, endedAt: now(), items, unkeptLines, tagged, failure };
 }
 
 function classify(tagged: TaggedResponse, session: AdminSession): XbackupFailureKind {

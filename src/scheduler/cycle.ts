@@ -4,7 +4,7 @@ import type { BackupdView, BackupServerScanner } from '../backupd/scan.js';
 import type { BackupServerPaths } from '../config/backup-server.js';
 import type { Config } from '../config/load.js';
 import { discoverFleet } from '../imap/discover-fleet.js';
-import type { FleetDiscovery } from '../imap/fleet-discovery.js';
+import type { FleetDiscovery, ServerDiscovery } from '../imap/fleet-discovery.js';
 import { classifyUsers, type Classification } from '../staleness/classify.js';
 import { readingNotes } from '../staleness/reading-notes.js';
 import type { UserHistory } from '../staleness/user-history.js';
@@ -40,6 +40,10 @@ export interface CycleOptions {
   firstBackups: boolean;
   /** Set when the caller is stopping: no new command starts. */
   shouldStop?: () => boolean;
+  /** Aborted when the caller stops: servers still being asked for their users are not waited for. */
+  signal?: AbortSignal;
+  /** `plan`: nothing is changed, so a server that cannot be asked is not paused either. */
+  dryRun?: boolean;
   /**
    * Given the fleet as classified before any command goes out (a long cycle's status need not wait for
    * its end), and again at the end with the cycle's results folded in.
@@ -104,9 +108,7 @@ export class CycleRunner {
     const newest = new Map(view.entries.flatMap((e) => (e.index ? [[e.userid, { chunkId: e.index.newestChunkId ?? 0, lastBackup: e.index.lastBackup }] as const] : [])));
     const settled = this.deps.memory.settleInDoubt(newest, now());
     if (settled.length > 0) this.deps.logger.info({ users: settled.length, first: settled.slice(0, 10) }, 'attempts in doubt settled: their servers finished them');
-    if (config.servers.length > 0 && (!this.discovery || now() - this.discovery.finishedAt >= config.policy.discoverEvery || !this.discovery.servers.every((s) => s.ok))) {
-      this.discovery = await discoverFleet(config.servers, this.deps.logger, now);
-    }
+    if (config.servers.length > 0) this.discovery = await this.discover(options);
     const remembered = this.deps.memory.all();
     const classifiedAt = now();
     const classification = this.classify(view, this.discovery, remembered, classifiedAt);
@@ -138,6 +140,41 @@ export class CycleRunner {
       includeFirstBackups: options.firstBackups,
     });
     return { view, discovery: this.discovery, classification, classifiedAt, plan, nextGroupAt };
+  }
+
+  /**
+   * Asks the servers that are due, side by side: never asked, asked discoverEvery ago, or failed last time.
+   * A server paused by its circuit breaker is not asked until the pause ends; what it said last stands (or
+   * why it could not say). A server that cannot be asked is paused like one whose XBACKUP failed, so a hung
+   * one costs a cycle no more than its step timeout, once per pause.
+   */
+  private async discover(options: CycleOptions): Promise<FleetDiscovery> {
+    const { config, now, executor, logger } = this.deps;
+    const at = now();
+    const health = this.deps.serverStates.all();
+    const pausedUntil = (name: string): number | null => {
+      const until = health.get(name)?.pausedUntil ?? null;
+      return until !== null && until > at ? until : null;
+    };
+    const last = new Map(this.discovery?.servers.map((s) => [s.name, s]) ?? []);
+    const due = config.servers.filter((s) => {
+      const previous = last.get(s.name);
+      const fresh = previous?.ok && at - previous.endedAt < config.policy.discoverEvery;
+      return !fresh && pausedUntil(s.name) === null;
+    });
+    const asked = due.length === 0 ? [] : (await discoverFleet(due, logger, now, options.signal)).servers;
+    if (!options.dryRun && !options.signal?.aborted) {
+      for (const failed of asked.filter((d) => !d.ok)) executor.tripBreaker(due.find((s) => s.name === failed.name)!, failed.error!, false);
+    }
+    const answered = new Map(asked.map((d) => [d.name, d]));
+    const servers = config.servers.map((s): ServerDiscovery => {
+      const known = answered.get(s.name) ?? last.get(s.name);
+      if (known) return known;
+      const why = health.get(s.name)?.lastError;
+      const error = `${s.name}: not asked for its users while paused by its circuit breaker, until ${new Date(pausedUntil(s.name)!).toISOString()}${why ? `, after: ${why}` : ''}`;
+      return { name: s.name, ok: false, error, users: [], allUserids: [], sharedMailboxes: [], naming: null, askedAt: at, endedAt: at };
+    });
+    return { startedAt: Math.min(...servers.map((s) => s.askedAt)), finishedAt: now(), servers };
   }
 
   private classify(view: BackupdView, discovery: FleetDiscovery | null, history: ReadonlyMap<string, UserHistory>, at: number): Classification {

@@ -3,7 +3,8 @@ import type { BackupsDbReader } from '../backupd/backups-listing.js';
 import type { ServerConfig } from '../config/load.js';
 import { connectionError } from '../imap/admin-session.js';
 import { ImapConnectionError } from '../imap/imap-connection-error.js';
-import { runXbackup, type XbackupRun } from '../imap/xbackup.js';
+import { OTHER_LINES_KEPT, runXbackup, type XbackupRun } from '../imap/xbackup.js';
+import { SHARED_BACKUP_KEY } from '../backupd/cyrus-userid.js';
 import type { BackupResult } from './backup-result.js';
 import type { PlannedCommand } from './plan/plan-types.js';
 import type { SessionPool } from './session-pool.js';
@@ -37,8 +38,8 @@ export interface ExecutorDeps {
   random?: () => number;
 }
 
-/** Failures of a whole command that say the server or its channel is down, not one user. */
-const BREAKER_KINDS = new Set(['backupd-unreachable', 'connection-dropped', 'disabled', 'removed', 'not-admin']);
+/** Failures of a whole command that say the server or its channel is down (or broken), not one user. */
+const BREAKER_KINDS = new Set(['backupd-unreachable', 'connection-dropped', 'disabled', 'removed', 'not-admin', 'response-limit']);
 
 /**
  * Runs planned XBACKUP commands: records every attempt before and after, verifies each OK against the
@@ -63,6 +64,16 @@ export class Executor {
 
   inFlightOn(server: string): number {
     return this.inFlightPerServer.get(server) ?? 0;
+  }
+
+  /**
+   * XBACKUP commands under way, fleet-wide: from the attempt written as started (the login may still be
+   * going on) to its result recorded. What a shutdown waits for, and leaves in doubt past its grace.
+   */
+  get xbackupsInFlight(): number {
+    let n = 0;
+    for (const count of this.inFlightPerServer.values()) n += count;
+    return n;
   }
 
   /** Runs commands, at most servers[].maxConcurrent at once per server, in the given order. */
@@ -139,13 +150,13 @@ export class Executor {
       const session = await this.deps.pool.acquire(server);
       try {
         if (command.mailboxes) {
-          const run = await this.runShared(session, server, command.mailboxes);
+          const run = await this.runShared(session, command.mailboxes);
           this.updateBreaker(server, run);
           return { results: await verifiedResults(run, command.userids, before, this.deps.backupsDb, group), swept };
         }
         parts = await this.withoutNewUsers(session, command);
         for (const part of parts) {
-          const run = await runXbackup(session, part.pattern, server.channel, { timeoutMs: server.commandTimeout, now: this.now });
+          const run = await this.xbackup(session, part.pattern, part.userids);
           sent++;
           this.updateBreaker(server, run);
           results.push(...(await verifiedResults(run, part.userids, before, this.deps.backupsDb, group)));
@@ -173,20 +184,33 @@ export class Executor {
    * together as one run. A mailbox deleted since discovery is passed over; any other failure is the run's,
    * and the mailboxes after a timeout or a server failure are not sent.
    */
-  private async runShared(session: AdminSession, server: ServerConfig, mailboxes: readonly string[]): Promise<XbackupRun> {
+  private async runShared(session: AdminSession, mailboxes: readonly string[]): Promise<XbackupRun> {
     const runs: XbackupRun[] = [];
     let failure: XbackupRun['failure'] = null;
     for (const mailbox of mailboxes) {
-      const run = await runXbackup(session, mailbox, server.channel, { timeoutMs: server.commandTimeout, now: this.now });
+      const run = await this.xbackup(session, mailbox, [SHARED_BACKUP_KEY]);
       runs.push(run);
       if (!run.failure || run.failure.kind === 'no-such-mailbox') continue;
       failure = run.failure;
-      if (run.failure.kind === 'timeout' || run.failure.kind === 'connection-dropped' || BREAKER_KINDS.has(run.failure.kind)) break;
+      if (run.failure.kind === 'timeout' || BREAKER_KINDS.has(run.failure.kind)) break;
     }
     const first = runs[0]!;
     const last = runs.at(-1)!;
     const pattern = mailboxes.length === 1 ? first.pattern : `${first.pattern} and ${mailboxes.length - 1} more shared mailboxes`;
-    return { ...last, pattern, startedAt: first.startedAt, items: runs.flatMap((r) => r.items), failure };
+    return { ...last, pattern, startedAt: first.startedAt, items: runs.flatMap((r) => r.items), unkeptLines: runs.reduce((n, r) => n + r.unkeptLines, 0), failure };
+  }
+
+  /** One XBACKUP; lines for users it did not ask for beyond those kept are said in the log. */
+  private async xbackup(session: AdminSession, pattern: string, requested: readonly string[]): Promise<XbackupRun> {
+    const server = session.server;
+    const run = await runXbackup(session, pattern, server.channel, { timeoutMs: server.commandTimeout, requested, now: this.now });
+    if (run.unkeptLines > 0) {
+      this.deps.logger.warn(
+        { server: server.name, pattern, kept: OTHER_LINES_KEPT, notKept: run.unkeptLines },
+        `XBACKUP reported more users and mailboxes it was not asked for than are kept: the first ${OTHER_LINES_KEPT.toLocaleString('en-US')} are recorded, the rest only counted`,
+      );
+    }
+    return run;
   }
 
   /**
@@ -260,7 +284,8 @@ export class Executor {
     }
   }
 
-  private tripBreaker(server: ServerConfig, error: string, dropped: boolean): void {
+  /** Pauses a server whose connection failed: its circuit breaker opens, and it is tried again after a backoff. */
+  tripBreaker(server: ServerConfig, error: string, dropped: boolean): void {
     const health = this.deps.serverStates.trip(server.name, error, dropped, this.deps.retry, this.now(), this.deps.random);
     const channelHint =
       health.droppedInARow >= 2

@@ -14,7 +14,7 @@ export async function runUserBackup(
 ): Promise<BackupResult> {
   const server = session.server;
   const before = await readChunkMarks(backupsDb, [userid]);
-  const run = await runXbackup(session, useridToMailbox(userid, session.naming), server.channel, { timeoutMs: server.commandTimeout });
+  const run = await runXbackup(session, useridToMailbox(userid, session.naming), server.channel, { timeoutMs: server.commandTimeout, requested: [userid] });
   const [result] = await verifiedResults(run, [userid], before, backupsDb, null);
   return result!;
 }

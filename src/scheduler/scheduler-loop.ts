@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { schedule, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { CycleOutcome, FleetSnapshot } from './cycle.js';
@@ -44,6 +45,8 @@ export class SchedulerLoop {
   private current: Promise<CycleOutcome | null> | undefined;
   private followUp: { timer: NodeJS.Timeout; at: number } | undefined;
   private stopping = false;
+  /** Aborted by stop(): a cycle does not wait for servers it is still asking for their users. */
+  private readonly stopped = new AbortController();
   private haltWith: (err: StateDbError) => void = () => undefined;
   readonly status: LoopStatus;
   /** Why the loop stopped by itself (its state database could not be written); null while it may run. */
@@ -60,6 +63,8 @@ export class SchedulerLoop {
     private readonly now: () => number = Date.now,
   ) {
     this.status = { startedAt: now(), cycles: 0, runningSince: null, recentCycles: [], lastSuccessAt: null, fleet: null, nextGroupAt: null };
+    // One listener per server being asked for its users, however many servers there are: not a leak.
+    setMaxListeners(0, this.stopped.signal);
   }
 
   start(): void {
@@ -90,6 +95,7 @@ export class SchedulerLoop {
         refreshes: true,
         firstBackups: true,
         shouldStop: () => this.stopping,
+        signal: this.stopped.signal,
         onFleet: (fleet) => {
           this.status.fleet = fleet;
         },
@@ -173,9 +179,18 @@ export class SchedulerLoop {
     return old;
   }
 
-  /** No new commands; waits for in-flight ones up to `graceMs`. Resolves true when everything ended. */
+  /** XBACKUP commands under way right now (see Executor.xbackupsInFlight). */
+  xbackupsInFlight(): number {
+    return this.parts.executor.xbackupsInFlight;
+  }
+
+  /**
+   * No new commands, and no more waiting for servers still being asked for their users; waits for the
+   * XBACKUPs in flight up to `graceMs`. Resolves true when the cycle ended.
+   */
   async stop(graceMs: number): Promise<boolean> {
     this.stopping = true;
+    this.stopped.abort();
     this.task?.stop();
     this.cancelFollowUp();
     if (!this.current) return true;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/load.js';
 import { AdminSession } from '../imap/admin-session.js';
@@ -9,8 +10,13 @@ import { AdminSession } from '../imap/admin-session.js';
 export class SessionPool {
   private readonly idle = new Map<string, AdminSession[]>();
   private readonly inUse = new Set<AdminSession>();
+  /** Aborted by closeAll(): a login still under way is dropped too. */
+  private readonly closing = new AbortController();
 
-  constructor(private readonly logger?: Logger) {}
+  constructor(private readonly logger?: Logger) {
+    // One listener per open session, however many servers and slots there are: not a leak.
+    setMaxListeners(0, this.closing.signal);
+  }
 
   async acquire(server: ServerConfig): Promise<AdminSession> {
     const sessions = this.idle.get(server.name) ?? [];
@@ -21,7 +27,7 @@ export class SessionPool {
       }
       await s.close();
     }
-    const fresh = await AdminSession.open(server, { logger: this.logger });
+    const fresh = await AdminSession.open(server, { logger: this.logger, signal: this.closing.signal });
     this.inUse.add(fresh);
     return fresh;
   }
@@ -38,10 +44,11 @@ export class SessionPool {
   }
 
   /**
-   * Closes every session, those still running a command too: the scheduler only gets here once its
-   * shutdown grace is over, and a session left open would keep the process from exiting.
+   * Closes every session, those still running a command or logging in too: the scheduler only gets here
+   * once its shutdown grace is over, and a session left open would keep the process from exiting.
    */
   async closeAll(): Promise<void> {
+    this.closing.abort();
     const idle = [...this.idle.values()].flat();
     for (const busy of this.inUse) busy.abort();
     this.idle.clear();

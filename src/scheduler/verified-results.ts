@@ -1,6 +1,6 @@
 import type { BackupsDbReader } from '../backupd/backups-listing.js';
 import { unrequestedUserLines, userOutcomes } from '../imap/user-outcome.js';
-import type { XbackupRun } from '../imap/xbackup.js';
+import { OTHER_LINES_KEPT, type XbackupRun } from '../imap/xbackup.js';
 import { FUTURE_TOLERANCE_MS } from '../staleness/backup-evidence.js';
 import { NO_CHUNK, type BackupResult, type ChunkMark } from './backup-result.js';
 import { readChunkMarks, verifyBackups } from './verify-backups.js';
@@ -37,17 +37,19 @@ export async function verifiedResults(
  * Users the server reported OK or NO for that the command did not ask for: a wildcard reached someone
  * created after it was checked. Recorded as they happened, judged only as far as nothing was read before:
  * `ok` needs a chunk in their index that ended after the command began and is not dated in the future.
+ * Only the first OTHER_LINES_KEPT such lines are kept (see runXbackup); their errors say how many more came.
  */
 export async function sweptResults(run: XbackupRun, requested: readonly string[], startedAt: number, backupsDb: BackupsDbReader, group: number | null): Promise<BackupResult[]> {
   const lines = unrequestedUserLines(run, requested);
   if (lines.length === 0) return [];
   const marks = await readChunkMarks(backupsDb, lines.map((l) => l.userid));
   const sinceSecond = Math.floor(startedAt / 1000) * 1000;
+  const unkept = run.unkeptLines > 0 ? `; ${run.unkeptLines.toLocaleString('en-US')} more such lines were not kept (at most ${OTHER_LINES_KEPT.toLocaleString('en-US')} are)` : '';
   return lines.map((line): BackupResult => {
     const after = marks.get(line.userid)!;
     const dated = after.lastBackup !== null && after.lastBackup >= sinceSecond && after.lastBackup <= run.endedAt + FUTURE_TOLERANCE_MS;
     const outcome = !line.ok ? 'no' : dated ? 'ok' : 'unverified';
-    const why = `${run.server}: reported by XBACKUP ${run.pattern} though not asked for (created since the wildcard was checked?)`;
+    const why = `${run.server}: reported by XBACKUP ${run.pattern} though not asked for (created since the wildcard was checked?)${unkept}`;
     return {
       userid: line.userid,
       server: run.server,

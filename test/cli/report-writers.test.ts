@@ -192,4 +192,12 @@ describe('Nagios', () => {
     assert.equal(n.exitCode, 0);
     assert.match(n.text, /^XBACKUP OK - 2 users, oldest 1h \(anne\) \|/);
   });
+  test('WARNING naming the IMAP servers that could not be asked for their users', () => {
+    const partial = buildReport({ coverage: 'partial', users: [user('anne', 'fresh', H)] }, { now: NOW, maxAge: MAX_AGE });
+    const one = writeReportNagios(partial, { warnAge: MAX_AGE, critAge: 2 * MAX_AGE, unaskedServers: ['imap2'] });
+    assert.equal(one.exitCode, 1);
+    assert.match(one.text, /^XBACKUP WARNING - could not ask imap2 for its users; oldest 1h \(anne\) \|/);
+    const two = writeReportNagios(partial, { warnAge: MAX_AGE, critAge: 2 * MAX_AGE, unaskedServers: ['imap2', 'imap3'] });
+    assert.match(two.text, /^XBACKUP WARNING - could not ask imap2, imap3 for their users;/);
+  });
 });

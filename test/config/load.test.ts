@@ -53,6 +53,7 @@ describe('a valid file', () => {
     assert.deepEqual(s.users, ['*']);
     assert.equal(s.maxConcurrent, 2);
     assert.equal(s.commandTimeout, 6 * 3600_000);
+    assert.equal(s.stepTimeout, 30_000);
     assert.equal(c.policy.maxAge, 24 * 3600_000);
     assert.equal(c.policy.schedule, '*/10 * * * *');
     assert.equal(c.retry.baseDelay, 5 * 60_000);
@@ -103,6 +104,10 @@ describe('every error names file, line and key', () => {
 
   test('a number without a unit is not a duration', () => {
     assert.match(problems('retry:\n  baseDelay: 300\n')[0]!, /^c\.yaml:2: retry\.baseDelay: expected a retry delay duration with a unit/);
+  });
+
+  test('a step timeout too short for any login', () => {
+    assert.deepEqual(problems(`${SERVER}    stepTimeout: 10ms\n`), ['c.yaml:8: servers[0].stepTimeout: expected a step timeout of at least 100ms, e.g. 30s']);
   });
 
   test('bad size', () => {

@@ -51,7 +51,8 @@ describe('fault: SIGTERM with an XBACKUP that cannot finish within the shutdown 
     console.log(`shutdown grace 1 s: run exited ${seconds(Date.now() - termAt)} after SIGTERM, its XBACKUP hanging on a wedged backupd`);
     const { stdout, stderr } = running.output();
     assert.equal(await running.exited, 0, `${stdout}${stderr}`);
-    assert.match(stdout, /shutdown grace over with XBACKUPs still in flight; their users are in doubt/);
+    assert.match(stdout, /"xbackupsInFlight":1,"msg":"stopping: no new work, waiting for XBACKUPs in flight"/);
+    assert.match(stdout, /"xbackupsInFlight":1,"msg":"shutdown grace over with XBACKUPs still in flight; their users are in doubt"/);
     assert.match(stdout, /"msg":"scheduler stopped"/);
 
     bed.resumeBackupd();

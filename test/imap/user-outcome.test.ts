@@ -12,6 +12,7 @@ const run = (items: XbackupItem[], failure: XbackupFailure | null = null): Xback
   startedAt: 1,
   endedAt: 9,
   items,
+  unkeptLines: 0,
   tagged: failure ? null : { status: 'OK', text: 'Completed' },
   failure,
 });

@@ -49,19 +49,24 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
 
   test('imapflow-exec carries a custom command with untagged handlers, and NO is a result, not an exception', async () => {
     const names: string[] = [];
-    const ok = await execCommand(session.client, 'LIST', [{ type: 'STRING', value: '' }, { type: 'STRING', value: 'user.ann*' }], {
-      LIST: (u) => names.push(String((u.attributes[2] as { value: string }).value)),
-    });
+    const options = { server: 'imap1', timeoutMs: 60_000, timeoutSetting: 'servers[].stepTimeout' };
+    const ok = await execCommand(
+      session.client,
+      'LIST',
+      [{ type: 'STRING', value: '' }, { type: 'STRING', value: 'user.ann*' }],
+      { LIST: (u) => names.push(String((u.attributes[2] as { value: string }).value)) },
+      options,
+    );
     assert.equal(ok.status, 'OK');
     assert.match(ok.text, /^Completed/);
     assert.deepEqual(names.sort(), ['user.anne', 'user.annette']);
-    const no = await execCommand(session.client, 'XBACKUP', [{ type: 'STRING', value: 'user.nosuch' }, { type: 'ATOM', value: 'backup' }]);
+    const no = await execCommand(session.client, 'XBACKUP', [{ type: 'STRING', value: 'user.nosuch' }, { type: 'ATOM', value: 'backup' }], {}, options);
     assert.deepEqual(no, { status: 'NO', text: 'Mailbox does not exist' });
   });
 
   test('a pattern backs up every match, each judged by its own line, streamed as each user finishes', async () => {
     const seen: XbackupItem[] = [];
-    const run = await runXbackup(session, 'user.s*', 'backup', { timeoutMs: 60_000, onItem: (i) => seen.push(i) });
+    const run = await runXbackup(session, 'user.s*', 'backup', { timeoutMs: 60_000, requested: ['s1', 's2', 's3', 's4'], onItem: (i) => seen.push(i) });
     assert.equal(run.failure, null);
     assert.deepEqual(run.tagged, { status: 'OK', text: 'Completed' });
     assert.deepEqual(seen.map((i) => [i.kind, i.text, i.ok]), [['user', 's1', true], ['user', 's2', true], ['user', 's3', true], ['user', 's4', true]]);
@@ -72,10 +77,10 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
   });
 
   test('userids with spaces and parentheses: the quoted pattern names them, and each line is read for its own user', async () => {
-    const exact = await runXbackup(session, useridToMailbox('x y', session.naming), 'backup', { timeoutMs: 60_000 });
+    const exact = await runXbackup(session, useridToMailbox('x y', session.naming), 'backup', { timeoutMs: 60_000, requested: ['x y'] });
     assert.deepEqual([exact.pattern, exact.items.map((i) => i.text)], ['user.x y', ['x y']]);
     assert.deepEqual(userOutcomes(exact, ['x y']).map((o) => o.outcome), ['ok']);
-    const run = await runXbackup(session, 'user.x*', 'backup', { timeoutMs: 60_000 });
+    const run = await runXbackup(session, 'user.x*', 'backup', { timeoutMs: 60_000, requested: ['x y', 'x (y)', 'x y (z)', 'x#y', 'x'] });
     assert.deepEqual(run.items.map((i) => i.text).sort(), ['x (y)', 'x y', 'x y (z)', 'x#y']);
     const outcomes = userOutcomes(run, ['x y', 'x (y)', 'x y (z)', 'x#y', 'x']);
     assert.deepEqual(outcomes.map((o) => [o.userid, o.outcome]), [['x y', 'ok'], ['x (y)', 'ok'], ['x y (z)', 'ok'], ['x#y', 'ok'], ['x', 'error']]);
@@ -84,7 +89,7 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
   });
 
   test('imapflow trims the end of a `* OK USER` line, which is why a userid ending in a space is refused', async () => {
-    const run = await runXbackup(session, 'user.tr ', 'backup', { timeoutMs: 60_000 });
+    const run = await runXbackup(session, 'user.tr ', 'backup', { timeoutMs: 60_000, requested: ['tr '] });
     assert.deepEqual(run.tagged, { status: 'OK', text: 'Completed' });
     assert.ok((await bed.cyrDbtoolShowBackupsDb()).has('tr '), 'Cyrus backed up "tr "');
     assert.deepEqual(run.items.map((i) => i.text), ['tr'], 'but its line reads as if it were "tr"');
@@ -92,7 +97,7 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
   });
 
   test('a pattern that matches nothing: no-such-mailbox, and backupd is not contacted', async () => {
-    const run = await runXbackup(session, 'user.nosuch', 'backup', { timeoutMs: 10_000 });
+    const run = await runXbackup(session, 'user.nosuch', 'backup', { timeoutMs: 10_000, requested: ['nosuch'] });
     assert.equal(run.failure?.kind, 'no-such-mailbox');
     assert.match(run.failure!.message, /^imap1: XBACKUP user\.nosuch backup: NO Mailbox does not exist/);
   });
@@ -100,7 +105,7 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
   test('a user that is not an admin: not-admin, with the fix', async () => {
     const norm = await AdminSession.open(bedServerConfig(bed, 'imap1', { user: 'norm', password: new Secret('norm-pw', 'test') }));
     try {
-      const run = await runXbackup(norm, 'user.anne', 'backup', { timeoutMs: 10_000 });
+      const run = await runXbackup(norm, 'user.anne', 'backup', { timeoutMs: 10_000, requested: ['anne'] });
       assert.equal(run.failure?.kind, 'not-admin');
       assert.match(run.failure!.message, /add it to `admins:`/);
     } finally {
@@ -120,7 +125,7 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
   test('backupd down: NO Retry operation is backupd-unreachable for every user asked', async () => {
     await bed.stopBackupd();
     try {
-      const run = await runXbackup(session, 'user.anne', 'backup', { timeoutMs: 10_000 });
+      const run = await runXbackup(session, 'user.anne', 'backup', { timeoutMs: 10_000, requested: ['anne'] });
       assert.equal(run.failure?.kind, 'backupd-unreachable');
       const [anne] = userOutcomes(run, ['anne']);
       assert.equal(anne!.outcome, 'no');
@@ -133,7 +138,7 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
 
   test('a channel the server does not know: imapd dies, reported as a dropped connection with users in doubt', async () => {
     const victim = await AdminSession.open(bedServerConfig(bed));
-    const run = await runXbackup(victim, 'user.bob', 'nosuchchannel', { timeoutMs: 10_000 });
+    const run = await runXbackup(victim, 'user.bob', 'nosuchchannel', { timeoutMs: 10_000, requested: ['bob'] });
     await victim.close();
     assert.equal(run.failure?.kind, 'connection-dropped');
     assert.match(run.failure!.message, /channel nosuchchannel is probably not configured on imap1/);
@@ -142,17 +147,17 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
   });
 
   test('a channel name that Cyrus cannot match is refused before it reaches the wire', async () => {
-    await assert.rejects(runXbackup(session, 'user.anne', 'Backup', { timeoutMs: 1000 }), /channel/);
+    await assert.rejects(runXbackup(session, 'user.anne', 'Backup', { timeoutMs: 1000, requested: ['anne'] }), /channel/);
   });
 
   test('a user whose backup is locked (ctl_backups, or another XBACKUP): Mailbox is locked, retried later, not a failure', async () => {
-    const first = await runXbackup(session, 'user.annette', 'backup', { timeoutMs: 60_000 });
+    const first = await runXbackup(session, 'user.annette', 'backup', { timeoutMs: 60_000, requested: ['annette'] });
     assert.equal(first.failure, null);
     // -w: wait for the lock rather than give up, since the polling list below may hold it for a moment.
     const holder = bed.ctlBackups(['-w', 'lock', '-x', 'sleep 3', 'annette']);
     // ctl_backups list skips a locked backup and says so: that is how we know the lock is held.
     for (let i = 0; i < 50 && !/locked/i.test((await bed.ctlBackups(['-V', 'list', 'annette'])).stderr); i++) await sleep(50);
-    const run = await runXbackup(session, 'user.annette', 'backup', { timeoutMs: 60_000 });
+    const run = await runXbackup(session, 'user.annette', 'backup', { timeoutMs: 60_000, requested: ['annette'] });
     assert.equal((await holder).code, 0);
     const [annette] = userOutcomes(run, ['annette']);
     assert.equal(annette!.outcome, 'no');
@@ -162,7 +167,7 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
 
   test('a command timeout closes the connection and leaves the user in doubt; the server finishes the backup anyway', async () => {
     const slow = await AdminSession.open(bedServerConfig(bed));
-    const run = await runXbackup(slow, 'user.big2', 'backup', { timeoutMs: 50 });
+    const run = await runXbackup(slow, 'user.big2', 'backup', { timeoutMs: 50, requested: ['big2'] });
     await slow.close();
     assert.equal(run.failure?.kind, 'timeout');
     const [big2] = userOutcomes(run, ['big2']);
@@ -172,14 +177,15 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
   });
 
   test('a first backup that stays silent far longer than the connection\'s idle limit completes and is verified', async () => {
-    // The idle limit is shrunk to 200 ms instead of growing the mailbox past imapflow's default 5 minutes.
-    const patient = await AdminSession.open(bedServerConfig(bed, 'imap1', { commandTimeout: 120_000 }), { idleTimeoutMs: 200 });
+    // The idle limit (twice servers[].stepTimeout outside XBACKUP) is shrunk to 800 ms instead of growing the mailbox past 1 minute.
+    const stepTimeout = 400;
+    const patient = await AdminSession.open(bedServerConfig(bed, 'imap1', { commandTimeout: 120_000, stepTimeout }));
     try {
       const started = Date.now();
       const result = await runUserBackup(patient, backupsDb, 'huge');
       assert.equal(result.outcome, 'ok', result.error ?? '');
-      assert.ok(Date.now() - started > 600, `the backup took ${Date.now() - started} ms, long enough to prove the point`);
-      const after = await runXbackup(patient, 'user.nosuch', 'backup', { timeoutMs: 10_000 });
+      assert.ok(Date.now() - started > 2 * stepTimeout, `the backup took ${Date.now() - started} ms, long enough to prove the point`);
+      const after = await runXbackup(patient, 'user.nosuch', 'backup', { timeoutMs: 10_000, requested: ['nosuch'] });
       assert.equal(after.failure?.kind, 'no-such-mailbox', 'the connection is still usable afterwards');
     } finally {
       await patient.close();
@@ -208,7 +214,7 @@ describe('XBACKUP disabled', () => {
   test('BAD Unrecognized command on Cyrus 3.6 means disabled, with the setting to change', async () => {
     const session = await AdminSession.open(bedServerConfig(bed));
     try {
-      const run = await runXbackup(session, 'user.anne', 'backup', { timeoutMs: 10_000 });
+      const run = await runXbackup(session, 'user.anne', 'backup', { timeoutMs: 10_000, requested: ['anne'] });
       assert.equal(run.failure?.kind, 'disabled');
       assert.match(run.failure!.message, /xbackup_enabled: yes/);
     } finally {

@@ -159,6 +159,6 @@ describe('run: the long-lived scheduler against real Cyrus', () => {
     const [attempt] = readAttempts(state);
     assert.equal(attempt?.userid, 'slow');
     assert.equal(attempt?.outcome, 'ok', 'the XBACKUP in flight finished and was recorded');
-    assert.match(running.output().stdout, /stopping: no new work, waiting for XBACKUPs in flight/);
+    assert.match(running.output().stdout, /"xbackupsInFlight":1,"msg":"stopping: no new work, waiting for XBACKUPs in flight"/);
   });
 });

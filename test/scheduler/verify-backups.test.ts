@@ -83,6 +83,7 @@ describe('users a command reported though it did not ask for them', () => {
       startedAt,
       endedAt: startedAt + 1000,
       items: [item('anne'), item('annette'), item('anna'), item('ann (Mailbox is locked)', false)],
+      unkeptLines: 0,
       tagged: { status: 'OK' as const, text: 'Completed' },
       failure: null,
     };
@@ -96,6 +97,25 @@ describe('users a command reported though it did not ask for them', () => {
       ],
     );
     assert.match(swept[0]!.error!, /reported by XBACKUP user\.an\* though not asked for/);
+    assert.doesNotMatch(swept[0]!.error!, /not kept/);
     assert.ok(swept.every((r) => r.verifiedBackupAt === null), 'nothing read before the command: never a verified backup');
+  });
+
+  test('past the lines kept for users not asked for, each result says how many more came', async () => {
+    const startedAt = (NOW_S - 10) * 1000;
+    const { reader } = server({ annette: [NOW_S - 5] });
+    const run = {
+      server: 'imap1',
+      pattern: 'user.an*',
+      channel: 'backup',
+      startedAt,
+      endedAt: startedAt + 1000,
+      items: [{ kind: 'user' as const, text: 'annette', ok: true, at: startedAt + 500 }],
+      unkeptLines: 250_000,
+      tagged: { status: 'OK' as const, text: 'Completed' },
+      failure: null,
+    };
+    const [annette] = await sweptResults(run, ['anne'], startedAt, reader, null);
+    assert.match(annette!.error!, /; 250,000 more such lines were not kept \(at most 1,000 are\)$/);
   });
 });

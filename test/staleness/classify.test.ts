@@ -28,8 +28,8 @@ function fleet(servers: Record<string, string[] | Error>): FleetDiscovery {
     finishedAt: NOW,
     servers: Object.entries(servers).map(([name, users]) =>
       users instanceof Error
-        ? { name, ok: false, error: users.message, users: [], allUserids: [], sharedMailboxes: [], naming: null }
-        : { name, ok: true, error: null, users: users.map((userid) => ({ userid, server: name, sizeBytes: 5000 })), allUserids: users, sharedMailboxes: [], naming: { separator: '.' as const } },
+        ? { name, ok: false, error: users.message, users: [], allUserids: [], sharedMailboxes: [], naming: null, askedAt: NOW - 60_000, endedAt: NOW }
+        : { name, ok: true, error: null, users: users.map((userid) => ({ userid, server: name, sizeBytes: 5000 })), allUserids: users, sharedMailboxes: [], naming: { separator: '.' as const }, askedAt: NOW - 60_000, endedAt: NOW },
     ),
   };
 }

@@ -20,6 +20,7 @@ export function bedServerConfig(bed: CyrusTestBed, which: ImapServerName = 'imap
     maxConcurrent: 1,
     sharedMailboxes: true,
     commandTimeout: 60_000,
+    stepTimeout: 30_000,
     password: new Secret(bed.admin.password, 'test bed'),
     ...overrides,
   };

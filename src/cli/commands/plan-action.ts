@@ -8,7 +8,7 @@ import { setUpScheduler } from '../scheduler-setup.js';
 export async function runPlan(opts: GlobalOptions, io: CliIo): Promise<void> {
   const { parts } = setUpScheduler(opts, io.env, commandLogger(opts));
   try {
-    const looked = await parts.cycle.look({ refreshes: true, firstBackups: true });
+    const looked = await parts.cycle.look({ refreshes: true, firstBackups: true, dryRun: true });
     io.stdout(opts.json ? writePlanJson(looked.plan, Date.now()) : writePlanText(looked.plan, Date.now()));
   } finally {
     await parts.close();

@@ -106,7 +106,11 @@ async function report(config: Config, stateDb: StateDb | null, opts: ReportOptio
       break;
     }
     case 'nagios': {
-      const nagios = writeReportNagios(report, { warnAge: opts.warnAge ?? maxAge, critAge: opts.critAge ?? 2 * maxAge });
+      const nagios = writeReportNagios(report, {
+        warnAge: opts.warnAge ?? maxAge,
+        critAge: opts.critAge ?? 2 * maxAge,
+        unaskedServers: discovery?.servers.filter((s) => !s.ok).map((s) => s.name) ?? [],
+      });
       io.stdout(nagios.text);
       setExit(nagios.exitCode);
       break;

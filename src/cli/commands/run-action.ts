@@ -46,9 +46,16 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
       if (stopping) return;
       stopping = true;
       process.off('SIGTERM', onTerm).off('SIGINT', onInt).off('SIGHUP', onHup);
-      logger.info({ ...why, graceSeconds: setup.config.policy.shutdownGrace / 1000 }, 'stopping: no new work, waiting for XBACKUPs in flight');
-      const ended = await loop.stop(setup.config.policy.shutdownGrace);
-      if (!ended) logger.warn('shutdown grace over with XBACKUPs still in flight; their users are in doubt');
+      const inFlight = loop.xbackupsInFlight();
+      logger.info(
+        { ...why, graceSeconds: setup.config.policy.shutdownGrace / 1000, xbackupsInFlight: inFlight },
+        inFlight > 0 ? 'stopping: no new work, waiting for XBACKUPs in flight' : 'stopping: no new work; no XBACKUP in flight',
+      );
+      if (!(await loop.stop(setup.config.policy.shutdownGrace))) {
+        const still = loop.xbackupsInFlight();
+        if (still > 0) logger.warn({ xbackupsInFlight: still }, 'shutdown grace over with XBACKUPs still in flight; their users are in doubt');
+        else logger.warn('shutdown grace over with no XBACKUP in flight; the cycle was cut short');
+      }
       await http?.close();
       await setup.parts.close();
       setup.lock?.release();
@@ -82,9 +89,9 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
     const onTerm = () => void stop({ signal: 'SIGTERM' });
     const onInt = () => void stop({ signal: 'SIGINT' });
     const onHup = () => void reload();
+    // Before "scheduler started": a SIGTERM that follows that line must find its handler.
     process.on('SIGTERM', onTerm).on('SIGINT', onInt).on('SIGHUP', onHup);
     void loop.halted.then((err) => stop({ halted: err.message }));
-    // Only now: a signal that comes before its handler is there kills the process outright.
     logger.info({ config: setup.config.file, servers: setup.config.servers.map((s) => s.name), schedule: setup.config.policy.schedule }, 'scheduler started');
     loop.start();
   });

@@ -5,6 +5,8 @@ import { formatAge } from '../../staleness/human-units.js';
 export interface NagiosThresholds {
   warnAge: number;
   critAge: number;
+  /** IMAP servers that could not be asked for their users: their users are not known, nor backed up. */
+  unaskedServers?: readonly string[];
 }
 
 /** Nagios plugin exit codes. */
@@ -13,8 +15,9 @@ type Status = keyof typeof STATUS;
 
 /**
  * One status line with perfdata, and the plugin exit code. CRITICAL: a backup older than critAge or a
- * failing user. WARNING: older than warnAge, an unreadable backup, or a user on two servers. Missing users
- * (a bootstrap in progress) and orphans (not ours to back up) only show in the text and the perfdata.
+ * failing user. WARNING: older than warnAge, an unreadable backup, a user on two servers, or an IMAP server
+ * that could not be asked for its users. Missing users (a bootstrap in progress) and orphans (not ours to
+ * back up) only show in the text and the perfdata.
  */
 export function writeReportNagios(report: StalenessReport, thresholds: NagiosThresholds): { text: string; exitCode: number } {
   const c = report.counts;
@@ -33,6 +36,8 @@ export function writeReportNagios(report: StalenessReport, thresholds: NagiosThr
   if (c.failing > 0) raise('CRITICAL', `${c.failing} failing`);
   if (c.unreadable > 0) raise('WARNING', `${c.unreadable} unreadable`);
   if (c.conflict > 0) raise('WARNING', `${c.conflict} on two servers`);
+  const unasked = thresholds.unaskedServers ?? [];
+  if (unasked.length > 0) raise('WARNING', `could not ask ${unasked.join(', ')} for ${unasked.length === 1 ? 'its' : 'their'} users`);
   if (c.missing > 0) problems.push(`${c.missing} never backed up`);
   const oldest = report.oldest ? `oldest ${formatAge(report.oldest.age)} (${report.oldest.userid})` : 'no backups yet';
   const summary = problems.length > 0 ? `${problems.join(', ')}; ${oldest}` : `${report.totalUsers} users, ${oldest}`;

@@ -33,14 +33,45 @@ export interface FakeImapServerOptions {
   greeting?: string | null;
   /** Handlers by upper-cased command name; they replace the defaults. */
   handlers?: Record<string, CommandHandler>;
+  /** For a command with no handler; default `BAD Unrecognized command`. */
+  fallback?: CommandHandler;
   capabilities?: string;
 }
 
 const DEFAULT_CAPABILITIES = 'IMAP4rev1 LITERAL+ ID NAMESPACE AUTH=PLAIN SASL-IR';
+/** What imapflow and AdminSession send while logging in and out, answered by default. */
+const DEFAULT_COMMANDS = ['CAPABILITY', 'LOGIN', 'AUTHENTICATE', 'ID', 'NAMESPACE', 'LIST', 'NOOP', 'LOGOUT'];
+
+/** A server that greets like Cyrus and then never answers anything: every command waits for ever. */
+export function silentAfterGreeting(): FakeImapServerOptions {
+  const silent = () => undefined;
+  return { handlers: Object.fromEntries(DEFAULT_COMMANDS.map((name) => [name, silent])), fallback: silent };
+}
+
+/** Lines that are not IMAP, none of them an answer to anything (no tag of ours, no untagged NO or BAD). */
+const GARBAGE = ['HTTP/1.1 400 Bad Request', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03', '* garbage ((( "unbalanced', 'ZZZ9 OK not your tag', '\x00\x00\x00'];
+
+/**
+ * A server that greets and then, from the first command on, sends a garbage line every 100 ms and never an
+ * answer: the connection is never quiet, so no inactivity timeout notices it.
+ */
+export function garbageAfterGreeting(): FakeImapServerOptions {
+  const streaming = new WeakSet<Socket>();
+  const garbage: CommandHandler = (_c, conn) => {
+    if (streaming.has(conn.socket)) return;
+    streaming.add(conn.socket);
+    let i = 0;
+    const timer = setInterval(() => conn.write(`${GARBAGE[i++ % GARBAGE.length]}\r\n`), 100);
+    conn.socket.on('close', () => clearInterval(timer));
+  };
+  return { handlers: Object.fromEntries(DEFAULT_COMMANDS.map((name) => [name, garbage])), fallback: garbage };
+}
 
 export class FakeImapServer {
   /** Every command received, on every connection, in order. */
   readonly commands: FakeCommand[] = [];
+  /** Connections accepted so far. */
+  connections = 0;
   private readonly sockets = new Set<Socket>();
 
   private constructor(
@@ -75,6 +106,7 @@ export class FakeImapServer {
       maxConcurrent: 1,
       sharedMailboxes: true,
       commandTimeout: 10_000,
+      stepTimeout: 10_000,
       password: new Secret('secret', 'test'),
       ...overrides,
     };
@@ -87,6 +119,7 @@ export class FakeImapServer {
   }
 
   private serve(socket: Socket, options: FakeImapServerOptions): void {
+    this.connections++;
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined); // the client may reset the connection at any point
@@ -102,8 +135,11 @@ export class FakeImapServer {
         if (socket.write(data)) return true;
         // Plain listeners: events.once would reject on the ECONNRESET of a client that gave up.
         await new Promise<void>((resolve) => {
-          socket.once('drain', resolve);
-          socket.once('close', resolve);
+          const done = () => {
+            socket.off('drain', done).off('close', done);
+            resolve();
+          };
+          socket.on('drain', done).on('close', done);
         });
         return !socket.destroyed && socket.writable;
       },
@@ -115,7 +151,7 @@ export class FakeImapServer {
 
     const reader = new CommandReader((command) => {
       this.commands.push(command);
-      const handler = handlers[command.name] ?? ((c, conn) => conn.write(`${c.tag} BAD Unrecognized command\r\n`));
+      const handler = handlers[command.name] ?? options.fallback ?? ((c, conn) => conn.write(`${c.tag} BAD Unrecognized command\r\n`));
       return Promise.resolve(handler(command, connection)).then(() => {
         answeredTags.push(command.tag);
       });
