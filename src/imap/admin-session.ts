@@ -175,7 +175,9 @@ export function connectionError(server: string, err: unknown): ImapConnectionErr
   let problem: ConnectionProblem = 'dropped';
   if (e.authenticationFailed || /authenticat|login/i.test(e.responseText ?? '')) problem = 'login';
   else if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(code)) problem = 'unreachable';
-  else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/.test(code) || /certificate|TLS|SSL/i.test(e.message ?? '')) problem = 'tls';
+  // A timeout first: imapflow's greeting timeout on a plain connection says "Maybe should use TLS?", which is
+  // about servers[].tls, not a certificate.
   else if (/TIMEOUT|ETIMEDOUT/i.test(code)) problem = 'timeout';
+  else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/.test(code) || /certificate|TLS|SSL/i.test(e.message ?? '')) problem = 'tls';
   return new ImapConnectionError(server, problem, detail);
 }
