@@ -71,22 +71,26 @@ describe('verification by chunk id', () => {
   });
 });
 
+/** An XBACKUP of `user.an*` that reported these USER lines (text, or text and ok), and `unkeptLines` more. */
+function runOf(startedAt: number, lines: Array<string | [string, boolean]>, unkeptLines: number) {
+  return {
+    server: 'imap1',
+    pattern: 'user.an*',
+    channel: 'backup',
+    startedAt,
+    endedAt: startedAt + 1000,
+    items: lines.map((l) => ({ kind: 'user' as const, text: typeof l === 'string' ? l : l[0], ok: typeof l === 'string' || l[1], at: startedAt + 500 })),
+    unkeptLines,
+    tagged: { status: 'OK' as const, text: 'Completed' },
+    failure: null,
+  };
+}
+
 describe('users a command reported though it did not ask for them', () => {
   test('are given back as results of their own: ok with a chunk ended since the command began, unverified without, no as said', async () => {
     const startedAt = (NOW_S - 10) * 1000;
     const { reader } = server({ anne: [NOW_S], annette: [NOW_S - 5], anna: [NOW_S - 3600], ann: [NOW_S] });
-    const item = (text: string, ok = true) => ({ kind: 'user' as const, text, ok, at: startedAt + 500 });
-    const run = {
-      server: 'imap1',
-      pattern: 'user.an*',
-      channel: 'backup',
-      startedAt,
-      endedAt: startedAt + 1000,
-      items: [item('anne'), item('annette'), item('anna'), item('ann (Mailbox is locked)', false)],
-      unkeptLines: 0,
-      tagged: { status: 'OK' as const, text: 'Completed' },
-      failure: null,
-    };
+    const run = runOf(startedAt, ['anne', 'annette', 'anna', ['ann (Mailbox is locked)', false]], 0);
     const swept = await sweptResults(run, ['anne'], startedAt, reader, null);
     assert.deepEqual(
       swept.map((r) => [r.userid, r.outcome]),
@@ -104,17 +108,7 @@ describe('users a command reported though it did not ask for them', () => {
   test('past the lines kept for users not asked for, each result says how many more came', async () => {
     const startedAt = (NOW_S - 10) * 1000;
     const { reader } = server({ annette: [NOW_S - 5] });
-    const run = {
-      server: 'imap1',
-      pattern: 'user.an*',
-      channel: 'backup',
-      startedAt,
-      endedAt: startedAt + 1000,
-      items: [{ kind: 'user' as const, text: 'annette', ok: true, at: startedAt + 500 }],
-      unkeptLines: 250_000,
-      tagged: { status: 'OK' as const, text: 'Completed' },
-      failure: null,
-    };
+    const run = runOf(startedAt, ['annette'], 250_000);
     const [annette] = await sweptResults(run, ['anne'], startedAt, reader, null);
     assert.match(annette!.error!, /; 250,000 more such lines were not kept \(at most 1,000 are\)$/);
   });
