@@ -1,7 +1,9 @@
 // A real Cyrus test bed: one or two Cyrus IMAP servers with XBACKUP and one
 // backupd, each its own `master` from Debian's packages, on loopback ports in
 // a scratch directory. See docs/cyrus-facts.md §1 for why it looks like this.
-import { spawn } from 'node:child_process';
+// A release other than the host's runs from a Debian root (releases.ts) with
+// chroot, the bed's directory bind-mounted into it at the same path.
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -10,6 +12,15 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { RawImapClient, imapQuote, type ImapResponse } from './raw-imap.js';
+import {
+  CYRUS_RELEASES,
+  HOST_RELEASE,
+  RELEASE_ENV,
+  parseReleasePair,
+  releaseRoot,
+  rootsDir,
+  type ReleaseName,
+} from './releases.js';
 import { testCertificates } from './test-certificates.js';
 
 export interface TestBedOptions {
@@ -45,6 +56,13 @@ export interface TestBedOptions {
    * backups.db have made due, so 1 makes the repacks of normal operation come within a few dozen first backups.
    */
   backupdMaxUses?: number;
+  /**
+   * The IMAP servers' Cyrus release; default `XBS_CYRUS_RELEASE`'s (`3.10`, or `3.10/3.6` for IMAP/backupd),
+   * else the host's 3.6. Releases other than the host's run from the roots scripts/cyrus-roots.sh builds.
+   */
+  release?: ReleaseName;
+  /** backupd's release; default the IMAP servers' (which must then have backupd: 3.12 has none). */
+  backupRelease?: ReleaseName;
 }
 
 export interface ExtraChannelOptions {
@@ -92,6 +110,12 @@ export interface CreateUserOptions {
   password?: string;
 }
 
+/** Whose files a server's are: the cyrus account of its release's root (another uid in each). */
+export interface CyrusAccount {
+  uid: number;
+  gid: number;
+}
+
 export interface ProcessResult {
   code: number;
   stdout: string;
@@ -100,9 +124,10 @@ export interface ProcessResult {
 
 const CYRUS_BIN = '/usr/lib/cyrus/bin';
 const SASLPASSWD2 = '/usr/sbin/saslpasswd2';
-const REQUIRED_PROGRAMS = ['master', 'imapd', 'lmtpd', 'backupd', 'ctl_cyrusdb', 'ctl_backups', 'cyr_dbtool'].map(
-  (name) => `${CYRUS_BIN}/${name}`,
-);
+const REQUIRED_PROGRAMS = {
+  imap: ['master', 'imapd', 'lmtpd', 'ctl_cyrusdb'],
+  backup: ['master', 'backupd', 'ctl_cyrusdb', 'ctl_backups', 'cyr_dbtool'],
+} as const;
 const INSTALL_HINT = 'apt-get install -y cyrus-imapd cyrus-common cyrus-replication cyrus-clients sasl2-bin';
 const LOG_HINT = 'Cyrus logs to syslog (facility mail): run rsyslogd (Debian package rsyslog) and read /var/log/mail.log';
 const LOOPBACK = '127.0.0.1';
@@ -140,7 +165,16 @@ interface ServerLayout {
   tlsPort: number | undefined;
 }
 
+/** Where one server's Cyrus comes from: the host's packages, or a Debian root entered with chroot. */
+interface Runtime {
+  release: ReleaseName;
+  root: string | undefined;
+  account: CyrusAccount;
+}
+
 interface Settings {
+  imapRuntime: Runtime;
+  backupRuntime: Runtime;
   separator: '.' | '/';
   virtDomains: boolean;
   xbackupEnabled: boolean;
@@ -169,6 +203,10 @@ export class CyrusTestBed {
   readonly tlsCaFile: string | undefined;
   /** The domain whose users have no `@domain` in mailbox names (virtDomains only). */
   readonly defaultDomain: string | undefined;
+  /** The Cyrus releases the IMAP servers and backupd run. */
+  readonly releases: { imap: ReleaseName; backup: ReleaseName };
+  /** Who owns backupd's files (the cyrus user of its release's root), for tests that alter them as Cyrus would. */
+  readonly backupAccount: CyrusAccount;
   private readonly settings: Settings;
   private readonly layouts: Map<Role, ServerLayout>;
   private readonly adminClients = new Map<ImapServerName, Promise<RawImapClient>>();
@@ -189,6 +227,8 @@ export class CyrusTestBed {
     this.channel = settings.channel;
     this.tlsCaFile = settings.tls ? path.join(dir, TLS_FILES.caFile) : undefined;
     this.defaultDomain = settings.virtDomains ? DEFAULT_DOMAIN : undefined;
+    this.releases = { imap: settings.imapRuntime.release, backup: settings.backupRuntime.release };
+    this.backupAccount = settings.backupRuntime.account;
     this.admin = { user: ADMIN_USER, password: adminPassword };
     this.imap = imapInfo(layouts.get('imap1')!, settings.separator);
     const second = layouts.get('imap2');
@@ -207,14 +247,15 @@ export class CyrusTestBed {
   /** Starts the masters and resolves once every port greets; retries with new ports if one was taken. */
   static async start(options: TestBedOptions = {}): Promise<CyrusTestBed> {
     const startedAt = Date.now();
-    checkPrerequisites();
     const settings = resolveSettings(options);
-    const dir = await prepareDir(options.dir);
+    checkPrerequisites(settings);
+    const dir = await prepareDir(options.dir, settings);
     if (!settings.keep) guardAtExit(dir);
     try {
+      await mountIntoRoots(dir, settings);
       const passwords = { admin: randomPassword(), sync: randomPassword() };
-      await writeSaslUser(dir, ADMIN_USER, os.hostname(), passwords.admin);
-      await writeSaslUser(dir, SYNC_USER, os.hostname(), passwords.sync);
+      await writeSaslUser(dir, settings, ADMIN_USER, os.hostname(), passwords.admin);
+      await writeSaslUser(dir, settings, SYNC_USER, os.hostname(), passwords.sync);
       if (settings.tls) await writeTlsFiles(dir);
       const layouts = await startServers(dir, settings, passwords.sync);
       const bed = new CyrusTestBed(dir, settings, layouts, passwords.admin);
@@ -223,6 +264,7 @@ export class CyrusTestBed {
       return bed;
     } catch (error) {
       await stopProcessesUnder(dir).catch(() => undefined);
+      unmountFromRoots(dir);
       if (!settings.keep) {
         await fsp.rm(dir, { recursive: true, force: true });
         releaseAtExit(dir);
@@ -234,6 +276,7 @@ export class CyrusTestBed {
   /** Stops every Cyrus process started from `dir` (e.g. a sandbox left running with `keep`). */
   static async stopServersIn(dir: string): Promise<void> {
     await stopProcessesUnder(path.resolve(dir));
+    unmountFromRoots(path.resolve(dir));
   }
 
   /**
@@ -304,7 +347,7 @@ export class CyrusTestBed {
     // With virtdomains, Cyrus looks `anne@example.com` up as user anne in realm example.com.
     const [user, realm] =
       at >= 0 && this.settings.virtDomains ? [userid.slice(0, at), userid.slice(at + 1)] : [userid, os.hostname()];
-    const write = this.saslWrites.then(() => writeSaslUser(this.dir, user, realm, password));
+    const write = this.saslWrites.then(() => writeSaslUser(this.dir, this.settings, user, realm, password));
     this.saslWrites = write.catch(() => undefined);
     await write;
   }
@@ -368,10 +411,7 @@ export class CyrusTestBed {
 
   /** `ctl_backups -C <backupd's imapd.conf> ...args` as the cyrus user. */
   ctlBackups(args: string[], options: { timeoutMs?: number } = {}): Promise<ProcessResult> {
-    const { uid, gid } = cyrusAccount();
-    return runProgram(`${CYRUS_BIN}/ctl_backups`, ['-C', this.backup.confPath, ...args], {
-      uid,
-      gid,
+    return runCyrusProgram(this.settings.backupRuntime, 'ctl_backups', ['-C', this.backup.confPath, ...args], {
       timeoutMs: options.timeoutMs ?? 60_000,
     });
   }
@@ -383,16 +423,14 @@ export class CyrusTestBed {
   async cyrDbtoolShowBackupsDb(): Promise<Map<string, string>> {
     const entries = new Map<string, string>();
     if (!fs.existsSync(this.backup.backupsDbPath)) return entries;
-    const { uid, gid } = cyrusAccount();
+    const runtime = this.settings.backupRuntime;
     const scratch = path.join(this.dir, 'scratch', `backups-db-${++this.scratchCounter}`);
     await fsp.mkdir(scratch, { recursive: true });
     const copy = path.join(scratch, 'backups.db');
     try {
       await fsp.copyFile(this.backup.backupsDbPath, copy);
-      await chownTree(path.join(this.dir, 'scratch'));
-      const result = await runProgram(`${CYRUS_BIN}/cyr_dbtool`, ['-C', this.backup.confPath, copy, 'twoskip', 'show'], {
-        uid,
-        gid,
+      await chownTree(path.join(this.dir, 'scratch'), runtime.account);
+      const result = await runCyrusProgram(runtime, 'cyr_dbtool', ['-C', this.backup.confPath, copy, 'twoskip', 'show'], {
         timeoutMs: 30_000,
       });
       if (result.code !== 0) {
@@ -419,6 +457,7 @@ export class CyrusTestBed {
     this.stopped = true;
     await this.disconnect();
     await stopProcessesUnder(this.dir);
+    unmountFromRoots(this.dir);
     if (!this.settings.keep) {
       await fsp.rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
       releaseAtExit(this.dir);
@@ -458,7 +497,7 @@ export class CyrusTestBed {
       throw new Error(`${role} of ${this.dir} is still running: stop it before starting it again`);
     }
     try {
-      await launchMaster(layout);
+      await launchMaster(layout, runtimeOf(this.settings, role));
       await waitUntilServing(layout);
     } catch (error) {
       await stopProcessesUnder(layout.root).catch(() => undefined);
@@ -478,6 +517,7 @@ export class CyrusTestBed {
       backup: this.backup,
       admin: this.admin,
       channel: this.channel,
+      releases: this.releases,
       tlsCaFile: this.tlsCaFile,
       defaultDomain: this.defaultDomain,
     };
@@ -506,13 +546,42 @@ async function expectOk(response: Promise<ImapResponse>, what: string): Promise<
 // ---------------------------------------------------------------------------
 // Setting up: options, directory, sasldb, configuration files
 
-function checkPrerequisites(): void {
+function checkPrerequisites(settings: Settings): void {
   if (process.getuid?.() !== 0) {
     throw new Error('the Cyrus test bed must run as root: it starts Cyrus master as root and chowns its files to cyrus');
   }
-  const missing = [...REQUIRED_PROGRAMS, SASLPASSWD2].filter((file) => !fs.existsSync(file));
+  const wanted = [
+    ...REQUIRED_PROGRAMS.imap.map((name) => inRoot(settings.imapRuntime, `${CYRUS_BIN}/${name}`)),
+    ...REQUIRED_PROGRAMS.backup.map((name) => inRoot(settings.backupRuntime, `${CYRUS_BIN}/${name}`)),
+    inRoot(settings.imapRuntime, SASLPASSWD2),
+    inRoot(settings.backupRuntime, SASLPASSWD2),
+  ];
+  const missing = [...new Set(wanted)].filter((file) => !fs.existsSync(file));
   if (missing.length > 0) throw new Error(`the Cyrus test bed needs ${missing.join(', ')}: ${INSTALL_HINT}`);
-  cyrusAccount();
+}
+
+/** A path as the host sees it. */
+function inRoot(runtime: Runtime, file: string): string {
+  return runtime.root === undefined ? file : path.join(runtime.root, file);
+}
+
+/** The releases asked for, or `XBS_CYRUS_RELEASE`'s, or the host's; a release without backupd needs another for backupd. */
+function resolveRuntimes(options: TestBedOptions): { imapRuntime: Runtime; backupRuntime: Runtime } {
+  const fromEnv = options.release === undefined ? parseReleasePair(process.env[RELEASE_ENV]) : undefined;
+  const imap = options.release ?? fromEnv?.imap ?? HOST_RELEASE;
+  const backup = options.backupRelease ?? fromEnv?.backup ?? imap;
+  if (!CYRUS_RELEASES[backup].hasBackupd) {
+    throw new Error(`Cyrus ${backup} has no backupd: give the bed a backupRelease that has one (3.10 or older)`);
+  }
+  const runtime = (release: ReleaseName): Runtime => {
+    const root = releaseRoot(release);
+    return { release, root, account: cyrusAccount(root) };
+  };
+  return { imapRuntime: runtime(imap), backupRuntime: runtime(backup) };
+}
+
+function runtimeOf(settings: Settings, role: Role): Runtime {
+  return role === 'backup' ? settings.backupRuntime : settings.imapRuntime;
 }
 
 function resolveSettings(options: TestBedOptions): Settings {
@@ -526,6 +595,7 @@ function resolveSettings(options: TestBedOptions): Settings {
   const maxUses = options.backupdMaxUses;
   if (maxUses !== undefined && !(Number.isInteger(maxUses) && maxUses >= 1)) throw new Error(`backupdMaxUses must be a whole number from 1, not ${maxUses}`);
   return {
+    ...resolveRuntimes(options),
     separator: options.unixHierarchySep ? '/' : '.',
     virtDomains: options.virtDomains ?? false,
     xbackupEnabled: options.xbackupEnabled ?? true,
@@ -540,7 +610,7 @@ function resolveSettings(options: TestBedOptions): Settings {
 }
 
 /** A fresh temp dir, or the given one if absent or empty (the bed removes it later, so never a used one). */
-async function prepareDir(fixed: string | undefined): Promise<string> {
+async function prepareDir(fixed: string | undefined, settings: Settings): Promise<string> {
   let dir: string;
   if (fixed === undefined) {
     dir = await fsp.mkdtemp(path.join(scratchParent(), 'xbs-testbed-'));
@@ -561,7 +631,9 @@ async function prepareDir(fixed: string | undefined): Promise<string> {
   if (Buffer.byteLength(lmtpSocketPath(path.join(dir, 'imap2'))) > MAX_UNIX_SOCKET_PATH) {
     throw new Error(`test bed dir ${dir} is too long for the LMTP unix socket path; pick a shorter dir`);
   }
-  checkReachableByCyrus(dir);
+  // Servers of two releases run as two uids: both must reach their own folders below this one.
+  await fsp.chmod(dir, 0o711);
+  for (const runtime of [settings.imapRuntime, settings.backupRuntime]) checkReachableByCyrus(dir, runtime.account);
   return dir;
 }
 
@@ -576,8 +648,7 @@ function scratchParent(): string {
 }
 
 /** Cyrus runs as cyrus: every ancestor of the dir must be searchable by it. */
-function checkReachableByCyrus(dir: string): void {
-  const { uid, gid } = cyrusAccount();
+function checkReachableByCyrus(dir: string, { uid, gid }: CyrusAccount): void {
   for (let ancestor = path.dirname(dir); ; ancestor = path.dirname(ancestor)) {
     const stat = fs.statSync(ancestor);
     const searchable =
@@ -595,18 +666,32 @@ function randomPassword(): string {
   return crypto.randomBytes(12).toString('base64url');
 }
 
-async function writeSaslUser(dir: string, user: string, realm: string, password: string): Promise<void> {
-  const sasldb = path.join(dir, 'sasldb2');
-  const result = await runProgram(SASLPASSWD2, ['-p', '-c', '-f', sasldb, '-u', realm, user], {
-    input: `${password}\n`,
-    timeoutMs: 10_000,
-  });
-  if (result.code !== 0) {
-    throw new Error(`saslpasswd2 could not add ${user}@${realm} to ${sasldb} (exit ${result.code}): ${result.stderr}`);
+/**
+ * Each release's servers read a sasldb of their own, written by that release's saslpasswd2 and owned by
+ * its cyrus user: the roots' libraries and uids need not match the host's.
+ */
+async function writeSaslUser(dir: string, settings: Settings, user: string, realm: string, password: string): Promise<void> {
+  for (const runtime of distinctRuntimes(settings)) {
+    const sasldb = sasldbPath(dir, runtime);
+    const result = await runProgram(releaseCommand(runtime, SASLPASSWD2, ['-p', '-c', '-f', sasldb, '-u', realm, user]), {
+      input: `${password}\n`,
+      timeoutMs: 10_000,
+    });
+    if (result.code !== 0) {
+      throw new Error(`saslpasswd2 could not add ${user}@${realm} to ${sasldb} (exit ${result.code}): ${result.stderr}`);
+    }
+    await fsp.chown(sasldb, runtime.account.uid, runtime.account.gid);
+    await fsp.chmod(sasldb, 0o640);
   }
-  const { uid, gid } = cyrusAccount();
-  await fsp.chown(sasldb, uid, gid);
-  await fsp.chmod(sasldb, 0o640);
+}
+
+function sasldbPath(dir: string, runtime: Runtime): string {
+  return path.join(dir, `sasldb2-${runtime.release}`);
+}
+
+function distinctRuntimes(settings: Settings): Runtime[] {
+  const { imapRuntime, backupRuntime } = settings;
+  return imapRuntime.release === backupRuntime.release ? [imapRuntime] : [imapRuntime, backupRuntime];
 }
 
 function layoutFor(dir: string, role: Role): ServerLayout {
@@ -640,7 +725,7 @@ function commonConfig(dir: string, layout: ServerLayout, settings: Settings): st
     'sasl_mech_list: PLAIN LOGIN',
     'sasl_pwcheck_method: auxprop',
     'sasl_auxprop_plugin: sasldb',
-    `sasl_sasldb_path: ${path.join(dir, 'sasldb2')}`,
+    `sasl_sasldb_path: ${sasldbPath(dir, runtimeOf(settings, layout.role))}`,
     // Cyrus 3 defaults both to yes; say them explicitly.
     `unixhierarchysep: ${settings.separator === '/' ? 'yes' : 'no'}`,
     'altnamespace: no',
@@ -742,7 +827,12 @@ async function writeServerFiles(
     await fsp.writeFile(layout.confPath, `${config}\n`, { mode: 0o640 });
     await fsp.writeFile(layout.cyrusConfPath, cyrusConf(layout, settings));
   }
-  await chownTree(dir);
+  // The bed's own files (TLS, sasldbs) are the IMAP servers'; each server's folder is its release's cyrus user's.
+  await chownTree(dir, settings.imapRuntime.account);
+  for (const runtime of distinctRuntimes(settings)) {
+    await fsp.chown(sasldbPath(dir, runtime), runtime.account.uid, runtime.account.gid);
+  }
+  for (const layout of layouts.values()) await chownTree(layout.root, runtimeOf(settings, layout.role).account);
 }
 
 /** The process's certificates, copied into the bed; chownTree later gives them to cyrus, which must read the key. */
@@ -768,7 +858,7 @@ async function startServers(dir: string, settings: Settings, syncPassword: strin
     await writeServerFiles(dir, layouts, settings, syncPassword);
     const started = await Promise.allSettled(
       [...layouts.values()].map(async (layout) => {
-        await launchMaster(layout);
+        await launchMaster(layout, runtimeOf(settings, layout.role));
         await waitUntilServing(layout);
       }),
     );
@@ -802,13 +892,15 @@ async function pickFreePorts(count: number): Promise<number[]> {
 }
 
 /** `master -d` forks a daemon (its own session) and returns at once; its output goes to run/master.out. */
-async function launchMaster(layout: ServerLayout): Promise<void> {
+async function launchMaster(layout: ServerLayout, runtime: Runtime): Promise<void> {
   await fsp.rm(layout.pidFile, { force: true }); // a stale pid would look like a master that died
   const output = fs.openSync(layout.outputPath, 'a');
   const args = ['-C', layout.confPath, '-M', layout.cyrusConfPath, '-p', layout.pidFile, '-d'];
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(`${CYRUS_BIN}/master`, args, { stdio: ['ignore', output, output] });
+      // master runs as root and drops to its release's cyrus user itself.
+      const command = releaseCommand(runtime, `${CYRUS_BIN}/master`, args);
+      const child = spawn(command.file, command.args, { stdio: ['ignore', output, output] });
       child.once('error', reject);
       child.once('exit', (exitCode) => resolve(exitCode));
     });
@@ -960,7 +1052,7 @@ function releaseAtExit(dir: string): void {
   process.off('SIGTERM', cleanUpAndResignal);
 }
 
-/** Synchronous, as 'exit' handlers must be: SIGKILL everything, then remove the dirs. */
+/** Synchronous, as 'exit' handlers must be: SIGKILL everything, unmount, then remove the dirs. */
 function cleanUpGuardedDirsNow(): void {
   for (const dir of [...guardedDirs]) {
     const deadline = Date.now() + KILL_WAIT_MS;
@@ -970,6 +1062,7 @@ function cleanUpGuardedDirsNow(): void {
       sleepSync(POLL_MS);
       left = processesRunningFrom(dir);
     }
+    unmountFromRoots(dir);
     fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     releaseAtExit(dir);
   }
@@ -1013,7 +1106,8 @@ function isRunningFrom(pid: number, root: string): boolean {
   const configIndex = argv.indexOf('-C');
   if (configIndex < 0 || !argv[configIndex + 1]?.startsWith(needle)) return false;
   try {
-    return fs.readlinkSync(`/proc/${pid}/exe`).startsWith(`${CYRUS_BIN}/`);
+    const exe = fs.readlinkSync(`/proc/${pid}/exe`);
+    return cyrusBinDirs().some((bin) => exe.startsWith(`${bin}/`));
   } catch {
     return false; // gone, or a zombie
   }
@@ -1073,38 +1167,93 @@ function signal(pid: number, name: NodeJS.Signals): void {
 // ---------------------------------------------------------------------------
 // Small helpers: the cyrus account, running programs, files, messages
 
-let cachedCyrusAccount: { uid: number; gid: number } | undefined;
-
-/** uid and primary gid (mail) of the cyrus user, from /etc/passwd. */
-function cyrusAccount(): { uid: number; gid: number } {
-  if (cachedCyrusAccount) return cachedCyrusAccount;
+/** uid and primary gid (mail) of the cyrus user, from the host's or the root's /etc/passwd. */
+function cyrusAccount(root: string | undefined): CyrusAccount {
+  const passwd = path.join(root ?? '/', 'etc/passwd');
   const line = fs
-    .readFileSync('/etc/passwd', 'utf8')
+    .readFileSync(passwd, 'utf8')
     .split('\n')
     .find((entry) => entry.startsWith('cyrus:'));
-  if (!line) throw new Error(`there is no cyrus user in /etc/passwd: ${INSTALL_HINT}`);
+  if (!line) throw new Error(`there is no cyrus user in ${passwd}: ${INSTALL_HINT}`);
   const fields = line.split(':');
-  cachedCyrusAccount = { uid: Number(fields[2]), gid: Number(fields[3]) };
-  return cachedCyrusAccount;
+  return { uid: Number(fields[2]), gid: Number(fields[3]) };
 }
 
-async function chownTree(root: string): Promise<void> {
-  const { uid, gid } = cyrusAccount();
+async function chownTree(root: string, { uid, gid }: CyrusAccount): Promise<void> {
   await fsp.lchown(root, uid, gid);
   for (const entry of await fsp.readdir(root, { withFileTypes: true })) {
     const full = path.join(root, entry.name);
-    if (entry.isDirectory()) await chownTree(full);
+    if (entry.isDirectory()) await chownTree(full, { uid, gid });
     else await fsp.lchown(full, uid, gid);
   }
 }
 
-function runProgram(
-  file: string,
-  args: string[],
-  options: { input?: string; uid?: number; gid?: number; timeoutMs: number },
-): Promise<ProcessResult> {
+interface Command {
+  file: string;
+  args: string[];
+  uid?: number;
+  gid?: number;
+}
+
+/** A Cyrus program of the runtime's release, as its cyrus user. */
+function runCyrusProgram(runtime: Runtime, program: string, args: string[], options: { timeoutMs: number }): Promise<ProcessResult> {
+  return runProgram(releaseCommand(runtime, `${CYRUS_BIN}/${program}`, args, runtime.account), options);
+}
+
+/**
+ * The release's program (a path inside its root) as `user`: the host's run directly, a root's through
+ * chroot, whose --userspec drops to that user once inside (chroot itself needs root). No user: root.
+ */
+function releaseCommand(runtime: Runtime, file: string, args: string[], user?: CyrusAccount): Command {
+  if (runtime.root === undefined) return { file, args, ...user };
+  const userspec = user ? [`--userspec=${user.uid}:${user.gid}`] : [];
+  return { file: '/usr/sbin/chroot', args: [...userspec, runtime.root, file, ...args] };
+}
+
+// ---------------------------------------------------------------------------
+// Roots: the bed's directory bind-mounted into each release's root at its own path
+
+/** Every bin dir a bed's Cyrus process may run from: the host's and each root's. */
+function cyrusBinDirs(): string[] {
+  const roots = Object.values(CYRUS_RELEASES).flatMap((release) =>
+    release.debianSuite === undefined ? [] : [path.join(rootsDir(), release.debianSuite)],
+  );
+  return [CYRUS_BIN, ...roots.map((root) => path.join(root, CYRUS_BIN))];
+}
+
+async function mountIntoRoots(dir: string, settings: Settings): Promise<void> {
+  for (const runtime of distinctRuntimes(settings)) {
+    if (runtime.root === undefined) continue;
+    const target = path.join(runtime.root, dir);
+    await fsp.mkdir(target, { recursive: true });
+    const result = await runProgram({ file: 'mount', args: ['--bind', dir, target] }, { timeoutMs: 10_000 });
+    if (result.code !== 0) throw new Error(`cannot bind-mount ${dir} at ${target} (exit ${result.code}): ${result.stderr}`);
+  }
+}
+
+/** Synchronous, for the exit handler too; finds the mounts in /proc/mounts, so it needs no record of its own. */
+function unmountFromRoots(dir: string): void {
+  const targets = new Set(
+    Object.values(CYRUS_RELEASES).flatMap((release) =>
+      release.debianSuite === undefined ? [] : [path.join(rootsDir(), release.debianSuite, dir)],
+    ),
+  );
+  const mounted = (readFileIfPresent('/proc/mounts') ?? '')
+    .split('\n')
+    .map((line) => line.split(' ')[1])
+    .filter((target): target is string => target !== undefined && targets.has(target));
+  for (const target of new Set(mounted)) {
+    const result = spawnSync('umount', [target], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`cannot unmount ${target}: ${result.stderr.trim()}`);
+    // Only the empty mount point goes: never a recursive remove inside a root.
+    fs.rmdirSync(target);
+  }
+}
+
+function runProgram(command: Command, options: { input?: string; timeoutMs: number }): Promise<ProcessResult> {
+  const { file, args, uid, gid } = command;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { uid: options.uid, gid: options.gid, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { uid, gid, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {
@@ -1121,6 +1270,7 @@ function runProgram(
       clearTimeout(timer);
       resolve({ code: code ?? 128, stdout, stderr: signalName ? `${stderr}(killed by ${signalName})` : stderr });
     });
+    child.stdin.on('error', () => undefined); // a program that exits before reading: its exit code tells
     child.stdin.end(options.input ?? '');
   });
 }

@@ -16,7 +16,7 @@ import { runUserBackup } from '../../src/scheduler/run-user-backup.js';
 import { CyrusTestBed } from '../cyrus/testbed.js';
 import { bedServerConfig } from '../support/bed-config.js';
 
-describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
+describe('XBACKUP on the wire, against real Cyrus', () => {
   let bed: CyrusTestBed;
   let session: AdminSession;
   let backupsDb: BackupsDbReader;
@@ -44,7 +44,7 @@ describe('XBACKUP on the wire, against real Cyrus 3.6', () => {
   test('the session reads the separator and the Cyrus version', () => {
     assert.equal(session.naming.separator, '.');
     assert.equal(session.version?.major, 3);
-    assert.equal(session.version?.minor, 6);
+    assert.equal(`${session.version?.major}.${session.version?.minor}`, bed.releases.imap);
   });
 
   test('imapflow-exec carries a custom command with untagged handlers, and NO is a result, not an exception', async () => {
@@ -211,7 +211,7 @@ describe('XBACKUP disabled', () => {
   });
   after(async () => bed?.stop());
 
-  test('BAD Unrecognized command on Cyrus 3.6 means disabled, with the setting to change', async () => {
+  test('BAD Unrecognized command on a Cyrus that has XBACKUP means disabled, with the setting to change', async () => {
     const session = await AdminSession.open(bedServerConfig(bed));
     try {
       const run = await runXbackup(session, 'user.anne', 'backup', { timeoutMs: 10_000, requested: ['anne'] });
