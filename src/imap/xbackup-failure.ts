@@ -12,9 +12,13 @@ export type XbackupFailureKind =
   | 'response-limit'
   | 'failed';
 
+/** What `check` says too, before any XBACKUP is sent, when the server announces such a release. */
+export const XBACKUP_REMOVED_ADVICE =
+  'Cyrus 3.12 removed XBACKUP and backupd: this server cannot be backed up this way. Keep it on 3.10 (the last release with XBACKUP) until its backups move elsewhere, or take it out of servers[]; the scheduler pauses it and asks it again only after a growing backoff (retry.baseDelay to retry.maxDelay)';
+
 const ADVICE: Record<XbackupFailureKind, string | ((server: string, channel: string) => string)> = {
   disabled: 'XBACKUP is disabled on this server: set `xbackup_enabled: yes` in its imapd.conf and restart its master',
-  removed: 'this Cyrus release no longer has XBACKUP (removed in 3.12): back it up with a Cyrus 3.10 or older',
+  removed: XBACKUP_REMOVED_ADVICE,
   'not-admin': 'the login user is not an IMAP admin: add it to `admins:` in the server\'s imapd.conf',
   'no-such-mailbox': 'the pattern matched no user on this server',
   'backupd-unreachable':

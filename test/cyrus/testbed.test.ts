@@ -6,6 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { CyrusTestBed } from './testbed.js';
 import { RawImapClient } from './raw-imap.js';
+import { releaseMissing, rootsDir } from './releases.js';
 
 const BOUNDED = { timeout: 30_000 };
 
@@ -81,11 +82,12 @@ async function assertBackedUp(bed: CyrusTestBed, userid: string): Promise<void> 
 function runChildWithBed(
   then: string,
   onDir: (dir: string, child: ReturnType<typeof spawn>) => void = () => undefined,
+  startOptions: object = {},
 ): Promise<{ dir: string; code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   const testbedUrl = new URL('./testbed.js', import.meta.url).href;
   const script = [
     `import { CyrusTestBed } from ${JSON.stringify(testbedUrl)};`,
-    'const bed = await CyrusTestBed.start();',
+    `const bed = await CyrusTestBed.start(${JSON.stringify(startOptions)});`,
     "process.stdout.write(bed.dir + '\\n');",
     then,
   ].join('\n');
@@ -295,6 +297,66 @@ test('a process stopped by SIGTERM while a bed runs leaves no master behind', BO
   const child = await runChildWithBed('setInterval(() => undefined, 1_000);', (_dir, running) => running.kill('SIGTERM'));
   assert.equal(child.signal, 'SIGTERM');
   assert.deepEqual(processesMentioning(child.dir), []);
+  assert.equal(fs.existsSync(child.dir), false, `${child.dir} still exists`);
+});
+
+/** Mount points of `dir` inside any release's root, from /proc/mounts. */
+function mountsOf(dir: string): string[] {
+  return fs
+    .readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((target) => target.startsWith(rootsDir()) && target.endsWith(dir));
+}
+
+const MIXED_MISSING = process.env.CI ? undefined : (releaseMissing('3.10') ?? releaseMissing('3.6'));
+
+describe('a mixed test bed: IMAP server of Cyrus 3.10 (trixie root), backupd of the host\'s 3.6', { skip: MIXED_MISSING }, () => {
+  let bed: CyrusTestBed;
+  before(async () => {
+    bed = await CyrusTestBed.start({ release: '3.10', backupRelease: '3.6' });
+  });
+  after(async () => bed?.stop());
+
+  test('each master runs from its own release, under that release\'s cyrus uid', BOUNDED, async () => {
+    const exeOf = (serverRoot: string) => {
+      const master = mastersMentioning(serverRoot).find(({ cmdline }) => cmdline.includes(`${serverRoot}/imapd.conf`));
+      assert.ok(master, `no master for ${serverRoot}`);
+      return fs.readlinkSync(`/proc/${master.pid}/exe`);
+    };
+    assert.equal(exeOf(bed.imap.dir), path.join(rootsDir(), 'trixie/usr/lib/cyrus/bin/master'));
+    assert.equal(exeOf(path.dirname(bed.backup.confPath)), '/usr/lib/cyrus/bin/master');
+    assert.equal(mountsOf(bed.dir).length, 1, 'the bed is mounted into the trixie root only');
+    const hello = await bed.connect();
+    try {
+      const id = await hello.command('ID NIL');
+      assert.match(id.untagged.join('\n'), /"version" "3\.10\./);
+    } finally {
+      await hello.logout();
+    }
+  });
+
+  test('a user on the 3.10 server is backed up by the 3.6 backupd, into files of the host\'s cyrus user', BOUNDED, async () => {
+    await bed.createUser('mixed', { messages: 3 });
+    const response = await bed.xbackup('user.mixed');
+    assert.equal(response.status, 'OK', response.text);
+    assert.deepEqual(response.untagged, ['* OK USER mixed']);
+    await assertBackedUp(bed, 'mixed');
+    const dataFile = (await bed.cyrDbtoolShowBackupsDb()).get('mixed')!;
+    assert.equal(fs.statSync(dataFile).uid, bed.backupAccount.uid);
+    assert.notEqual(fs.statSync(path.join(bed.imap.dir, 'spool')).uid, bed.backupAccount.uid, 'the roots\' cyrus users differ here, which is the point');
+  });
+});
+
+test('a bed of another release that ends with its process leaves no mount inside the root', { ...BOUNDED, skip: MIXED_MISSING }, async () => {
+  const child = await runChildWithBed(
+    "setTimeout(() => { throw new Error('deliberate failure after starting a bed'); }, 0);",
+    undefined,
+    { release: '3.10' },
+  );
+  assert.match(child.stderr, /deliberate failure/);
+  assert.deepEqual(processesMentioning(child.dir), []);
+  assert.deepEqual(mountsOf(child.dir), []);
   assert.equal(fs.existsSync(child.dir), false, `${child.dir} still exists`);
 });
 

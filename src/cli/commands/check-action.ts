@@ -7,6 +7,7 @@ import type { BackupServerPaths } from '../../config/backup-server.js';
 import { AdminSession, connectionError } from '../../imap/admin-session.js';
 import { hasXbackup } from '../../imap/cyrus-version.js';
 import { probeXbackup } from '../../imap/probe-xbackup.js';
+import { XBACKUP_REMOVED_ADVICE } from '../../imap/xbackup-failure.js';
 import { userExists } from '../../imap/user-exists.js';
 import { validateUserid } from '../../imap/wire-validation.js';
 import { runUserBackup } from '../../scheduler/run-user-backup.js';
@@ -117,7 +118,7 @@ async function checkImapServer(
       detail: `${server.user}@${server.host}:${server.port} (${server.tls}), ${version ? `Cyrus ${version.text}` : 'version not announced'}, hierarchy separator "${session.naming.separator}"`,
     });
     if (version && !hasXbackup(version)) {
-      say({ verdict: 'FAIL', what: `${server.name} version`, detail: `Cyrus ${version.text} has no XBACKUP (it was removed in 3.12)` });
+      say({ verdict: 'FAIL', what: `${server.name} version`, detail: `Cyrus ${version.text} has no XBACKUP. ${XBACKUP_REMOVED_ADVICE}` });
       return;
     }
     const probe = await probeXbackup(session);
