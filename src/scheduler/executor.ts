@@ -7,6 +7,7 @@ import { OTHER_LINES_KEPT, runXbackup, type XbackupRun } from '../imap/xbackup.j
 import { SHARED_BACKUP_KEY } from '../backupd/cyrus-userid.js';
 import type { BackupResult } from './backup-result.js';
 import type { PlannedCommand } from './plan/plan-types.js';
+import { tripsBreaker } from './plan/settle-attempt.js';
 import type { SessionPool } from './session-pool.js';
 import { settleAll } from './settle-all.js';
 import type { AttemptKind, AttemptLog } from './state/attempt-log.js';
@@ -37,9 +38,6 @@ export interface ExecutorDeps {
   now?: () => number;
   random?: () => number;
 }
-
-/** Failures of a whole command that say the server or its channel is down (or broken), not one user. */
-const BREAKER_KINDS = new Set(['backupd-unreachable', 'connection-dropped', 'disabled', 'removed', 'not-admin', 'response-limit']);
 
 /**
  * Runs planned XBACKUP commands: records every attempt before and after, verifies each OK against the
@@ -162,7 +160,7 @@ export class Executor {
           results.push(...(await verifiedResults(run, part.userids, before, this.deps.backupsDb, group)));
           swept.push(...(await sweptResults(run, part.userids, startedAt, this.deps.backupsDb, group)));
           // The connection is closed, or the server or its channel is down: the other parts would fail the same way.
-          if (run.failure && (run.failure.kind === 'timeout' || BREAKER_KINDS.has(run.failure.kind))) break;
+          if (run.failure && (run.failure.kind === 'timeout' || tripsBreaker(run.failure.kind))) break;
         }
       } finally {
         this.deps.pool.release(session);
@@ -192,7 +190,7 @@ export class Executor {
       runs.push(run);
       if (!run.failure || run.failure.kind === 'no-such-mailbox') continue;
       failure = run.failure;
-      if (run.failure.kind === 'timeout' || BREAKER_KINDS.has(run.failure.kind)) break;
+      if (run.failure.kind === 'timeout' || tripsBreaker(run.failure.kind)) break;
     }
     const first = runs[0]!;
     const last = runs.at(-1)!;
@@ -277,7 +275,7 @@ export class Executor {
   }
 
   private updateBreaker(server: ServerConfig, run: XbackupRun): void {
-    if (run.failure && BREAKER_KINDS.has(run.failure.kind)) {
+    if (run.failure && tripsBreaker(run.failure.kind)) {
       this.tripBreaker(server, run.failure.message, run.failure.kind === 'connection-dropped');
     } else if (run.items.some((i) => i.ok)) {
       this.deps.serverStates.reset(server.name);

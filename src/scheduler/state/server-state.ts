@@ -1,13 +1,8 @@
-import { retryDelay } from '../plan/retry-delay.js';
+import { HEALTHY, nextServerHealth, type ServerHealth } from '../plan/settle-attempt.js';
 import type { StateDb } from './open-state-db.js';
 import { stateWrite } from './state-write-error.js';
 
-export interface ServerHealth {
-  pausedUntil: number | null;
-  consecutiveFailures: number;
-  droppedInARow: number;
-  lastError: string | null;
-}
+export type { ServerHealth };
 
 /**
  * The circuit breaker per IMAP server: a server whose connection or channel is down is paused as a
@@ -29,23 +24,16 @@ export class ServerStates {
     );
   }
 
-  /** Pauses the server; returns the health it now has (the time it will be probed again). */
+  /** Pauses the server (the rule: plan/settle-attempt.ts); returns the health it now has (when it will be probed again). */
   trip(server: string, error: string, dropped: boolean, policy: { baseDelay: number; maxDelay: number }, now: number, random: () => number = Math.random): ServerHealth {
-    const before = this.all().get(server);
-    const failures = (before?.consecutiveFailures ?? 0) + 1;
-    const health: ServerHealth = {
-      pausedUntil: now + retryDelay(failures, policy.baseDelay, policy.maxDelay, random),
-      consecutiveFailures: failures,
-      droppedInARow: dropped ? (before?.droppedInARow ?? 0) + 1 : 0,
-      lastError: error,
-    };
+    const health = nextServerHealth(this.all().get(server), error, dropped, policy, now, random);
     this.write(server, health);
     return health;
   }
 
   /** A command reached the server and backupd: the breaker closes. */
   reset(server: string): void {
-    this.write(server, { pausedUntil: null, consecutiveFailures: 0, droppedInARow: 0, lastError: null });
+    this.write(server, HEALTHY);
   }
 
   private write(server: string, h: ServerHealth): void {

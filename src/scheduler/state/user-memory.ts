@@ -1,34 +1,15 @@
 import { isSettledBy, settledNote, UNTIL_A_SUCCESS } from '../../staleness/backup-evidence.js';
 import type { AttemptOutcome, UserHistory } from '../../staleness/user-history.js';
 import type { ChunkMark } from '../backup-result.js';
-import { retryDelay } from '../plan/retry-delay.js';
+import { nextUserMemory, type AttemptSettlement, type RetryPolicy } from '../plan/settle-attempt.js';
+
+export type { AttemptSettlement, RetryPolicy };
 import type { StateDb } from './open-state-db.js';
 import { stateRead, stateWrite } from './state-write-error.js';
 
 export interface RememberedUser extends UserHistory {
   /** Backoff: no new attempt before this time (ms). */
   nextAttemptAt: number | null;
-}
-
-/** How one finished attempt changes what we remember of its user. */
-export interface AttemptSettlement {
-  userid: string;
-  attemptId: number;
-  outcome: Exclude<AttemptOutcome, 'interrupted'>;
-  locked: boolean;
-  inDoubt: boolean;
-  /** In doubt after a dropped connection: what the index shows next may be a part. */
-  connectionDropped: boolean;
-  /** For a verified backup: the end of the chunk it produced (ms). */
-  verifiedBackupAt: number | null;
-  /** The index before and after the command, when it reached the server. */
-  chunks: { before: ChunkMark; after: ChunkMark | null } | null;
-}
-
-export interface RetryPolicy {
-  baseDelay: number;
-  maxDelay: number;
-  inDoubtGrace: number;
 }
 
 interface Row {
@@ -70,19 +51,12 @@ export class UserMemory {
     return stateRead(this.db, () => new Map((this.db.prepare(SELECT).all() as Row[]).map((r) => [r.userid, toRemembered(r)])));
   }
 
-  /**
-   * A verified backup clears failures, backoff, doubt and distrust. `Mailbox is locked` waits one base
-   * delay without counting as a failure. Anything else counts, with exponential backoff. After a timeout
-   * the server goes on: the user is in doubt for `inDoubtGrace`, or until a chunk past the one it had
-   * settles it. Otherwise a chunk the failed attempt left is a part at most and not trusted; after a
-   * dropped connection (the server itself may have died, and backupd then commits what it had) no chunk
-   * is, until an attempt succeeds.
-   */
+  /** Persists what each attempt makes of its user's memory (the rules: plan/settle-attempt.ts). */
   settle(settlements: readonly AttemptSettlement[], policy: RetryPolicy, now: number, random: () => number = Math.random): void {
     const current = this.db.prepare('SELECT consecutive_failures, untrusted_through, trusted_backup_at FROM user_memory WHERE userid = ?');
     const upsert = this.db.prepare(
       `INSERT INTO user_memory (userid, last_verified, consecutive_failures, next_attempt_at, in_doubt_until, in_doubt_chunk_before, last_attempt_id, untrusted_through, trusted_backup_at)
-       VALUES (@userid, @lastVerified, @failures, @nextAttemptAt, @inDoubtUntil, @inDoubtChunkBefore, @attemptId, @untrustedThrough, @trustedBackupAt)
+       VALUES (@userid, @lastVerified, @consecutiveFailures, @nextAttemptAt, @inDoubtUntil, @inDoubtChunkBefore, @attemptId, @untrustedThrough, @trustedBackupAt)
        ON CONFLICT (userid) DO UPDATE SET
          last_verified = CASE WHEN last_verified IS NULL OR excluded.last_verified > last_verified THEN coalesce(excluded.last_verified, last_verified) ELSE last_verified END,
          consecutive_failures = excluded.consecutive_failures,
@@ -95,47 +69,9 @@ export class UserMemory {
     );
     stateWrite(this.db, this.db.transaction(() => {
       for (const s of settlements) {
-        const before = current.get(s.userid) as Pick<Row, 'consecutive_failures' | 'untrusted_through' | 'trusted_backup_at'> | undefined;
-        let failures = before?.consecutive_failures ?? 0;
-        let nextAttemptAt: number | null = null;
-        let inDoubtUntil: number | null = null;
-        let inDoubtChunkBefore: number | null = null;
-        let untrustedThrough = before?.untrusted_through ?? null;
-        let trustedBackupAt = before?.trusted_backup_at ?? null;
-        const distrust = (through: number, from: ChunkMark) => {
-          // The last whole backup is the one before the first of these failed attempts.
-          if (untrustedThrough === null || from.chunkId > untrustedThrough) trustedBackupAt = from.chunkId === 0 ? null : from.lastBackup;
-          untrustedThrough = Math.max(untrustedThrough ?? 0, through);
-        };
-        if (s.outcome === 'ok') {
-          failures = 0;
-          untrustedThrough = null;
-          trustedBackupAt = null;
-        } else if (s.locked) {
-          nextAttemptAt = now + policy.baseDelay;
-        } else {
-          failures += 1;
-          nextAttemptAt = now + retryDelay(failures, policy.baseDelay, policy.maxDelay, random);
-          const chunks = s.chunks;
-          if (s.inDoubt) {
-            inDoubtUntil = now + policy.inDoubtGrace;
-            inDoubtChunkBefore = chunks?.before.chunkId ?? null;
-            if (chunks && s.connectionDropped) distrust(UNTIL_A_SUCCESS, chunks.before);
-          } else if (chunks?.after && chunks.after.chunkId > chunks.before.chunkId) {
-            distrust(chunks.after.chunkId, chunks.before);
-          }
-        }
-        upsert.run({
-          userid: s.userid,
-          lastVerified: s.outcome === 'ok' ? s.verifiedBackupAt : null,
-          failures,
-          nextAttemptAt,
-          inDoubtUntil,
-          inDoubtChunkBefore,
-          attemptId: s.attemptId,
-          untrustedThrough,
-          trustedBackupAt,
-        });
+        const row = current.get(s.userid) as Pick<Row, 'consecutive_failures' | 'untrusted_through' | 'trusted_backup_at'> | undefined;
+        const before = row && { consecutiveFailures: row.consecutive_failures, untrustedThrough: row.untrusted_through, trustedBackupAt: row.trusted_backup_at };
+        upsert.run({ userid: s.userid, attemptId: s.attemptId, ...nextUserMemory(before, s, policy, now, random) });
       }
     }));
   }
