@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load.js';
-import { compileUseridPattern } from '../src/config/userid-pattern.js';
+import { compileUseridPattern } from '../src/cyrus-names/userid-pattern.js';
 import { AdminSession } from '../src/imap/admin-session.js';
 import { discoverUsers, type ServerUsers } from '../src/imap/discover-users.js';
 import { runXbackup, type XbackupRun } from '../src/imap/xbackup.js';

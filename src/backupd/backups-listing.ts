@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { BackupServerPaths } from '../config/backup-server.js';
-import { useridFromCyrus } from './cyrus-userid.js';
+import { useridFromCyrus } from '../cyrus-names/cyrus-userid.js';
 import { CyrusDbError } from './cyrusdb/errors.js';
 import { readCyrusDb } from './cyrusdb/snapshot.js';
 import type { CyrusDbEntry } from './cyrusdb/types.js';

@@ -1,4 +1,4 @@
-import { escapeControlCharacters } from './quote-for-log.js';
+import { escapeControlCharacters } from '../text/quote-for-log.js';
 
 /** A configuration problem, located precisely enough that the admin can fix it without guessing. */
 export class ConfigError extends Error {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
-import { quoteForLog } from './quote-for-log.js';
+import { quoteForLog } from '../text/quote-for-log.js';
 import { isAccessDenied, READ_ACCESS_FIX, whereDenied } from './read-access.js';
 
 export interface ImapdConfEntry {

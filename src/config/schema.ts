@@ -1,8 +1,8 @@
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../units/duration.js';
 import { parseHost } from './http-host.js';
-import { parseSize } from './size.js';
+import { parseSize } from '../units/size.js';
 
 const duration = (what: string) =>
   z.string({ error: `expected a ${what} duration with a unit, e.g. 90s, 10m, 24h, 7d` }).transform((text, ctx) => {

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/load.js';
-import { compileUseridPattern } from '../config/userid-pattern.js';
+import { compileUseridPattern } from '../cyrus-names/userid-pattern.js';
 import { AdminSession } from './admin-session.js';
 import { discoverUsers } from './discover-users.js';
-import { SHARED_BACKUP_KEY } from '../backupd/cyrus-userid.js';
+import { SHARED_BACKUP_KEY } from '../cyrus-names/cyrus-userid.js';
 import { probeXbackup } from './probe-xbackup.js';
 import type { FleetDiscovery, ServerDiscovery } from './fleet-discovery.js';
 

@@ -1,4 +1,4 @@
-import { matchesAny, type UseridPattern } from '../config/userid-pattern.js';
+import { matchesAny, type UseridPattern } from '../cyrus-names/userid-pattern.js';
 import type { AdminSession } from './admin-session.js';
 import type { DiscoveredUser } from './fleet-discovery.js';
 import { commandText, execCommand, type ExecAttribute, type UntaggedResponse } from './imapflow-exec.js';

@@ -1,5 +1,5 @@
 import type { ImapFlow } from 'imapflow';
-import { escapeControlCharacters } from '../config/quote-for-log.js';
+import { escapeControlCharacters } from '../text/quote-for-log.js';
 import { ImapConnectionError } from './imap-connection-error.js';
 import { ResponseBudget } from './response-budget.js';
 

@@ -6,8 +6,8 @@
 //                  and a '.' inside a userid is shown as '^': user.anne^smith is anne.smith
 //   non-ASCII in modified UTF-7 on the wire: user.jos&AOk- is josé
 // Cyrus spells userids themselves (XBACKUP's `* OK USER` lines, backups.db keys) in modified
-// UTF-7 too: `jos&AOk-`; src/backupd/cyrus-userid.ts converts them where they come in.
-import { decodeModifiedUtf7, encodeModifiedUtf7, ModifiedUtf7Error } from '../backupd/modified-utf7.js';
+// UTF-7 too: `jos&AOk-`; src/cyrus-names/cyrus-userid.ts converts them where they come in.
+import { decodeModifiedUtf7, encodeModifiedUtf7, ModifiedUtf7Error } from '../cyrus-names/modified-utf7.js';
 import { validateUserid, validateUseridPattern } from './wire-validation.js';
 import { WireValueError } from './wire-value-error.js';
 

@@ -1,5 +1,5 @@
-import { SHARED_BACKUP_KEY, useridFromCyrus } from '../backupd/cyrus-userid.js';
-import { encodeModifiedUtf7 } from '../backupd/modified-utf7.js';
+import { SHARED_BACKUP_KEY, useridFromCyrus } from '../cyrus-names/cyrus-userid.js';
+import { encodeModifiedUtf7 } from '../cyrus-names/modified-utf7.js';
 import type { XbackupItem, XbackupRun } from './xbackup.js';
 import type { XbackupFailureKind } from './xbackup-failure.js';
 

@@ -8,7 +8,7 @@
 // tool cannot read back. Observed on Cyrus 3.6.1 under both separators, with and without
 // virtdomains: spaces anywhere, dots anywhere in the local part, # $ ' ( ) * + , : = ? @ [ ] ~ &
 // and non-ASCII are held, and backed up with a quoted pattern.
-import { encodeModifiedUtf7, findLoneSurrogate } from '../backupd/modified-utf7.js';
+import { encodeModifiedUtf7, findLoneSurrogate } from '../cyrus-names/modified-utf7.js';
 import { WireValueError, type WireValueKind } from './wire-value-error.js';
 
 /**

@@ -1,4 +1,4 @@
-import { quoteForLog } from '../config/quote-for-log.js';
+import { quoteForLog } from '../text/quote-for-log.js';
 
 /** Which kind of value was refused before it could reach the IMAP wire. */
 export type WireValueKind = 'userid' | 'pattern' | 'channel' | 'mailbox';

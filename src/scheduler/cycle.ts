@@ -1,4 +1,4 @@
-import { SHARED_BACKUP_KEY } from '../backupd/cyrus-userid.js';
+import { SHARED_BACKUP_KEY } from '../cyrus-names/cyrus-userid.js';
 import type { Logger } from 'pino';
 import type { BackupdView, BackupServerScanner } from '../backupd/scan.js';
 import type { BackupServerPaths } from '../config/backup-server.js';

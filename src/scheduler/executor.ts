@@ -4,7 +4,7 @@ import type { ServerConfig } from '../config/load.js';
 import { connectionError } from '../imap/admin-session.js';
 import { ImapConnectionError } from '../imap/imap-connection-error.js';
 import { OTHER_LINES_KEPT, runXbackup, type XbackupRun } from '../imap/xbackup.js';
-import { SHARED_BACKUP_KEY } from '../backupd/cyrus-userid.js';
+import { SHARED_BACKUP_KEY } from '../cyrus-names/cyrus-userid.js';
 import type { BackupResult } from './backup-result.js';
 import type { PlannedCommand } from './plan/plan-types.js';
 import { tripsBreaker } from './plan/settle-attempt.js';

@@ -1,7 +1,7 @@
-import { SHARED_BACKUP_KEY } from '../backupd/cyrus-userid.js';
+import { SHARED_BACKUP_KEY } from '../cyrus-names/cyrus-userid.js';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/load.js';
-import { compileUseridPattern, isUseridPattern, matchesAny, type UseridPattern } from '../config/userid-pattern.js';
+import { compileUseridPattern, isUseridPattern, matchesAny, type UseridPattern } from '../cyrus-names/userid-pattern.js';
 import { useridToMailbox, type MailboxNaming } from '../imap/mailbox-names.js';
 import { WireValueError } from '../imap/wire-value-error.js';
 import type { Executor } from './executor.js';

@@ -1,4 +1,4 @@
-import { formatAge } from './human-units.js';
+import { formatAge } from '../units/duration.js';
 import type { StalenessReport } from './report.js';
 
 export interface AgeBucket {

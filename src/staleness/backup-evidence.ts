@@ -1,8 +1,8 @@
 // What counts as a user's backup, and from when its age counts: the one place that decides whether the
 // index's newest chunk, our own record of verified backups, or neither is believed.
 import type { BackupIndexSummary } from '../backupd/index-reader.js';
-import { formatAge } from './human-units.js';
-import { isoTime } from './iso-time.js';
+import { formatAge } from '../units/duration.js';
+import { isoTime } from '../units/time.js';
 import type { UserHistory } from './user-history.js';
 
 /**

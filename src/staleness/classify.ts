@@ -1,7 +1,7 @@
-import { SHARED_BACKUP_KEY } from '../backupd/cyrus-userid.js';
+import { SHARED_BACKUP_KEY } from '../cyrus-names/cyrus-userid.js';
 import type { BackupdEntry, BackupdView } from '../backupd/scan.js';
 import type { FleetDiscovery } from '../imap/fleet-discovery.js';
-import { isoTime } from './iso-time.js';
+import { isoTime } from '../units/time.js';
 import { backupEvidence, type BackupEvidence } from './backup-evidence.js';
 import type { UserHistory, LastAttempt } from './user-history.js';
 import type { UserState } from './user-state.js';

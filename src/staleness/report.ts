@@ -1,4 +1,4 @@
-import { compileUseridPattern, matchesAny } from '../config/userid-pattern.js';
+import { compileUseridPattern, matchesAny } from '../cyrus-names/userid-pattern.js';
 import type { Classification, DiscoveryCoverage, UserStatus } from './classify.js';
 import { USER_STATES, type UserState } from './user-state.js';
 

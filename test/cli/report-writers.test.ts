@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatAge, formatBytes } from '../../src/staleness/human-units.js';
+import { formatAge } from '../../src/units/duration.js';
+import { formatBytes } from '../../src/units/size.js';
 import { writeReportCsv } from '../../src/cli/output/report-csv.js';
 import { reportJsonChunks, reportToJson, writeReportJson } from '../../src/cli/output/report-json.js';
 import { writeReportNagios } from '../../src/cli/output/report-nagios.js';
@@ -8,7 +9,7 @@ import { writeReportPrometheus } from '../../src/cli/output/report-prometheus.js
 import { writeReportTable } from '../../src/cli/output/report-table.js';
 import type { Classification, UserStatus } from '../../src/staleness/classify.js';
 import { buildReport } from '../../src/staleness/report.js';
-import { isoTime } from '../../src/staleness/iso-time.js';
+import { isoTime } from '../../src/units/time.js';
 import fc from 'fast-check';
 import { fuzzSettings } from '../support/fuzz-settings.js';
 import { userStatus } from '../support/user-status.js';

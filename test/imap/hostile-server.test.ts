@@ -5,7 +5,7 @@
 // and a misbehaving server can neither hang the command nor make it buffer without bound.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { compileUseridPattern } from '../../src/config/userid-pattern.js';
+import { compileUseridPattern } from '../../src/cyrus-names/userid-pattern.js';
 import { AdminSession } from '../../src/imap/admin-session.js';
 import { discoverUsers } from '../../src/imap/discover-users.js';
 import { ImapConnectionError } from '../../src/imap/imap-connection-error.js';

@@ -8,7 +8,7 @@ import {
   useridToMailbox,
   type MailboxNaming,
 } from '../../src/imap/mailbox-names.js';
-import { encodeModifiedUtf7 } from '../../src/backupd/modified-utf7.js';
+import { encodeModifiedUtf7 } from '../../src/cyrus-names/modified-utf7.js';
 import { WireValueError } from '../../src/imap/wire-value-error.js';
 
 const DOT: MailboxNaming = { separator: '.' };

@@ -5,7 +5,7 @@ import { ExitCode } from '../exit-codes.js';
 import { commandLogger } from '../logger.js';
 import { backupResultJson, backupResultLine, backupSummaryJson } from '../output/backup-result-lines.js';
 import { BootstrapProgress } from '../output/bootstrap-progress.js';
-import { formatBytes } from '../../staleness/human-units.js';
+import { formatBytes } from '../../units/size.js';
 import type { CliIo } from '../program.js';
 import { setUpScheduler } from '../scheduler-setup.js';
 import type { BootstrapOptions } from './bootstrap.js';

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseDuration } from '../../config/duration.js';
-import { parseSize } from '../../config/size.js';
+import { parseDuration } from '../../units/duration.js';
+import { parseSize } from '../../units/size.js';
 import type { GlobalOptions } from '../global-options.js';
 import type { CliIo } from '../program.js';
 

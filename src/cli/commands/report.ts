@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../units/duration.js';
 import type { ReportSort } from '../../staleness/report.js';
 import { isUserState, USER_STATES, type UserState } from '../../staleness/user-state.js';
 import type { GlobalOptions } from '../global-options.js';

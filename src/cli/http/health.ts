@@ -1,5 +1,5 @@
 import type { LoopStatus } from '../../scheduler/scheduler-loop.js';
-import { formatAge } from '../../staleness/human-units.js';
+import { formatAge } from '../../units/duration.js';
 import type { ServerBreaker } from './run-view.js';
 
 /** Missed schedules before the scheduler counts as stuck: one slow or failed cycle is not an outage. */

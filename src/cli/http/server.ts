@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { quoteForLog } from '../../config/quote-for-log.js';
+import { quoteForLog } from '../../text/quote-for-log.js';
 import type { Secret } from '../../config/secret.js';
 import type { ReportOptions, ReportSort } from '../../staleness/report.js';
 import { isUserState, USER_STATES, type UserState } from '../../staleness/user-state.js';

@@ -1,6 +1,6 @@
 import type { FleetSnapshot } from '../../scheduler/cycle.js';
 import { ageBuckets } from '../../staleness/age-buckets.js';
-import { isoOrNull } from '../../staleness/human-units.js';
+import { isoOrNull } from '../../units/time.js';
 import { userToJson } from '../output/report-json.js';
 import type { Health } from './health.js';
 import { fleetReport, serverBreakers, type RunView } from './run-view.js';

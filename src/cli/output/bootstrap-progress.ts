@@ -1,7 +1,7 @@
 import { SingleBar } from 'cli-progress';
 import type { BackupResult } from '../../scheduler/backup-result.js';
 import type { FirstBackupGroup } from '../../scheduler/plan/plan-types.js';
-import { formatBytes } from '../../staleness/human-units.js';
+import { formatBytes } from '../../units/size.js';
 
 /**
  * The bootstrap's progress bar on a terminal (stderr): users done of all that were missing, bytes

@@ -1,5 +1,6 @@
 import type { AttemptRecord } from '../../scheduler/state/attempt-log.js';
-import { formatAge, isoOrNull } from '../../staleness/human-units.js';
+import { formatAge } from '../../units/duration.js';
+import { isoOrNull } from '../../units/time.js';
 
 /** The stable JSON line of spec §3.1. */
 export function historyJsonLine(a: AttemptRecord): string {

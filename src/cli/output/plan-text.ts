@@ -1,5 +1,6 @@
 import type { CyclePlan } from '../../scheduler/plan/plan-types.js';
-import { formatAge, formatBytes } from '../../staleness/human-units.js';
+import { formatAge } from '../../units/duration.js';
+import { formatBytes } from '../../units/size.js';
 
 export function writePlanText(plan: CyclePlan, now: number): string {
   const out: string[] = [];

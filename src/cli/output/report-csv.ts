@@ -1,5 +1,5 @@
 import type { StalenessReport } from '../../staleness/report.js';
-import { isoOrNull } from '../../staleness/human-units.js';
+import { isoOrNull } from '../../units/time.js';
 
 const COLUMNS = ['userid', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataBytes', 'chunks', 'dataFile', 'lastAttemptAt', 'lastAttemptOutcome', 'error'];
 

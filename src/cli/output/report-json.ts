@@ -1,7 +1,7 @@
-import { SHARED_BACKUP_KEY } from '../../backupd/cyrus-userid.js';
+import { SHARED_BACKUP_KEY } from '../../cyrus-names/cyrus-userid.js';
 import type { UserStatus } from '../../staleness/classify.js';
 import type { StalenessReport } from '../../staleness/report.js';
-import { isoOrNull } from '../../staleness/human-units.js';
+import { isoOrNull } from '../../units/time.js';
 
 /** The stable shape of spec §3.1; scripts and monitoring depend on every key. */
 export function reportToJson(report: StalenessReport): object {

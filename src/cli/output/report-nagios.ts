@@ -1,6 +1,6 @@
 import type { StalenessReport } from '../../staleness/report.js';
 import { USER_STATES } from '../../staleness/user-state.js';
-import { formatAge } from '../../staleness/human-units.js';
+import { formatAge } from '../../units/duration.js';
 
 export interface NagiosThresholds {
   warnAge: number;

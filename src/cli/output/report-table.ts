@@ -1,7 +1,8 @@
 import { ageBuckets } from '../../staleness/age-buckets.js';
 import type { StalenessReport } from '../../staleness/report.js';
 import { USER_STATES } from '../../staleness/user-state.js';
-import { formatAge, formatBytes } from '../../staleness/human-units.js';
+import { formatAge } from '../../units/duration.js';
+import { formatBytes } from '../../units/size.js';
 
 const HEADERS = ['USER', 'STATE', 'SERVER', 'AGE', 'LAST BACKUP', 'SIZE', 'CHUNKS', 'LAST ATTEMPT', 'NOTE'];
 

@@ -7,7 +7,7 @@
 // `prefix*`; otherwise a coverable user at a node gets its exact name and the children are
 // covered in turn. Subtrees are nested, so taking the largest all-coverable ones gives the
 // fewest prefix patterns.
-import { encodeModifiedUtf7, findLoneSurrogate } from '../../backupd/modified-utf7.js';
+import { encodeModifiedUtf7, findLoneSurrogate } from '../../cyrus-names/modified-utf7.js';
 import type { MailboxNaming } from '../../imap/mailbox-names.js';
 
 /** One XBACKUP pattern and exactly the users it backs up. */

@@ -1,6 +1,6 @@
 // The next group of first backups (spec §5): a first backup moves a user's whole mailbox, so
 // they go a few users and a few GiB at a time.
-import { formatBytes } from '../../staleness/human-units.js';
+import { formatBytes } from '../../units/size.js';
 import type { BootstrapLimits, FirstBackupGroup, HeldUser } from './plan-types.js';
 
 export interface FirstBackupCandidate {

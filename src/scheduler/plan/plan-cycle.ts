@@ -1,11 +1,11 @@
 // One scheduler cycle, decided without I/O (spec §4, §5): who is backed up now, by which
 // XBACKUP commands, and who is held back by which limit.
-import { formatAge } from '../../staleness/human-units.js';
+import { formatAge } from '../../units/duration.js';
 import { useridToMailbox } from '../../imap/mailbox-names.js';
 import { WireValueError } from '../../imap/wire-value-error.js';
 import type { UserStatus } from '../../staleness/classify.js';
 import { batchPatterns } from './batch-patterns.js';
-import { SHARED_BACKUP_KEY } from '../../backupd/cyrus-userid.js';
+import { SHARED_BACKUP_KEY } from '../../cyrus-names/cyrus-userid.js';
 import { chooseFirstBackupGroup } from './bootstrap-group.js';
 import type { CyclePlan, FirstBackupGroup, HeldUser, PlanInput, PlannedCommand, PlannedUser, PlanServer } from './plan-types.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { decodeModifiedUtf7 } from '../../../src/backupd/modified-utf7.js';
+import { decodeModifiedUtf7 } from '../../../src/cyrus-names/modified-utf7.js';
 import { useridToMailbox, type MailboxNaming } from '../../../src/imap/mailbox-names.js';
 import { batchPatterns, inboxNameOfAnyUser, type PatternBatch } from '../../../src/scheduler/plan/batch-patterns.js';
 import { mailboxPatternMatches } from '../../../src/imap/mailbox-names.js';

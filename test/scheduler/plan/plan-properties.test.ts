@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { decodeModifiedUtf7 } from '../../../src/backupd/modified-utf7.js';
+import { decodeModifiedUtf7 } from '../../../src/cyrus-names/modified-utf7.js';
 import { useridToMailbox } from '../../../src/imap/mailbox-names.js';
 import { validateUserid } from '../../../src/imap/wire-validation.js';
 import { mailboxPatternMatches } from '../../../src/imap/mailbox-names.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { useridFromCyrus } from '../../src/backupd/cyrus-userid.js';
+import { useridFromCyrus } from '../../src/cyrus-names/cyrus-userid.js';
 
 // backups.db keys as Cyrus 3.6.1 writes them (observed: jos&AOk-, a&-b, anne.smith, and a domain in modified UTF-7).
 const table: Array<[spelled: string, userid: string]> = [

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeModifiedUtf7, encodeModifiedUtf7, ModifiedUtf7Error } from '../../src/backupd/modified-utf7.js';
+import { decodeModifiedUtf7, encodeModifiedUtf7, ModifiedUtf7Error } from '../../src/cyrus-names/modified-utf7.js';
 
 describe('modified UTF-7 known vectors', () => {
   // From RFC 3501 §5.1.3, and names observed on Cyrus 3.6.1.

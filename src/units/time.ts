@@ -1,3 +1,4 @@
+// Points in time as the reports write them.
 const DAY_MS = 86_400_000;
 /** 0001-01-01 and 9999-12-31: outside, toISOString writes six-digit years, and it is left to. */
 const FIRST_MS = -62_135_596_800_000;
@@ -33,3 +34,5 @@ export function isoTime(ms: number): string {
 }
 
 const two = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+
+export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : isoTime(ms));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { compileUseridPattern, matchesAny } from '../../src/config/userid-pattern.js';
+import { compileUseridPattern, matchesAny } from '../../src/cyrus-names/userid-pattern.js';
 import { hottestBlockCount } from '../support/block-counts.js';
 import { fuzzSettings } from '../support/fuzz-settings.js';
 
@@ -92,8 +92,8 @@ describe('userid patterns match in at most (userid length + 1) × (pattern lengt
   for (const [what, pattern, userid] of cases) {
     test(`${what}: no match, and no backtracking`, async () => {
       let result: boolean | undefined;
-      const steps = await hottestBlockCount<typeof import('../../src/config/userid-pattern.js')>(
-        new URL('../../src/config/userid-pattern.js', import.meta.url),
+      const steps = await hottestBlockCount<typeof import('../../src/cyrus-names/userid-pattern.js')>(
+        new URL('../../src/cyrus-names/userid-pattern.js', import.meta.url),
         (m) => (result = m.matchesAny(userid, [m.compileUseridPattern(pattern)])),
       );
       assert.equal(result, false);

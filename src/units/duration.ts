@@ -1,3 +1,4 @@
+// Durations: parsed from the config and the command line, and written for people.
 const UNIT_MS: Record<string, number> = {
   ms: 1,
   s: 1000,
@@ -27,4 +28,26 @@ export function parseDuration(text: string): number {
     total += Number(m[1]) * UNIT_MS[m[2]!]!;
   }
   return Math.round(total);
+}
+
+const UNITS: Array<[string, number]> = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+];
+
+/** `3d 4h`, `5h 2m`, `42s`: the two largest units, which is what a person scanning a column needs. */
+export function formatAge(ms: number | null): string {
+  if (ms === null) return 'never';
+  if (ms < 0) return `-${formatAge(-ms)}`;
+  for (let i = 0; i < UNITS.length; i++) {
+    const [unit, size] = UNITS[i]!;
+    if (ms < size) continue;
+    const whole = Math.floor(ms / size);
+    const next = UNITS[i + 1];
+    const part = next ? Math.floor((ms - whole * size) / next[1]) : 0;
+    return part > 0 ? `${whole}${unit} ${part}${next![0]}` : `${whole}${unit}`;
+  }
+  return '0s';
 }

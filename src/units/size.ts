@@ -1,3 +1,4 @@
+// Sizes in bytes: parsed from the config and the command line, and written for people.
 const UNIT_BYTES: Record<string, number> = {
   b: 1,
   kb: 1e3,
@@ -25,4 +26,17 @@ export function parseSize(text: string | number): number {
     throw new Error(`"${text}" is not a size; use a number with B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. 500MB, 2GiB`);
   }
   return Math.round(Number(m[1]) * factor);
+}
+
+/** Binary units, one decimal below 10: `512B`, `3.4KiB`, `120MiB`. */
+export function formatBytes(bytes: number | null): string {
+  if (bytes === null) return '-';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let i = 0;
+  while (value >= 1024 && i < units.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  return i === 0 ? `${value}B` : `${value < 10 ? value.toFixed(1) : Math.round(value)}${units[i]}`;
 }

@@ -3,7 +3,7 @@
 // character is written as its UTF-16 code units in a base64 variant (',' instead of '/', no
 // '=' padding) between '&' and '-'. Cyrus also uses this form for its own userids:
 // the mailbox user.jos&AOk- belongs to the userid "jos&AOk-" (josé).
-import { quoteForLog } from '../config/quote-for-log.js';
+import { quoteForLog } from '../text/quote-for-log.js';
 
 const MODIFIED_BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,';
 const SHIFT_IN = '&';

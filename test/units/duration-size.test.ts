@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseDuration } from '../../src/config/duration.js';
-import { parseSize } from '../../src/config/size.js';
+import { parseDuration } from '../../src/units/duration.js';
+import { parseSize } from '../../src/units/size.js';
 
 test('durations in every unit and summed', () => {
   assert.equal(parseDuration('90s'), 90_000);

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { repoRoot } from '../support/paths.js';
+import { backwardImports } from '../support/stage-order.js';
+
+test('src/: every stage imports only from itself and earlier stages', () => {
+  assert.deepEqual(backwardImports(path.join(repoRoot, 'src')), []);
+});
+
+test('the check finds a backward import, static or dynamic, an import out of src/ and a folder in no stage', () => {
+  const src = fs.mkdtempSync(path.join(os.tmpdir(), 'xbs-stage-order-'));
+  try {
+    const write = (file: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(src, file)), { recursive: true });
+      fs.writeFileSync(path.join(src, file), text);
+    };
+    write('config/load.ts', "import { run } from '../cli/main.js';\nexport const x = 1;\n");
+    write('imap/session.ts', "import { load } from '../config/load.js';\nimport { u } from '../units/time.js';\n");
+    write('staleness/lazy.ts', "export const later = () => import('../scheduler/cycle.js');\n");
+    write('units/time.ts', "import '../../test/support/paths.js';\n");
+    write('misc/thing.ts', 'export const y = 2;\n');
+    const found = backwardImports(src).map((b) => `${b.file} ${b.imports}: ${b.why}`).sort();
+    assert.deepEqual(found, [
+      'config/load.ts ../cli/main.js: cli comes after config',
+      'misc/thing.ts : the folder is in no stage of test/support/stage-order.ts',
+      'staleness/lazy.ts ../scheduler/cycle.js: scheduler comes after staleness',
+      'units/time.ts ../../test/support/paths.js: imports from outside src/',
+    ]);
+  } finally {
+    fs.rmSync(src, { recursive: true, force: true });
+  }
+});
