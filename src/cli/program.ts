@@ -1,10 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError, ConfigErrors } from '../config/errors.js';
-import { WireValueError } from '../imap/wire-value-error.js';
-import { InstanceLockedError } from '../scheduler/state/instance-locked-error.js';
-import { StateDbError } from '../scheduler/state/state-db-error.js';
-import { ExitCode } from './exit-codes.js';
-import { UsageError } from './usage-error.js';
+import { ExitCode } from '../errors/exit-codes.js';
+import { ToolError } from '../errors/tool-error.js';
 import { registerBackup } from './commands/backup.js';
 import { registerBootstrap } from './commands/bootstrap.js';
 import { registerCheck } from './commands/check.js';
@@ -51,18 +47,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? ExitCode.ok : ExitCode.usageOrConfig;
     }
-    if (err instanceof ConfigError || err instanceof ConfigErrors) {
-      io.stderr(`configuration error:\n${err.message}\n`);
-      return ExitCode.usageOrConfig;
-    }
-    if (err instanceof UsageError || err instanceof WireValueError || err instanceof InstanceLockedError) {
-      io.stderr(`error: ${err.message}\n`);
-      return ExitCode.usageOrConfig;
-    }
-    // Full, failing, damaged, or deleted under a running scheduler: the history cannot be kept.
-    if (err instanceof StateDbError) {
-      io.stderr(`error: ${err.message}\n`);
-      return ExitCode.stateUnwritable;
+    if (err instanceof ToolError) {
+      io.stderr(`${err.heading}${err.message}\n`);
+      return err.exitCode;
     }
     io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
     return ExitCode.someWorkFailed;

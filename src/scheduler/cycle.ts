@@ -91,13 +91,7 @@ export class CycleRunner {
   private discovery: FleetDiscovery | null = null;
   private groupRunning = false;
 
-  constructor(private deps: CycleDeps) {}
-
-  /** A reloaded config takes effect from the next cycle; discovery is redone for the new server list. */
-  reconfigure(deps: CycleDeps): void {
-    this.deps = deps;
-    this.discovery = null;
-  }
+  constructor(private readonly deps: CycleDeps) {}
 
   async look(options: CycleOptions): Promise<CycleView> {
     const { config, now } = this.deps;

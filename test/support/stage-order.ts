@@ -1,11 +1,11 @@
 // The rule of src/'s folders: data flows one way, config → backupd → imap → staleness → scheduler → cli,
 // and a stage imports only from itself and earlier ones. Below all of them, the shared vocabulary
-// (Cyrus's names, units, text) imports from nothing else.
+// (Cyrus's names, units, text, error classes) imports from nothing else.
 import fs from 'node:fs';
 import path from 'node:path';
 
 export const STAGES: readonly (readonly string[])[] = [
-  ['cyrus-names', 'units', 'text'],
+  ['cyrus-names', 'units', 'text', 'errors'],
   ['config'],
   ['backupd'],
   ['imap'],

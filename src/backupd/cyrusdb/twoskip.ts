@@ -1,4 +1,4 @@
-import { crc32 } from './crc32.js';
+import { crc32 } from 'node:zlib';
 import { TWOSKIP_MAGIC } from './detect.js';
 import { CyrusDbError, type CyrusDbErrorCode } from './errors.js';
 import type { CyrusDbEntry } from './types.js';

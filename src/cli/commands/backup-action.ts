@@ -2,7 +2,7 @@ import { configFileFromEnv, loadConfig, type ServerConfig } from '../../config/l
 import type { BackupResult } from '../../scheduler/backup-result.js';
 import { executeForcedBackup, planForcedBackup, validateRequestedPatterns } from '../../scheduler/force-backup.js';
 import { openFor } from '../scheduler-setup.js';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode } from '../../errors/exit-codes.js';
 import { commandLogger } from '../logger.js';
 import { backupResultJson, backupResultLine, backupSummaryJson } from '../output/backup-result-lines.js';
 import type { CliIo } from '../program.js';

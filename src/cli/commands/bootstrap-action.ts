@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackupResult } from '../../scheduler/backup-result.js';
 import { runBootstrap } from '../../scheduler/bootstrap-run.js';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode } from '../../errors/exit-codes.js';
 import { commandLogger } from '../logger.js';
 import { backupResultJson, backupResultLine, backupSummaryJson } from '../output/backup-result-lines.js';
 import { BootstrapProgress } from '../output/bootstrap-progress.js';

@@ -12,7 +12,7 @@ import { userExists } from '../../imap/user-exists.js';
 import { validateUserid } from '../../imap/wire-validation.js';
 import { runUserBackup } from '../../scheduler/run-user-backup.js';
 import { resolveBackupServer } from '../backup-server-view.js';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode } from '../../errors/exit-codes.js';
 import { commandLogger } from '../logger.js';
 import type { CliIo } from '../program.js';
 import type { CheckOptions } from './check.js';

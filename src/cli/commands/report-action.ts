@@ -9,7 +9,7 @@ import { UserMemory } from '../../scheduler/state/user-memory.js';
 import { classifyUsers } from '../../staleness/classify.js';
 import { buildReport } from '../../staleness/report.js';
 import { resolveBackupServer } from '../backup-server-view.js';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode } from '../../errors/exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
 import { writeReportCsv } from '../output/report-csv.js';
 import { reportJsonChunks } from '../output/report-json.js';

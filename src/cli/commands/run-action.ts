@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { configFileFromEnv, loadConfig } from '../../config/load.js';
 import type { BackupResult } from '../../scheduler/backup-result.js';
 import { SchedulerLoop } from '../../scheduler/scheduler-loop.js';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode } from '../../errors/exit-codes.js';
 import { SchedulerMetrics } from '../http/metrics.js';
 import type { RunView } from '../http/run-view.js';
 import { startHttpListener, type HttpListener } from '../http/server.js';

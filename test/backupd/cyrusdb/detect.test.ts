@@ -1,8 +1,6 @@
 // Backend detection by magic, and the CRC-32 both twoskip checks rely on.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { crc32, crc32Portable } from '../../../src/backupd/cyrusdb/crc32.js';
 import { detectBackend, SKIPLIST_MAGIC, TWOSKIP_MAGIC } from '../../../src/backupd/cyrusdb/detect.js';
 
 describe('detectBackend', () => {
@@ -23,20 +21,5 @@ describe('detectBackend', () => {
     assert.equal(detectBackend(Buffer.alloc(0), 'flat'), 'flat');
     assert.equal(detectBackend(Buffer.from('alice\t/a\n')), 'twoskip');
     assert.equal(detectBackend(Buffer.alloc(336), 'skiplist'), 'skiplist');
-  });
-});
-
-describe('crc32', () => {
-  test('has the zlib check value', () => {
-    assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
-    assert.equal(crc32Portable(Buffer.from('123456789')), 0xcbf43926);
-    assert.equal(crc32(Buffer.alloc(0)), 0);
-  });
-
-  test('the portable fallback agrees with the native one', () => {
-    for (const length of [1, 7, 8, 64, 1000]) {
-      const data = randomBytes(length);
-      assert.equal(crc32Portable(data), crc32(data));
-    }
   });
 });
