@@ -72,6 +72,9 @@ export class AdminSession {
       logger: false,
       disableAutoIdle: true,
       disableCompression: true,
+      // No ENABLE: IMAP4rev2 or UTF8=ACCEPT would make Cyrus 3.10 name mailboxes in UTF-8 (as literals) in
+      // LIST and STATUS while XBACKUP keeps modified UTF-7, and users beyond ASCII would drop out of discovery.
+      disableAutoEnable: true,
       connectionTimeout: backstop,
       greetingTimeout: backstop,
       socketTimeout: backstop,

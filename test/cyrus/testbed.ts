@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import { encodeModifiedUtf7 } from '../../src/cyrus-names/modified-utf7.js';
 import { RawImapClient, imapQuote, type ImapResponse } from './raw-imap.js';
 import {
   CYRUS_RELEASES,
@@ -294,7 +295,8 @@ export class CyrusTestBed {
     // Under the '.' separator Cyrus shows a dot inside a userid as '^' (user.anne^smith is anne.smith).
     const shownLocalPart = separator === '.' ? localPart.replaceAll('.', '^') : localPart;
     const inbox = `user${separator}${shownLocalPart}${folder ? separator + folder : ''}`;
-    return domain === undefined || domain === this.defaultDomain ? inbox : `${inbox}@${domain}`;
+    // On the wire a name beyond ASCII is modified UTF-7 (jürgen: j&APw-rgen), as an IMAP4rev1 client sends it.
+    return encodeModifiedUtf7(domain === undefined || domain === this.defaultDomain ? inbox : `${inbox}@${domain}`);
   }
 
   /** CREATE the INBOX (and folders), give the admin all rights, APPEND mail, and optionally a password. */
