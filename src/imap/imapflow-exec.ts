@@ -5,8 +5,9 @@ import { ResponseBudget } from './response-budget.js';
 
 /**
  * The one place that uses imapflow's internals: `exec()`, as imapflow (2.10) has no public call for a
- * custom command such as XBACKUP, its inactivity timer and the command it waits on. If an upgrade changes
- * them, this module and its real-Cyrus test break, nothing else.
+ * custom command such as XBACKUP, its inactivity timer and the command it waits on. package.json pins
+ * imapflow exactly for that reason; an upgrade is a deliberate change, which this module's tests
+ * (test/imap/hostile-server.test.ts against a fake server, xbackup.integration.test.ts against Cyrus) judge.
  */
 
 /** Node timers cannot wait longer than this. */

@@ -1,4 +1,5 @@
 import { SHARED_BACKUP_KEY } from '../cyrus-names/cyrus-userid.js';
+import { serverConflict } from '../staleness/server-conflict.js';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/load.js';
 import { compileUseridPattern, isUseridPattern, matchesAny, type UseridPattern } from '../cyrus-names/userid-pattern.js';
@@ -56,7 +57,8 @@ export async function planForcedBackup(
   const targets: ForceBackupTarget[] = [];
   for (const [userid, on] of [...foundOn].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const server = on[0]!;
-    if (on.length > 1) refuse(userid, on.join(','), `${userid} is on ${on.join(' and ')}: not backed up until it lives on one server only (two servers would fight over one backup)`);
+    const conflict = serverConflict(userid, on);
+    if (conflict) refuse(userid, on.join(','), `${userid} ${conflict}`);
     else if (options.onlyServer === undefined || server === options.onlyServer) {
       const inbox = inboxOnTheWire(userid, namingOf.get(server)!);
       if (inbox instanceof WireValueError) refuse(userid, server, `its userid cannot be sent in an XBACKUP command: ${inbox.reason}`);

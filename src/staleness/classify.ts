@@ -1,4 +1,5 @@
 import { SHARED_BACKUP_KEY } from '../cyrus-names/cyrus-userid.js';
+import { serverConflict } from './server-conflict.js';
 import type { BackupdEntry, BackupdView } from '../backupd/scan.js';
 import type { FleetDiscovery } from '../imap/fleet-discovery.js';
 import { isoTime } from '../units/time.js';
@@ -130,13 +131,8 @@ interface Evidence {
 
 /** The first state that applies, in order of what an admin must act on first, and why. */
 function decide(userid: string, { entry, found, past, evidence, age, coverage, discoveredFrom, policy }: Evidence): { state: UserState; error: string | null } {
-  if (found?.alsoOn) {
-    if (userid === SHARED_BACKUP_KEY) {
-      const servers = [found.server, ...found.alsoOn].join(' and ');
-      return { state: 'conflict', error: `shared mailboxes on ${servers} would go into one backup, ${SHARED_BACKUP_KEY}: back them up from one server only (servers[].sharedMailboxes: false on the others)` };
-    }
-    return { state: 'conflict', error: `found on ${[found.server, ...found.alsoOn].join(' and ')}: not backed up until it lives on one server only` };
-  }
+  const conflict = found?.alsoOn ? serverConflict(userid, [found.server, ...found.alsoOn]) : null;
+  if (conflict) return { state: 'conflict', error: conflict };
   if (entry?.error) return { state: 'unreadable', error: entry.error.message };
   if (past && past.consecutiveFailures >= policy.failingAfter) {
     const last = past.lastAttempt?.error;

@@ -76,7 +76,7 @@ describe('backup, check and report with discovery, against two real IMAP servers
   test('a user on two servers is refused; an unknown userid is reported; exit code 1', async () => {
     const run = await runCliProcess(['backup', 'dup', 'nobody', '-c', config]);
     assert.equal(run.code, 1);
-    assert.match(run.stdout, /^ERROR dup \(imap1,imap2\): dup is on imap1 and imap2: not backed up until it lives on one server only/m);
+    assert.match(run.stdout, /^ERROR dup \(imap1,imap2\): dup found on imap1 and imap2: not backed up until it lives on one server only/m);
     assert.match(run.stdout, /^ERROR nobody: nobody is on none of the configured servers/m);
     assert.ok(!(await backedUp()).has('dup'));
   });
