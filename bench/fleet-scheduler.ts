@@ -2,9 +2,9 @@
 // backup server, classify every user against the discovery list and its memory, plan, and verify.
 import { BackupsDbReader } from '../src/backupd/backups-listing.js';
 import { BackupServerScanner, type BackupdView } from '../src/backupd/scan.js';
-import { MemoryScanCache } from '../src/backupd/scan-cache.js';
+import { MemoryScanCache } from '../test/support/memory-scan-cache.js';
 import { resolveBackupServer } from '../src/cli/backup-server-view.js';
-import { writeReportJson } from '../src/cli/output/report-json.js';
+import { reportJsonChunks } from '../src/cli/output/report-json.js';
 import { loadConfig } from '../src/config/load.js';
 import { planCycle } from '../src/scheduler/plan/plan-cycle.js';
 import type { PlanInput, PlanServer } from '../src/scheduler/plan/plan-types.js';
@@ -87,7 +87,7 @@ export async function runFleetSchedulerBenchmark(
     view = await scanner.scan();
     const scanned = performance.now();
     const now = Date.now();
-    const json = writeReportJson(buildReport(classify(view), { now, maxAge: options.maxAge }));
+    const json = [...reportJsonChunks(buildReport(classify(view), { now, maxAge: options.maxAge }))].join('');
     warmReport.add(performance.now() - started);
     rescan.add(scanned - started);
     if (scanner.lastStats.indexesReused !== server.users.length) problems.push(`rescan reused ${scanner.lastStats.indexesReused} of ${server.users.length} indexes`);

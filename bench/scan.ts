@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BackupServerScanner } from '../src/backupd/scan.js';
-import { MemoryScanCache } from '../src/backupd/scan-cache.js';
+import { MemoryScanCache } from '../test/support/memory-scan-cache.js';
 import { backupServerPaths } from '../src/config/backup-server.js';
 import { readImapdConf } from '../src/config/imapd-conf.js';
 import { openStateDb } from '../src/scheduler/state/open-state-db.js';

@@ -25,19 +25,6 @@ export interface ScanCacheStore {
   save(changed: ReadonlyArray<readonly [string, CachedIndex]>, removed: readonly string[]): void;
 }
 
-export class MemoryScanCache implements ScanCacheStore {
-  private readonly entries = new Map<string, CachedIndex>();
-
-  load(): Map<string, CachedIndex> {
-    return new Map(this.entries);
-  }
-
-  save(changed: ReadonlyArray<readonly [string, CachedIndex]>, removed: readonly string[]): void {
-    for (const [userid, entry] of changed) this.entries.set(userid, entry);
-    for (const userid of removed) this.entries.delete(userid);
-  }
-}
-
 /** What another process (the scheduler) learnt, used and never written: `report` reads it, the scheduler owns it. */
 export class ReadOnlyScanCache implements ScanCacheStore {
   constructor(private readonly store: ScanCacheStore) {}

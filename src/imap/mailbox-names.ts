@@ -8,7 +8,7 @@
 // Cyrus spells userids themselves (XBACKUP's `* OK USER` lines, backups.db keys) in modified
 // UTF-7 too: `jos&AOk-`; src/cyrus-names/cyrus-userid.ts converts them where they come in.
 import { decodeModifiedUtf7, encodeModifiedUtf7, ModifiedUtf7Error } from '../cyrus-names/modified-utf7.js';
-import { validateUserid, validateUseridPattern } from './wire-validation.js';
+import { validateUserid } from './wire-validation.js';
 import { WireValueError } from './wire-value-error.js';
 
 /** How a server names mailboxes; the separator is the one it announces (NAMESPACE or `LIST "" ""`). */
@@ -37,17 +37,6 @@ export function useridToMailbox(userid: string, naming: MailboxNaming): string {
 }
 
 /**
- * The XBACKUP pattern for a userid pattern: `a*` → `user.a*`, `*@example.com` →
- * `user.*@example.com`, `anne` → `user.anne` (an exact userid never gets a wildcard, which would
- * also back up annette). `*` matches anything, `%` anything but the separator, as in LIST: under
- * the '.' separator `%` therefore misses users whose domain has a dot (useridPatternSelects).
- * A '.' before the pattern's '@', or anywhere in a pattern without '@', is a dot in a userid.
- */
-export function useridPatternToMailboxPattern(pattern: string, naming: MailboxNaming): string {
-  return userNameFor(validateUseridPattern(pattern), naming);
-}
-
-/**
  * The user whose hierarchy a LIST name belongs to, or null for shared mailboxes (`shared.news`,
  * `shared@example.com`), the admin's own (`INBOX`), deleted ones (`DELETED.user...`) and
  * anything else outside `user<sep>`. An `@` marks the domain as Cyrus shows it to an admin
@@ -65,20 +54,8 @@ export function mailboxOwner(name: string, naming: MailboxNaming): MailboxOwner 
   return { userid: domain === undefined ? localPart : localPart + DOMAIN_MARK + domain, isInbox: levels.length === 2 };
 }
 
-/**
- * Whether `XBACKUP <useridPatternToMailboxPattern(pattern)>` backs up `userid`, decided the way
- * Cyrus 3.6 decides it: the pattern must match the user's whole INBOX name, case-sensitively,
- * `*` matching anything and `%` anything but the separator (lib/glob.c). So, as observed on
- * Cyrus 3.6.1 with virtdomains, `%` under the '.' separator selects `anne` and `bob@localhost`
- * but not `anne@example.com` (the domain's dot stops `%`), while under '/' it selects all three.
- */
-export function useridPatternSelects(pattern: string, userid: string, naming: MailboxNaming): boolean {
-  const mailboxPattern = useridPatternToMailboxPattern(pattern, naming);
-  return mailboxPatternMatches(mailboxPattern, useridToMailbox(userid, naming), naming);
-}
-
 /** `user<sep><local part>[@domain]` in modified UTF-7, for a validated userid or pattern. */
-function userNameFor(useridOrPattern: string, naming: MailboxNaming): string {
+export function userNameFor(useridOrPattern: string, naming: MailboxNaming): string {
   const { beforeDomain: localPart, domain } = splitDomain(useridOrPattern);
   const shownLocalPart = naming.separator === '.' ? localPart.replaceAll('.', DOT_UNDER_DOT_SEPARATOR) : localPart;
   const name = USER_PREFIX + naming.separator + shownLocalPart + (domain === undefined ? '' : DOMAIN_MARK + domain);
@@ -100,25 +77,4 @@ function decodeMailboxName(name: string): string {
     }
     throw error;
   }
-}
-
-/**
- * Whether a mailbox pattern (`user.s*`, `user.anne`, `user/%@example.com`) matches a whole mailbox
- * name as the admin sees it, the way Cyrus 3.6 matches LIST and XBACKUP patterns (lib/glob.c):
- * case-sensitive, `*` matches anything, `%` anything but the hierarchy separator.
- */
-export function mailboxPatternMatches(mailboxPattern: string, mailboxName: string, naming: MailboxNaming): boolean {
-  const source = (mailboxPattern.match(/[*%]+|[^*%]+/g) ?? [])
-    .map((token) => {
-      // Cyrus treats a run of wildcards holding any '*' as one '*', and '%%' as '%'.
-      if (token.includes('*')) return '[^]*';
-      if (token.startsWith('%')) return `[^${escapeForRegExp(naming.separator)}]*`;
-      return escapeForRegExp(token);
-    })
-    .join('');
-  return new RegExp(`^${source}$`).test(mailboxName);
-}
-
-function escapeForRegExp(text: string): string {
-  return text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
 }

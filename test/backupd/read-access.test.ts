@@ -16,7 +16,7 @@ import { BackupIndexError } from '../../src/backupd/index-error.js';
 import { readIndexOf } from '../../src/backupd/index-read.js';
 import { readBackupIndex } from '../../src/backupd/index-reader.js';
 import { BackupServerScanner } from '../../src/backupd/scan.js';
-import { MemoryScanCache } from '../../src/backupd/scan-cache.js';
+import { MemoryScanCache } from '../support/memory-scan-cache.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { readImapdConf } from '../../src/config/imapd-conf.js';
 import { readAccessOfThisProcess } from '../../src/config/read-access.js';

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { BackupIndexError } from '../../src/backupd/index-error.js';
 import { readBackupIndex } from '../../src/backupd/index-reader.js';
 import { BackupServerScanner } from '../../src/backupd/scan.js';
-import { MemoryScanCache } from '../../src/backupd/scan-cache.js';
+import { MemoryScanCache } from '../support/memory-scan-cache.js';
 import { MIGRATIONS } from '../../src/scheduler/state/migrations.js';
 import { openStateDb } from '../../src/scheduler/state/open-state-db.js';
 import { SqliteScanCache } from '../../src/scheduler/state/scan-cache-store.js';

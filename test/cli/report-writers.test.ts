@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { formatAge } from '../../src/units/duration.js';
 import { formatBytes } from '../../src/units/size.js';
 import { writeReportCsv } from '../../src/cli/output/report-csv.js';
-import { reportJsonChunks, reportToJson, writeReportJson } from '../../src/cli/output/report-json.js';
+import { reportJsonChunks, reportToJson } from '../../src/cli/output/report-json.js';
 import { writeReportNagios } from '../../src/cli/output/report-nagios.js';
 import { writeReportPrometheus } from '../../src/cli/output/report-prometheus.js';
 import { writeReportTable } from '../../src/cli/output/report-table.js';
@@ -114,7 +114,7 @@ test('JSON written in pieces is the whole report, for no user and for thousands'
 });
 
 test('JSON has exactly the documented shape', () => {
-  const json = JSON.parse(writeReportJson(report));
+  const json = JSON.parse([...reportJsonChunks(report)].join(''));
   assert.deepEqual(Object.keys(json), ['generatedAt', 'maxAgeSeconds', 'discovery', 'counts', 'users']);
   assert.equal(json.generatedAt, '2026-11-23T12:00:00.000Z');
   assert.equal(json.maxAgeSeconds, 86400);

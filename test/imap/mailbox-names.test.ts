@@ -1,13 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  mailboxOwner,
-  useridPatternSelects,
-  useridPatternToMailboxPattern,
-  useridToMailbox,
-  type MailboxNaming,
-} from '../../src/imap/mailbox-names.js';
+import { mailboxOwner, useridToMailbox, type MailboxNaming } from '../../src/imap/mailbox-names.js';
+import { useridPatternSelects, useridPatternToMailboxPattern } from '../support/cyrus-glob.js';
 import { encodeModifiedUtf7 } from '../../src/cyrus-names/modified-utf7.js';
 import { WireValueError } from '../../src/imap/wire-value-error.js';
 

@@ -50,7 +50,3 @@ export function* reportJsonChunks(report: StalenessReport): Generator<string> {
   }
   yield ']}\n';
 }
-
-export function writeReportJson(report: StalenessReport): string {
-  return [...reportJsonChunks(report)].join('');
-}

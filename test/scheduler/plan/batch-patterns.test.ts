@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { decodeModifiedUtf7 } from '../../../src/cyrus-names/modified-utf7.js';
 import { useridToMailbox, type MailboxNaming } from '../../../src/imap/mailbox-names.js';
 import { batchPatterns, inboxNameOfAnyUser, type PatternBatch } from '../../../src/scheduler/plan/batch-patterns.js';
-import { mailboxPatternMatches } from '../../../src/imap/mailbox-names.js';
+import { mailboxPatternMatches } from '../../support/cyrus-glob.js';
 import { validateUserid } from '../../../src/imap/wire-validation.js';
 import { DOT, SLASH } from './plan-fixtures.js';
 

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { decodeModifiedUtf7 } from '../../../src/cyrus-names/modified-utf7.js';
 import { useridToMailbox } from '../../../src/imap/mailbox-names.js';
 import { validateUserid } from '../../../src/imap/wire-validation.js';
-import { mailboxPatternMatches } from '../../../src/imap/mailbox-names.js';
+import { mailboxPatternMatches } from '../../support/cyrus-glob.js';
 import { planCycle } from '../../../src/scheduler/plan/plan-cycle.js';
 import type { PlanInput, PlanServer } from '../../../src/scheduler/plan/plan-types.js';
 import { USER_STATES, type UserState } from '../../../src/staleness/user-state.js';
