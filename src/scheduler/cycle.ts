@@ -5,8 +5,8 @@ import type { BackupServerPaths } from '../config/backup-server.js';
 import type { Config } from '../config/load.js';
 import { discoverFleet } from '../imap/discover-fleet.js';
 import type { FleetDiscovery, ServerDiscovery } from '../imap/fleet-discovery.js';
-import { classifyUsers, type Classification } from '../staleness/classify.js';
-import { readingNotes } from '../staleness/reading-notes.js';
+import { assessFleet, type FleetAssessment } from '../staleness/assess-fleet.js';
+import type { Classification } from '../staleness/classify.js';
 import type { UserHistory } from '../staleness/user-history.js';
 import type { BackupResult } from './backup-result.js';
 import { compactBackups } from './compact-backups.js';
@@ -78,6 +78,8 @@ export interface CycleView {
   discovery: FleetDiscovery | null;
   classification: Classification;
   classifiedAt: number;
+  /** Why the view is incomplete, when it is (assessFleet's notes). */
+  notes: string[];
   plan: CyclePlan;
   /** When the pause after the last first-backup group ends (ms), if one ran. */
   nextGroupAt: number | null;
@@ -105,7 +107,7 @@ export class CycleRunner {
     if (config.servers.length > 0) this.discovery = await this.discover(options);
     const remembered = this.deps.memory.all();
     const classifiedAt = now();
-    const classification = this.classify(view, this.discovery, remembered, classifiedAt);
+    const { classification, notes } = this.assess(view, this.discovery, remembered, classifiedAt);
     const health = this.deps.serverStates.all();
     const servers: PlanServer[] = config.servers.flatMap((s) => {
       const found = this.discovery?.servers.find((d) => d.name === s.name);
@@ -133,7 +135,7 @@ export class CycleRunner {
       },
       includeFirstBackups: options.firstBackups,
     });
-    return { view, discovery: this.discovery, classification, classifiedAt, plan, nextGroupAt };
+    return { view, discovery: this.discovery, classification, classifiedAt, notes, plan, nextGroupAt };
   }
 
   /**
@@ -171,13 +173,13 @@ export class CycleRunner {
     return { startedAt: Math.min(...servers.map((s) => s.askedAt)), finishedAt: now(), servers };
   }
 
-  private classify(view: BackupdView, discovery: FleetDiscovery | null, history: ReadonlyMap<string, UserHistory>, at: number): Classification {
+  private assess(view: BackupdView, discovery: FleetDiscovery | null, history: ReadonlyMap<string, UserHistory>, at: number): FleetAssessment {
     const { maxAge, failingAfter } = this.deps.config.policy;
-    return classifyUsers({ backupd: view, discovery, history, policy: { maxAge, failingAfter }, now: at });
+    return assessFleet({ backupd: view, discovery, history, policy: { maxAge, failingAfter }, now: at });
   }
 
-  private snapshot(looked: CycleView, classification: Classification, at: number): FleetSnapshot {
-    return { at, maxAge: this.deps.config.policy.maxAge, classification, notes: readingNotes(looked.view, looked.discovery) };
+  private snapshot({ classification, notes }: FleetAssessment, at: number): FleetSnapshot {
+    return { at, maxAge: this.deps.config.policy.maxAge, classification, notes };
   }
 
   /** Every group a bootstrap would make now, in order (`bootstrap --dry-run`). */
@@ -200,11 +202,11 @@ export class CycleRunner {
     const looked = await this.look(options);
     const { onFleet } = options;
     if (!onFleet) return this.execute(looked, startedAt, options.shouldStop);
-    onFleet(this.snapshot(looked, looked.classification, looked.classifiedAt));
+    onFleet(this.snapshot(looked, looked.classifiedAt));
     const outcome = await this.execute(looked, startedAt, options.shouldStop);
     // Classified again from the same scan: our history now holds this cycle's verified backups and failures.
     const settledAt = this.deps.now();
-    onFleet(this.snapshot(looked, this.classify(looked.view, looked.discovery, this.deps.memory.all(), settledAt), settledAt));
+    onFleet(this.snapshot(this.assess(looked.view, looked.discovery, this.deps.memory.all(), settledAt), settledAt));
     return outcome;
   }
 

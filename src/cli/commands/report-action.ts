@@ -6,17 +6,14 @@ import { configFileFromEnv, loadConfig, type Config, type ServerConfig } from '.
 import { openStateDbReadOnly, type StateDb } from '../../scheduler/state/open-state-db.js';
 import { SqliteScanCache } from '../../scheduler/state/scan-cache-store.js';
 import { UserMemory } from '../../scheduler/state/user-memory.js';
-import { classifyUsers } from '../../staleness/classify.js';
+import { assessFleet } from '../../staleness/assess-fleet.js';
 import { buildReport } from '../../staleness/report.js';
 import { resolveBackupServer } from '../backup-server-view.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
-import { writeReportCsv } from '../output/report-csv.js';
-import { reportJsonChunks } from '../output/report-json.js';
-import { nagiosUnknown, writeReportNagios } from '../output/report-nagios.js';
-import { writeReportTable } from '../output/report-table.js';
+import { REPORT_FORMATS, type ReportFormat, type WrittenReport } from '../output/report-formats.js';
 import type { CliIo } from '../program.js';
-import type { ReportFormat, ReportOptions } from './report.js';
+import type { ReportOptions } from './report.js';
 
 /**
  * The backup server's files, reading again only the indexes that changed since the scheduler last read
@@ -54,15 +51,18 @@ async function report(config: Config, stateDb: StateDb | null, opts: ReportOptio
   const maxAge = opts.maxAge ?? config.policy.maxAge;
   const paths = resolveBackupServer(config);
   const now = Date.now();
+  const { cannotRead, write } = REPORT_FORMATS[format];
+  const print = (written: WrittenReport) => {
+    for (const chunk of written.chunks) io.stdout(chunk);
+    if (written.exitCode !== undefined) setExit(written.exitCode);
+  };
   let view;
   try {
     view = await scanBackupServer(paths, stateDb);
   } catch (err) {
     if (!(err instanceof CyrusDbError)) throw err;
-    if (format === 'nagios') {
-      const unknown = nagiosUnknown(err.message);
-      io.stdout(unknown.text);
-      setExit(unknown.exitCode);
+    if (cannotRead) {
+      print(await cannotRead(err.message));
     } else {
       io.stderr(`cannot read backups.db: ${err.message}\n`);
       setExit(ExitCode.someWorkFailed);
@@ -70,21 +70,16 @@ async function report(config: Config, stateDb: StateDb | null, opts: ReportOptio
     return;
   }
   const discovery = opts.discovery && config.servers.length > 0 ? await discover(config.servers, opts) : null;
-  const classification = classifyUsers({
+  const { classification, notes } = assessFleet({
     backupd: view,
     discovery,
     history: stateDb ? new UserMemory(stateDb).all() : null,
     policy: { maxAge, failingAfter: config.policy.failingAfter },
     now,
   });
-  const notes = [
-    ...(view.backupsDbExists ? [] : [`${view.backupsDb} does not exist yet: nobody has been backed up to this server`]),
-    ...(discovery?.servers.filter((s) => !s.ok).map((s) => `could not ask ${s.name} for its users: ${s.error}`) ?? []),
-  ];
-  if (!view.backupsDbExists && format === 'nagios') {
-    const unknown = nagiosUnknown(notes[0]!);
-    io.stdout(unknown.text);
-    setExit(unknown.exitCode);
+  // A monitoring check knows nothing yet; the other formats show the empty fleet with the note.
+  if (!view.backupsDbExists && cannotRead) {
+    print(await cannotRead(notes[0]!));
     return;
   }
   const report = buildReport(classification, { now, maxAge, notes }, {
@@ -93,30 +88,11 @@ async function report(config: Config, stateDb: StateDb | null, opts: ReportOptio
     sort: opts.sort,
     ...(opts.limit !== undefined && { limit: opts.limit }),
   });
-  switch (format) {
-    case 'json':
-      for (const chunk of reportJsonChunks(report)) io.stdout(chunk);
-      break;
-    case 'csv':
-      io.stdout(writeReportCsv(report));
-      break;
-    case 'prometheus': {
-      const { writeReportPrometheus } = await import('../output/report-prometheus.js');
-      io.stdout(await writeReportPrometheus(report));
-      break;
-    }
-    case 'nagios': {
-      const nagios = writeReportNagios(report, {
-        warnAge: opts.warnAge ?? maxAge,
-        critAge: opts.critAge ?? 2 * maxAge,
-        unaskedServers: discovery?.servers.filter((s) => !s.ok).map((s) => s.name) ?? [],
-      });
-      io.stdout(nagios.text);
-      setExit(nagios.exitCode);
-      break;
-    }
-    case 'table':
-      io.stdout(writeReportTable(report));
-      break;
-  }
+  print(
+    await write(report, {
+      warnAge: opts.warnAge ?? maxAge,
+      critAge: opts.critAge ?? 2 * maxAge,
+      unaskedServers: discovery?.servers.filter((s) => !s.ok).map((s) => s.name) ?? [],
+    }),
+  );
 }

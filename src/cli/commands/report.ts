@@ -3,9 +3,8 @@ import { parseDuration } from '../../units/duration.js';
 import type { ReportSort } from '../../staleness/report.js';
 import { isUserState, USER_STATES, type UserState } from '../../staleness/user-state.js';
 import type { GlobalOptions } from '../global-options.js';
+import { REPORT_FORMAT_NAMES, type ReportFormat } from '../output/report-formats.js';
 import type { CliIo } from '../program.js';
-
-export type ReportFormat = 'table' | 'json' | 'csv' | 'prometheus' | 'nagios';
 
 export interface ReportOptions extends GlobalOptions {
   format: ReportFormat;
@@ -44,7 +43,7 @@ export function registerReport(program: Command, io: CliIo, setExit: (code: numb
   program
     .command('report')
     .description('staleness of every user\'s backup, from the backup server\'s own files')
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv', 'prometheus', 'nagios']).default('table'))
+    .addOption(new Option('--format <format>', 'output format').choices(REPORT_FORMAT_NAMES).default('table'))
     .option('--state <states>', `only these states, comma-separated (${USER_STATES.join(',')})`, statesArg)
     .option('--user <pattern>', 'only users matching (* and %; repeatable)', (p: string, prev: string[] = []) => [...prev, p])
     .addOption(new Option('--sort <key>', 'order of the users').choices(['age', 'size', 'user']).default('age'))
