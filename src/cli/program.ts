@@ -1,13 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors/exit-codes.js';
 import { ToolError } from '../errors/tool-error.js';
-import { registerBackup } from './commands/backup.js';
-import { registerBootstrap } from './commands/bootstrap.js';
-import { registerCheck } from './commands/check.js';
-import { registerHistory } from './commands/history.js';
-import { registerPlan } from './commands/plan.js';
-import { registerRun } from './commands/run.js';
-import { registerReport } from './commands/report.js';
+import { defineCommands } from './commands.js';
 import { addGlobalOptions } from './global-options.js';
 import { packageVersion } from './version.js';
 
@@ -17,10 +11,6 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
-export type CommandRegistrar = (program: Command, io: CliIo, setExit: (code: number) => void) => void;
-
-/** The commands, in the order `--help` shows them; each issue adds its own. */
-const commands: CommandRegistrar[] = [registerCheck, registerReport, registerBackup, registerBootstrap, registerPlan, registerRun, registerHistory];
 
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('xbackup-scheduler')
@@ -30,7 +20,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
   addGlobalOptions(program);
-  for (const register of commands) register(program, io, setExit);
+  defineCommands(program, io, setExit);
   return program;
 }
 

@@ -13,7 +13,7 @@ import { ExitCode } from '../../errors/exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
 import { REPORT_FORMATS, type ReportFormat, type WrittenReport } from '../output/report-formats.js';
 import type { CliIo } from '../program.js';
-import type { ReportOptions } from './report.js';
+import type { ReportOptions } from '../commands.js';
 
 /**
  * The backup server's files, reading again only the indexes that changed since the scheduler last read

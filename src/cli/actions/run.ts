@@ -10,7 +10,7 @@ import { schedulerLogger } from '../logger.js';
 import type { CliIo } from '../program.js';
 import { openFor, setUpScheduler, type SchedulerSetup } from '../scheduler-setup.js';
 import { UsageError } from '../usage-error.js';
-import type { RunOptions } from './run.js';
+import type { RunOptions } from '../commands.js';
 
 /** `run`: the scheduler, until a signal (or one cycle with --once). */
 export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: number) => void): Promise<void> {

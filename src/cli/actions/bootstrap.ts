@@ -8,7 +8,7 @@ import { BootstrapProgress } from '../output/bootstrap-progress.js';
 import { formatBytes } from '../../units/size.js';
 import type { CliIo } from '../program.js';
 import { setUpScheduler } from '../scheduler-setup.js';
-import type { BootstrapOptions } from './bootstrap.js';
+import type { BootstrapOptions } from '../commands.js';
 
 /** `bootstrap`: first backups a group at a time, results as they arrive; a signal stops it after the backups in flight. */
 export async function runBootstrapCommand(opts: BootstrapOptions, io: CliIo, setExit: (code: number) => void): Promise<void> {

@@ -4,7 +4,7 @@ import { openStateDbReadOnly } from '../../scheduler/state/open-state-db.js';
 import { InstanceLock } from '../../scheduler/state/instance-lock.js';
 import { historyJsonLine, historyTextLine } from '../output/history-lines.js';
 import type { CliIo } from '../program.js';
-import type { HistoryOptions } from './history.js';
+import type { HistoryOptions } from '../commands.js';
 
 /** `history [userid]`: past attempts from the state database, newest first. */
 export function runHistory(userid: string | undefined, opts: HistoryOptions, io: CliIo): void {

@@ -7,7 +7,7 @@ import { commandLogger } from '../logger.js';
 import { backupResultJson, backupResultLine, backupSummaryJson } from '../output/backup-result-lines.js';
 import type { CliIo } from '../program.js';
 import { UsageError } from '../usage-error.js';
-import type { BackupOptions } from './backup.js';
+import type { BackupOptions } from '../commands.js';
 
 /** `backup <pattern...>`: forced backups, each result printed as it arrives. */
 export async function runBackup(patterns: string[], opts: BackupOptions, io: CliIo, setExit: (code: number) => void): Promise<void> {

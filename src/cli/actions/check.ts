@@ -15,7 +15,7 @@ import { resolveBackupServer } from '../backup-server-view.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { commandLogger } from '../logger.js';
 import type { CliIo } from '../program.js';
-import type { CheckOptions } from './check.js';
+import type { CheckOptions } from '../commands.js';
 
 type Verdict = 'PASS' | 'WARN' | 'FAIL';
 

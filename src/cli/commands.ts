@@ -1,0 +1,153 @@
+// Every command of the CLI, in the order `--help` shows them: its arguments, options and how they are
+// parsed. What a command does is its action in ./actions/, loaded only when that command runs, so the
+// others (and --version) never pay for IMAP, the scheduler or the state database.
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { ReportSort } from '../staleness/report.js';
+import { isUserState, USER_STATES, type UserState } from '../staleness/user-state.js';
+import { parseDuration } from '../units/duration.js';
+import { parseSize } from '../units/size.js';
+import type { GlobalOptions } from './global-options.js';
+import { REPORT_FORMAT_NAMES, type ReportFormat } from './output/report-formats.js';
+import type { CliIo } from './program.js';
+
+export interface CheckOptions extends GlobalOptions {
+  canary?: string;
+}
+
+export interface ReportOptions extends GlobalOptions {
+  format: ReportFormat;
+  state?: UserState[];
+  user?: string[];
+  sort: ReportSort;
+  limit?: number;
+  maxAge?: number;
+  warnAge?: number;
+  critAge?: number;
+  discovery: boolean;
+}
+
+export interface BackupOptions extends GlobalOptions {
+  server?: string;
+  dryRun?: boolean;
+}
+
+export interface BootstrapOptions extends GlobalOptions {
+  dryRun?: boolean;
+  groupSize?: number;
+  maxGroupBytes?: number;
+  pause?: number;
+}
+
+export interface RunOptions extends GlobalOptions {
+  once?: boolean;
+  pretty?: boolean;
+}
+
+export interface HistoryOptions extends GlobalOptions {
+  limit: number;
+}
+
+type SetExit = (code: number) => void;
+
+/** A parser for an option's value whose errors commander shows as usage errors. */
+const arg =
+  <T>(parse: (text: string) => T) =>
+  (text: string): T => {
+    try {
+      return parse(text);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+
+const wholeNumber = arg((text) => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error('expected a whole number ≥ 1');
+  return n;
+});
+
+function statesArg(text: string, previous: UserState[] = []): UserState[] {
+  const states = text.split(',').map((s) => s.trim());
+  const bad = states.filter((s) => !isUserState(s));
+  if (bad.length > 0) throw new InvalidArgumentError(`unknown state ${bad.join(', ')}; states are ${USER_STATES.join(', ')}`);
+  return [...previous, ...(states as UserState[])];
+}
+
+export function defineCommands(program: Command, io: CliIo, setExit: SetExit): void {
+  program
+    .command('check')
+    .description('check the config, the backup server\'s files and every IMAP server, backing nobody up (unless --canary)')
+    .option('--canary <userid>', 'also back up this (small) user and check its index advanced')
+    .action(async (_opts: unknown, command: Command) => {
+      const { runCheck } = await import('./actions/check.js');
+      await runCheck(command.optsWithGlobals<CheckOptions>(), io, setExit);
+    });
+
+  program
+    .command('report')
+    .description('staleness of every user\'s backup, from the backup server\'s own files')
+    .addOption(new Option('--format <format>', 'output format').choices(REPORT_FORMAT_NAMES).default('table'))
+    .option('--state <states>', `only these states, comma-separated (${USER_STATES.join(',')})`, statesArg)
+    .option('--user <pattern>', 'only users matching (* and %; repeatable)', (p: string, prev: string[] = []) => [...prev, p])
+    .addOption(new Option('--sort <key>', 'order of the users').choices(['age', 'size', 'user']).default('age'))
+    .option('--limit <n>', 'at most n users', wholeNumber)
+    .option('--max-age <duration>', 'stale from this age (overrides policy.maxAge)', arg(parseDuration))
+    .option('--warn-age <duration>', 'nagios: WARNING when a backup is older (default: max age)', arg(parseDuration))
+    .option('--crit-age <duration>', 'nagios: CRITICAL when a backup is older (default: twice max age)', arg(parseDuration))
+    .option('--no-discovery', 'do not ask the IMAP servers for their users (the backup server\'s files alone)')
+    .action(async (_opts: unknown, command: Command) => {
+      const { runReport } = await import('./actions/report.js');
+      await runReport(command.optsWithGlobals<ReportOptions>(), io, setExit);
+    });
+
+  program
+    .command('backup')
+    .description('back up now every user matching the patterns (userids, or patterns with * and %)')
+    .argument('<pattern...>', 'userids or userid patterns, e.g. anne "b*" "*@example.com"')
+    .addOption(new Option('--server <name>', 'only this configured server'))
+    .option('--dry-run', 'list who would be backed up, and back up nobody')
+    .action(async (patterns: string[], _opts: unknown, command: Command) => {
+      const { runBackup } = await import('./actions/backup.js');
+      await runBackup(patterns, command.optsWithGlobals<BackupOptions>(), io, setExit);
+    });
+
+  program
+    .command('bootstrap')
+    .description('first backups of every user never backed up, a small group at a time; resumable')
+    .option('--dry-run', 'print the groups, back up nobody')
+    .option('--group-size <n>', 'users per group (bootstrap.groupSize)', wholeNumber)
+    .option('--max-group-bytes <size>', 'bytes per group when sizes are known (bootstrap.maxGroupBytes)', arg(parseSize))
+    .option('--pause <duration>', 'pause between groups (bootstrap.pause)', arg(parseDuration))
+    .action(async (_opts: unknown, command: Command) => {
+      const { runBootstrapCommand } = await import('./actions/bootstrap.js');
+      await runBootstrapCommand(command.optsWithGlobals<BootstrapOptions>(), io, setExit);
+    });
+
+  program
+    .command('plan')
+    .description('a dry run of one scheduler cycle: who would be backed up now, in which order and why, and who is held back by which limit')
+    .action(async (_opts: unknown, command: Command) => {
+      const { runPlan } = await import('./actions/plan.js');
+      await runPlan(command.optsWithGlobals<GlobalOptions>(), io);
+    });
+
+  program
+    .command('run')
+    .description('the scheduler: a cycle at start and on policy.schedule, until SIGTERM or SIGINT (SIGHUP reloads the config)')
+    .option('--once', 'run one cycle and exit (for systemd timers or cron); exit code 1 if any attempt failed')
+    .option('--pretty', 'log lines for people instead of JSON')
+    .action(async (_opts: unknown, command: Command) => {
+      const { runScheduler } = await import('./actions/run.js');
+      await runScheduler(command.optsWithGlobals<RunOptions>(), io, setExit);
+    });
+
+  program
+    .command('history')
+    .description('past backup attempts, newest first')
+    .argument('[userid]', 'only this user')
+    .addOption(new Option('--limit <n>', 'at most n attempts').argParser(wholeNumber).default(100))
+    .action(async (userid: string | undefined, _opts: unknown, command: Command) => {
+      const { runHistory } = await import('./actions/history.js');
+      runHistory(userid, command.optsWithGlobals<HistoryOptions>(), io);
+    });
+}
