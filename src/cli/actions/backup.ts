@@ -4,7 +4,7 @@ import { executeForcedBackup, planForcedBackup, validateRequestedPatterns } from
 import { openFor } from '../scheduler-setup.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { commandLogger } from '../logger.js';
-import { backupResultJson, backupResultLine, backupSummaryJson } from '../output/backup-result-lines.js';
+import { backupResultJson, backupResultLine, backupSummary, forcedBackupDryRun } from '../output/backup-result-lines.js';
 import type { CliIo } from '../program.js';
 import { UsageError } from '../usage-error.js';
 import type { BackupOptions } from '../commands.js';
@@ -24,8 +24,7 @@ export async function runBackup(patterns: string[], opts: BackupOptions, io: Cli
   };
   plan.refused.forEach(print);
   if (opts.dryRun) {
-    for (const t of plan.targets) io.stdout(opts.json ? `${JSON.stringify({ userid: t.userid, server: t.server, dryRun: true })}\n` : `would back up ${t.userid} on ${t.server}\n`);
-    if (!opts.json) io.stdout(`${plan.targets.length} users would be backed up\n`);
+    io.stdout(forcedBackupDryRun(plan.targets, opts.json ?? false));
     setExit(failed > 0 ? ExitCode.someWorkFailed : ExitCode.ok);
     return;
   }
@@ -37,7 +36,7 @@ export async function runBackup(patterns: string[], opts: BackupOptions, io: Cli
     await parts.close();
   }
   const ok = results.filter((r) => r.outcome === 'ok').length;
-  io.stdout(opts.json ? backupSummaryJson(ok, failed) : `${ok} ok, ${failed} failed\n`);
+  io.stdout(backupSummary(ok, failed, opts.json ?? false));
   setExit(failed > 0 ? ExitCode.someWorkFailed : ExitCode.ok);
 }
 

@@ -3,9 +3,9 @@ import type { BackupResult } from '../../scheduler/backup-result.js';
 import { runBootstrap } from '../../scheduler/bootstrap-run.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { commandLogger } from '../logger.js';
-import { backupResultJson, backupResultLine, backupSummaryJson } from '../output/backup-result-lines.js';
+import { backupResultJson, backupResultLine } from '../output/backup-result-lines.js';
+import { bootstrapDryRun, bootstrapGroupLine, bootstrapSummary, bootstrapWaitLine, leftOverLine } from '../output/bootstrap-lines.js';
 import { BootstrapProgress } from '../output/bootstrap-progress.js';
-import { formatBytes } from '../../units/size.js';
 import type { CliIo } from '../program.js';
 import { setUpScheduler } from '../scheduler-setup.js';
 import type { BootstrapOptions } from '../commands.js';
@@ -44,11 +44,7 @@ export async function runBootstrapCommand(opts: BootstrapOptions, io: CliIo, set
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     if (opts.dryRun) {
-      const groups = await setup.parts.cycle.previewGroups();
-      groups.forEach((g, i) =>
-        io.stdout(opts.json ? `${JSON.stringify({ group: i + 1, users: g.users.map((u) => u.userid), bytes: g.bytes })}\n` : `group ${i + 1} (${formatBytes(g.bytes)}): ${g.users.map((u) => `${u.userid}@${u.server}`).join(', ')}\n`),
-      );
-      if (!opts.json) io.stdout(`${groups.reduce((n, g) => n + g.users.length, 0)} users in ${groups.length} groups\n`);
+      io.stdout(bootstrapDryRun(await setup.parts.cycle.previewGroups(), opts.json ?? false));
       return;
     }
     const outcome = await runBootstrap(setup.parts.cycle, {
@@ -59,16 +55,16 @@ export async function runBootstrapCommand(opts: BootstrapOptions, io: CliIo, set
       events: {
         onGroup: (group, missing, missingBytes) => {
           if (progress) progress.group(group, missing, missingBytes);
-          else if (!opts.json) io.stdout(`group of ${group.users.length} (${formatBytes(group.bytes)}): ${group.users.map((u) => u.userid).join(', ')}; ${missing} users never backed up\n`);
+          else if (!opts.json) io.stdout(bootstrapGroupLine(group, missing));
         },
         onWait: (why, until) => {
-          if (!opts.json && !progress) io.stdout(`waiting until ${new Date(until).toISOString()}: ${why}\n`);
+          if (!opts.json && !progress) io.stdout(bootstrapWaitLine(why, until));
         },
       },
     });
     progress?.stop();
-    for (const h of outcome.leftOver) io.stderr(`left for later: ${h.userid}: ${h.reason}: ${h.detail}\n`);
-    io.stdout(opts.json ? backupSummaryJson(ok, failed) : `bootstrap: ${ok} ok, ${failed} failed, ${outcome.leftOver.length} left for later\n`);
+    for (const h of outcome.leftOver) io.stderr(leftOverLine(h));
+    io.stdout(bootstrapSummary(ok, failed, outcome.leftOver.length, opts.json ?? false));
     setExit(failed > 0 || outcome.leftOver.length > 0 || stopping ? ExitCode.someWorkFailed : ExitCode.ok);
   } finally {
     progress?.stop();

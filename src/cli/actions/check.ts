@@ -16,14 +16,8 @@ import { ExitCode } from '../../errors/exit-codes.js';
 import { commandLogger } from '../logger.js';
 import type { CliIo } from '../program.js';
 import type { CheckOptions } from '../commands.js';
+import { checkLine, type CheckLine } from '../output/check-lines.js';
 
-type Verdict = 'PASS' | 'WARN' | 'FAIL';
-
-interface CheckLine {
-  verdict: Verdict;
-  what: string;
-  detail: string;
-}
 
 /** A canary slower than this has most likely waited for the IMAP-protocol probe `<channel>_sync_try_imap: no` avoids. */
 const SLOW_CANARY_MS = 9_000;
@@ -34,7 +28,7 @@ export async function runCheck(opts: CheckOptions, io: CliIo, setExit: (code: nu
   const lines: CheckLine[] = [];
   const say = (line: CheckLine) => {
     lines.push(line);
-    io.stdout(opts.json ? `${JSON.stringify(line)}\n` : `${line.verdict} ${line.what}: ${line.detail}\n`);
+    io.stdout(checkLine(line, opts.json ?? false));
   };
   const config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: true });
   say({ verdict: 'PASS', what: 'config', detail: `${config.file}: ${config.servers.length} IMAP servers` });

@@ -2,7 +2,7 @@ import { configFileFromEnv, loadConfig } from '../../config/load.js';
 import { AttemptLog } from '../../scheduler/state/attempt-log.js';
 import { openStateDbReadOnly } from '../../scheduler/state/open-state-db.js';
 import { InstanceLock } from '../../scheduler/state/instance-lock.js';
-import { historyJsonLine, historyTextLine } from '../output/history-lines.js';
+import { historyJsonLine, historyTextLine, noHistoryLine } from '../output/history-lines.js';
 import type { CliIo } from '../program.js';
 import type { HistoryOptions } from '../commands.js';
 
@@ -11,7 +11,7 @@ export function runHistory(userid: string | undefined, opts: HistoryOptions, io:
   const config = loadConfig(configFileFromEnv(opts.config, io.env));
   const db = openStateDbReadOnly(config.state);
   if (!db) {
-    if (!opts.json) io.stdout(`no history yet: ${config.state} does not exist (the scheduler has not run)\n`);
+    if (!opts.json) io.stdout(noHistoryLine({ stateFile: config.state }));
     return;
   }
   try {
@@ -19,7 +19,7 @@ export function runHistory(userid: string | undefined, opts: HistoryOptions, io:
     const running = InstanceLock.isHeld(config.state);
     const attempts = new AttemptLog(db).history({ userid, limit: opts.limit }).map((a) => (running || a.endedAt !== null ? a : { ...a, outcome: 'interrupted' as const }));
     for (const a of attempts) io.stdout(opts.json ? historyJsonLine(a) : historyTextLine(a));
-    if (!opts.json && attempts.length === 0) io.stdout(userid ? `no attempts for ${userid}\n` : 'no attempts yet\n');
+    if (!opts.json && attempts.length === 0) io.stdout(noHistoryLine({ userid }));
   } finally {
     db.close();
   }

@@ -1,4 +1,5 @@
 import { ALL_USERS, type BackupResult } from '../../scheduler/backup-result.js';
+import type { ForceBackupTarget } from '../../scheduler/force-backup.js';
 
 /** `OK anne 0.4s`, `NO bob: Mailbox is locked`: one line per user, printed as each one finishes. */
 export function backupResultLine(r: BackupResult): string {
@@ -18,4 +19,15 @@ export function backupResultJson(r: BackupResult): string {
 
 export function backupSummaryJson(ok: number, failed: number): string {
   return `${JSON.stringify({ summary: { ok, failed } })}\n`;
+}
+
+/** `backup`'s closing line. */
+export function backupSummary(ok: number, failed: number, json: boolean): string {
+  return json ? backupSummaryJson(ok, failed) : `${ok} ok, ${failed} failed\n`;
+}
+
+/** `backup --dry-run`: who would be backed up, and on which server. */
+export function forcedBackupDryRun(targets: readonly ForceBackupTarget[], json: boolean): string {
+  if (json) return targets.map((t) => `${JSON.stringify({ userid: t.userid, server: t.server, dryRun: true })}\n`).join('');
+  return `${targets.map((t) => `would back up ${t.userid} on ${t.server}\n`).join('')}${targets.length} users would be backed up\n`;
 }

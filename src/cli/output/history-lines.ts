@@ -24,3 +24,9 @@ export function historyTextLine(a: AttemptRecord): string {
   const error = a.error ? `: ${a.error}` : '';
   return `${new Date(a.startedAt).toISOString()}  ${(a.outcome ?? 'running').padEnd(11)} ${a.userid} on ${a.server} (${a.kind}${group}, ${took})${error}\n`;
 }
+
+/** What `history` says when there is nothing to show (nothing in JSON, where no lines is the answer). */
+export function noHistoryLine(reason: { stateFile: string } | { userid: string | undefined }): string {
+  if ('stateFile' in reason) return `no history yet: ${reason.stateFile} does not exist (the scheduler has not run)\n`;
+  return reason.userid ? `no attempts for ${reason.userid}\n` : 'no attempts yet\n';
+}
