@@ -1,7 +1,8 @@
 // One Cyrus test bed for a describe block (or a file): started by a `before` hook, stopped by an
 // `after` hook even when its start or the setup failed halfway, with a scratch directory and, when
 // asked, a config file for the CLI pointing at it. A file whose tests start beds of their own
-// (test/cyrus/testbed.test.ts, say) starts them itself.
+// (test/cyrus/testbed.test.ts, say) starts them itself. A `before` hook of the file's own, added
+// after useBed, runs after useBed's (node runs hooks in order), with the bed up.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +20,11 @@ export interface UseBedOptions {
   config?: BedConfigOptions;
   /** What the tests share (users, first backups, ...). The bed's own admin connections are closed after it. */
   setup?: () => Promise<void> | void;
-  /** Runs first in the `after` hook, before the bed stops, whether or not the start and `setup` succeeded. */
-  teardown?: () => Promise<void> | void;
+  /**
+   * Runs first in the `after` hook, before the bed stops, whether or not the start and `setup` succeeded:
+   * it is given the bed if it started (the stand-in throws otherwise).
+   */
+  teardown?: (bed: CyrusTestBed | undefined) => Promise<void> | void;
   /** The `before` hook's timeout, for a long setup. */
   timeout?: number;
 }
@@ -30,10 +34,7 @@ export interface UsedBed {
   bed: CyrusTestBed;
   /** The scratch directory: its name is fixed at once, the directory exists from the `before` hook on. */
   work: string;
-}
-
-export interface UsedBedWithConfig extends UsedBed {
-  /** `work`/config.yaml, written by writeBedConfig. */
+  /** `work`/config.yaml: written there by writeBedConfig when the `config` option is given. */
   config: string;
 }
 
@@ -41,11 +42,10 @@ export interface UsedBedWithConfig extends UsedBed {
  * Registers the `before` and `after` hooks of one bed in the describe block (or file) it is called in:
  * `const { bed, work, config } = useBed({ bed: { secondImapServer: true }, scratch: 'xbs-run-', config: {}, setup })`.
  * The names are given at once so that tests and `setup` can name them directly; they are usable
- * once the `before` hook has run.
+ * once the `before` hook has run. (No overloads for the `config` option: resolving them would need
+ * the type of a `setup` that uses `bed`, which TypeScript then finds circular.)
  */
-export function useBed(options: UseBedOptions & { config: BedConfigOptions }): UsedBedWithConfig;
-export function useBed(options?: UseBedOptions): UsedBed;
-export function useBed(options: UseBedOptions = {}): UsedBed | UsedBedWithConfig {
+export function useBed(options: UseBedOptions = {}): UsedBed {
   const work = join(tmpdir(), `${options.scratch ?? 'xbs-bed-'}${randomBytes(4).toString('hex')}`);
   const config = join(work, 'config.yaml');
   let started: CyrusTestBed | undefined;
@@ -74,9 +74,10 @@ export function useBed(options: UseBedOptions = {}): UsedBed | UsedBedWithConfig
         errors.push(error);
       }
     };
-    await attempt(() => options.teardown?.());
     // A `before` that timed out may have left the start going: it ends within the bed's own bounds.
-    await attempt(async () => (started ?? (await starting?.catch(() => undefined)))?.stop());
+    const bed = started ?? (await starting?.catch(() => undefined));
+    await attempt(() => options.teardown?.(bed));
+    await attempt(() => bed?.stop());
     if (workMade) await attempt(() => rmSync(work, { recursive: true, force: true }));
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, 'tearing down the test bed failed more than once');
@@ -86,7 +87,7 @@ export function useBed(options: UseBedOptions = {}): UsedBed | UsedBedWithConfig
     if (!started) throw new Error('the test bed is used before its before() hook started it, or its start failed');
     return started;
   });
-  return options.config ? { bed, work, config } : { bed, work };
+  return { bed, work, config };
 }
 
 /** Forwards every use to the bed `current` gives, so that the name can be handed out before it exists. */
