@@ -51,11 +51,14 @@ export function useBed(options: UseBedOptions = {}): UsedBed {
   let started: CyrusTestBed | undefined;
   let starting: Promise<CyrusTestBed> | undefined;
   let workMade = false;
+  let tornDown = false;
 
   before(
     async () => {
       starting = CyrusTestBed.start(typeof options.bed === 'function' ? options.bed() : options.bed);
       started = await starting;
+      // A `before` that timed out goes on running: once the `after` hook has been, it makes nothing more.
+      if (tornDown) return;
       mkdirSync(work, { mode: 0o700 });
       workMade = true;
       if (options.config) writeBedConfig(started, work, options.config);
@@ -66,6 +69,7 @@ export function useBed(options: UseBedOptions = {}): UsedBed {
   );
 
   after(async () => {
+    tornDown = true;
     const errors: unknown[] = [];
     const attempt = async (step: () => unknown) => {
       try {
