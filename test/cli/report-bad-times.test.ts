@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { runCliProcess } from '../support/run-cli.js';
+import { runCliInProcess } from '../support/run-cli.js';
 import { writeFlatBackupsDb, writeSyntheticBackup } from '../support/synthetic-backup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xbs-bad-times-'));
@@ -46,7 +46,7 @@ function setup() {
 
 describe('a chunk time that is no time', () => {
   const config = setup();
-  const report = (...args: string[]) => runCliProcess(['report', '--no-discovery', '-c', config, ...args]);
+  const report = (...args: string[]) => runCliInProcess(['report', '--no-discovery', '-c', config, ...args]);
 
   test('report --json: whole JSON, the bad users unreadable naming their chunk, anne fresh', async () => {
     const r = await report('--json');

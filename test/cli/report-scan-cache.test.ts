@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { BackupServerScanner } from '../../src/backupd/scan.js';
 import { openStateDb } from '../../src/scheduler/state/open-state-db.js';
 import { SqliteScanCache } from '../../src/scheduler/state/scan-cache-store.js';
-import { runCliProcess } from '../support/run-cli.js';
+import { runCliInProcess } from '../support/run-cli.js';
 import { writeFlatBackupsDb, writeSyntheticBackup } from '../support/synthetic-backup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xbs-report-cache-'));
@@ -46,14 +46,14 @@ test('report reads again only the indexes that changed since the scheduler read 
   writeSyntheticBackup(files[1]!, { chunkEnds: [T + 1, T + 500] });
   const stateBytes = readFileSync(state);
 
-  const report = await runCliProcess(['report', '--json', '--no-discovery', '-c', config]);
+  const report = await runCliInProcess(['report', '--json', '--no-discovery', '-c', config]);
   assert.equal(report.code, 0, report.stderr);
   assert.deepEqual(lastBackups(report.stdout), { anne: new Date(T * 1000).toISOString(), bob: new Date((T + 500) * 1000).toISOString() });
   assert.deepEqual(readFileSync(state), stateBytes, 'the state database is untouched');
 
   // Without the scheduler's state, every index is read: anne's is now what it really is.
   rmSync(state);
-  const full = await runCliProcess(['report', '--json', '--no-discovery', '-c', config]);
+  const full = await runCliInProcess(['report', '--json', '--no-discovery', '-c', config]);
   assert.equal(lastBackups(full.stdout).anne, 'unreadable');
 });
 
@@ -64,7 +64,7 @@ test("report reads again a backup whose data file was replaced since the schedul
   writeFileSync(`${anne}.new`, Buffer.alloc(statSync(anne).size, 0x41));
   renameSync(`${anne}.new`, anne);
 
-  const report = await runCliProcess(['report', '--json', '--no-discovery', '-c', config]);
+  const report = await runCliInProcess(['report', '--json', '--no-discovery', '-c', config]);
   assert.equal(report.code, 0, report.stderr);
   assert.deepEqual(lastBackups(report.stdout), { anne: 'unreadable', bob: new Date((T + 1) * 1000).toISOString() });
   const anneRow = (JSON.parse(report.stdout) as { users: Array<{ userid: string; error: string | null }> }).users.find((u) => u.userid === 'anne');

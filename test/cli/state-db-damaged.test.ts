@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openStateDb } from '../../src/scheduler/state/open-state-db.js';
-import { runCliProcess } from '../support/run-cli.js';
+import { runCliInProcess } from '../support/run-cli.js';
 import { writeFlatBackupsDb } from '../support/synthetic-backup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xbs-state-damaged-'));
@@ -28,7 +28,7 @@ test('history and report name the damaged state database and say what to do (exi
   writeFileSync(config, `backupd:\n  imapdConf: ${join(dir, 'imapd.conf')}\nstate: ${state}\n`);
 
   for (const args of [['history'], ['report', '--no-discovery']]) {
-    const r = await runCliProcess([...args, '-c', config]);
+    const r = await runCliInProcess([...args, '-c', config]);
     assert.equal(r.code, 4, `${args[0]}: ${r.stdout}${r.stderr}`);
     assert.match(r.stderr, new RegExp(`state database ${state.replaceAll('/', '\\/')}: is damaged \\(SQLITE_CORRUPT.*no backup is in it; stop the scheduler, move the file aside`));
   }

@@ -4,13 +4,11 @@
 // backupd is back, a later bootstrap backing the user up in full (every appended message in the
 // backup's index, backupd's own verify passing).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { CyrusTestBed } from '../cyrus/testbed.js';
+import { describe, test } from 'node:test';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
+import { useBed } from '../support/use-bed.js';
 import { attemptsSoFar, ctlBackupsList, messagesInBackup, reportUsers, seconds, stagedFiles, waitFor } from './support/fault-checks.js';
 
 /**
@@ -25,20 +23,12 @@ const TEST_TIMEOUT_MS = 240_000;
 const STAGED_IN_FLIGHT = 300;
 
 describe('fault: backupd SIGKILLed during a first backup', () => {
-  let bed: CyrusTestBed;
-  let work: string;
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    work = mkdtempSync(join(tmpdir(), 'xbs-fault-backupd-killed-'));
-    for (const userid of SMALL) await bed.createUser(userid, { messages: 3 });
-    await bed.createUser(BIG.userid, { messages: BIG.messages, messageBytes: BIG.messageBytes });
-    await bed.disconnect();
-  });
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const { bed, work } = useBed({
+    scratch: 'xbs-fault-backupd-killed-',
+    async setup() {
+      for (const userid of SMALL) await bed.createUser(userid, { messages: 3 });
+      await bed.createUser(BIG.userid, { messages: BIG.messages, messageBytes: BIG.messageBytes });
+    },
   });
 
   test('the attempt is closed as failed with a clear error, bootstrap exits 1, and a later bootstrap backs the user up in full', { timeout: TEST_TIMEOUT_MS }, async (t) => {

@@ -3,13 +3,11 @@
 // failed (the one in flight in doubt) with a clear error, the next cycles log in again by
 // themselves, every user is fresh again within a bound, and SIGTERM leaves no attempt open.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { CyrusTestBed } from '../cyrus/testbed.js';
+import { describe, test } from 'node:test';
 import { writeBedConfig } from '../support/bed-config.js';
 import { startCliProcess } from '../support/run-cli.js';
+import { useBed } from '../support/use-bed.js';
 import { attemptsSoFar, messagesInBackup, reportUsers, seconds, stagedFiles, waitFor } from './support/fault-checks.js';
 
 const SMALL = ['r1', 'r2', 'r3', 'r4', 'r5'];
@@ -18,20 +16,12 @@ const BIG = { userid: 'rbig', messages: 1_000, messageBytes: 100_000 };
 const TEST_TIMEOUT_MS = 240_000;
 
 describe('fault: the IMAP server restarted while run is going', () => {
-  let bed: CyrusTestBed;
-  let work: string;
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    work = mkdtempSync(join(tmpdir(), 'xbs-fault-imap-restarted-'));
-    for (const userid of SMALL) await bed.createUser(userid, { messages: 2 });
-    await bed.createUser(BIG.userid, { messages: BIG.messages, messageBytes: BIG.messageBytes });
-    await bed.disconnect();
-  });
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const { bed, work } = useBed({
+    scratch: 'xbs-fault-imap-restarted-',
+    async setup() {
+      for (const userid of SMALL) await bed.createUser(userid, { messages: 2 });
+      await bed.createUser(BIG.userid, { messages: BIG.messages, messageBytes: BIG.messageBytes });
+    },
   });
 
   test('run keeps going, the cut commands fail with a clear error, sessions reconnect, all fresh again, nothing left open', { timeout: TEST_TIMEOUT_MS }, async (t) => {

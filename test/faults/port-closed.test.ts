@@ -8,14 +8,12 @@
 // after the cut (the proxy resets new connections): `run` pauses imap1 and probes it with backoff,
 // imap2 goes on, and imap1's users are backed up soon after the network returns.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { CyrusTestBed } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
+import { useBed } from '../support/use-bed.js';
 import { attemptsSoFar, messagesInBackup, reportUsers, seconds, stagedFiles, waitFor } from './support/fault-checks.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
@@ -42,18 +40,19 @@ const logLines = (stdout: string): LogLine[] =>
     .map((l) => JSON.parse(l) as LogLine);
 
 describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
-  let bed: CyrusTestBed;
   let proxy: TcpProxy;
-  let work: string;
   /** What pbig holds on imap1, so each test knows what its backup must hold. */
   let pbigMessages = 2;
 
-  before(async () => {
-    bed = await CyrusTestBed.start({ secondImapServer: true });
-    proxy = await TcpProxy.start({ host: bed.imap.host, port: bed.imap.port });
-    work = mkdtempSync(join(tmpdir(), 'xbs-fault-port-closed-'));
-    for (const userid of IMAP1_USERS) await bed.createUser(userid, { messages: 2 });
-    for (const userid of IMAP2_USERS) await bed.createUser(userid, { server: 'imap2', messages: 2 });
+  const { bed, work } = useBed({
+    bed: { secondImapServer: true },
+    scratch: 'xbs-fault-port-closed-',
+    async setup() {
+      proxy = await TcpProxy.start({ host: bed.imap.host, port: bed.imap.port });
+      for (const userid of IMAP1_USERS) await bed.createUser(userid, { messages: 2 });
+      for (const userid of IMAP2_USERS) await bed.createUser(userid, { server: 'imap2', messages: 2 });
+    },
+    teardown: () => proxy?.close(),
   });
 
   /**
@@ -78,12 +77,6 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
     assert.ok(cut >= 1);
     return { cutAt, cut };
   };
-
-  after(async () => {
-    await proxy?.close();
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
 
   test('imap1 reports the drop, its cut users are in doubt, imap2 is backed up in the same cycle, a later cycle recovers', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     const dir = join(work, 'cut');

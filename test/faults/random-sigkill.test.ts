@@ -10,17 +10,16 @@
 // seeded generator (XBS_FAULT_SEED), printed with every kill; XBS_FAULT_KILLS and XBS_FAULT_USERS
 // set the size (CI: 20 kills, 24 users; `npm run soak`: 100 kills, 60 users).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { seededRandom } from '../backupd/cyrusdb/helpers/seeded-random.js';
 import { CyrusTestBed } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
 import { type AttemptRow } from '../support/state-db-reader.js';
+import { useBed } from '../support/use-bed.js';
 import { attemptsSoFar, closedAsInterrupted, ctlBackupsList, seconds, waitFor } from './support/fault-checks.js';
 import { faultSeed, scaled } from './support/soak.js';
 
@@ -59,20 +58,13 @@ interface ReportJson {
 }
 
 describe('fault: the scheduler SIGKILLed at random points, again and again', () => {
-  let bed: CyrusTestBed;
-  let work: string;
   const users = bedUsers(USER_COUNT);
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    work = mkdtempSync(join(tmpdir(), 'xbs-fault-sigkill-'));
-    for (const u of users) await bed.createUser(u.userid, { messages: u.messages, messageBytes: u.messageBytes });
-    await bed.disconnect();
-  }, { timeout: 60_000 + USER_COUNT * 3_000 });
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const { bed, work } = useBed({
+    scratch: 'xbs-fault-sigkill-',
+    async setup() {
+      for (const u of users) await bed.createUser(u.userid, { messages: u.messages, messageBytes: u.messageBytes });
+    },
+    timeout: 60_000 + USER_COUNT * 3_000,
   });
 
   test(`${KILLS} SIGKILLs during bootstrap and run: no history lost, open attempts closed at the next start, a last run backs everyone up`, { timeout: TEST_TIMEOUT_MS }, async (t) => {

@@ -2,30 +2,20 @@
 // `run` waits out policy.shutdownGrace, says the users in flight are in doubt, and exits instead of
 // hanging on the busy IMAP connection; once backupd is back, the next start backs the user up.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { CyrusTestBed } from '../cyrus/testbed.js';
+import { describe, test } from 'node:test';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
+import { useBed } from '../support/use-bed.js';
 import { attemptsSoFar, closedAsInterrupted, reportUsers, seconds, waitFor } from './support/fault-checks.js';
 
 describe('fault: SIGTERM with an XBACKUP that cannot finish within the shutdown grace', () => {
-  let bed: CyrusTestBed;
-  let work: string;
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    work = mkdtempSync(join(tmpdir(), 'xbs-fault-grace-'));
-    await bed.createUser('anne', { messages: 5 });
-    await bed.disconnect();
-  });
-
-  after(async () => {
-    bed?.resumeBackupd();
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const { bed, work } = useBed({
+    scratch: 'xbs-fault-grace-',
+    async setup() {
+      await bed.createUser('anne', { messages: 5 });
+    },
+    teardown: (started) => started?.resumeBackupd(),
   });
 
   test('run exits once the grace is over, and the next start backs the user up', { timeout: 240_000 }, async (t) => {

@@ -14,7 +14,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { seededRandom } from '../backupd/cyrusdb/helpers/seeded-random.js';
 import { CyrusTestBed } from '../cyrus/testbed.js';
@@ -22,6 +22,7 @@ import { writeBedConfig } from '../support/bed-config.js';
 import { repoRoot } from '../support/paths.js';
 import { runCliProcess, runProcess, startCliProcess, type CliResult } from '../support/run-cli.js';
 import { readAttempts, type AttemptRow } from '../support/state-db-reader.js';
+import { useBed } from '../support/use-bed.js';
 import { closedAsInterrupted, seconds, waitFor } from './support/fault-checks.js';
 import { SmallDisk } from './support/small-disk.js';
 import { faultSeed, scaled } from './support/soak.js';
@@ -40,22 +41,15 @@ const MAIN = join(repoRoot, 'dist/src/cli/main.js');
 const TEST_TIMEOUT_MS = 120_000 + ROUNDS * 120_000;
 
 describe('fault: the state database\'s disk fills up during run', () => {
-  let bed: CyrusTestBed;
-  let work: string;
   let disk: SmallDisk;
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    work = mkdtempSync(join(tmpdir(), 'xbs-fault-disk-full-'));
-    disk = SmallDisk.create(join(work, 'state-disk'), DISK_BYTES);
-    for (const [i, userid] of USERS.entries()) await bed.createUser(userid, { messages: 1 + (i % 4), messageBytes: 4_000 });
-    await bed.disconnect();
-  }, { timeout: 120_000 });
-
-  after(async () => {
-    disk?.remove();
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const { bed, work } = useBed({
+    scratch: 'xbs-fault-disk-full-',
+    async setup() {
+      disk = SmallDisk.create(join(work, 'state-disk'), DISK_BYTES);
+      for (const [i, userid] of USERS.entries()) await bed.createUser(userid, { messages: 1 + (i % 4), messageBytes: 4_000 });
+    },
+    teardown: () => disk?.remove(),
+    timeout: 120_000,
   });
 
   test('run says the disk is full, naming the state file; sends nothing it cannot record; exits 4; history intact and run --once works once space is back', { timeout: TEST_TIMEOUT_MS }, async (t) => {

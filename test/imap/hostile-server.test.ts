@@ -20,6 +20,7 @@ import {
   type FakeConnection,
   type FakeImapServerOptions,
 } from './support/fake-imap-server.js';
+import { longForUnitRun } from '../support/test-set.js';
 
 const servers: FakeImapServer[] = [];
 after(async () => Promise.all(servers.map((s) => s.stop())));
@@ -344,7 +345,7 @@ async function stream(conn: FakeConnection, count: number, line: (i: number) => 
 // them (users, mailboxes, result lines) is counted, and past the limit the command fails naming the
 // server and the limit, the connection closed so the server cannot make it read on.
 describe('an answer that never ends: what one command keeps is bounded', () => {
-  test('a LIST of 600,000 users fails once 500,000 are kept, naming the server and the limit, and stops reading', { timeout: 600_000 }, async (t) => {
+  test('a LIST of 600,000 users fails once 500,000 are kept, naming the server and the limit, and stops reading', { timeout: 600_000, skip: longForUnitRun() }, async (t) => {
     const USERS = 600_000;
     let streamed: Promise<number> | undefined;
     const server = await fakeServer({
@@ -370,7 +371,7 @@ describe('an answer that never ends: what one command keeps is bounded', () => {
     assert.equal(session.usable, false);
   });
 
-  test('an XBACKUP reporting a million users not asked for keeps the first 1,000 of them, counts the rest, and judges the user asked for', { timeout: 600_000 }, async (t) => {
+  test('an XBACKUP reporting a million users not asked for keeps the first 1,000 of them, counts the rest, and judges the user asked for', { timeout: 600_000, skip: longForUnitRun() }, async (t) => {
     const OTHERS = 1_000_000;
     const server = await fakeServer({
       handlers: {

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ServerConfig } from '../../src/config/load.js';
 import { AdminSession } from '../../src/imap/admin-session.js';
 import { ImapConnectionError } from '../../src/imap/imap-connection-error.js';
-import { CyrusTestBed } from '../cyrus/testbed.js';
 import { bedServerConfig, writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess } from '../support/run-cli.js';
+import { useBed } from '../support/use-bed.js';
 
 /**
  * A host name that is not in the bed's certificate (IP 127.0.0.1, DNS localhost) yet reaches it:
@@ -18,20 +16,14 @@ import { runCliProcess } from '../support/run-cli.js';
 const NAME_NOT_IN_CERTIFICATE = '127.1';
 
 describe('TLS to a real Cyrus 3.6 with a certificate from a private CA', () => {
-  let bed: CyrusTestBed;
-  let work: string;
   /** The imaps port with the CA given: what a correct TLS config looks like. */
   let implicit: Partial<ServerConfig>;
-
-  before(async () => {
-    bed = await CyrusTestBed.start({ tls: true });
-    work = mkdtempSync(join(tmpdir(), 'xbs-tls-'));
-    implicit = { port: bed.imap.tlsPort!, tls: 'implicit', tlsCaFile: bed.tlsCaFile! };
-  });
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const { bed, work } = useBed({
+    bed: { tls: true },
+    scratch: 'xbs-tls-',
+    setup() {
+      implicit = { port: bed.imap.tlsPort!, tls: 'implicit', tlsCaFile: bed.tlsCaFile! };
+    },
   });
 
   /** Opens a session with these settings, hands it to `inspect`, and always closes it. */

@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { BackupsDbReader } from '../../src/backupd/backups-listing.js';
 import { Secret } from '../../src/config/secret.js';
 import { AdminSession } from '../../src/imap/admin-session.js';
@@ -13,32 +12,25 @@ import { userOutcomes } from '../../src/imap/user-outcome.js';
 import { runXbackup, type XbackupItem } from '../../src/imap/xbackup.js';
 import { useridToMailbox } from '../../src/imap/mailbox-names.js';
 import { runUserBackup } from '../../src/scheduler/run-user-backup.js';
-import { CyrusTestBed } from '../cyrus/testbed.js';
 import { bedServerConfig } from '../support/bed-config.js';
+import { useBed } from '../support/use-bed.js';
 
 describe('XBACKUP on the wire, against real Cyrus', () => {
-  let bed: CyrusTestBed;
   let session: AdminSession;
   let backupsDb: BackupsDbReader;
-  const scratch = mkdtempSync(join(tmpdir(), 'xbs-xbackup-'));
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    for (const u of ['anne', 'annette', 'bob']) await bed.createUser(u, { messages: 2 });
-    for (const u of ['s1', 's2', 's3', 's4']) await bed.createUser(u, { messages: 10, messageBytes: 100_000 });
-    await bed.createUser('big2', { messages: 300, messageBytes: 100_000 });
-    await bed.createUser('huge', { messages: 800, messageBytes: 100_000 });
-    await bed.createUser('norm', { password: 'norm-pw' });
-    for (const u of ['x y', 'x (y)', 'x y (z)', 'x#y', 'tr ']) await bed.createUser(u, { messages: 1 });
-    await bed.disconnect();
-    session = await AdminSession.open(bedServerConfig(bed));
-    backupsDb = new BackupsDbReader({ backupsDb: bed.backup.backupsDbPath, backupsDbFormat: 'twoskip' });
-  });
-
-  after(async () => {
-    await session?.close();
-    await bed?.stop();
-    rmSync(scratch, { recursive: true, force: true });
+  const { bed, work: scratch } = useBed({
+    scratch: 'xbs-xbackup-',
+    async setup() {
+      for (const u of ['anne', 'annette', 'bob']) await bed.createUser(u, { messages: 2 });
+      for (const u of ['s1', 's2', 's3', 's4']) await bed.createUser(u, { messages: 10, messageBytes: 100_000 });
+      await bed.createUser('big2', { messages: 300, messageBytes: 100_000 });
+      await bed.createUser('huge', { messages: 800, messageBytes: 100_000 });
+      await bed.createUser('norm', { password: 'norm-pw' });
+      for (const u of ['x y', 'x (y)', 'x y (z)', 'x#y', 'tr ']) await bed.createUser(u, { messages: 1 });
+      session = await AdminSession.open(bedServerConfig(bed));
+      backupsDb = new BackupsDbReader({ backupsDb: bed.backup.backupsDbPath, backupsDbFormat: 'twoskip' });
+    },
+    teardown: () => session?.close(),
   });
 
   test('the session reads the separator and the Cyrus version', () => {
@@ -205,11 +197,7 @@ describe('XBACKUP on the wire, against real Cyrus', () => {
 });
 
 describe('XBACKUP disabled', () => {
-  let bed: CyrusTestBed;
-  before(async () => {
-    bed = await CyrusTestBed.start({ xbackupEnabled: false });
-  });
-  after(async () => bed?.stop());
+  const { bed } = useBed({ bed: { xbackupEnabled: false } });
 
   test('BAD Unrecognized command on a Cyrus that has XBACKUP means disabled, with the setting to change', async () => {
     const session = await AdminSession.open(bedServerConfig(bed));

@@ -1,33 +1,23 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { CyrusTestBed } from '../cyrus/testbed.js';
+import { describe, test } from 'node:test';
 import { writeBedConfig } from '../support/bed-config.js';
 import { parseCtlBackupsJsonList } from '../support/ctl-backups-list.js';
 import { runCliProcess } from '../support/run-cli.js';
+import { useBed } from '../support/use-bed.js';
 
 describe('backup, check and report with discovery, against two real IMAP servers sharing one backupd', () => {
-  let bed: CyrusTestBed;
-  let work: string;
-  let config: string;
+  const { bed, work, config } = useBed({
+    bed: { secondImapServer: true },
+    scratch: 'xbs-backup-cmd-',
+    config: { servers: [{ which: 'imap1', settings: { maxConcurrent: 2 } }, { which: 'imap2' }] },
+    async setup() {
+      for (const u of ['alice', 'adam', 'bob', 'carl', 'dup']) await bed.createUser(u, { messages: 2 });
+      for (const u of ['amy', 'zoe', 'dup']) await bed.createUser(u, { server: 'imap2', messages: 2 });
+    },
+  });
 
   const backedUp = async () => new Set(parseCtlBackupsJsonList((await bed.ctlBackups(['-j', 'list'])).stdout).map((e) => e.userid));
-
-  before(async () => {
-    bed = await CyrusTestBed.start({ secondImapServer: true });
-    work = mkdtempSync(join(tmpdir(), 'xbs-backup-cmd-'));
-    for (const u of ['alice', 'adam', 'bob', 'carl', 'dup']) await bed.createUser(u, { messages: 2 });
-    for (const u of ['amy', 'zoe', 'dup']) await bed.createUser(u, { server: 'imap2', messages: 2 });
-    await bed.disconnect();
-    config = writeBedConfig(bed, work, { servers: [{ which: 'imap1', settings: { maxConcurrent: 2 } }, { which: 'imap2' }] });
-  });
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
 
   test('check passes on both servers and says what it checked', async () => {
     const run = await runCliProcess(['check', '-c', config]);

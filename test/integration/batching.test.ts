@@ -1,35 +1,25 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { CyrusTestBed } from '../cyrus/testbed.js';
+import { describe, test } from 'node:test';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess } from '../support/run-cli.js';
 import { readAttempts } from '../support/state-db-reader.js';
+import { useBed } from '../support/use-bed.js';
 
 const USERS = Array.from({ length: 300 }, (_, i) => `s${String(i + 1).padStart(3, '0')}`);
 const MISSING = ['s150x', 's2', 's300a'];
 
 describe('batching: many already backed-up users refreshed with few XBACKUP patterns', () => {
-  let bed: CyrusTestBed;
-  let work: string;
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    work = mkdtempSync(join(tmpdir(), 'xbs-batching-'));
-    for (const u of USERS) await bed.createUser(u, { messages: 1, messageBytes: 1000 });
-    const first = await bed.xbackup('user.s*');
-    assert.equal(first.status, 'OK');
-    // Created after that first backup: never backed up, and interleaved with the others by name.
-    for (const u of MISSING) await bed.createUser(u, { messages: 1 });
-    await bed.disconnect();
-  });
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const { bed, work } = useBed({
+    scratch: 'xbs-batching-',
+    async setup() {
+      for (const u of USERS) await bed.createUser(u, { messages: 1, messageBytes: 1000 });
+      const first = await bed.xbackup('user.s*');
+      assert.equal(first.status, 'OK');
+      // Created after that first backup: never backed up, and interleaved with the others by name.
+      for (const u of MISSING) await bed.createUser(u, { messages: 1 });
+    },
   });
 
   test('one cycle refreshes all 300 with a handful of commands, never sweeping in a missing user; and it is much faster than one XBACKUP each', async () => {
@@ -87,19 +77,11 @@ describe('batching: many already backed-up users refreshed with few XBACKUP patt
 });
 
 describe('after ctl_backups compact, a user stays fresh from our own record of verified backups', () => {
-  let bed: CyrusTestBed;
-  let work: string;
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    work = mkdtempSync(join(tmpdir(), 'xbs-compact-'));
-    await bed.createUser('packed', { messages: 5 });
-    await bed.disconnect();
-  });
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const { bed, work } = useBed({
+    scratch: 'xbs-compact-',
+    async setup() {
+      await bed.createUser('packed', { messages: 5 });
+    },
   });
 
   test('lastBackup shows what the index says, lastVerified keeps the user fresh', async () => {

@@ -1,13 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { CyrusTestBed } from '../cyrus/testbed.js';
+import { describe, test } from 'node:test';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
 import { maxCommandsInFlight, readAttempts } from '../support/state-db-reader.js';
+import { useBed } from '../support/use-bed.js';
 import { attemptsSoFar, stagedFiles, waitFor } from '../faults/support/fault-checks.js';
 
 interface ReportJson {
@@ -16,20 +14,12 @@ interface ReportJson {
 }
 
 describe('bootstrap: first backups in small groups, against real Cyrus', () => {
-  let bed: CyrusTestBed;
-  let work: string;
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    work = mkdtempSync(join(tmpdir(), 'xbs-bootstrap-'));
-    for (let i = 1; i <= 30; i++) await bed.createUser(`u${String(i).padStart(2, '0')}`, { messages: 1 + (i % 7), messageBytes: 3000 });
-    for (let i = 1; i <= 6; i++) await bed.createUser(`big${i}`, { messages: 150, messageBytes: 100_000 });
-    await bed.disconnect();
-  });
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const { bed, work } = useBed({
+    scratch: 'xbs-bootstrap-',
+    async setup() {
+      for (let i = 1; i <= 30; i++) await bed.createUser(`u${String(i).padStart(2, '0')}`, { messages: 1 + (i % 7), messageBytes: 3000 });
+      for (let i = 1; i <= 6; i++) await bed.createUser(`big${i}`, { messages: 150, messageBytes: 100_000 });
+    },
   });
 
   test('30 users, --group-size 4: all backed up, never more than 4 first backups at once, groups one after another', async () => {

@@ -9,13 +9,12 @@
 // healthy server always goes to bed's backupd; the "backupd stopped" case therefore stops offBed's
 // backupd and points a channel of bed's imap2 at it.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { CyrusTestBed } from '../cyrus/testbed.js';
+import { describe, test } from 'node:test';
 import { parseCtlBackupsJsonList } from '../support/ctl-backups-list.js';
 import { runCliProcess, type CliResult } from '../support/run-cli.js';
+import { useBed } from '../support/use-bed.js';
 
 /** A non-admin who can log in on bed's imap2. */
 const NORM = { userid: 'norm', password: 'Norm-pw-5e1d9c-not-an-admin' };
@@ -34,12 +33,44 @@ interface ServerEntry {
 }
 
 describe('failure modes of XBACKUP: a clear message and exit code 1 each, a healthy server in the same file unaffected', () => {
-  let bed: CyrusTestBed;
-  let offBed: CyrusTestBed;
-  let work: string;
   let configCounter = 0;
   /** Every password that must never be printed. */
   let secrets: string[] = [];
+
+  const { bed: offBed } = useBed({
+    bed: { xbackupEnabled: false },
+    async setup() {
+      await offBed.createUser('dora', { messages: 2 });
+    },
+  });
+  const { bed, work } = useBed({
+    bed: () => ({
+      secondImapServer: true,
+      channels: {
+        wrongpw: { password: WRONG_SYNC_PASSWORD },
+        // offBed's backupd: stopped for the "backupd down" case (the password does not matter then).
+        offsite: { port: offBed.backup.port },
+      },
+    }),
+    scratch: 'xbs-failure-modes-',
+    async setup() {
+      await bed.createUser('gina', { messages: 2 });
+      await bed.createUser('canary', { messages: 1 });
+      await bed.createUser('canary', { server: 'imap2', messages: 1 });
+      await bed.createUser('ivan', { server: 'imap2', messages: 2 });
+      await bed.createUser('hal', { server: 'imap2', messages: 2 });
+      await bed.createUser(NORM.userid, { server: 'imap2', password: NORM.password });
+      // norm may see ivan's INBOX (so a LIST as norm finds ivan), but is no admin; hal it cannot see at all.
+      const imap2 = await bed.connect('imap2');
+      try {
+        const r = await imap2.command(`SETACL "${bed.mailboxName('ivan', undefined, 'imap2')}" "${NORM.userid}" lr`);
+        assert.equal(r.status, 'OK', `SETACL: ${r.status} ${r.text}`);
+      } finally {
+        imap2.close();
+      }
+      secrets = [bed.admin.password, offBed.admin.password, NORM.password, WRONG_SYNC_PASSWORD];
+    },
+  });
 
   /** Writes a config with its own 0600 password file per server; the backup server is always bed's. */
   const writeConfig = (label: string, servers: ServerEntry[]): string => {
@@ -102,43 +133,6 @@ describe('failure modes of XBACKUP: a clear message and exit code 1 each, a heal
     assert.equal(fails.length, 1, `expected one FAIL line for ${bad}\n${show(run)}`);
     return fails[0]!;
   };
-
-  before(async () => {
-    offBed = await CyrusTestBed.start({ xbackupEnabled: false });
-    bed = await CyrusTestBed.start({
-      secondImapServer: true,
-      channels: {
-        wrongpw: { password: WRONG_SYNC_PASSWORD },
-        // offBed's backupd: stopped for the "backupd down" case (the password does not matter then).
-        offsite: { port: offBed.backup.port },
-      },
-    });
-    work = mkdtempSync(join(tmpdir(), 'xbs-failure-modes-'));
-    await bed.createUser('gina', { messages: 2 });
-    await bed.createUser('canary', { messages: 1 });
-    await bed.createUser('canary', { server: 'imap2', messages: 1 });
-    await bed.createUser('ivan', { server: 'imap2', messages: 2 });
-    await bed.createUser('hal', { server: 'imap2', messages: 2 });
-    await bed.createUser(NORM.userid, { server: 'imap2', password: NORM.password });
-    // norm may see ivan's INBOX (so a LIST as norm finds ivan), but is no admin; hal it cannot see at all.
-    const imap2 = await bed.connect('imap2');
-    try {
-      const r = await imap2.command(`SETACL "${bed.mailboxName('ivan', undefined, 'imap2')}" "${NORM.userid}" lr`);
-      assert.equal(r.status, 'OK', `SETACL: ${r.status} ${r.text}`);
-    } finally {
-      imap2.close();
-    }
-    await offBed.createUser('dora', { messages: 2 });
-    await bed.disconnect();
-    await offBed.disconnect();
-    secrets = [bed.admin.password, offBed.admin.password, NORM.password, WRONG_SYNC_PASSWORD];
-  });
-
-  after(async () => {
-    await bed?.stop();
-    await offBed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
 
   test('baseline: with only the healthy server, backup and check pass', { timeout: TEST_TIMEOUT_MS }, async () => {
     const config = writeConfig('baseline', [good()]);

@@ -4,15 +4,13 @@
 // again, and SIGTERM stops the scheduler at once, saying that no XBACKUP was in flight, even while the
 // hung server is still being asked for its users.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { CyrusTestBed } from '../cyrus/testbed.js';
+import { describe, test } from 'node:test';
 import { attemptsSoFar, waitFor } from '../faults/support/fault-checks.js';
 import { FakeImapServer, silentAfterGreeting } from '../imap/support/fake-imap-server.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { startCliProcess, type RunningCli } from '../support/run-cli.js';
+import { useBed } from '../support/use-bed.js';
 
 interface LogLine {
   msg: string;
@@ -33,20 +31,12 @@ const env = { HUNG_PASSWORD: 'secret' };
 const SHUTDOWN_GRACE_S = 3;
 
 describe('run with one IMAP server that hangs after its greeting and one real Cyrus', () => {
-  let bed: CyrusTestBed;
   let hung: FakeImapServer;
-  let work: string;
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    work = mkdtempSync(join(tmpdir(), 'xbs-hung-run-'));
-    for (const userid of ['h1', 'h2']) await bed.createUser(userid, { messages: 2 });
-    await bed.disconnect();
-  });
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const { bed, work } = useBed({
+    scratch: 'xbs-hung-run-',
+    async setup() {
+      for (const userid of ['h1', 'h2']) await bed.createUser(userid, { messages: 2 });
+    },
   });
 
   /** The bed's imap1 (its users h*) and `hung`, with the given step timeout; a cycle every second. */

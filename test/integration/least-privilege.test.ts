@@ -7,16 +7,15 @@
 // connection per process (-U 1): a process that exits runs the repack its writes have made due, as
 // Cyrus's own processes do after 250 connections or 60 s idle.
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, chownSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { CyrusTestBed } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { MAIN, runProcess, type CliResult } from '../support/run-cli.js';
 import { writeSyntheticBackup } from '../support/synthetic-backup.js';
 import { asScheduler, ensureSystemUser, removeSystemUser, systemUserUnavailableReason, type SystemUser } from '../support/system-user.js';
+import { useBed } from '../support/use-bed.js';
 
 const READER = 'xbs-test-reader';
 /** New users per bootstrap while waiting for the repack; their long userids make each backups.db record about 500 bytes. */
@@ -46,11 +45,30 @@ describe('least privilege: the scheduler as its own user with CAP_DAC_READ_SEARC
     return;
   }
 
-  let bed: CyrusTestBed;
   let reader: SystemUser;
-  let work: string;
   let config: string;
   let created = 0;
+
+  const { bed, work } = useBed({
+    bed: { backupdMaxUses: 1 },
+    scratch: 'xbs-least-privilege-',
+    async setup() {
+      reader = ensureSystemUser(READER);
+      // The fleet backupd already holds when the scheduler is installed.
+      for (const userid of ['anne', 'bob']) {
+        await bed.createUser(userid, { messages: 3 });
+        const response = await bed.xbackup(bed.mailboxName(userid));
+        assert.equal(response.status, 'OK', response.text);
+      }
+      // Like /var/lib/xbackup-scheduler (StateDirectory=): the scheduler's own, and nothing of Cyrus's.
+      const stateDir = join(work, 'state');
+      config = writeBedConfig(bed, stateDir, { extra: 'bootstrap:\n  groupSize: 50\n  pause: 10ms\n' });
+      chmodSync(work, 0o755);
+      chmodSync(stateDir, 0o700);
+      for (const file of [stateDir, config, join(stateDir, 'admin.password')]) chownSync(file, reader.uid, reader.gid);
+    },
+    teardown: () => removeSystemUser(READER),
+  });
 
   const cli = (args: string[]) => runProcess([...asScheduler(READER), process.execPath, MAIN, ...args, '-c', config], { timeoutMs: 180_000 });
 
@@ -61,30 +79,6 @@ describe('least privilege: the scheduler as its own user with CAP_DAC_READ_SEARC
     for (const userid of userids) await bed.createUser(userid, { messages: 2, messageBytes: 1500 });
     return userids;
   }
-
-  before(async () => {
-    reader = ensureSystemUser(READER);
-    bed = await CyrusTestBed.start({ backupdMaxUses: 1 });
-    // The fleet backupd already holds when the scheduler is installed.
-    for (const userid of ['anne', 'bob']) {
-      await bed.createUser(userid, { messages: 3 });
-      const response = await bed.xbackup(bed.mailboxName(userid));
-      assert.equal(response.status, 'OK', response.text);
-    }
-    work = mkdtempSync(join(tmpdir(), 'xbs-least-privilege-'));
-    // Like /var/lib/xbackup-scheduler (StateDirectory=): the scheduler's own, and nothing of Cyrus's.
-    const stateDir = join(work, 'state');
-    config = writeBedConfig(bed, stateDir, { extra: 'bootstrap:\n  groupSize: 50\n  pause: 10ms\n' });
-    chmodSync(work, 0o755);
-    chmodSync(stateDir, 0o700);
-    for (const file of [stateDir, config, join(stateDir, 'admin.password')]) chownSync(file, reader.uid, reader.gid);
-  });
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-    removeSystemUser(READER);
-  });
 
   test('the reader is in no Cyrus group and backupd keeps its files to itself (the setup that broke group read)', () => {
     const groups = readFileSync('/etc/group', 'utf8')

@@ -1,14 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { CyrusTestBed, type TestBedOptions } from '../cyrus/testbed.js';
+import { describe, test } from 'node:test';
+import type { TestBedOptions } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { parseCtlBackupsJsonList } from '../support/ctl-backups-list.js';
 import { runCliProcess } from '../support/run-cli.js';
 import { readAttempts } from '../support/state-db-reader.js';
+import { useBed } from '../support/use-bed.js';
 
 interface ReportUser {
   userid: string;
@@ -26,21 +25,13 @@ const layouts: Array<[string, TestBedOptions, string[]]> = [
 
 for (const [name, options, users] of layouts) {
   describe(`naming: ${name}`, () => {
-    let bed: CyrusTestBed;
-    let work: string;
-    let config: string;
-
-    before(async () => {
-      bed = await CyrusTestBed.start(options);
-      work = mkdtempSync(join(tmpdir(), 'xbs-naming-'));
-      for (const u of users) await bed.createUser(u, { messages: 2, folders: ['Sent'] });
-      await bed.disconnect();
-      config = writeBedConfig(bed, work);
-    });
-
-    after(async () => {
-      await bed?.stop();
-      if (work) rmSync(work, { recursive: true, force: true });
+    const { bed, config } = useBed({
+      bed: options,
+      scratch: 'xbs-naming-',
+      config: {},
+      async setup() {
+        for (const u of users) await bed.createUser(u, { messages: 2, folders: ['Sent'] });
+      },
     });
 
     test('discovery finds every user once, by userid, and nobody is backed up yet', async () => {
@@ -91,31 +82,23 @@ const UNNAMEABLE = ['a*b', 'trail '];
 for (const [name, options, more] of unusualLayouts) {
   describe(`naming: userids with spaces and other characters Cyrus allows, ${name}`, () => {
     const nameable = [...NAMEABLE, ...more].sort();
-    let bed: CyrusTestBed;
-    let work: string;
-    let config: string;
     // The report's own config keeps the default maxAge: with the cycle's 1 s, users would turn stale while it starts.
     let reportConfig: string;
+    const { bed, work, config } = useBed({
+      bed: options,
+      scratch: 'xbs-naming-unusual-',
+      config: { extra: 'policy:\n  maxAge: 1s\nbootstrap:\n  groupSize: 50\n' },
+      async setup() {
+        for (const u of [...nameable, ...UNNAMEABLE]) await bed.createUser(u, { messages: 1, folders: ['Sent'] });
+        reportConfig = writeBedConfig(bed, join(work, 'report'));
+      },
+    });
     const report = async () => {
       const run = await runCliProcess(['report', '--json', '--sort', 'user', '-c', reportConfig]);
       assert.equal(run.code, 0, run.stderr);
       return Object.fromEntries((JSON.parse(run.stdout) as { users: ReportUser[] }).users.map((u) => [u.userid, u.state]));
     };
     const backupsDbKeys = async () => parseCtlBackupsJsonList((await bed.ctlBackups(['-j', 'list'])).stdout).map((e) => e.userid).sort();
-
-    before(async () => {
-      bed = await CyrusTestBed.start(options);
-      work = mkdtempSync(join(tmpdir(), 'xbs-naming-unusual-'));
-      for (const u of [...nameable, ...UNNAMEABLE]) await bed.createUser(u, { messages: 1, folders: ['Sent'] });
-      await bed.disconnect();
-      config = writeBedConfig(bed, work, { extra: 'policy:\n  maxAge: 1s\nbootstrap:\n  groupSize: 50\n' });
-      reportConfig = writeBedConfig(bed, join(work, 'report'));
-    });
-
-    after(async () => {
-      await bed?.stop();
-      if (work) rmSync(work, { recursive: true, force: true });
-    });
 
     test('discovery finds each under its own userid', async () => {
       assert.deepEqual(await report(), Object.fromEntries([...nameable, ...UNNAMEABLE].sort().map((u) => [u, 'missing'])));

@@ -2,34 +2,25 @@
 // backupd its channel points at. What an admin who upgraded one server too far must see: `check` says
 // what was removed and what to do, and `run` pauses that server instead of asking it every cycle.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { releaseMissing } from '../cyrus/releases.js';
-import { CyrusTestBed } from '../cyrus/testbed.js';
 import { attemptsSoFar, waitFor } from '../faults/support/fault-checks.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
+import { useBed } from '../support/use-bed.js';
 
 const USERS = ['anne', 'bert', 'carl'];
 // In CI a missing root fails the bed's start, saying how to build it; elsewhere the file says why it skipped.
 const missing = process.env.CI ? undefined : (releaseMissing('3.12') ?? releaseMissing('3.10'));
 
 describe('a Cyrus 3.12 IMAP server, which has no XBACKUP', { skip: missing }, () => {
-  let bed: CyrusTestBed;
-  let work: string;
-
-  before(async () => {
-    bed = await CyrusTestBed.start({ release: '3.12', backupRelease: '3.10' });
-    work = mkdtempSync(join(tmpdir(), 'xbs-release-3.12-'));
-    for (const userid of USERS) await bed.createUser(userid, { messages: 2 });
-    await bed.disconnect();
-  });
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const { bed, work } = useBed({
+    bed: { release: '3.12', backupRelease: '3.10' },
+    scratch: 'xbs-release-3.12-',
+    async setup() {
+      for (const userid of USERS) await bed.createUser(userid, { messages: 2 });
+    },
   });
 
   test('check names the release, says XBACKUP was removed and what to do, and sends no XBACKUP', async () => {

@@ -1,20 +1,19 @@
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { readChunkTableFromPages } from '../../src/backupd/chunk-table-from-pages.js';
 import { readBackupIndex } from '../../src/backupd/index-reader.js';
 import { BackupServerScanner } from '../../src/backupd/scan.js';
 import { NotPlainPages } from '../../src/backupd/sqlite-file/not-plain-pages.js';
 import { openStateDb } from '../../src/scheduler/state/open-state-db.js';
 import { SqliteScanCache } from '../../src/scheduler/state/scan-cache-store.js';
-import { CyrusTestBed } from '../cyrus/testbed.js';
 import { parseCtlBackupsJsonList } from '../support/ctl-backups-list.js';
 import { runCliProcess } from '../support/run-cli.js';
+import { useBed } from '../support/use-bed.js';
 
 interface ReportJson {
   discovery: string;
@@ -23,23 +22,20 @@ interface ReportJson {
 }
 
 describe('report from the backup server\'s files, against real Cyrus', () => {
-  let bed: CyrusTestBed;
-  let work: string;
-  let configFile: string;
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    work = mkdtempSync(join(tmpdir(), 'xbs-report-'));
-    chmodSync(work, 0o711); // cyr_dbtool runs as cyrus and must reach the copy below
-    for (const [userid, messages] of [['anne', 3], ['bob', 1], ['carol', 5]] as const) {
-      await bed.createUser(userid, { messages, messageBytes: 3000 });
-    }
-    for (const pattern of ['user.anne', 'user.bob', 'user.carol', 'user.anne']) {
-      const r = await bed.xbackup(pattern);
-      assert.equal(r.status, 'OK', `XBACKUP ${pattern}: ${r.text}`);
-    }
-    configFile = join(work, 'config.yaml');
-    writeFileSync(configFile, `backupd:\n  imapdConf: ${bed.backup.confPath}\nstate: ${join(work, 'state.db')}\npolicy:\n  maxAge: 1h\n`);
+  // A config of its own, without servers: the report reads the backup server's files alone.
+  const { bed, work, config: configFile } = useBed({
+    scratch: 'xbs-report-',
+    async setup() {
+      chmodSync(work, 0o711); // cyr_dbtool runs as cyrus and must reach the copy below
+      for (const [userid, messages] of [['anne', 3], ['bob', 1], ['carol', 5]] as const) {
+        await bed.createUser(userid, { messages, messageBytes: 3000 });
+      }
+      for (const pattern of ['user.anne', 'user.bob', 'user.carol', 'user.anne']) {
+        const r = await bed.xbackup(pattern);
+        assert.equal(r.status, 'OK', `XBACKUP ${pattern}: ${r.text}`);
+      }
+      writeFileSync(configFile, `backupd:\n  imapdConf: ${bed.backup.confPath}\nstate: ${join(work, 'state.db')}\npolicy:\n  maxAge: 1h\n`);
+    },
   });
 
   /** A backups.db of our own (Cyrus's twoskip, written by cyr_dbtool as cyrus) in `folder`, naming these data files. */
@@ -64,11 +60,6 @@ describe('report from the backup server\'s files, against real Cyrus', () => {
     copyFileSync(`${live.get(userid)!}.index`, `${copy}.index`);
     return copy;
   }
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
 
   test('lastBackup equals what ctl_backups prints, to the second; chunks and dataBytes equal the index and the file', async () => {
     const run = await runCliProcess(['report', '--json', '-c', configFile]);

@@ -1,14 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { after, before, describe, test } from 'node:test';
-import { CyrusTestBed } from '../cyrus/testbed.js';
+import { describe, test } from 'node:test';
 import { writeBedConfig } from '../support/bed-config.js';
 import { repoRoot } from '../support/paths.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
+import { useBed } from '../support/use-bed.js';
 
 async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise<void> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (check()) return;
@@ -16,19 +15,11 @@ async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise
 }
 
 describe('run lifecycle and bootstrap options, against real Cyrus', () => {
-  let bed: CyrusTestBed;
-  let work: string;
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    work = mkdtempSync(join(tmpdir(), 'xbs-lifecycle-'));
-    for (const u of ['h1', 'h2', 'c1', 'c2', 'p1', 'p2', 'p3']) await bed.createUser(u, { messages: 3 });
-    await bed.disconnect();
-  });
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const { bed, work } = useBed({
+    scratch: 'xbs-lifecycle-',
+    async setup() {
+      for (const u of ['h1', 'h2', 'c1', 'c2', 'p1', 'p2', 'p3']) await bed.createUser(u, { messages: 3 });
+    },
   });
 
   test('SIGHUP reloads a good config and refuses a bad one, keeping the old one running', async () => {

@@ -1,13 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { CyrusTestBed } from '../cyrus/testbed.js';
+import { describe, test } from 'node:test';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess, type RunningCli } from '../support/run-cli.js';
 import { maxCommandsInFlight, readAttempts } from '../support/state-db-reader.js';
+import { useBed } from '../support/use-bed.js';
 
 interface ReportJson {
   users: Array<{ userid: string; state: string; ageSeconds: number | null; error: string | null }>;
@@ -26,22 +25,14 @@ async function stop(running: RunningCli): Promise<number | string> {
 }
 
 describe('run: the long-lived scheduler against real Cyrus', () => {
-  let bed: CyrusTestBed;
-  let work: string;
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    work = mkdtempSync(join(tmpdir(), 'xbs-run-'));
-    for (let i = 1; i <= 12; i++) await bed.createUser(`k${String(i).padStart(2, '0')}`, { messages: 2 });
-    for (let i = 1; i <= 6; i++) await bed.createUser(`f${i}`, { messages: 2 });
-    for (let i = 1; i <= 6; i++) await bed.createUser(`d${i}`, { messages: 2 });
-    await bed.createUser('slow', { messages: 500, messageBytes: 100_000 });
-    await bed.disconnect();
-  });
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const { bed, work } = useBed({
+    scratch: 'xbs-run-',
+    async setup() {
+      for (let i = 1; i <= 12; i++) await bed.createUser(`k${String(i).padStart(2, '0')}`, { messages: 2 });
+      for (let i = 1; i <= 6; i++) await bed.createUser(`f${i}`, { messages: 2 });
+      for (let i = 1; i <= 6; i++) await bed.createUser(`d${i}`, { messages: 2 });
+      await bed.createUser('slow', { messages: 500, messageBytes: 100_000 });
+    },
   });
 
   test('a short schedule keeps every user younger than maxAge + one cycle for a minute, with maxConcurrent 2 never exceeded', async () => {

@@ -1,28 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { CyrusTestBed } from '../cyrus/testbed.js';
+import { describe, test } from 'node:test';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess } from '../support/run-cli.js';
+import { useBed } from '../support/use-bed.js';
 
 describe('the admin password never appears in any output, even with --verbose', () => {
-  let bed: CyrusTestBed;
-  let work: string;
-  let config: string;
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    work = mkdtempSync(join(tmpdir(), 'xbs-secrets-'));
-    for (const u of ['sa', 'sb']) await bed.createUser(u, { messages: 1 });
-    await bed.disconnect();
-    config = writeBedConfig(bed, work, { extra: 'bootstrap:\n  pause: 0s\n' });
-  });
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const { bed, work, config } = useBed({
+    scratch: 'xbs-secrets-',
+    config: { extra: 'bootstrap:\n  pause: 0s\n' },
+    async setup() {
+      for (const u of ['sa', 'sb']) await bed.createUser(u, { messages: 1 });
+    },
   });
 
   const commands: string[][] = [

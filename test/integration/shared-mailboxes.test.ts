@@ -1,14 +1,12 @@
 // Shared mailboxes, against real Cyrus under both hierarchy separators with virtdomains: discovered,
 // backed up on the scheduler's policy into backupd's one backup of them, %SHARED, and reported as such.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { CyrusTestBed } from '../cyrus/testbed.js';
+import { describe, test } from 'node:test';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess } from '../support/run-cli.js';
 import { readAttempts } from '../support/state-db-reader.js';
+import { useBed } from '../support/use-bed.js';
 
 interface ReportJson {
   counts: Record<string, number>;
@@ -18,26 +16,20 @@ interface ReportJson {
 for (const unixHierarchySep of [false, true]) {
   const sep = unixHierarchySep ? '/' : '.';
   describe(`shared mailboxes ('${sep}' separator, virtdomains)`, () => {
-    let bed: CyrusTestBed;
-    let work: string;
     const shared = ['shared', `shared${sep}news`, `lists${sep}cyrus`, 'shared@example.com', `news${sep}a@example.com`];
 
-    before(async () => {
-      bed = await CyrusTestBed.start({ unixHierarchySep, virtDomains: true, secondImapServer: true });
-      work = mkdtempSync(join(tmpdir(), 'xbs-shared-'));
-      await bed.createUser('anne', { messages: 2 });
-      await bed.createUser('bob@example.com', { messages: 2 });
-      const client = await bed.connect();
-      for (const name of shared) {
-        assert.equal((await client.command(`CREATE "${name}"`)).status, 'OK', name);
-        assert.equal((await client.command(`SETACL "${name}" admin lrswipkxtecda`)).status, 'OK', name);
-      }
-      await bed.disconnect();
-    });
-
-    after(async () => {
-      await bed?.stop();
-      if (work) rmSync(work, { recursive: true, force: true });
+    const { bed, work } = useBed({
+      bed: { unixHierarchySep, virtDomains: true, secondImapServer: true },
+      scratch: 'xbs-shared-',
+      async setup() {
+        await bed.createUser('anne', { messages: 2 });
+        await bed.createUser('bob@example.com', { messages: 2 });
+        const client = await bed.connect();
+        for (const name of shared) {
+          assert.equal((await client.command(`CREATE "${name}"`)).status, 'OK', name);
+          assert.equal((await client.command(`SETACL "${name}" admin lrswipkxtecda`)).status, 'OK', name);
+        }
+      },
     });
 
     test('a cycle backs them up into %SHARED, one XBACKUP each, and the report shows it fresh as what it is', async () => {

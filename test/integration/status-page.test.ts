@@ -1,18 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { USER_STATES } from '../../src/staleness/user-state.js';
-import { CyrusTestBed } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { repoRoot } from '../support/paths.js';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js';
 import { runCliProcess, startCliProcess, type RunningCli } from '../support/run-cli.js';
+import { useBed } from '../support/use-bed.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const PROMTOOL = '/usr/bin/promtool';
@@ -42,17 +41,26 @@ async function backup(config: string, ...userids: string[]): Promise<void> {
 }
 
 describe('status page in headless Chromium, against real Cyrus', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: apt-get install chromium (.ci/run installs it)` }, () => {
-  let bed: CyrusTestBed;
-  let work: string;
   let running: RunningCli | undefined;
   let browser: Browser | undefined;
   let base: string;
   const unreadableFiles: string[] = [];
   const auth = { Authorization: `Bearer ${TOKEN}` };
 
+  const { bed, work } = useBed({
+    scratch: 'xbs-status-page-',
+    async teardown() {
+      await browser?.close();
+      if (running) {
+        running.child.kill('SIGTERM');
+        assert.equal(await running.exited, 0, running.output().stderr);
+      }
+      for (const f of unreadableFiles) chmodSync(f, 0o600);
+    },
+  });
+
+  // The fleet, its backups of different ages and the running scheduler, after useBed's own before hook.
   before(async () => {
-    bed = await CyrusTestBed.start();
-    work = mkdtempSync(join(tmpdir(), 'xbs-status-page-'));
     const fleet = ['anne', 'anne.smith', 'bob', 'carla', 'frank', 'gina', 'newhire1', 'newhire2', 'newhire3', 'newhire4'];
     for (const u of [...fleet, 'olga.left']) await bed.createUser(u, { messages: 2 });
     await bed.disconnect();
@@ -92,17 +100,6 @@ describe('status page in headless Chromium, against real Cyrus', { skip: existsS
       if (summary?.scheduler.lastSuccessAt) break;
     }
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  });
-
-  after(async () => {
-    await browser?.close();
-    if (running) {
-      running.child.kill('SIGTERM');
-      assert.equal(await running.exited, 0, running.output().stderr);
-    }
-    for (const f of unreadableFiles) chmodSync(f, 0o600);
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   test('the page shows the numbers /status has, and a screenshot is saved', async () => {

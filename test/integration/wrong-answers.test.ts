@@ -2,35 +2,27 @@
 // a backup and be wrong. Each drives real imapd and backupd and reads the real files they leave.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { CyrusTestBed } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
 import { readAttempts } from '../support/state-db-reader.js';
+import { useBed } from '../support/use-bed.js';
 import { messagesInBackup, reportUsers, waitFor } from '../faults/support/fault-checks.js';
 
 /** Large enough that backupd stages one batch of 1,024 messages and commits it before the rest arrive. */
 const BIG = { userid: 'big', messages: 4000, messageBytes: 20_000 };
 
 describe('wrong answers about backups, against real Cyrus', () => {
-  let bed: CyrusTestBed;
-  let work: string;
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    work = mkdtempSync(join(tmpdir(), 'xbs-wrong-answers-'));
-    await bed.createUser(BIG.userid, { messages: BIG.messages, messageBytes: BIG.messageBytes });
-    for (const userid of ['fut', 'd002']) await bed.createUser(userid, { messages: 3 });
-    await bed.disconnect();
-  });
-
-  after(async () => {
-    await bed?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const { bed, work } = useBed({
+    scratch: 'xbs-wrong-answers-',
+    async setup() {
+      await bed.createUser(BIG.userid, { messages: BIG.messages, messageBytes: BIG.messageBytes });
+      for (const userid of ['fut', 'd002']) await bed.createUser(userid, { messages: 3 });
+    },
   });
 
   /** The newest chunk's id in a user's index (0 without a backup), read-only. */

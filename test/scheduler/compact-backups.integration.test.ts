@@ -1,15 +1,23 @@
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import pino from 'pino';
 import { compactBackups } from '../../src/scheduler/compact-backups.js';
-import { CyrusTestBed } from '../cyrus/testbed.js';
 import { parseCtlBackupsJsonList } from '../support/ctl-backups-list.js';
+import { useBed } from '../support/use-bed.js';
 
 const CTL_BACKUPS = '/usr/lib/cyrus/bin/ctl_backups';
 
 describe('ctl_backups compact (bootstrap.compactAfter) never takes a userid for an option', () => {
-  let bed: CyrusTestBed;
+  const { bed } = useBed({
+    async setup() {
+      for (const userid of ['anne', 'bob']) {
+        await bed.createUser(userid, { messages: 3 });
+        // The first backup and two that change nothing: two empty chunks that compaction can drop.
+        for (let i = 0; i < 3; i++) assert.equal((await bed.xbackup(`user.${userid}`)).status, 'OK');
+      }
+    },
+  });
 
   /** Each user's data file size: compaction rewrites the file smaller, dropping the empty chunks of the backups since the first. */
   const dataFileSizes = async () =>
@@ -22,20 +30,6 @@ describe('ctl_backups compact (bootstrap.compactAfter) never takes a userid for 
     await compactBackups(CTL_BACKUPS, bed.backup.confPath, userids, logger);
     return logged;
   };
-
-  before(async () => {
-    bed = await CyrusTestBed.start();
-    for (const userid of ['anne', 'bob']) {
-      await bed.createUser(userid, { messages: 3 });
-      // The first backup and two that change nothing: two empty chunks that compaction can drop.
-      for (let i = 0; i < 3; i++) assert.equal((await bed.xbackup(`user.${userid}`)).status, 'OK');
-    }
-    await bed.disconnect();
-  });
-
-  after(async () => {
-    await bed?.stop();
-  });
 
   for (const userid of ['-A', '-u', '--help']) {
     test(`a userid ${userid} reaches ctl_backups as a userid (not in backups.db), and no backup is compacted`, async () => {

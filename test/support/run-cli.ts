@@ -11,6 +11,26 @@ export interface CliResult {
 /** The built CLI's entry point, for tests that run it under a wrapper (as another user, say). */
 export const MAIN = join(repoRoot, 'dist/src/cli/main.js');
 
+/**
+ * Runs a command in this process, through runCli (what main.js calls with the real stdout and stderr):
+ * no node start-up, so a fraction of a process's cost. For commands that need no process of their own;
+ * use runCliProcess for signals, `run`, another user, a bound on a hang, or the log lines: they go
+ * straight to file descriptor 2 (pino), not through runCli's io. `env` reaches what the CLI reads through
+ * its io (XBACKUP_SCHEDULER_CONFIG), not a server's passwordEnv, which is read from process.env.
+ */
+export async function runCliInProcess(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  // Loaded on first use, so that files that only spawn the CLI do not load it too.
+  const { runCli } = await import('../../src/cli/program.js');
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void (stderr += text),
+    env: { ...process.env, ...options.env },
+  });
+  return { code, stdout, stderr };
+}
+
 /** Runs the built CLI as a separate process, exactly as an admin's shell would. */
 export function runCliProcess(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
   return runProcess([process.execPath, MAIN, ...args], options);
