@@ -633,8 +633,9 @@ async function prepareDir(fixed: string | undefined, settings: Settings): Promis
   if (Buffer.byteLength(lmtpSocketPath(path.join(dir, 'imap2'))) > MAX_UNIX_SOCKET_PATH) {
     throw new Error(`test bed dir ${dir} is too long for the LMTP unix socket path; pick a shorter dir`);
   }
-  // Servers of two releases run as two uids: both must reach their own folders below this one.
-  await fsp.chmod(dir, 0o711);
+  // Servers of two releases may run as two uids: both must then reach their own folders below this one.
+  // Otherwise it stays open to its owner alone (mkdtemp's 0700), which the least-privilege tests rely on.
+  if (settings.imapRuntime.account.uid !== settings.backupRuntime.account.uid) await fsp.chmod(dir, 0o711);
   for (const runtime of [settings.imapRuntime, settings.backupRuntime]) checkReachableByCyrus(dir, runtime.account);
   return dir;
 }
