@@ -1,5 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import type { FileFingerprint } from './scan-cache.js';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { fingerprintOfStats, sameFingerprint, type FileFingerprint } from './file-fingerprint.js';
 import { HEADER_BYTES, parseDatabaseHeader } from './sqlite-file/database-header.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 import { PageCursor } from './sqlite-file/page-cursor.js';
@@ -88,9 +88,12 @@ export function readChunkTableFromPages(indexFile: string): ChunkTablePages | No
     const [newestEnd, newestOffset, newestLength] = newestId === null ? [null, null, null] : row;
     if (mayExist(`${indexFile}-journal`)) throw new NotPlainPages('a journal is present');
     readHeader(fd, headerAgain);
-    if (!headerAgain.equals(headerFirst) || !sameFile(before, fstatSync(fd))) throw new NotPlainPages('written while it was read');
+    const after = fstatSync(fd);
+    // ctime as well, which only this check asks: nobody can set it back, so it shows a write even where
+    // mtime was restored. Between scans it would also take a chmod or a new link for a change, for nothing.
+    if (!headerAgain.equals(headerFirst) || !sameFingerprint(before, after) || after.ctimeMs !== before.ctimeMs) throw new NotPlainPages('written while it was read');
     return {
-      fingerprint: { ino: before.ino, size: before.size, mtimeMs: before.mtimeMs },
+      fingerprint: fingerprintOfStats(before),
       userVersion: header.userVersion,
       chunks,
       newestId,
@@ -122,10 +125,6 @@ function mayExist(file: string): boolean {
   } catch {
     return true;
   }
-}
-
-function sameFile(a: Stats, b: Stats): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
 /** A file-system error or a page this reader does not trust; anything else is a bug, and is thrown. */

@@ -1,8 +1,7 @@
-import { statSync } from 'node:fs';
 import { readChunkTableFromPages } from './chunk-table-from-pages.js';
+import { fingerprintOf, type BackupFingerprint } from './file-fingerprint.js';
 import { BackupIndexError } from './index-error.js';
 import { indexFileOf, readBackup, type BackupIndexSummary } from './index-reader.js';
-import type { BackupFingerprint, FileFingerprint } from './scan-cache.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 
 /**
@@ -32,15 +31,5 @@ export function readIndexOf(dataFile: string): IndexRead {
   } catch (err) {
     if (!(err instanceof BackupIndexError)) throw err;
     return { bySqlite, summary: null, fingerprint: undefined, error: err };
-  }
-}
-
-/** Undefined when the file cannot even be stat'ed: the read that follows says why. */
-export function fingerprintOf(file: string): FileFingerprint | undefined {
-  try {
-    const st = statSync(file);
-    return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
-  } catch {
-    return undefined;
   }
 }

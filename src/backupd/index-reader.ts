@@ -4,7 +4,7 @@ import { basename, dirname } from 'node:path';
 import { isAccessDenied, whereDenied } from '../config/read-access.js';
 import { readChunkTableFromPages, type ChunkTablePages } from './chunk-table-from-pages.js';
 import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
-import type { FileFingerprint } from './scan-cache.js';
+import { fingerprintOfStats, type FileFingerprint } from './file-fingerprint.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 import { rememberParsedSchema, SCHEMA_ROWS_SQL } from './sqlite-file/parsed-schemas.js';
 
@@ -298,7 +298,7 @@ function readDataFile(dataFile: string, indexFile: string, newest: ChunkPlace | 
         throw new BackupIndexError(dataFile, 'data-damaged', `no gzip member at byte ${offset}, where ${indexFile} has its newest chunk (${id}) start: the data file was replaced or overwritten`);
       }
     }
-    return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+    return fingerprintOfStats(st);
   } catch (err) {
     throw err instanceof BackupIndexError ? err : dataFileError(dataFile, err);
   } finally {

@@ -1,9 +1,8 @@
-import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { BackupFiles } from './backups-listing.js';
 import { claimBatches, sharedCounter } from './claim-batches.js';
-import type { BackupFingerprint } from './scan-cache.js';
+import { BACKUP_FINGERPRINT_NUMBERS, backupStillHolds, readBackupFingerprint, writeBackupFingerprint, type BackupFingerprint } from './file-fingerprint.js';
 
 /** Below this many indexes the stats are done on this thread: handing them over would cost more. */
 const PARALLEL_FROM = 4000;
@@ -19,30 +18,16 @@ type Verdict = typeof UNCHECKED | typeof UNCHANGED | typeof CHANGED;
 /** One check as a worker receives it; `files` only when the lists differ from the ones it holds. */
 export interface UnchangedCheckJob {
   files?: BackupFiles;
-  /** Per backup the index's ino, size and mtimeMs, then the data file's; NaN ino when there is nothing to compare with. */
+  /** Per backup its fingerprint when last read (written by writeBackupFingerprint; none: nothing to compare with). */
   expected: Float64Array;
   verdicts: Uint8Array;
   next: Int32Array;
 }
 
-/** Numbers per backup in `expected`. */
-const WIDTH = 6;
-
-/** The stats and the comparison, the same on every thread: the data file is looked at only when the index held. */
+/** The stats and the comparison, the same on every thread. */
 export function verdictOf(files: BackupFiles, expected: Float64Array, i: number): Verdict {
-  if (Number.isNaN(expected[WIDTH * i]!)) return CHANGED;
-  return holds(files.index[i]!, expected, WIDTH * i) && holds(files.data[i]!, expected, WIDTH * i + 3) ? UNCHANGED : CHANGED;
-}
-
-/** A file that cannot be stat'ed (gone, or a directory on its way refuses this process) has changed: its read says why. */
-function holds(file: string, expected: Float64Array, at: number): boolean {
-  let st;
-  try {
-    st = statSync(file, { throwIfNoEntry: false });
-  } catch {
-    return false;
-  }
-  return st !== undefined && st.ino === expected[at] && st.size === expected[at + 1] && st.mtimeMs === expected[at + 2];
+  const was = readBackupFingerprint(expected, BACKUP_FINGERPRINT_NUMBERS * i);
+  return was && backupStillHolds(files.index[i]!, files.data[i]!, was) ? UNCHANGED : CHANGED;
 }
 
 interface CheckWorker {
@@ -74,24 +59,11 @@ export class UnchangedIndexCheck {
     // A first scan has nothing to compare with: no stat, and no thread started for none.
     if (expected.every((fingerprint) => fingerprint === undefined)) return new Array<boolean>(count).fill(false);
     const job: UnchangedCheckJob = {
-      expected: new Float64Array(new SharedArrayBuffer(WIDTH * count * Float64Array.BYTES_PER_ELEMENT)),
+      expected: new Float64Array(new SharedArrayBuffer(BACKUP_FINGERPRINT_NUMBERS * count * Float64Array.BYTES_PER_ELEMENT)),
       verdicts: new Uint8Array(new SharedArrayBuffer(count)),
       next: sharedCounter(),
     };
-    expected.forEach((fingerprint, i) => {
-      const at = WIDTH * i;
-      if (!fingerprint) {
-        job.expected[at] = Number.NaN;
-        return;
-      }
-      const { index, data } = fingerprint;
-      job.expected[at] = index.ino;
-      job.expected[at + 1] = index.size;
-      job.expected[at + 2] = index.mtimeMs;
-      job.expected[at + 3] = data.ino;
-      job.expected[at + 4] = data.size;
-      job.expected[at + 5] = data.mtimeMs;
-    });
+    expected.forEach((fingerprint, i) => writeBackupFingerprint(job.expected, BACKUP_FINGERPRINT_NUMBERS * i, fingerprint));
     const helping = count >= this.parallelFrom ? this.startWorkers().map((w) => this.runOn(w, files, job)) : [];
     claimBatches(count, job.next, (i) => {
       job.verdicts[i] = verdictOf(files, job.expected, i);

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { BackupFiles } from '../../src/backupd/backups-listing.js';
-import { fingerprintOf } from '../../src/backupd/index-read.js';
-import type { BackupFingerprint } from '../../src/backupd/scan-cache.js';
+import { fingerprintOf, type BackupFingerprint } from '../../src/backupd/file-fingerprint.js';
 import { UnchangedIndexCheck } from '../../src/backupd/unchanged-index-check.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xbs-unchanged-'));
