@@ -4,7 +4,7 @@ import { useridFromCyrus } from '../cyrus-names/cyrus-userid.js';
 import { CyrusDbError } from './cyrusdb/errors.js';
 import { readCyrusDb } from './cyrusdb/snapshot.js';
 import type { CyrusDbEntry } from './cyrusdb/types.js';
-import { indexFileOf } from './index-reader.js';
+import { indexFileOf } from './index-file.js';
 import { fingerprintOfStats, sameFingerprint, type FileFingerprint } from './file-fingerprint.js';
 
 /** Each backup's two files, in the listing's order. */

@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { claimBatches, sharedCounter } from './claim-batches.js';
-import { readIndexOf, type IndexRead } from './index-read.js';
-import { IndexReadRows, type SharedIndexReadRows, type WireError } from './index-read-rows.js';
+import { readIndexOf, type IndexRead } from './scan-read.js';
+import { IndexReadRows, type SharedIndexReadRows, type WireError } from './scan-read-rows.js';
 
 /** Below this many indexes a worker's start (tens of ms) costs more than it saves. */
 const PARALLEL_FROM = 2000;

@@ -1,5 +1,5 @@
+import type { BackupIndexSummary } from './backup-summary.js';
 import type { BackupFingerprint } from './file-fingerprint.js';
-import type { BackupIndexSummary } from './index-reader.js';
 
 export interface CachedIndex {
   dataFile: string;

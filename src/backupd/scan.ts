@@ -1,7 +1,7 @@
 import type { BackupServerPaths } from '../config/backup-server.js';
 import { BackupsDbReader, type BackupsListing } from './backups-listing.js';
 import type { BackupIndexError } from './index-error.js';
-import type { BackupIndexSummary } from './index-reader.js';
+import type { BackupIndexSummary } from './backup-summary.js';
 import { readIndexes } from './parallel-index-scan.js';
 import type { CachedIndex, ScanCacheStore } from './scan-cache.js';
 import { UnchangedIndexCheck } from './unchanged-index-check.js';

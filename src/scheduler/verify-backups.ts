@@ -1,7 +1,7 @@
+import { readBackupIndex } from '../backupd/backup-summary.js';
 import type { BackupsDbReader } from '../backupd/backups-listing.js';
 import { CyrusDbError } from '../backupd/cyrusdb/errors.js';
 import { BackupIndexError } from '../backupd/index-error.js';
-import { readBackupIndex } from '../backupd/index-reader.js';
 import { NO_CHUNK, type ChunkMark } from './backup-result.js';
 
 export interface Verification {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { BackupIndexError } from '../../src/backupd/index-error.js';
-import { readIndexOf, type IndexRead } from '../../src/backupd/index-read.js';
+import { readIndexOf, type IndexRead } from '../../src/backupd/scan-read.js';
 import { readIndexes } from '../../src/backupd/parallel-index-scan.js';
 import { writeSyntheticBackup } from '../support/synthetic-backup.js';
 

@@ -1,7 +1,10 @@
+// A scan's read of one backup: backup-summary.ts's summary, with the fingerprint that lets the next scan
+// skip it, and whether SQLite had to read it.
+import { readBackup, type BackupIndexSummary } from './backup-summary.js';
 import { readChunkTableFromPages } from './chunk-table-from-pages.js';
 import { fingerprintOf, type BackupFingerprint } from './file-fingerprint.js';
 import { BackupIndexError } from './index-error.js';
-import { indexFileOf, readBackup, type BackupIndexSummary } from './index-reader.js';
+import { indexFileOf } from './index-file.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 
 /**

@@ -1,6 +1,7 @@
-import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
+// A whole scan's reads (scan-read.ts) in shared memory, so that several threads can make them.
 import { BACKUP_FINGERPRINT_NUMBERS, readBackupFingerprint, writeBackupFingerprint } from './file-fingerprint.js';
-import type { IndexRead } from './index-read.js';
+import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
+import type { IndexRead } from './scan-read.js';
 
 /** Kinds of row: 0 is a row nobody has read. */
 const SUMMARY = 1;
