@@ -88,23 +88,30 @@ export interface BackupRead {
 /**
  * Reads a user's backup without ever writing: its index, and where the index says its newest chunk is,
  * its data file. The summary comes from the chunk table's pages when they are settled (see
- * readChunkTableFromPages); otherwise, and for the detail, from SQLite: opened read-only, never created,
- * and with a short busy timeout so a backup in progress makes this user "try again later" instead of
- * stalling the scan. `pages` is a read of the pages the caller already made.
+ * readChunkTableFromPages) and the page reader is not turned off; otherwise, and for the detail, from
+ * SQLite: opened read-only, never created, and with a short busy timeout so a backup in progress makes
+ * this user "try again later" instead of stalling the scan.
  */
-export function readBackupIndex(dataFile: string, options?: { pages: ChunkTablePages | NotPlainPages }): BackupIndexSummary;
+export function readBackupIndex(dataFile: string, options?: { pageReader?: boolean | undefined }): BackupIndexSummary;
 export function readBackupIndex(dataFile: string, options: { detail: true }): BackupIndexDetail;
 export function readBackupIndex(
   dataFile: string,
-  options?: { detail: true } | { pages: ChunkTablePages | NotPlainPages },
+  options?: { detail: true } | { pageReader?: boolean | undefined },
 ): BackupIndexSummary | BackupIndexDetail {
-  if (options === undefined || !('detail' in options)) return readBackup(dataFile, options?.pages).summary;
+  if (options === undefined || !('detail' in options)) return readBackup(dataFile, chunkTablePages(indexFileOf(dataFile), options?.pageReader ?? true)).summary;
   const row = sqliteRows(indexFileOf(dataFile), DETAIL_SQL) as DetailRow;
   return { ...summarize(dataFile, row).summary, messages: row.messages, mailboxes: row.mailboxes };
 }
 
-/** readBackupIndex's summary, with the fingerprint of the data file it read. */
-export function readBackup(dataFile: string, pages = readChunkTableFromPages(indexFileOf(dataFile))): BackupRead {
+const PAGE_READER_OFF = new NotPlainPages('the page reader is turned off (backupd.pageReader: false)');
+
+/** Where the page reader is chosen: the pages as read, or, when it is turned off, no read at all (SQLite's turn). */
+export function chunkTablePages(indexFile: string, pageReader: boolean): ChunkTablePages | NotPlainPages {
+  return pageReader ? readChunkTableFromPages(indexFile) : PAGE_READER_OFF;
+}
+
+/** readBackupIndex's summary from `pages` (a read of them, or why there is none), with the fingerprint of the data file it read. */
+export function readBackup(dataFile: string, pages: ChunkTablePages | NotPlainPages): BackupRead {
   // An older schema is left to SQLite, whose read says what it lacks.
   if (!(pages instanceof NotPlainPages) && pages.userVersion >= MIN_SCHEMA_VERSION) {
     const { chunks, newestId: newest, newestEnd: last, newestOffset: offset, newestLength: length } = pages;

@@ -7,6 +7,9 @@ import type { CyrusDbEntry } from './cyrusdb/types.js';
 import { indexFileOf } from './index-file.js';
 import { fingerprintOfStats, sameFingerprint, type FileFingerprint } from './file-fingerprint.js';
 
+/** Where backups.db is, and whether the indexes it names may be read from their pages (default: yes). */
+export type BackupdFiles = Pick<BackupServerPaths, 'backupsDb' | 'backupsDbFormat'> & Partial<Pick<BackupServerPaths, 'pageReader'>>;
+
 /** Each backup's two files, in the listing's order. */
 export interface BackupFiles {
   index: readonly string[];
@@ -38,7 +41,7 @@ const SAME_TIMESTAMP_MS = 2000;
 export class BackupsDbReader {
   private last: BackupsListing | undefined;
 
-  constructor(readonly paths: Pick<BackupServerPaths, 'backupsDb' | 'backupsDbFormat'>) {}
+  constructor(readonly paths: BackupdFiles) {}
 
   /** The current listing (the same object while backups.db is unchanged); null when backups.db does not exist yet. */
   async listing(): Promise<BackupsListing | null> {

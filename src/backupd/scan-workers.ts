@@ -36,6 +36,7 @@ export interface ReadJob {
   kind: 'read';
   id: number;
   dataFiles: readonly string[];
+  pageReader: boolean;
   rows: SharedIndexReadRows;
   next: Int32Array;
 }
@@ -70,7 +71,7 @@ export function doClaimedPart(job: ScanJob): Array<[number, WireError]> {
     return [];
   }
   const rows = new IndexReadRows(job.rows);
-  claimBatches(job.dataFiles.length, job.next, (i) => rows.set(i, readIndexOf(job.dataFiles[i]!)));
+  claimBatches(job.dataFiles.length, job.next, (i) => rows.set(i, readIndexOf(job.dataFiles[i]!, job.pageReader)));
   return [...rows.errors];
 }
 
@@ -131,14 +132,14 @@ export class ScanWorkers {
     return Array.from(job.verdicts, (verdict, i) => (verdict === UNCHECKED ? verdictOf(files, job.expected, i) : verdict) === UNCHANGED);
   }
 
-  /** Every index's read, in the order given. */
-  async readIndexes(dataFiles: readonly string[]): Promise<IndexRead[]> {
-    if (dataFiles.length < this.from.read || this.workerCount <= 0) return dataFiles.map((dataFile) => readIndexOf(dataFile));
+  /** Every index's read, in the order given; `pageReader` false (backupd.pageReader): every one by SQLite. */
+  async readIndexes(dataFiles: readonly string[], pageReader = true): Promise<IndexRead[]> {
+    if (dataFiles.length < this.from.read || this.workerCount <= 0) return dataFiles.map((dataFile) => readIndexOf(dataFile, pageReader));
     const rows = IndexReadRows.create(dataFiles.length);
-    const job: ReadJob = { kind: 'read', id: this.nextJobId++, dataFiles, rows: rows.shared, next: sharedCounter() };
+    const job: ReadJob = { kind: 'read', id: this.nextJobId++, dataFiles, pageReader, rows: rows.shared, next: sharedCounter() };
     for (const [i, error] of await this.share(job, true)) rows.errors.set(i, error);
     // A worker that failed may have left rows it claimed unread: they are read here, so its failure changes nothing.
-    return dataFiles.map((dataFile, i) => (rows.isComplete(i) ? rows.get(i) : readIndexOf(dataFile)));
+    return dataFiles.map((dataFile, i) => (rows.isComplete(i) ? rows.get(i) : readIndexOf(dataFile, pageReader)));
   }
 
   async close(): Promise<void> {

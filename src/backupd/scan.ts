@@ -1,6 +1,5 @@
-import type { BackupServerPaths } from '../config/backup-server.js';
 import type { BackupIndexSummary } from './backup-summary.js';
-import { BackupsDbReader, type BackupsListing } from './backups-listing.js';
+import { BackupsDbReader, type BackupdFiles, type BackupsListing } from './backups-listing.js';
 import type { BackupIndexError } from './index-error.js';
 import type { CachedIndex, ScanCacheStore } from './scan-cache.js';
 import { ScanWorkers } from './scan-workers.js';
@@ -50,7 +49,7 @@ export class BackupServerScanner {
 
   /** Given a BackupsDbReader, shares its listing (the scheduler's checks after each XBACKUP read it too). */
   constructor(
-    backupsDb: BackupsDbReader | Pick<BackupServerPaths, 'backupsDb' | 'backupsDbFormat'>,
+    backupsDb: BackupsDbReader | BackupdFiles,
     private readonly store?: ScanCacheStore,
     private readonly clock: () => number = Date.now,
     options: { scansOnce?: boolean } = {},
@@ -86,7 +85,10 @@ export class BackupServerScanner {
     });
 
     const changed: Array<readonly [string, CachedIndex]> = [];
-    const reads = await this.workers.readIndexes(unseen.map((i) => listing.entries[i]!.dataFile));
+    const reads = await this.workers.readIndexes(
+      unseen.map((i) => listing.entries[i]!.dataFile),
+      this.backupsDb.paths.pageReader ?? true,
+    );
     unseen.forEach((entryIndex, readIndex) => {
       const { userid, dataFile } = listing.entries[entryIndex]!;
       const { fingerprint, summary, error, bySqlite } = reads[readIndex]!;
