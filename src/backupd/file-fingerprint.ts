@@ -20,29 +20,28 @@ export interface BackupFingerprint {
 export const fingerprintOfStats = (st: Stats): FileFingerprint => ({ ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
 
 /**
- * The file's fingerprint now; undefined when it cannot be stat'ed (gone, or a folder on its way refuses
- * this process): whatever reads it next says why. A missing file is an answer, not an exception to build.
+ * The file as stat(2) sees it now; undefined when it cannot be stat'ed (gone, or a folder on its way
+ * refuses this process): whatever reads it next says why. A missing file is an answer, not an exception to build.
  */
-export function fingerprintOf(file: string): FileFingerprint | undefined {
+function statOf(file: string): Stats | undefined {
   try {
-    const st = statSync(file, { throwIfNoEntry: false });
-    return st && fingerprintOfStats(st);
+    return statSync(file, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }
 }
 
-/** A file without a fingerprint is never the same as one with. Takes Stats as well: they carry the same fields. */
-export function sameFingerprint(a: FileFingerprint, b: FileFingerprint | undefined): boolean {
-  return b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+export function fingerprintOf(file: string): FileFingerprint | undefined {
+  const st = statOf(file);
+  return st && fingerprintOfStats(st);
 }
 
-/** Whether `file` still has the fingerprint it had. */
-export const stillHolds = (file: string, was: FileFingerprint): boolean => sameFingerprint(was, fingerprintOf(file));
+/** The comparison every check makes. A file without a fingerprint (undefined) has changed; Stats serve as a fingerprint. */
+function holds(now: FileFingerprint | undefined, ino: number, size: number, mtimeMs: number): boolean {
+  return now !== undefined && now.ino === ino && now.size === size && now.mtimeMs === mtimeMs;
+}
 
-/** Whether both files of a backup still have their fingerprints; the data file is stat'ed only when the index held. */
-export const backupStillHolds = (indexFile: string, dataFile: string, was: BackupFingerprint): boolean =>
-  stillHolds(indexFile, was.index) && stillHolds(dataFile, was.data);
+export const sameFingerprint = (was: FileFingerprint, now: FileFingerprint | undefined): boolean => holds(now, was.ino, was.size, was.mtimeMs);
 
 /**
  * A backup's fingerprint in shared memory, for the scan's threads: the index's ino, size and mtimeMs, then
@@ -61,6 +60,17 @@ export function readBackupFingerprint(numbers: Float64Array, at: number): Backup
   const data = readFile(numbers, at + DATA_AT);
   return index && data && { index, data };
 }
+
+/**
+ * Whether both files of the backup whose fingerprint was written at `at` still have theirs: never without
+ * one, and the data file is stat'ed only when the index held. Read in place: a scan asks it of every
+ * backup, where an object for each fingerprint would cost it a few percent.
+ */
+export function backupStillHoldsAt(indexFile: string, dataFile: string, numbers: Float64Array, at: number): boolean {
+  return !Number.isNaN(numbers[at]!) && fileHoldsAt(indexFile, numbers, at) && fileHoldsAt(dataFile, numbers, at + DATA_AT);
+}
+
+const fileHoldsAt = (file: string, numbers: Float64Array, at: number): boolean => holds(statOf(file), numbers[at]!, numbers[at + 1]!, numbers[at + 2]!);
 
 function writeFile(numbers: Float64Array, at: number, fingerprint: FileFingerprint | undefined): void {
   numbers[at] = fingerprint ? fingerprint.ino : Number.NaN;

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { BackupFiles } from './backups-listing.js';
 import { claimBatches, sharedCounter } from './claim-batches.js';
-import { BACKUP_FINGERPRINT_NUMBERS, backupStillHolds, readBackupFingerprint, writeBackupFingerprint, type BackupFingerprint } from './file-fingerprint.js';
+import { BACKUP_FINGERPRINT_NUMBERS, backupStillHoldsAt, writeBackupFingerprint, type BackupFingerprint } from './file-fingerprint.js';
 import { IndexReadRows, type SharedIndexReadRows, type WireError } from './scan-read-rows.js';
 import { readIndexOf, type IndexRead } from './scan-read.js';
 
@@ -57,8 +57,7 @@ export interface JobDone {
 
 /** The stats and the comparison of backup `i`, the same on every thread. */
 function verdictOf(files: BackupFiles, expected: Float64Array, i: number): number {
-  const was = readBackupFingerprint(expected, BACKUP_FINGERPRINT_NUMBERS * i);
-  return was && backupStillHolds(files.index[i]!, files.data[i]!, was) ? UNCHANGED : CHANGED;
+  return backupStillHoldsAt(files.index[i]!, files.data[i]!, expected, BACKUP_FINGERPRINT_NUMBERS * i) ? UNCHANGED : CHANGED;
 }
 
 /** This thread's part of `job`: the batches it claims, until none is left; the errors of its reads. */
