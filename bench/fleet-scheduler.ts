@@ -93,6 +93,7 @@ export async function runFleetSchedulerBenchmark(
     if (scanner.lastStats.indexesReused !== server.users.length) problems.push(`rescan reused ${scanner.lastStats.indexesReused} of ${server.users.length} indexes`);
     if (json.length === 0) problems.push('the warm report wrote nothing');
   }
+  await scanner.close();
 
   // What CycleRunner.look() does after classifying: the servers as discovery left them, the memory as the planner takes it.
   const plan = (maxPerCycle: number) => {

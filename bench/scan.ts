@@ -144,9 +144,11 @@ async function reportConfigs(server: SyntheticBackupServer): Promise<{ cold: str
   const warmState = join(server.runDir, 'scheduler-state.db');
   rmSync(warmState, { force: true });
   const db = openStateDb(warmState);
+  const scanner = new BackupServerScanner(backupServerPaths(readImapdConf(server.imapdConf)), new SqliteScanCache(db));
   try {
-    await new BackupServerScanner(backupServerPaths(readImapdConf(server.imapdConf)), new SqliteScanCache(db)).scan();
+    await scanner.scan();
   } finally {
+    await scanner.close();
     db.close();
   }
   return { cold: config('report-cold.yaml', coldState), warm: config('report-warm.yaml', warmState) };
@@ -182,20 +184,24 @@ async function measureWithDroppedCache(
 /** The scheduler's view: one scanner kept alive, so the second scan only stats the indexes. */
 async function measureInProcessScans(server: SyntheticBackupServer, rounds: number, problems: string[]): Promise<ScanBenchResult['inProcess']> {
   const scanner = new BackupServerScanner(backupServerPaths(readImapdConf(server.imapdConf)), new MemoryScanCache());
-  let started = performance.now();
-  await scanner.scan();
-  const firstScanMs = performance.now() - started;
-  const repeatScan = new Samples();
-  for (let round = 0; round < rounds; round++) {
-    started = performance.now();
-    const view = await scanner.scan();
-    repeatScan.add(performance.now() - started);
-    const { indexesReused, users } = scanner.lastStats;
-    if (view.entries.length !== server.users.length || indexesReused !== users) {
-      problems.push(`repeat scan(): ${view.entries.length} entries, ${indexesReused} indexes reused; expected ${server.users.length} of each`);
+  try {
+    let started = performance.now();
+    await scanner.scan();
+    const firstScanMs = performance.now() - started;
+    const repeatScan = new Samples();
+    for (let round = 0; round < rounds; round++) {
+      started = performance.now();
+      const view = await scanner.scan();
+      repeatScan.add(performance.now() - started);
+      const { indexesReused, users } = scanner.lastStats;
+      if (view.entries.length !== server.users.length || indexesReused !== users) {
+        problems.push(`repeat scan(): ${view.entries.length} entries, ${indexesReused} indexes reused; expected ${server.users.length} of each`);
+      }
     }
+    return { firstScanMs, repeatScan };
+  } finally {
+    await scanner.close();
   }
-  return { firstScanMs, repeatScan };
 }
 
 /** `ctl_backups list` prints `timestamp TAB bytes TAB userid TAB path` per backup. */

@@ -4,8 +4,11 @@ import { useridFromCyrus } from '../cyrus-names/cyrus-userid.js';
 import { CyrusDbError } from './cyrusdb/errors.js';
 import { readCyrusDb } from './cyrusdb/snapshot.js';
 import type { CyrusDbEntry } from './cyrusdb/types.js';
-import { indexFileOf } from './index-reader.js';
-import type { FileFingerprint } from './scan-cache.js';
+import { indexFileOf } from './index-file.js';
+import { fingerprintOfStats, sameFingerprint, type FileFingerprint } from './file-fingerprint.js';
+
+/** Where backups.db is, and whether the indexes it names may be read from their pages (default: yes). */
+export type BackupdFiles = Pick<BackupServerPaths, 'backupsDb' | 'backupsDbFormat'> & Partial<Pick<BackupServerPaths, 'pageReader'>>;
 
 /** Each backup's two files, in the listing's order. */
 export interface BackupFiles {
@@ -38,19 +41,20 @@ const SAME_TIMESTAMP_MS = 2000;
 export class BackupsDbReader {
   private last: BackupsListing | undefined;
 
-  constructor(readonly paths: Pick<BackupServerPaths, 'backupsDb' | 'backupsDbFormat'>) {}
+  constructor(readonly paths: BackupdFiles) {}
 
   /** The current listing (the same object while backups.db is unchanged); null when backups.db does not exist yet. */
   async listing(): Promise<BackupsListing | null> {
+    // Not fingerprintOf(): a missing backups.db is an answer of its own (no backup yet), not a file to read.
     let fingerprint: FileFingerprint | undefined;
     try {
-      const st = statSync(this.paths.backupsDb);
-      fingerprint = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      const st = statSync(this.paths.backupsDb, { throwIfNoEntry: false });
+      if (!st) {
         this.last = undefined;
         return null;
       }
+      fingerprint = fingerprintOfStats(st);
+    } catch {
       // Anything else (a permission problem) is for the read to report.
     }
     const last = this.last;
@@ -82,8 +86,4 @@ export class BackupsDbReader {
       throw err;
     }
   }
-}
-
-function sameFingerprint(a: FileFingerprint, b: FileFingerprint | undefined): boolean {
-  return b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }

@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import type { FileFingerprint } from './scan-cache.js';
+import { fstatSync, readSync, statSync } from 'node:fs';
+import { fingerprintOfStats, sameFingerprint, type FileFingerprint } from './file-fingerprint.js';
+import { withIndexDescriptor } from './index-file.js';
 import { HEADER_BYTES, parseDatabaseHeader } from './sqlite-file/database-header.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 import { PageCursor } from './sqlite-file/page-cursor.js';
@@ -63,48 +64,46 @@ const row: [number | null, number | null, number | null] = [null, null, null];
  * explains errors.
  */
 export function readChunkTableFromPages(indexFile: string): ChunkTablePages | NotPlainPages {
-  let fd: number;
   try {
-    fd = openSync(indexFile, 'r');
+    // Safe only because nothing in this process holds SQLite's lock on this file now (see index-file.ts).
+    return withIndexDescriptor(indexFile, (fd) => readPages(indexFile, fd));
   } catch (err) {
     return declined(err);
   }
-  try {
-    const before = fstatSync(fd);
-    readHeader(fd, headerFirst);
-    const header = parseDatabaseHeader(headerFirst, before.size);
-    if (mayExist(`${indexFile}-journal`) || mayExist(`${indexFile}-wal`)) throw new NotPlainPages('a journal is present');
-    const file = new PageFile(fd, header, before.size);
-    if (!file.startsWith(headerFirst)) throw new NotPlainPages('written while it was read');
-    const table = matchParsedSchema(file).chunk;
-    if (!table || table.rootPage < 2 || !CYRUS_CHUNK_TABLE.test(table.sql)) throw new NotPlainPages('not the chunk table Cyrus creates');
-    // Rows come in rising rowid (= chunk id) order: the last one decoded is the newest chunk's. Every
-    // row is decoded, as SQLite reads every row's ts_end, so that damage anywhere is seen by both.
-    let newestId: number | null = null;
-    const chunks = forEachTableRow(file, table.rootPage, (page, rowid, start, end, payloadSize) => {
-      newestId = rowid;
-      decodeChunkRow(page, start, end, payloadSize);
-    });
-    const [newestEnd, newestOffset, newestLength] = newestId === null ? [null, null, null] : row;
-    if (mayExist(`${indexFile}-journal`)) throw new NotPlainPages('a journal is present');
-    readHeader(fd, headerAgain);
-    if (!headerAgain.equals(headerFirst) || !sameFile(before, fstatSync(fd))) throw new NotPlainPages('written while it was read');
-    return {
-      fingerprint: { ino: before.ino, size: before.size, mtimeMs: before.mtimeMs },
-      userVersion: header.userVersion,
-      chunks,
-      newestId,
-      newestEnd,
-      newestOffset,
-      newestLength,
-    };
-  } catch (err) {
-    return declined(err);
-  } finally {
-    // Safe only because nothing in this process holds SQLite's lock on this file now: closing any
-    // descriptor of a file drops the process's POSIX locks on it.
-    closeSync(fd);
-  }
+}
+
+function readPages(indexFile: string, fd: number): ChunkTablePages {
+  const before = fstatSync(fd);
+  readHeader(fd, headerFirst);
+  const header = parseDatabaseHeader(headerFirst, before.size);
+  if (mayExist(`${indexFile}-journal`) || mayExist(`${indexFile}-wal`)) throw new NotPlainPages('a journal is present');
+  const file = new PageFile(fd, header, before.size);
+  if (!file.startsWith(headerFirst)) throw new NotPlainPages('written while it was read');
+  const table = matchParsedSchema(file).chunk;
+  if (!table || table.rootPage < 2 || !CYRUS_CHUNK_TABLE.test(table.sql)) throw new NotPlainPages('not the chunk table Cyrus creates');
+  // Rows come in rising rowid (= chunk id) order: the last one decoded is the newest chunk's. Every
+  // row is decoded, as SQLite reads every row's ts_end, so that damage anywhere is seen by both.
+  let newestId: number | null = null;
+  const chunks = forEachTableRow(file, table.rootPage, (page, rowid, start, end, payloadSize) => {
+    newestId = rowid;
+    decodeChunkRow(page, start, end, payloadSize);
+  });
+  const [newestEnd, newestOffset, newestLength] = newestId === null ? [null, null, null] : row;
+  if (mayExist(`${indexFile}-journal`)) throw new NotPlainPages('a journal is present');
+  readHeader(fd, headerAgain);
+  const after = fstatSync(fd);
+  // ctime as well, which only this check asks: nobody can set it back, so it shows a write even where
+  // mtime was restored. Between scans it would also take a chmod or a new link for a change, for nothing.
+  if (!headerAgain.equals(headerFirst) || !sameFingerprint(before, after) || after.ctimeMs !== before.ctimeMs) throw new NotPlainPages('written while it was read');
+  return {
+    fingerprint: fingerprintOfStats(before),
+    userVersion: header.userVersion,
+    chunks,
+    newestId,
+    newestEnd,
+    newestOffset,
+    newestLength,
+  };
 }
 
 function readHeader(fd: number, into: Buffer): void {
@@ -122,10 +121,6 @@ function mayExist(file: string): boolean {
   } catch {
     return true;
   }
-}
-
-function sameFile(a: Stats, b: Stats): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
 /** A file-system error or a page this reader does not trust; anything else is a bug, and is thrown. */

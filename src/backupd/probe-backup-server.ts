@@ -1,7 +1,7 @@
 import type { BackupServerPaths } from '../config/backup-server.js';
+import { readBackupIndex } from './backup-summary.js';
 import { readCyrusDb } from './cyrusdb/snapshot.js';
 import { BackupIndexError } from './index-error.js';
-import { readBackupIndex } from './index-reader.js';
 
 export interface BackupServerProbe {
   users: number;

@@ -1,17 +1,5 @@
-import type { BackupIndexSummary } from './index-reader.js';
-
-/** Identity of a file on disk: if none of these moved, the file was not rewritten. */
-export interface FileFingerprint {
-  ino: number;
-  size: number;
-  mtimeMs: number;
-}
-
-/** A backup is its index and its data file: a summary holds while neither moved. */
-export interface BackupFingerprint {
-  index: FileFingerprint;
-  data: FileFingerprint;
-}
+import type { BackupIndexSummary } from './backup-summary.js';
+import type { BackupFingerprint } from './file-fingerprint.js';
 
 export interface CachedIndex {
   dataFile: string;

@@ -1,10 +1,8 @@
-import type { BackupServerPaths } from '../config/backup-server.js';
-import { BackupsDbReader, type BackupsListing } from './backups-listing.js';
+import type { BackupIndexSummary } from './backup-summary.js';
+import { BackupsDbReader, type BackupdFiles, type BackupsListing } from './backups-listing.js';
 import type { BackupIndexError } from './index-error.js';
-import type { BackupIndexSummary } from './index-reader.js';
-import { readIndexes } from './parallel-index-scan.js';
 import type { CachedIndex, ScanCacheStore } from './scan-cache.js';
-import { UnchangedIndexCheck } from './unchanged-index-check.js';
+import { ScanWorkers } from './scan-workers.js';
 
 /** One backups.db entry and what its index says, or why it could not be read. */
 export interface BackupdEntry {
@@ -44,22 +42,20 @@ export class BackupServerScanner {
   private cache: Map<string, CachedIndex> | undefined;
   /** The listing the cache was last pruned against. */
   private prunedFor: BackupsListing | undefined;
-  private readonly unchangedCheck: UnchangedIndexCheck;
+  private readonly workers: ScanWorkers;
   lastStats: ScanStats = noneYet(0);
 
   private readonly backupsDb: BackupsDbReader;
 
   /** Given a BackupsDbReader, shares its listing (the scheduler's checks after each XBACKUP read it too). */
   constructor(
-    backupsDb: BackupsDbReader | Pick<BackupServerPaths, 'backupsDb' | 'backupsDbFormat'>,
+    backupsDb: BackupsDbReader | BackupdFiles,
     private readonly store?: ScanCacheStore,
     private readonly clock: () => number = Date.now,
     options: { scansOnce?: boolean } = {},
   ) {
     this.backupsDb = backupsDb instanceof BackupsDbReader ? backupsDb : new BackupsDbReader(backupsDb);
-    // Stat threads pay off across scans (they keep the file names); for one scan their start and the
-    // hand-over of every name cost more than the stats they share.
-    this.unchangedCheck = new UnchangedIndexCheck(options.scansOnce ? { workers: 0 } : {});
+    this.workers = new ScanWorkers({ scansOnce: options.scansOnce === true });
   }
 
   async scan(): Promise<BackupdView> {
@@ -77,7 +73,7 @@ export class BackupServerScanner {
       return c?.dataFile === dataFile ? c : undefined;
     });
     // A stat or two per user whose backup was read before; the rest wait for readIndexes() below.
-    const unchanged = await this.unchangedCheck.check(listing.files, cached.map((c) => c?.fingerprint));
+    const unchanged = await this.workers.unchanged(listing.files, cached.map((c) => c?.fingerprint));
     const unseen: number[] = [];
     listing.entries.forEach(({ userid, dataFile }, i) => {
       if (unchanged[i]) {
@@ -89,7 +85,10 @@ export class BackupServerScanner {
     });
 
     const changed: Array<readonly [string, CachedIndex]> = [];
-    const reads = await readIndexes(unseen.map((i) => listing.entries[i]!.dataFile));
+    const reads = await this.workers.readIndexes(
+      unseen.map((i) => listing.entries[i]!.dataFile),
+      this.backupsDb.paths.pageReader ?? true,
+    );
     unseen.forEach((entryIndex, readIndex) => {
       const { userid, dataFile } = listing.entries[entryIndex]!;
       const { fingerprint, summary, error, bySqlite } = reads[readIndex]!;
@@ -115,8 +114,8 @@ export class BackupServerScanner {
     return { backupsDb, backupsDbExists: true, readAt: this.clock(), entries };
   }
 
-  /** Stops the threads that share a large server's stats (a later scan starts them again). */
+  /** Stops the threads that share a large server's stats and reads (a later scan starts them again). */
   async close(): Promise<void> {
-    await this.unchangedCheck.close();
+    await this.workers.close();
   }
 }

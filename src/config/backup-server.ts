@@ -12,11 +12,14 @@ export interface BackupServerPaths {
   backupsDbFormat: BackupsDbFormat;
   partitions: ReadonlyMap<string, string>;
   stagingPath: string;
+  /** Whether an index's chunk table may be read from its pages (backupd.pageReader); false: by SQLite always. */
+  pageReader: boolean;
 }
 
 export interface BackupServerOverrides {
   backupsDb?: string | undefined;
   backupsDbFormat?: BackupsDbFormat | undefined;
+  pageReader?: boolean | undefined;
 }
 
 const READABLE_FORMATS: readonly string[] = ['twoskip', 'skiplist', 'flat'];
@@ -46,5 +49,6 @@ export function backupServerPaths(conf: ImapdConf, overrides: BackupServerOverri
     backupsDbFormat: format as BackupsDbFormat,
     partitions,
     stagingPath: conf.get('backup_staging_path') || join(tempPath, 'backup'),
+    pageReader: overrides.pageReader ?? true,
   };
 }

@@ -39,6 +39,16 @@ export function configFileFromEnv(flag: string | undefined, env: NodeJS.ProcessE
   return flag ?? env.XBACKUP_SCHEDULER_CONFIG ?? DEFAULT_CONFIG_FILE;
 }
 
+/** Overrides backupd.pageReader, so that one command can rule the page reader out without an edit of the file. */
+export const PAGE_READER_ENV = 'XBACKUP_SCHEDULER_PAGE_READER';
+
+function pageReaderFromEnv(env: NodeJS.ProcessEnv): boolean | undefined {
+  const value = env[PAGE_READER_ENV];
+  if (value === undefined) return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new ConfigError('environment', undefined, PAGE_READER_ENV, 'expected true or false (it overrides backupd.pageReader)');
+}
+
 export function loadConfig(file: string, options: LoadOptions = {}): Config {
   const path = resolve(file);
   let text: string;
@@ -96,6 +106,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
       ...parsed.backupd,
       imapdConf: resolve(base, parsed.backupd.imapdConf),
       ...(parsed.backupd.backupsDb && { backupsDb: resolve(base, parsed.backupd.backupsDb) }),
+      pageReader: pageReaderFromEnv(options.env ?? process.env) ?? parsed.backupd.pageReader,
     },
     http: { ...parsed.http, ...(tokenFile && { tokenFile }), token: options.secrets === true && tokenFile ? loadToken(tokenFile, doc, lines, file) : undefined },
     servers,

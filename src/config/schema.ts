@@ -117,6 +117,8 @@ export const configSchema = z
         backupsDb: path.optional(),
         backupsDbFormat: z.enum(['twoskip', 'skiplist', 'flat'], { error: 'expected one of: twoskip, skiplist, flat' }).optional(),
         ctlBackups: path.default('/usr/lib/cyrus/bin/ctl_backups'),
+        // false: SQLite reads every index, the page reader (src/backupd/chunk-table-from-pages.ts) none.
+        pageReader: z.boolean({ error: 'expected true or false' }).default(true),
       })
       .prefault({}),
     state: path.default('/var/lib/xbackup-scheduler/state.db'),

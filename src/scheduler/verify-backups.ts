@@ -1,7 +1,7 @@
+import { readBackupIndex } from '../backupd/backup-summary.js';
 import type { BackupsDbReader } from '../backupd/backups-listing.js';
 import { CyrusDbError } from '../backupd/cyrusdb/errors.js';
 import { BackupIndexError } from '../backupd/index-error.js';
-import { readBackupIndex } from '../backupd/index-reader.js';
 import { NO_CHUNK, type ChunkMark } from './backup-result.js';
 
 export interface Verification {
@@ -25,7 +25,7 @@ export async function readChunkMarks(backupsDb: BackupsDbReader, userids: readon
       const dataFile = listing?.dataFiles.get(userid);
       if (!dataFile) return [userid, NO_CHUNK];
       try {
-        return [userid, markOf(readBackupIndex(dataFile))];
+        return [userid, markOf(readBackupIndex(dataFile, { pageReader: backupsDb.paths.pageReader }))];
       } catch (err) {
         if (!(err instanceof BackupIndexError)) throw err;
         return [userid, NO_CHUNK];
@@ -63,7 +63,7 @@ export async function verifyBackups(
     if (!dataFile) return { userid, after: null, verified: false, reason: `no entry in ${backupsDbPath}: ${elsewhere}` };
     let after: ChunkMark;
     try {
-      after = markOf(readBackupIndex(dataFile));
+      after = markOf(readBackupIndex(dataFile, { pageReader: backupsDb.paths.pageReader }));
     } catch (err) {
       if (!(err instanceof BackupIndexError)) throw err;
       return { userid, after: null, verified: false, reason: err.message };

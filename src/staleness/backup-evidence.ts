@@ -1,6 +1,6 @@
 // What counts as a user's backup, and from when its age counts: the one place that decides whether the
 // index's newest chunk, our own record of verified backups, or neither is believed.
-import type { BackupIndexSummary } from '../backupd/index-reader.js';
+import type { BackupIndexSummary } from '../backupd/backup-summary.js';
 import { formatAge } from '../units/duration.js';
 import { isoTime } from '../units/time.js';
 import type { UserHistory } from './user-history.js';

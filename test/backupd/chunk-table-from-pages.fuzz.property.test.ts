@@ -15,8 +15,8 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { readChunkTableFromPages, type ChunkTablePages } from '../../src/backupd/chunk-table-from-pages.js';
 import { BackupIndexError } from '../../src/backupd/index-error.js';
-import { readIndexOf } from '../../src/backupd/index-read.js';
-import { readBackupIndex, type BackupIndexSummary } from '../../src/backupd/index-reader.js';
+import { readIndexOf } from '../../src/backupd/scan-read.js';
+import { readBackupIndex, type BackupIndexSummary } from '../../src/backupd/backup-summary.js';
 import { NotPlainPages } from '../../src/backupd/sqlite-file/not-plain-pages.js';
 import { sqliteChunkAnswer, writeChunkIndex, writeDataFile, type ChunkIndexOptions } from '../support/chunk-index.js';
 import { fuzzSettings } from '../support/fuzz-settings.js';
@@ -317,7 +317,7 @@ function check(input: FuzzCase): void {
 /** SQLite's verdict on the file: readBackupIndex told that the pages were not read. */
 function sqliteVerdict(): BackupIndexSummary | BackupIndexError {
   try {
-    return readBackupIndex(data, { pages: new NotPlainPages('read by SQLite alone') });
+    return readBackupIndex(data, { pageReader: false });
   } catch (err) {
     if (err instanceof BackupIndexError) return err;
     throw err;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { readChunkTableFromPages } from '../../src/backupd/chunk-table-from-pages.js';
-import { readBackupIndex } from '../../src/backupd/index-reader.js';
+import { readBackupIndex } from '../../src/backupd/backup-summary.js';
 import { NotPlainPages } from '../../src/backupd/sqlite-file/not-plain-pages.js';
 import { sqliteChunkAnswer, writeChunkIndex, writeDataFile } from '../support/chunk-index.js';
 import type { WriterReport } from '../support/chunk-index-writer.js';

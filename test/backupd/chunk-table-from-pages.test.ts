@@ -12,7 +12,7 @@ import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { readChunkTableFromPages, type ChunkTablePages } from '../../src/backupd/chunk-table-from-pages.js';
 import { BackupIndexError, type BackupIndexProblem } from '../../src/backupd/index-error.js';
-import { readBackupIndex, type BackupIndexSummary } from '../../src/backupd/index-reader.js';
+import { readBackupIndex, type BackupIndexSummary } from '../../src/backupd/backup-summary.js';
 import { BackupServerScanner } from '../../src/backupd/scan.js';
 import { NotPlainPages } from '../../src/backupd/sqlite-file/not-plain-pages.js';
 import { indexShape, sqliteChunkAnswer, writeChunkIndex, writeDataFile, type ChunkIndexOptions, type IndexShape, type TsEnd } from '../support/chunk-index.js';
@@ -68,7 +68,7 @@ function verdict(read: () => BackupIndexSummary): BackupIndexSummary | BackupInd
  * pages are read (not declined), and say what SQLite says; the public reader's verdict is SQLite's.
  */
 function assertAgrees(index: string, data: string): ChunkTablePages {
-  const bySqlite = verdict(() => readBackupIndex(data, { pages: new NotPlainPages('read by SQLite first') }));
+  const bySqlite = verdict(() => readBackupIndex(data, { pageReader: false }));
   const pages = readChunkTableFromPages(index);
   assert.ok(!(pages instanceof NotPlainPages), `the page reader declined a plain index: ${(pages as NotPlainPages).message}`);
   assert.deepEqual(verdict(() => readBackupIndex(data)), bySqlite);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { BackupIndexError } from '../../src/backupd/index-error.js';
-import { readBackupIndex } from '../../src/backupd/index-reader.js';
+import { readBackupIndex } from '../../src/backupd/backup-summary.js';
 import { writeSyntheticBackup } from '../support/synthetic-backup.js';
 
 const root = mkdtempSync(join(tmpdir(), 'xbs-beside-'));

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { BackupIndexError } from '../../src/backupd/index-error.js';
-import { readIndexOf, type IndexRead } from '../../src/backupd/index-read.js';
-import { readIndexes } from '../../src/backupd/parallel-index-scan.js';
+import { readIndexOf, type IndexRead } from '../../src/backupd/scan-read.js';
+import { ScanWorkers } from '../../src/backupd/scan-workers.js';
 import { writeSyntheticBackup } from '../support/synthetic-backup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xbs-parallel-'));
@@ -29,7 +29,8 @@ const withoutBySqlite = ({ bySqlite: _, ...read }: IndexRead) => read;
 
 test('read by several threads, the result is the one-by-one read, in the same order, errors and all', async () => {
   const dataFiles = indexes(230);
-  const parallel = await readIndexes(dataFiles, { parallelFrom: 0 });
+  const workers = new ScanWorkers({ parallelFrom: 0 });
+  const parallel = await workers.readIndexes(dataFiles).finally(() => workers.close());
   const oneByOne = dataFiles.map((dataFile) => readIndexOf(dataFile));
   assert.deepEqual(parallel.map(withoutBySqlite), oneByOne.map(withoutBySqlite));
   assert.ok(parallel.some((r) => r.error instanceof BackupIndexError && r.error.problem === 'missing'));
@@ -40,5 +41,5 @@ test('read by several threads, the result is the one-by-one read, in the same or
 
 test('a few indexes are read on this thread alone', async () => {
   const dataFiles = indexes(3);
-  assert.deepEqual(await readIndexes(dataFiles), dataFiles.map((dataFile) => readIndexOf(dataFile)));
+  assert.deepEqual(await new ScanWorkers().readIndexes(dataFiles), dataFiles.map((dataFile) => readIndexOf(dataFile)));
 });

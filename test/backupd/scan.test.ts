@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BackupIndexError } from '../../src/backupd/index-error.js';
-import { readBackupIndex } from '../../src/backupd/index-reader.js';
+import { readBackupIndex } from '../../src/backupd/backup-summary.js';
 import { BackupServerScanner } from '../../src/backupd/scan.js';
 import { MemoryScanCache } from '../support/memory-scan-cache.js';
 import { MIGRATIONS } from '../../src/scheduler/state/migrations.js';

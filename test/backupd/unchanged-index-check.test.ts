@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { BackupFiles } from '../../src/backupd/backups-listing.js';
-import { fingerprintOf } from '../../src/backupd/index-read.js';
-import type { BackupFingerprint } from '../../src/backupd/scan-cache.js';
-import { UnchangedIndexCheck } from '../../src/backupd/unchanged-index-check.js';
+import { fingerprintOf, type BackupFingerprint } from '../../src/backupd/file-fingerprint.js';
+import { ScanWorkers } from '../../src/backupd/scan-workers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xbs-unchanged-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,9 +36,9 @@ for (const [name, options] of [
   test(`${name}: only a backup whose index and data file both kept their inode, size and mtime is unchanged`, async () => {
     const files = backups(name.replaceAll(' ', '-'), 700);
     const expected = fingerprints(files);
-    const check = new UnchangedIndexCheck(options);
+    const check = new ScanWorkers(options);
     try {
-      assert.ok((await check.check(files, expected)).every(Boolean));
+      assert.ok((await check.unchanged(files, expected)).every(Boolean));
 
       const later = new Date(Date.now() + 5000);
       writeFileSync(files.index[10]!, 'index 10, now longer');
@@ -52,15 +51,15 @@ for (const [name, options] of [
       recreate(files.data[90]!);
       const withoutMemory = expected.map((e, i) => (i === 50 ? undefined : e));
 
-      const verdicts = await check.check(files, withoutMemory);
+      const verdicts = await check.unchanged(files, withoutMemory);
       assert.deepEqual(
         verdicts.flatMap((unchanged, i) => (unchanged ? [] : [i])),
         [10, 20, 30, 40, 50, 60, 70, 80, 90],
       );
       // The workers hold the first lists; new ones replace them.
       const other = backups(`${name.replaceAll(' ', '-')}-other`, 300);
-      assert.ok((await check.check(other, fingerprints(other))).every(Boolean));
-      assert.deepEqual(await check.check(other, other.index.map(() => undefined)), other.index.map(() => false));
+      assert.ok((await check.unchanged(other, fingerprints(other))).every(Boolean));
+      assert.deepEqual(await check.unchanged(other, other.index.map(() => undefined)), other.index.map(() => false));
     } finally {
       await check.close();
     }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, test } from 'node:test';
 import { readChunkTableFromPages } from '../../src/backupd/chunk-table-from-pages.js';
-import { readBackupIndex } from '../../src/backupd/index-reader.js';
+import { readBackupIndex } from '../../src/backupd/backup-summary.js';
 import { BackupServerScanner } from '../../src/backupd/scan.js';
 import { NotPlainPages } from '../../src/backupd/sqlite-file/not-plain-pages.js';
 import { openStateDb } from '../../src/scheduler/state/open-state-db.js';

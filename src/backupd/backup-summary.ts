@@ -1,10 +1,12 @@
-import Database from 'better-sqlite3';
-import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+// What one user's backup says (its newest chunk, its chunk count, its data file's size): read from the
+// index's pages when they are settled, by SQLite otherwise, and checked against the data file.
+import type Database from 'better-sqlite3';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { isAccessDenied, whereDenied } from '../config/read-access.js';
 import { readChunkTableFromPages, type ChunkTablePages } from './chunk-table-from-pages.js';
+import { fingerprintOfStats, type FileFingerprint } from './file-fingerprint.js';
 import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
-import type { FileFingerprint } from './scan-cache.js';
+import { indexFileOf, openIndexDatabase, withIndexDescriptor, type OpenIndex } from './index-file.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 import { rememberParsedSchema, SCHEMA_ROWS_SQL } from './sqlite-file/parsed-schemas.js';
 
@@ -28,8 +30,6 @@ export interface BackupIndexDetail extends BackupIndexSummary {
   /** Mailboxes not deleted. */
   mailboxes: number;
 }
-
-export const indexFileOf = (dataFile: string): string => `${dataFile}.index`;
 
 /** Cyrus 3.6 writes user_version 3; later 3.x releases only add to it. */
 const MIN_SCHEMA_VERSION = 3;
@@ -88,23 +88,30 @@ export interface BackupRead {
 /**
  * Reads a user's backup without ever writing: its index, and where the index says its newest chunk is,
  * its data file. The summary comes from the chunk table's pages when they are settled (see
- * readChunkTableFromPages); otherwise, and for the detail, from SQLite: opened read-only, never created,
- * and with a short busy timeout so a backup in progress makes this user "try again later" instead of
- * stalling the scan. `pages` is a read of the pages the caller already made.
+ * readChunkTableFromPages) and the page reader is not turned off; otherwise, and for the detail, from
+ * SQLite: opened read-only, never created, and with a short busy timeout so a backup in progress makes
+ * this user "try again later" instead of stalling the scan.
  */
-export function readBackupIndex(dataFile: string, options?: { pages: ChunkTablePages | NotPlainPages }): BackupIndexSummary;
+export function readBackupIndex(dataFile: string, options?: { pageReader?: boolean | undefined }): BackupIndexSummary;
 export function readBackupIndex(dataFile: string, options: { detail: true }): BackupIndexDetail;
 export function readBackupIndex(
   dataFile: string,
-  options?: { detail: true } | { pages: ChunkTablePages | NotPlainPages },
+  options?: { detail: true } | { pageReader?: boolean | undefined },
 ): BackupIndexSummary | BackupIndexDetail {
-  if (options === undefined || !('detail' in options)) return readBackup(dataFile, options?.pages).summary;
+  if (options === undefined || !('detail' in options)) return readBackup(dataFile, chunkTablePages(indexFileOf(dataFile), options?.pageReader ?? true)).summary;
   const row = sqliteRows(indexFileOf(dataFile), DETAIL_SQL) as DetailRow;
   return { ...summarize(dataFile, row).summary, messages: row.messages, mailboxes: row.mailboxes };
 }
 
-/** readBackupIndex's summary, with the fingerprint of the data file it read. */
-export function readBackup(dataFile: string, pages = readChunkTableFromPages(indexFileOf(dataFile))): BackupRead {
+const PAGE_READER_OFF = new NotPlainPages('the page reader is turned off (backupd.pageReader: false)');
+
+/** Where the page reader is chosen: the pages as read, or, when it is turned off, no read at all (SQLite's turn). */
+export function chunkTablePages(indexFile: string, pageReader: boolean): ChunkTablePages | NotPlainPages {
+  return pageReader ? readChunkTableFromPages(indexFile) : PAGE_READER_OFF;
+}
+
+/** readBackupIndex's summary from `pages` (a read of them, or why there is none), with the fingerprint of the data file it read. */
+export function readBackup(dataFile: string, pages: ChunkTablePages | NotPlainPages): BackupRead {
   // An older schema is left to SQLite, whose read says what it lacks.
   if (!(pages instanceof NotPlainPages) && pages.userVersion >= MIN_SCHEMA_VERSION) {
     const { chunks, newestId: newest, newestEnd: last, newestOffset: offset, newestLength: length } = pages;
@@ -116,7 +123,7 @@ export function readBackup(dataFile: string, pages = readChunkTableFromPages(ind
 function sqliteRows(file: string, sql: string): SummaryRow {
   let opened: OpenIndex;
   try {
-    opened = openIndex(file);
+    opened = openIndexDatabase(file);
   } catch (err) {
     if (err instanceof BackupIndexError) throw err;
     throw classify(file, err);
@@ -136,82 +143,6 @@ function sqliteRows(file: string, sql: string): SummaryRow {
   }
   if (row.version < MIN_SCHEMA_VERSION) throw oldSchema(file, row.version);
   return row;
-}
-
-/** SQLite's header bytes 18 and 19: 2 for a database in WAL mode. */
-const WAL_VERSION = 2;
-
-/**
- * Cyrus keeps its indexes in rollback-journal mode; a file in WAL mode (someone's sqlite3) would make SQLite
- * create and write `-wal` and `-shm` files in Cyrus's directory even read-only. Such a file is read from a
- * copy in memory instead, which is exact while no `-wal` file holds changes the file itself lacks, and
- * refused when one does; null for every other file, which SQLite opens itself.
- */
-function walModeCopy(file: string): Buffer | null {
-  const header = Buffer.alloc(20);
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, 'r');
-    if (readSync(fd, header, 0, header.length, 0) < header.length || header[18] !== WAL_VERSION || header[19] !== WAL_VERSION) return null;
-  } catch {
-    // SQLite, opening it next, says what is wrong with it.
-    return null;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-  if ((statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0) > 0) {
-    throw new BackupIndexError(file, 'locked', 'is in WAL mode, which Cyrus never uses, with changes in its -wal file: reading it would write beside it; as the cyrus user, `sqlite3 <index> "PRAGMA journal_mode=DELETE"` puts it back');
-  }
-  const copy = readFileSync(file);
-  // The copy in rollback-journal mode, as Cyrus writes it: SQLite reads a copy in memory only so.
-  copy[18] = 1;
-  copy[19] = 1;
-  return copy;
-}
-
-interface OpenIndex {
-  db: Database.Database;
-  close(): void;
-}
-
-/** SQLite takes the same options for every index: read-only, never created, a short wait for a writer. */
-const INDEX_OPTIONS = { readonly: true, fileMustExist: true, timeout: 250 } as const;
-
-/**
- * The index, opened by SQLite read-only. better-sqlite3 first asks fs.existsSync() whether the index's folder
- * exists, which asks access(2), which judges by the real uid without capabilities: a scheduler that reads
- * backupd's 0700 folders through CAP_DAC_READ_SEARCH (README "Permissions") would be told that none of
- * them exists. Then the folder is opened here (open(2) honours the capability) and SQLite is given the
- * index through it, /proc/self/fd/<folder>/<name>: the same file, with its journal beside it.
- */
-function openIndex(file: string): OpenIndex {
-  const inMemory = walModeCopy(file);
-  if (inMemory) {
-    const db = new Database(inMemory, { readonly: true });
-    return { db, close: () => db.close() };
-  }
-  const folder = dirname(file);
-  if (existsSync(folder)) {
-    const db = new Database(file, INDEX_OPTIONS);
-    return { db, close: () => db.close() };
-  }
-  const folderFd = openSync(folder, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    const db = new Database(`/proc/self/fd/${folderFd}/${basename(file)}`, INDEX_OPTIONS);
-    return {
-      db,
-      close: () => {
-        try {
-          db.close();
-        } finally {
-          closeSync(folderFd);
-        }
-      },
-    };
-  } catch (err) {
-    closeSync(folderFd);
-    throw err;
-  }
 }
 
 /** The index's rows validated where they are read, then checked against the data file. */
@@ -298,7 +229,7 @@ function readDataFile(dataFile: string, indexFile: string, newest: ChunkPlace | 
         throw new BackupIndexError(dataFile, 'data-damaged', `no gzip member at byte ${offset}, where ${indexFile} has its newest chunk (${id}) start: the data file was replaced or overwritten`);
       }
     }
-    return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+    return fingerprintOfStats(st);
   } catch (err) {
     throw err instanceof BackupIndexError ? err : dataFileError(dataFile, err);
   } finally {
@@ -320,7 +251,7 @@ function classify(file: string, err: unknown, db?: Database.Database): BackupInd
   const code = e.code ?? '';
   const message = e.message ?? String(err);
   let problem: BackupIndexProblem = 'corrupt';
-  // Opening the index's folder (openIndex) failed.
+  // Opening the index's folder (openIndexDatabase) failed.
   if (isAccessDenied(err)) return new BackupIndexError(file, 'permission', `permission denied: ${whereDenied(file)}`);
   if (code === 'ENOENT' || code === 'ENOTDIR') return new BackupIndexError(file, 'missing', message);
   if (code === 'SQLITE_CANTOPEN') return cannotOpen(file, message);
@@ -352,7 +283,7 @@ function schemaVersionOf(db: Database.Database): number | undefined {
  */
 function cannotOpen(file: string, message: string): BackupIndexError {
   try {
-    closeSync(openSync(file, 'r'));
+    withIndexDescriptor(file, () => undefined);
   } catch (err) {
     if (isAccessDenied(err)) return new BackupIndexError(file, 'permission', `permission denied: ${whereDenied(file)}`);
     return new BackupIndexError(file, 'missing', message);

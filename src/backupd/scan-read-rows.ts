@@ -1,19 +1,16 @@
+// A whole scan's reads (scan-read.ts) in shared memory, so that several threads can make them.
+import { BACKUP_FINGERPRINT_NUMBERS, readBackupFingerprint, writeBackupFingerprint } from './file-fingerprint.js';
 import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
-import type { IndexRead } from './index-read.js';
-import type { FileFingerprint } from './scan-cache.js';
+import type { IndexRead } from './scan-read.js';
 
 /** Kinds of row: 0 is a row nobody has read. */
 const SUMMARY = 1;
 const ERROR = 2;
 /** Added to the kind of a row that SQLite read. */
 const BY_SQLITE = 4;
-/**
- * Numbers per row: lastBackup, chunks, dataBytes, newestChunkId, then the fingerprints' ino, size and
- * mtimeMs, the index's and the data file's (NaN ino: no fingerprint).
- */
-const WIDTH = 10;
-const INDEX_FINGERPRINT = 4;
-const DATA_FINGERPRINT = 7;
+/** Numbers per row: lastBackup, chunks, dataBytes, newestChunkId, then the backup's fingerprint. */
+const FINGERPRINT = 4;
+const WIDTH = FINGERPRINT + BACKUP_FINGERPRINT_NUMBERS;
 
 /** An error as it crosses between threads: its class would not survive the trip. */
 export type WireError = { file: string; problem: BackupIndexProblem; detail: string };
@@ -60,8 +57,7 @@ export class IndexReadRows {
     numbers[at + 1] = summary.chunks;
     numbers[at + 2] = summary.dataBytes;
     numbers[at + 3] = summary.newestChunkId ?? Number.NaN;
-    setFingerprint(numbers, at + INDEX_FINGERPRINT, fingerprint?.index);
-    setFingerprint(numbers, at + DATA_FINGERPRINT, fingerprint?.data);
+    writeBackupFingerprint(numbers, at + FINGERPRINT, fingerprint);
     kinds[i] = SUMMARY | (read.bySqlite ? BY_SQLITE : 0);
   }
 
@@ -83,19 +79,6 @@ export class IndexReadRows {
       chunks: numbers[at + 1]!,
       dataBytes: numbers[at + 2]!,
     };
-    const index = getFingerprint(numbers, at + INDEX_FINGERPRINT);
-    const data = getFingerprint(numbers, at + DATA_FINGERPRINT);
-    return { bySqlite, summary, fingerprint: index && data && { index, data }, error: null };
+    return { bySqlite, summary, fingerprint: readBackupFingerprint(numbers, at + FINGERPRINT), error: null };
   }
-}
-
-function setFingerprint(numbers: Float64Array, at: number, fingerprint: FileFingerprint | undefined): void {
-  numbers[at] = fingerprint ? fingerprint.ino : Number.NaN;
-  numbers[at + 1] = fingerprint?.size ?? 0;
-  numbers[at + 2] = fingerprint?.mtimeMs ?? 0;
-}
-
-function getFingerprint(numbers: Float64Array, at: number): FileFingerprint | undefined {
-  const ino = numbers[at]!;
-  return Number.isNaN(ino) ? undefined : { ino, size: numbers[at + 1]!, mtimeMs: numbers[at + 2]! };
 }

@@ -1,14 +1,15 @@
-import { statSync } from 'node:fs';
-import { readChunkTableFromPages } from './chunk-table-from-pages.js';
+// A scan's read of one backup: backup-summary.ts's summary, with the fingerprint that lets the next scan
+// skip it, and whether SQLite had to read it.
+import { chunkTablePages, readBackup, type BackupIndexSummary } from './backup-summary.js';
+import { fingerprintOf, type BackupFingerprint } from './file-fingerprint.js';
 import { BackupIndexError } from './index-error.js';
-import { indexFileOf, readBackup, type BackupIndexSummary } from './index-reader.js';
-import type { BackupFingerprint, FileFingerprint } from './scan-cache.js';
+import { indexFileOf } from './index-file.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 
 /**
  * One backup as a scan reads it: its summary and the fingerprint it holds for, or why it could not be
  * read; and whether SQLite had to read the index (its pages were not settled, or not plain: see
- * readChunkTableFromPages).
+ * readChunkTableFromPages; or the page reader is turned off).
  */
 export type IndexRead = { bySqlite: boolean } & (
   | { summary: BackupIndexSummary; fingerprint: BackupFingerprint | undefined; error: null }
@@ -19,11 +20,11 @@ export type IndexRead = { bySqlite: boolean } & (
  * Each file's fingerprint is taken before that file is read: a write in between makes the next scan see
  * a new fingerprint and read again, never keep a summary older than its fingerprint. A read of the pages
  * takes the index's from the descriptor it reads, SQLite's read is preceded by a stat; the data file's is
- * taken from the descriptor its check reads.
+ * taken from the descriptor its check reads. `pageReader` false (backupd.pageReader): SQLite reads the index.
  */
-export function readIndexOf(dataFile: string): IndexRead {
+export function readIndexOf(dataFile: string, pageReader = true): IndexRead {
   const indexFile = indexFileOf(dataFile);
-  const pages = readChunkTableFromPages(indexFile);
+  const pages = chunkTablePages(indexFile, pageReader);
   const bySqlite = pages instanceof NotPlainPages;
   const index = bySqlite ? fingerprintOf(indexFile) : pages.fingerprint;
   try {
@@ -32,15 +33,5 @@ export function readIndexOf(dataFile: string): IndexRead {
   } catch (err) {
     if (!(err instanceof BackupIndexError)) throw err;
     return { bySqlite, summary: null, fingerprint: undefined, error: err };
-  }
-}
-
-/** Undefined when the file cannot even be stat'ed: the read that follows says why. */
-export function fingerprintOf(file: string): FileFingerprint | undefined {
-  try {
-    const st = statSync(file);
-    return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
-  } catch {
-    return undefined;
   }
 }
