@@ -16,7 +16,8 @@ import Database from 'better-sqlite3';
 import { CyrusTestBed } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
-import { attemptsSoFar, messagesInBackup, reportUsers, seconds, stagedFiles, waitFor } from './support/fault-checks.js';
+import { attemptsSoFar, messagesInBackup, reportUsers, seconds, stagedFiles } from './support/fault-checks.js';
+import { waitFor } from '../support/wait-for.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
 const IMAP1_USERS = ['p1', 'p2', 'pbig'];
@@ -62,13 +63,12 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
    */
   const cutMidXbackup = async (stillRunning: () => void, refuseMs = 0): Promise<{ cutAt: number; cut: number }> => {
     const victim = await waitFor(
-      'an XBACKUP on imap1 with pbig\'s transfer under way',
       () => {
         stillRunning();
         const c = proxy.findClientText(/ XBACKUP /);
         return c && stagedFiles(bed) >= 100 ? c : undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 10 },
+      { what: 'an XBACKUP on imap1 with pbig\'s transfer under way', timeoutMs: 60_000, intervalMs: 10 },
     );
     if (refuseMs > 0) proxy.refuse(refuseMs);
     const cutAt = Date.now();
@@ -100,7 +100,7 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
     await bed.appendMessages('pbig', NEW_MAIL.messages, NEW_MAIL.messageBytes);
     pbigMessages += NEW_MAIL.messages;
     await bed.disconnect();
-    await waitFor('every user stale', async () => (await reportUsers(config)).every((u) => u.state === 'stale'), { timeoutMs: 30_000, intervalMs: 250 });
+    await waitFor(async () => (await reportUsers(config)).every((u) => u.state === 'stale'), { what: 'every user stale', timeoutMs: 30_000, intervalMs: 250 });
 
     const cycleStart = Date.now();
     const cycle = startCliProcess(['run', '--once', '-c', config]);
@@ -111,7 +111,7 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
       if (exited) assert.fail(`the cycle ended before the cut\n${cycle.output().stdout}`);
     });
 
-    const code = await waitFor('run --once to end after the cut', () => (exited ? cycle.exited : undefined), { timeoutMs: 90_000 });
+    const code = await waitFor(() => (exited ? cycle.exited : undefined), { what: 'run --once to end after the cut', timeoutMs: 90_000 });
     const { stdout, stderr } = cycle.output();
     const show = `exit ${code}\n--- stdout\n${stdout}--- stderr\n${stderr}`;
     assert.equal(code, 1, `a cycle with failures exits 1, and does not crash\n${show}`);
@@ -151,19 +151,17 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
     // its doubt long before the 10-minute grace.
     const pbigCut = inDoubt.find((a) => a.userid === 'pbig')!;
     await waitFor(
-      'pbig\'s backup finished by the server after the cut',
       async () => {
         const last = (await reportUsers(config)).find((u) => u.userid === 'pbig')?.lastBackup;
         return last !== null && last !== undefined && Date.parse(last) >= Math.floor(pbigCut.started_at / 1000) * 1000;
       },
-      { timeoutMs: 60_000, intervalMs: 250 },
+      { what: 'pbig\'s backup finished by the server after the cut', timeoutMs: 60_000, intervalMs: 250 },
     );
     const serverFinished = Date.now() - cutAt;
 
     // Later cycles: imap1's users are backed up and verified again.
     const runs: string[] = [];
     await waitFor(
-      'every imap1 user backed up again after the cut',
       async () => {
         const later = await runCliProcess(['run', '--once', '-c', config], { timeoutMs: 90_000 });
         runs.push(`exit ${later.code}: ${logLines(later.stdout).filter((l) => l.msg === 'backup attempt' || l.msg === 'server paused').map((l) => `${l.msg} ${l.userid ?? l.server} ${l.outcome ?? ''}`).join('; ')}`);
@@ -171,7 +169,7 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
         const since = attemptsSoFar(state).filter((a) => a.started_at > cutAt);
         return IMAP1_USERS.every((u) => since.some((a) => a.userid === u && a.outcome === 'ok'));
       },
-      { timeoutMs: 120_000, intervalMs: 500, describe: () => runs.join('\n') },
+      { what: 'every imap1 user backed up again after the cut', timeoutMs: 120_000, intervalMs: 500, describe: () => runs.join('\n') },
     );
     const recovery = Date.now() - cutAt;
     assert.deepEqual(attemptsSoFar(state).filter((a) => a.ended_at === null), [], 'no attempt is left open');
@@ -211,11 +209,12 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
 
     const { cutAt } = await cutMidXbackup(alive, OUTAGE_MS);
     const backAt = cutAt + OUTAGE_MS;
-    await waitFor('the outage to end', () => Date.now() >= backAt + 100, { timeoutMs: OUTAGE_MS + 5_000 });
+    await waitFor(() => Date.now() >= backAt + 100, { what: 'the outage to end', timeoutMs: OUTAGE_MS + 5_000 });
     alive();
     // A probe that began just before the network returned may still be connecting, or may even succeed:
     // wait for every attempt of the outage to end, and judge only those begun a second before its end.
-    await waitFor('the attempts begun during the outage to end', () => attemptsSoFar(state).every((a) => a.started_at >= backAt || a.ended_at !== null), {
+    await waitFor(() => attemptsSoFar(state).every((a) => a.started_at >= backAt || a.ended_at !== null), {
+      what: 'the attempts begun during the outage to end',
       timeoutMs: 30_000,
     });
     const during = attemptsSoFar(state).filter((a) => a.started_at > cutAt && a.started_at < backAt - 1000);
@@ -231,18 +230,17 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
     assert.ok(!during.some((a) => a.server === 'imap2' && a.outcome !== 'ok'), `imap2 is unaffected: ${JSON.stringify(during)}`);
 
     await waitFor(
-      'every imap1 user backed up again after the network returned',
       () => {
         alive();
         const since = attemptsSoFar(state).filter((a) => a.started_at >= backAt);
         return IMAP1_USERS.every((u) => since.some((a) => a.userid === u && a.outcome === 'ok'));
       },
-      { timeoutMs: 90_000, intervalMs: 250 },
+      { what: 'every imap1 user backed up again after the network returned', timeoutMs: 90_000, intervalMs: 250 },
     );
     const recovery = Date.now() - backAt;
 
     running.child.kill('SIGTERM');
-    const code = await waitFor('run to exit after SIGTERM', () => (exited ? running.exited : undefined), { timeoutMs: 90_000 });
+    const code = await waitFor(() => (exited ? running.exited : undefined), { what: 'run to exit after SIGTERM', timeoutMs: 90_000 });
     const { stdout, stderr } = running.output();
     assert.equal(code, 0, stderr);
     assert.deepEqual(attemptsSoFar(state).filter((a) => a.ended_at === null), [], 'every attempt is closed after SIGTERM');

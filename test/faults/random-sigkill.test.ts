@@ -21,7 +21,8 @@ import { CyrusTestBed } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
 import { type AttemptRow } from '../support/state-db-reader.js';
-import { attemptsSoFar, closedAsInterrupted, ctlBackupsList, seconds, waitFor } from './support/fault-checks.js';
+import { attemptsSoFar, closedAsInterrupted, ctlBackupsList, seconds } from './support/fault-checks.js';
+import { waitFor } from '../support/wait-for.js';
 import { faultSeed, scaled } from './support/soak.js';
 
 const KILLS = scaled('XBS_FAULT_KILLS', 20, 100);
@@ -116,7 +117,8 @@ describe('fault: the scheduler SIGKILLed at random points, again and again', () 
       let ended: number | string | undefined;
       void running.exited.then((code) => (ended = code));
       if (anchor === 'first attempt') {
-        await waitFor(`${command} to start an attempt, or to end`, () => ended !== undefined || attemptsSoFar(state).length > previous.length, {
+        await waitFor(() => ended !== undefined || attemptsSoFar(state).length > previous.length, {
+          what: `${command} to start an attempt, or to end`,
           timeoutMs: 60_000,
           intervalMs: 20,
         });
@@ -125,7 +127,7 @@ describe('fault: the scheduler SIGKILLed at random points, again and again', () 
       let how: string;
       if (ended === undefined) {
         running.child.kill('SIGKILL');
-        const code = await waitFor('the killed scheduler to be gone', () => (ended !== undefined ? ended : undefined), { timeoutMs: 30_000 });
+        const code = await waitFor(() => (ended !== undefined ? ended : undefined), { what: 'the killed scheduler to be gone', timeoutMs: 30_000 });
         // It may have ended on its own just before the signal.
         how = code === 'SIGKILL' ? 'killed' : `exited ${code} before the kill`;
       } else {
@@ -159,7 +161,6 @@ describe('fault: the scheduler SIGKILLed at random points, again and again', () 
     let report: ReportJson | undefined;
     let short: string[] = [];
     await waitFor(
-      'the last run to finish a cycle and every user to be backed up, with every message',
       async () => {
         // Its own work first: a cycle of this run, which began by closing what the last kill left open.
         if (!/"msg":"cycle end"/.test(last.output().stdout)) return false;
@@ -172,6 +173,7 @@ describe('fault: the scheduler SIGKILLed at random points, again and again', () 
         return short.length === 0;
       },
       {
+        what: 'the last run to finish a cycle and every user to be backed up, with every message',
         timeoutMs: 120_000 + USER_COUNT * 2_000,
         intervalMs: 500,
         describe: () => `not fresh: ${JSON.stringify(report?.users.filter((u) => u.state !== 'fresh'))}; messages missing: ${short.join(', ')}`,

@@ -22,7 +22,8 @@ import { writeBedConfig } from '../support/bed-config.js';
 import { repoRoot } from '../support/paths.js';
 import { runCliProcess, runProcess, startCliProcess, type CliResult } from '../support/run-cli.js';
 import { readAttempts, type AttemptRow } from '../support/state-db-reader.js';
-import { closedAsInterrupted, seconds, waitFor } from './support/fault-checks.js';
+import { closedAsInterrupted, seconds } from './support/fault-checks.js';
+import { waitFor } from '../support/wait-for.js';
 import { SmallDisk } from './support/small-disk.js';
 import { faultSeed, scaled } from './support/soak.js';
 
@@ -85,7 +86,8 @@ describe('fault: the state database\'s disk fills up during run', () => {
       let exitCode: number | string | undefined;
       void running.exited.then((c) => (exitCode = c));
       // At work: at least one cycle has backed users up since this start.
-      await waitFor('run to finish a cycle that backed users up', () => logLines(running.output().stdout).some((l) => l.msg === 'cycle end' && Number(l.attempted) > 0), {
+      await waitFor(() => logLines(running.output().stdout).some((l) => l.msg === 'cycle end' && Number(l.attempted) > 0), {
+        what: 'run to finish a cycle that backed users up',
         timeoutMs: 60_000,
         describe: () => running.output().stdout + running.output().stderr,
       });
@@ -93,7 +95,7 @@ describe('fault: the state database\'s disk fills up during run', () => {
       const filledAt = Date.now();
       disk.fill(way, running.child.pid!, state, slack);
 
-      await waitFor('run to stop after the disk filled up', () => exitCode !== undefined, { timeoutMs: 90_000, describe: () => running.output().stdout.slice(-3000) });
+      await waitFor(() => exitCode !== undefined, { what: 'run to stop after the disk filled up', timeoutMs: 90_000, describe: () => running.output().stdout.slice(-3000) });
       const reaction = Date.now() - filledAt;
       const { stdout, stderr } = running.output();
       const shown = `exit ${exitCode}\n--- stdout (end)\n${stdout.slice(-4000)}--- stderr\n${stderr}`;
@@ -228,7 +230,6 @@ async function chunkCounts(bed: CyrusTestBed): Promise<Map<string, number>> {
 async function settledChunks(bed: CyrusTestBed): Promise<void> {
   let last = JSON.stringify([...(await chunkCounts(bed))]);
   await waitFor(
-    'backupd to finish the XBACKUPs in flight',
     async () => {
       await sleep(700);
       const now = JSON.stringify([...(await chunkCounts(bed))]);
@@ -236,7 +237,7 @@ async function settledChunks(bed: CyrusTestBed): Promise<void> {
       last = now;
       return same;
     },
-    { timeoutMs: 30_000, intervalMs: 0 },
+    { what: 'backupd to finish the XBACKUPs in flight', timeoutMs: 30_000, intervalMs: 0 },
   );
 }
 

@@ -8,7 +8,8 @@ import { CyrusTestBed } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
 import { maxCommandsInFlight, readAttempts } from '../support/state-db-reader.js';
-import { attemptsSoFar, stagedFiles, waitFor } from '../faults/support/fault-checks.js';
+import { attemptsSoFar, stagedFiles } from '../faults/support/fault-checks.js';
+import { waitFor } from '../support/wait-for.js';
 
 interface ReportJson {
   counts: Record<string, number>;
@@ -77,13 +78,12 @@ describe('bootstrap: first backups in small groups, against real Cyrus', () => {
     let exitedEarly = false;
     void first.exited.then(() => (exitedEarly = true));
     await waitFor(
-      'a first backup in flight on the server after one finished',
       () => {
         if (exitedEarly) assert.fail(`bootstrap ended before it could be caught mid-backup\n${first.output().stdout}`);
         const a = attemptsSoFar(state);
         return a.some((x) => x.outcome === 'ok') && a.some((x) => x.ended_at === null) && stagedFiles(bed) > 0;
       },
-      { timeoutMs: 120_000, intervalMs: 10 },
+      { what: 'a first backup in flight on the server after one finished', timeoutMs: 120_000, intervalMs: 10 },
     );
     first.child.kill('SIGKILL');
     assert.equal(await first.exited, 'SIGKILL');

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CyrusTestBed } from '../cyrus/testbed.js';
-import { attemptsSoFar, waitFor } from '../faults/support/fault-checks.js';
+import { attemptsSoFar } from '../faults/support/fault-checks.js';
+import { waitFor } from '../support/wait-for.js';
 import { FakeImapServer, silentAfterGreeting } from '../imap/support/fake-imap-server.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { startCliProcess, type RunningCli } from '../support/run-cli.js';
@@ -68,7 +69,7 @@ describe('run with one IMAP server that hangs after its greeting and one real Cy
     let exited = false;
     void running.exited.then(() => (exited = true));
     running.child.kill('SIGTERM');
-    await waitFor('run to exit after SIGTERM', () => exited, { timeoutMs: (SHUTDOWN_GRACE_S + 5) * 1000, describe: () => running.output().stdout });
+    await waitFor(() => exited, { what: 'run to exit after SIGTERM', timeoutMs: (SHUTDOWN_GRACE_S + 5) * 1000, describe: () => running.output().stdout });
     return running.exited;
   }
 
@@ -79,21 +80,23 @@ describe('run with one IMAP server that hangs after its greeting and one real Cy
       await hung.stop();
     });
     const lines = () => logLines(running.output().stdout);
-    const paused = await waitFor('hung paused by its circuit breaker', () => lines().find((l) => l.msg === 'server paused' && l.server === 'hung'), {
+    const paused = await waitFor(() => lines().find((l) => l.msg === 'server paused' && l.server === 'hung'), {
+      what: 'hung paused by its circuit breaker',
       timeoutMs: 60_000,
       describe: () => running.output().stdout,
     });
     assert.match(paused.error ?? '', /^hung: .*no answer within 2 s \(servers\[\]\.stepTimeout\)/);
     // The log is in order: once the first cycle has ended, every line it wrote is there.
-    const firstCycleEnd = await waitFor('the first cycle to end', () => {
+    const firstCycleEnd = await waitFor(() => {
       const i = lines().findIndex((l) => l.msg === 'cycle end');
       return i >= 0 ? i : undefined;
-    }, { timeoutMs: 60_000, describe: () => running.output().stdout });
+    }, { what: 'the first cycle to end', timeoutMs: 60_000, describe: () => running.output().stdout });
     const backedUp = lines().slice(0, firstCycleEnd).filter((l) => l.msg === 'backup attempt' && l.outcome === 'ok').map((l) => l.userid);
     assert.deepEqual(backedUp.sort(), ['h1', 'h2'], `the first cycle, which met the hung server, backed up h1 and h2\n${running.output().stdout}`);
     assert.ok(['h1', 'h2'].every((u) => attemptsSoFar(state).some((a) => a.userid === u && a.server === 'imap1' && a.outcome === 'ok')), 'and recorded them');
     const cyclesSoFar = lines().filter((l) => l.msg === 'cycle end').length;
-    await waitFor('three more cycles', () => lines().filter((l) => l.msg === 'cycle end').length >= cyclesSoFar + 3, {
+    await waitFor(() => lines().filter((l) => l.msg === 'cycle end').length >= cyclesSoFar + 3, {
+      what: 'three more cycles',
       timeoutMs: 60_000,
       describe: () => running.output().stdout,
     });
@@ -113,7 +116,7 @@ describe('run with one IMAP server that hangs after its greeting and one real Cy
       running.child.kill('SIGKILL');
       await hung.stop();
     });
-    await waitFor('run to ask hung for its users', () => hung.commands.length > 0 || hung.connections > 0, { timeoutMs: 60_000, describe: () => running.output().stdout });
+    await waitFor(() => hung.commands.length > 0 || hung.connections > 0, { what: 'run to ask hung for its users', timeoutMs: 60_000, describe: () => running.output().stdout });
     assert.equal(await terminate(running), 0, running.output().stderr);
     const { stdout } = running.output();
     const lines = logLines(stdout);

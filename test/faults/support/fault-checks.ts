@@ -1,6 +1,5 @@
 // What the fault tests of this folder look at after a fault: the report as a user reads it, the
 // state database's attempts, and the backup index itself (how much mail it really holds).
-import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { readdirSync } from 'node:fs';
@@ -24,27 +23,6 @@ export async function reportUsers(config: string, extraArgs: readonly string[] =
   const r = await runCliProcess(['report', '--json', ...extraArgs, '-c', config]);
   assert.equal(r.code, 0, `report failed: ${r.stderr}`);
   return (JSON.parse(r.stdout) as { users: ReportUser[] }).users;
-}
-
-/**
- * Polls `condition` every `intervalMs` until it returns a value other than undefined or false, and
- * fails after `timeoutMs` naming `what` (and what the last poll saw, when `describe` is given).
- */
-export async function waitFor<T>(
-  what: string,
-  condition: () => T | false | undefined | Promise<T | false | undefined>,
-  options: { timeoutMs: number; intervalMs?: number; describe?: () => string | Promise<string> },
-): Promise<T> {
-  const deadline = Date.now() + options.timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) {
-      const seen = options.describe ? `; last seen: ${await options.describe()}` : '';
-      assert.fail(`${what} did not happen within ${options.timeoutMs / 1000} s${seen}`);
-    }
-    await sleep(options.intervalMs ?? 100);
-  }
 }
 
 /**
