@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -106,20 +105,21 @@ describe('bootstrap: first backups in small groups, against real Cyrus', () => {
 
     // The server finished the killed user's backup on its own, or the second run did: all six are backed up.
     let last = '';
-    for (let i = 0; i < 100; i++) {
-      const report = JSON.parse((await runCliProcess(['report', '--json', '--user', 'big*', '-c', config])).stdout) as ReportJson;
-      if (report.users.every((u) => u.state === 'fresh')) return;
-      last = JSON.stringify(report.users.filter((u) => u.state !== 'fresh'));
-      await sleep(100);
-    }
-    assert.fail(`not every big user was backed up: ${last}`);
+    await waitFor(
+      async () => {
+        const report = JSON.parse((await runCliProcess(['report', '--json', '--user', 'big*', '-c', config])).stdout) as ReportJson;
+        last = JSON.stringify(report.users.filter((u) => u.state !== 'fresh'));
+        return report.users.every((u) => u.state === 'fresh');
+      },
+      { what: 'every big user backed up', timeoutMs: 120_000, describe: () => `not fresh: ${last}` },
+    );
   });
 
   test('a second bootstrap or run on the same state database exits 2 with a clear message', async () => {
     const dir = join(work, 'lock');
     const config = writeBedConfig(bed, dir, { servers: [{ which: 'imap1', settings: { users: ['nobody*'] } }], extra: 'policy:\n  schedule: "0 0 1 1 *"\n' });
     const holder = startCliProcess(['run', '-c', config]);
-    for (let i = 0; i < 100 && !/scheduler started/.test(holder.output().stdout); i++) await sleep(50);
+    await waitFor(() => /scheduler started/.test(holder.output().stdout), { what: 'the first run to start', timeoutMs: 60_000, describe: () => holder.output().stdout + holder.output().stderr });
     const second = await runCliProcess(['run', '-c', config]);
     assert.equal(second.code, 2);
     assert.match(second.stderr, /another xbackup-scheduler run \(pid \d+, since .*\) uses the state database .*state\.db; stop it first/);

@@ -2,7 +2,7 @@
 // a backup and be wrong. Each drives real imapd and backupd and reads the real files they leave.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,7 +11,7 @@ import { CyrusTestBed } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
 import { readAttempts } from '../support/state-db-reader.js';
-import { messagesInBackup, reportUsers } from '../faults/support/fault-checks.js';
+import { dataFileBytes, messagesInBackup, reportUsers } from '../faults/support/fault-checks.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** Large enough that backupd stages one batch of 1,024 messages and commits it before the rest arrive. */
@@ -178,12 +178,6 @@ describe('wrong answers about backups, against real Cyrus', () => {
 });
 
 /** Size of a user's data file, found in backupd's partition as it is being written (0 before it exists). */
-function dataFileBytes(bed: CyrusTestBed, userid: string): number {
-  const dir = join(bed.backup.dataDir, userid[0]!);
-  const name = (existsSync(dir) ? readdirSync(dir) : []).find((f) => f.startsWith(`${userid}_`) && !f.endsWith('.index') && !f.includes('.index-'));
-  return name ? statSync(join(dir, name)).size : 0;
-}
-
 function readAttemptsIfAny(state: string) {
   try {
     return readAttempts(state);

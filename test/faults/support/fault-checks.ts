@@ -2,7 +2,8 @@
 // state database's attempts, and the backup index itself (how much mail it really holds).
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CyrusTestBed } from '../../cyrus/testbed.js';
 import { parseCtlBackupsJsonList } from '../../support/ctl-backups-list.js';
 import { runCliProcess } from '../../support/run-cli.js';
@@ -71,6 +72,13 @@ export function stagedFiles(bed: CyrusTestBed): number {
   } catch {
     return 0;
   }
+}
+
+/** The size of a user's backup data file (0 before backupd created it): it grows as backupd applies a transfer. */
+export function dataFileBytes(bed: CyrusTestBed, userid: string): number {
+  const dir = join(bed.backup.dataDir, userid[0]!);
+  const name = (existsSync(dir) ? readdirSync(dir) : []).find((f) => f.startsWith(`${userid}_`) && !f.endsWith('.index') && !f.includes('.index-'));
+  return name ? statSync(join(dir, name)).size : 0;
 }
 
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
