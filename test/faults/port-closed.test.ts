@@ -61,7 +61,7 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
    * Waits until an XBACKUP went out through the proxy and backupd is receiving pbig's new mail, then
    * cuts every proxied connection before the command's tagged answer.
    */
-  const cutMidXbackup = async (stillRunning: () => void, refuseMs = 0): Promise<{ cutAt: number; cut: number }> => {
+  const cutMidXbackup = async (stillRunning: () => void, networkStaysDown = false): Promise<{ cutAt: number; cut: number }> => {
     const victim = await waitFor(
       () => {
         stillRunning();
@@ -70,7 +70,7 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
       },
       { what: 'an XBACKUP on imap1 with pbig\'s transfer under way', timeoutMs: 60_000, intervalMs: 10 },
     );
-    if (refuseMs > 0) proxy.refuse(refuseMs);
+    if (networkStaysDown) proxy.refuseNew();
     const cutAt = Date.now();
     const cut = proxy.cutAll();
     const tag = victim.sentByClient.split('\r\n').findLast((l) => / XBACKUP /.test(l))!.split(' ')[0]!;
@@ -186,7 +186,6 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
   });
 
   test('the network stays down after the cut: imap1 is paused and probed with backoff, imap2 goes on, all recover when it returns', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    const OUTAGE_MS = 8_000;
     const dir = join(work, 'outage');
     const state = join(dir, 'state.db');
     const config = writeBedConfig(bed, dir, {
@@ -207,17 +206,25 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
       if (exited) assert.fail(`run exited\n${running.output().stdout.slice(-4000)}${running.output().stderr}`);
     };
 
-    const { cutAt } = await cutMidXbackup(alive, OUTAGE_MS);
-    const backAt = cutAt + OUTAGE_MS;
-    await waitFor(() => Date.now() >= backAt + 100, { what: 'the outage to end', timeoutMs: OUTAGE_MS + 5_000 });
+    const { cutAt } = await cutMidXbackup(alive, true);
+    t.after(() => proxy.acceptNew());
+    // The network stays down until the outage has shown what it must: imap1 paused and probed again (two
+    // failed commands after the cut), and imap2 backed up meanwhile; then it returns.
+    const endedSinceCut = () => attemptsSoFar(state).filter((a) => a.started_at > cutAt && a.ended_at !== null);
+    await waitFor(
+      () => {
+        alive();
+        const since = endedSinceCut();
+        const imap1Failed = new Set(since.filter((a) => a.server === 'imap1' && a.outcome !== 'ok').map((a) => a.started_at)).size;
+        return imap1Failed >= 2 && since.some((a) => a.server === 'imap2' && a.outcome === 'ok');
+      },
+      { what: 'imap1 probed twice in vain and imap2 backed up, with the network down', timeoutMs: 120_000, intervalMs: 100, describe: () => JSON.stringify(endedSinceCut()) },
+    );
+    const backAt = Date.now();
+    proxy.acceptNew();
     alive();
-    // A probe that began just before the network returned may still be connecting, or may even succeed:
-    // wait for every attempt of the outage to end, and judge only those begun a second before its end.
-    await waitFor(() => attemptsSoFar(state).every((a) => a.started_at >= backAt || a.ended_at !== null), {
-      what: 'the attempts begun during the outage to end',
-      timeoutMs: 30_000,
-    });
-    const during = attemptsSoFar(state).filter((a) => a.started_at > cutAt && a.started_at < backAt - 1000);
+    // Judged: the attempts that began after the cut and ended before the network returned.
+    const during = attemptsSoFar(state).filter((a) => a.started_at > cutAt && a.ended_at !== null && a.ended_at < backAt);
     const imap1During = during.filter((a) => a.server === 'imap1');
     // Nothing reached imapd while the network was down: a failed connect is not in doubt.
     for (const a of imap1During) {
@@ -250,7 +257,7 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
     const messages = await messagesInBackup(bed, 'pbig');
     assert.equal(messages, pbigMessages, 'every message of pbig is in its backup');
     console.log(
-      `network down ${seconds(OUTAGE_MS)} after a cut: ${proxy.refused} connection(s) refused, ${imap1Commands} XBACKUP command(s) tried on imap1 meanwhile (breaker)` +
+      `network down ${seconds(backAt - cutAt)} after a cut: ${proxy.refused} connection(s) refused, ${imap1Commands} XBACKUP command(s) tried on imap1 meanwhile (breaker)` +
         `${imap1During[0] ? `, failing with "${imap1During[0].error}"` : ''}, ` +
         `imap2 kept going; data lost ${pbigMessages - messages} messages; recovery (network back -> imap1 users verified again) ${seconds(recovery)}`,
     );

@@ -2,12 +2,13 @@
 // state database's attempts, and the backup index itself (how much mail it really holds).
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CyrusTestBed } from '../../cyrus/testbed.js';
 import { parseCtlBackupsJsonList } from '../../support/ctl-backups-list.js';
 import { runCliProcess } from '../../support/run-cli.js';
 import { readAttempts, type AttemptRow } from '../../support/state-db-reader.js';
+import { waitFor } from '../../support/wait-for.js';
 
 export interface ReportUser {
   userid: string;
@@ -79,6 +80,36 @@ export function dataFileBytes(bed: CyrusTestBed, userid: string): number {
   const dir = join(bed.backup.dataDir, userid[0]!);
   const name = (existsSync(dir) ? readdirSync(dir) : []).find((f) => f.startsWith(`${userid}_`) && !f.endsWith('.index') && !f.includes('.index-'));
   return name ? statSync(join(dir, name)).size : 0;
+}
+
+/**
+ * Connections a Cyrus service on `port` still serves (ESTABLISHED, or CLOSE_WAIT: the client is gone but the
+ * server has not finished with it), from /proc/net/tcp. imapd notices a vanished client only when its
+ * command ends, and backupd commits a chunk when imapd's replication connection closes: none left means
+ * every XBACKUP that reached the server has finished and left its chunk.
+ */
+export function connectionsServedOn(port: number): number {
+  const servedStates = new Set(['01', '08']);
+  let n = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = existsSync(table) ? readFileSync(table, 'utf8') : '';
+    for (const line of text.split('\n').slice(1)) {
+      const [, local, , st] = line.trim().split(/\s+/);
+      if (local && st && servedStates.has(st) && Number.parseInt(local.split(':')[1]!, 16) === port) n++;
+    }
+  }
+  return n;
+}
+
+/** Until no XBACKUP is left on the bed's servers (their clients gone): what it did is then all in the indexes. */
+export async function serversIdle(bed: CyrusTestBed): Promise<void> {
+  const ports = [bed.imap.port, ...(bed.imap2 ? [bed.imap2.port] : []), bed.backup.port];
+  await waitFor(() => ports.every((p) => connectionsServedOn(p) === 0), {
+    what: 'the Cyrus servers to finish the connections they serve',
+    timeoutMs: 120_000,
+    intervalMs: 50,
+    describe: () => ports.map((p) => `port ${p}: ${connectionsServedOn(p)}`).join(', '),
+  });
 }
 
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
