@@ -431,6 +431,9 @@ describe('an answer that never ends: what one command keeps is bounded', () => {
 // hangs, or talks without ever answering, fails the step in that time, naming the server.
 describe('a server that hangs: every step has a deadline', () => {
   const STEP = 1000;
+  // A bound on a hang, not a measure: far above one step timeout on a busy machine, far below imapflow's own
+  // 5-minute timeouts, which a step without its deadline would wait for. The errors name the step timeout.
+  const HANG_BOUND = 30 * STEP;
   const withStep = (server: FakeImapServer) => server.serverConfig({ stepTimeout: STEP });
   const timedOut = (err: unknown) => {
     assert.ok(err instanceof ImapConnectionError, String(err));
@@ -444,7 +447,7 @@ describe('a server that hangs: every step has a deadline', () => {
     ['greets and then never answers', silentAfterGreeting()],
     ['greets and then sends garbage, never an answer', garbageAfterGreeting()],
   ] as const) {
-    test(`logging in to a server that ${what} fails within the step timeout`, { timeout: 3 * STEP }, async () => {
+    test(`logging in to a server that ${what} fails within the step timeout`, { timeout: HANG_BOUND }, async () => {
       const server = await fakeServer(options);
       await assert.rejects(AdminSession.open(withStep(server)), timedOut);
     });
@@ -459,21 +462,21 @@ describe('a server that hangs: every step has a deadline', () => {
     },
   });
 
-  test('a LIST of users that never ends fails within the step timeout', { timeout: 3 * STEP }, async () => {
+  test('a LIST of users that never ends fails within the step timeout', { timeout: HANG_BOUND }, async () => {
     const server = await fakeServer(loggedInThenSilent('LIST'));
     const session = await AdminSession.open(withStep(server));
     await assert.rejects(discoverUsers(session, [compileUseridPattern('*')]), timedOut);
     assert.equal(session.usable, false);
   });
 
-  test('a NOOP before XBACKUP that is never answered fails within the step timeout; XBACKUP is never sent', { timeout: 3 * STEP }, async () => {
+  test('a NOOP before XBACKUP that is never answered fails within the step timeout; XBACKUP is never sent', { timeout: HANG_BOUND }, async () => {
     const server = await fakeServer(loggedInThenSilent('NOOP'));
     const session = await AdminSession.open(withStep(server));
     await assert.rejects(runXbackup(session, 'user.alice', 'backup', { timeoutMs: 3_600_000, requested: ['alice'] }), timedOut);
     assert.ok(!server.commands.some((c) => c.name === 'XBACKUP'));
   });
 
-  test("check's XBACKUP of nobody, never answered, fails within the step timeout", { timeout: 3 * STEP }, async () => {
+  test("check's XBACKUP of nobody, never answered, fails within the step timeout", { timeout: HANG_BOUND }, async () => {
     const server = await fakeServer(loggedInThenSilent('XBACKUP'));
     const session = await AdminSession.open(withStep(server));
     const probe = await probeXbackup(session);
@@ -481,7 +484,7 @@ describe('a server that hangs: every step has a deadline', () => {
     assert.match(!probe.ok ? probe.message : '', /^fake: XBACKUP .*no tagged answer after 1 s/);
   });
 
-  test('a LOGOUT that is never answered: close() returns within the step timeout and drops the connection', { timeout: 3 * STEP }, async () => {
+  test('a LOGOUT that is never answered: close() returns within the step timeout and drops the connection', { timeout: HANG_BOUND }, async () => {
     const server = await fakeServer(loggedInThenSilent('LOGOUT'));
     const session = await AdminSession.open(withStep(server));
     await session.close();
