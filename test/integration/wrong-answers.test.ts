@@ -177,7 +177,6 @@ describe('wrong answers about backups, against real Cyrus', () => {
   });
 });
 
-/** Size of a user's data file, found in backupd's partition as it is being written (0 before it exists). */
 function readAttemptsIfAny(state: string) {
   try {
     return readAttempts(state);

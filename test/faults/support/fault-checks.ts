@@ -75,7 +75,7 @@ export function stagedFiles(bed: CyrusTestBed): number {
   }
 }
 
-/** The size of a user's backup data file (0 before backupd created it): it grows as backupd applies a transfer. */
+/** Size of a user's data file, found in backupd's partition as it is being written (0 before it exists). */
 export function dataFileBytes(bed: CyrusTestBed, userid: string): number {
   const dir = join(bed.backup.dataDir, userid[0]!);
   const name = (existsSync(dir) ? readdirSync(dir) : []).find((f) => f.startsWith(`${userid}_`) && !f.endsWith('.index') && !f.includes('.index-'));
