@@ -2,7 +2,8 @@
 // fake IMAP server that greets and logs in like Cyrus, then answers XBACKUP hostilely. The rule under
 // test: a user counts as backed up only when the server said `* OK USER <that user>`, in plain text,
 // during the command that asked for that user; everything else is ignored, refused or left in doubt,
-// and a misbehaving server can neither hang the command nor make it buffer without bound.
+// and a misbehaving server can neither hang the command nor make it buffer without bound (the answers
+// that never end are in hostile-list-flood.test.ts and hostile-xbackup-flood.test.ts).
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { compileUseridPattern } from '../../src/config/userid-pattern.js';
@@ -10,50 +11,11 @@ import { AdminSession } from '../../src/imap/admin-session.js';
 import { discoverUsers } from '../../src/imap/discover-users.js';
 import { ImapConnectionError } from '../../src/imap/imap-connection-error.js';
 import { probeXbackup } from '../../src/imap/probe-xbackup.js';
-import { unrequestedUserLines, userOutcomes, type UserOutcome } from '../../src/imap/user-outcome.js';
-import { runXbackup, type XbackupRun } from '../../src/imap/xbackup.js';
-import {
-  FakeImapServer,
-  garbageAfterGreeting,
-  silentAfterGreeting,
-  type CommandHandler,
-  type FakeConnection,
-  type FakeImapServerOptions,
-} from './support/fake-imap-server.js';
+import { runXbackup } from '../../src/imap/xbackup.js';
+import { FakeImapServer, garbageAfterGreeting, silentAfterGreeting, type FakeImapServerOptions } from './support/fake-imap-server.js';
+import { fakeServer, ok, runOn, stopFakeServers, xbackup } from './support/hostile-session.js';
 
-const servers: FakeImapServer[] = [];
-after(async () => Promise.all(servers.map((s) => s.stop())));
-
-async function fakeServer(options: FakeImapServerOptions): Promise<FakeImapServer> {
-  const server = await FakeImapServer.start(options);
-  servers.push(server);
-  return server;
-}
-
-interface Result {
-  run: XbackupRun;
-  outcomes: Map<string, UserOutcome>;
-  session: AdminSession;
-  server: FakeImapServer;
-}
-
-/** Opens a session on a fake server whose XBACKUP answer is `reply`, runs one XBACKUP for `requested`. */
-async function xbackup(reply: CommandHandler, requested: readonly string[] = ['alice'], options: { timeoutMs?: number; handlers?: Record<string, CommandHandler> } = {}): Promise<Result> {
-  const server = await fakeServer({ handlers: { XBACKUP: reply, ...options.handlers } });
-  const session = await AdminSession.open(server.serverConfig());
-  const result = await runOn(session, requested, options.timeoutMs);
-  return { ...result, server };
-}
-
-async function runOn(session: AdminSession, requested: readonly string[], timeoutMs = 10_000): Promise<Omit<Result, 'server'>> {
-  const pattern = requested.length === 1 ? `user.${requested[0]}` : 'user.*';
-  const run = await runXbackup(session, pattern, 'backup', { timeoutMs, requested });
-  const outcomes = userOutcomes(run, requested);
-  assert.deepEqual(outcomes.map((o) => o.userid), [...requested], 'one outcome per requested user, nobody else');
-  return { run, outcomes: new Map(outcomes.map((o) => [o.userid, o])), session };
-}
-
-const ok = (o: UserOutcome | undefined) => o?.outcome === 'ok';
+after(stopFakeServers);
 
 describe('the fake server speaks enough IMAP', () => {
   test('an honest answer: each requested user by its own line', async () => {
@@ -344,90 +306,6 @@ describe('a server that goes away or goes quiet', () => {
     const session = await AdminSession.open(server.serverConfig());
     await assert.rejects(runXbackup(session, 'user.alice', 'backup', { timeoutMs: 10_000, requested: ['alice'] }));
     assert.deepEqual(server.commands.map((c) => c.name).filter((n) => n === 'XBACKUP'), []);
-  });
-});
-
-const MiB = 1024 * 1024;
-const mb = (bytes: number) => `${(bytes / MiB).toFixed(0)} MB`;
-
-/**
- * Writes `count` lines made by `line`, a thousand per write, each write waiting until the socket took it
- * (so the client's reading paces it); resolves with how many went onto the socket before the client left.
- */
-async function stream(conn: FakeConnection, count: number, line: (i: number) => string): Promise<number> {
-  for (let i = 0; i < count; i += 1000) {
-    let chunk = '';
-    for (let j = i; j < Math.min(count, i + 1000); j++) chunk += line(j);
-    if (!(await conn.writeAndDrain(chunk))) return i;
-  }
-  return count;
-}
-
-// Each line is capped at 1 MiB, but an answer of endless lines is not a line: what a command keeps of
-// them (users, mailboxes, result lines) is counted, and past the limit the command fails naming the
-// server and the limit, the connection closed so the server cannot make it read on.
-describe('an answer that never ends: what one command keeps is bounded', () => {
-  test('a LIST of 600,000 users fails once 500,000 are kept, naming the server and the limit, and stops reading', { timeout: 600_000 }, async (t) => {
-    const USERS = 600_000;
-    let streamed: Promise<number> | undefined;
-    const server = await fakeServer({
-      capabilities: 'IMAP4rev1 LITERAL+ ID NAMESPACE AUTH=PLAIN SASL-IR LIST-EXTENDED LIST-STATUS STATUS=SIZE',
-      handlers: {
-        LIST: async (c, conn) => {
-          if (c.args[1] === '') return conn.write(`* LIST (\\Noselect) "." ""\r\n${c.tag} OK Completed\r\n`);
-          streamed = stream(conn, USERS, (i) => `* LIST (\\HasNoChildren) "." "user.other${i}"\r\n* STATUS "user.other${i}" (SIZE ${1000 + i})\r\n`);
-          if ((await streamed) === USERS) conn.write(`${c.tag} OK Completed\r\n`);
-        },
-      },
-    });
-    const session = await AdminSession.open(server.serverConfig({ commandTimeout: 600_000 }));
-    const rssBefore = process.memoryUsage().rss;
-    await assert.rejects(discoverUsers(session, [compileUseridPattern('*')], { shared: true }), (err) => {
-      assert.ok(err instanceof ImapConnectionError, String(err));
-      assert.match(err.message, /^fake: LIST "" "\*" RETURN \(STATUS \(SIZE\)\) answered with more than 500,000 users and shared mailboxes, the most one command may keep in memory/);
-      return true;
-    });
-    const sent = await streamed!;
-    t.diagnostic(`RSS of this process, which also runs the fake server: ${mb(rssBefore)} before the LIST, ${mb(process.memoryUsage().rss)} after; the server got ${sent.toLocaleString('en-US')} users onto the socket before the client closed it`);
-    assert.ok(sent < USERS, 'the client closed the connection once it kept 500,000 users instead of reading on');
-    assert.equal(session.usable, false);
-  });
-
-  test('an XBACKUP reporting a million users not asked for keeps the first 1,000 of them, counts the rest, and judges the user asked for', { timeout: 600_000 }, async (t) => {
-    const OTHERS = 1_000_000;
-    const server = await fakeServer({
-      handlers: {
-        XBACKUP: async (c, conn) => {
-          if ((await stream(conn, OTHERS, (i) => `* OK USER other${i}\r\n`)) === OTHERS) conn.write(`* OK USER alice\r\n${c.tag} OK Completed\r\n`);
-        },
-      },
-    });
-    const session = await AdminSession.open(server.serverConfig());
-    const rssBefore = process.memoryUsage().rss;
-    const run = await runXbackup(session, 'user.*', 'backup', { timeoutMs: 600_000, requested: ['alice'] });
-    t.diagnostic(`RSS of this process, which also runs the fake server: ${mb(rssBefore)} before the XBACKUP, ${mb(process.memoryUsage().rss)} after ${OTHERS.toLocaleString('en-US')} lines for others`);
-    assert.equal(run.failure, null, run.failure?.message);
-    assert.ok(ok(userOutcomes(run, ['alice'])[0]));
-    assert.equal(run.items.length, 1_001, "alice's line and the first 1,000 others are kept, nothing more");
-    assert.equal(unrequestedUserLines(run, ['alice']).length, 1_000);
-    assert.equal(run.unkeptLines, OTHERS - 1_000);
-    await session.close();
-  });
-
-  test('results of a megabyte each for the users asked for: the command fails past 64 MiB kept, saying so, and the users not yet reported are in doubt', { timeout: 120_000 }, async () => {
-    const requested = Array.from({ length: 100 }, (_, i) => `u${i}`);
-    const reason = 'x'.repeat(1_000_000);
-    const { run, outcomes } = await xbackup(
-      async (c, conn) => {
-        if ((await stream(conn, requested.length, (i) => `* NO USER u${i} (${reason})\r\n`)) === requested.length) conn.write(`${c.tag} OK Completed\r\n`);
-      },
-      requested,
-      { timeoutMs: 60_000 },
-    );
-    assert.equal(run.failure?.kind, 'response-limit', run.failure?.message);
-    assert.match(run.failure.message, /^fake: XBACKUP user\.\* backup: .*more than 64 MiB of USER and MAILBOX lines, the most one command may keep in memory/);
-    assert.equal(outcomes.get('u0')!.outcome, 'no', 'a user reported before the limit keeps its outcome');
-    assert.equal(outcomes.get('u99')!.inDoubt, true, 'the server may still be backing up the users it did not report');
   });
 });
 
