@@ -16,11 +16,12 @@ import { readBackupIndex } from '../../src/backupd/backup-summary.js';
 import { NotPlainPages } from '../../src/backupd/sqlite-file/not-plain-pages.js';
 import { sqliteChunkAnswer, writeChunkIndex, writeDataFile } from '../support/chunk-index.js';
 import type { WriterReport } from '../support/chunk-index-writer.js';
+import { waitFor } from '../support/wait-for.js';
 
 const WRITER = fileURLToPath(new URL('../support/chunk-index-writer.js', import.meta.url));
 const ROLLED_BACK = 1_000_000_000;
-/** How long the reader reads while the writer writes. */
-const READ_MS = 3000;
+/** The reader reads until the writer has rolled back this many big transactions that spilled into the file. */
+const SPILLED = 10;
 /** A big transaction after every this many one-row commits, of this many rows. */
 const BIG_EVERY = 15;
 const BIG_ROWS = 3000;
@@ -45,7 +46,7 @@ function nextMessage<T>(child: ChildProcess, type: string): Promise<T> {
 }
 
 describe('the page reader against a concurrent writer in another process', () => {
-  test('every result it returns is a committed state, never a rolled-back or half-written one, and never older', { timeout: 30_000 }, async (t) => {
+  test('every result it returns is a committed state, never a rolled-back or half-written one, and never older', { timeout: 180_000 }, async (t) => {
     const data = join(dir, 'user_X');
     const index = `${data}.index`;
     writeChunkIndex(index, { tsEnds: Array.from({ length: INITIAL_ROWS }, (_, i) => i + 1) });
@@ -60,18 +61,19 @@ describe('the page reader against a concurrent writer in another process', () =>
     });
     await nextMessage(writer, 'started');
 
+    let progress: Pick<WriterReport, 'commits' | 'rollbacks' | 'spilled'> = { commits: 0, rollbacks: 0, spilled: 0 };
+    writer.on('message', (m: WriterReport) => m?.type === 'progress' && (progress = m));
+
     let results = 0;
     let latest = -1;
     const states = new Set<number>();
     const declines = new Map<string, number>();
-    const deadline = Date.now() + READ_MS;
-    // A tight loop: the writer runs in its own process, and this one has nothing else to do meanwhile.
-    while (Date.now() < deadline) {
+    const read = () => {
       const pages = readChunkTableFromPages(index);
       if (pages instanceof NotPlainPages) {
         const reason = pages.message.replace(/\d+/g, 'N');
         declines.set(reason, (declines.get(reason) ?? 0) + 1);
-        continue;
+        return;
       }
       results++;
       const read = `read ${results} (${pages.chunks} chunks, newest end ${pages.newestEnd})`;
@@ -81,7 +83,19 @@ describe('the page reader against a concurrent writer in another process', () =>
       assert.equal(pages.userVersion, 3);
       latest = pages.chunks;
       states.add(pages.chunks);
-    }
+    };
+    // Bursts of back-to-back reads (the writer runs in its own process), with a turn of the event loop
+    // between them for the writer's progress: until it has spilled and rolled back SPILLED big transactions.
+    const started = performance.now();
+    await waitFor(
+      () => {
+        if (exited) assert.fail('the writer exited while the reader read');
+        for (let i = 0; i < 100; i++) read();
+        return progress.spilled >= SPILLED && states.size >= 2;
+      },
+      { what: `${SPILLED} spilled transactions rolled back while the reader read`, timeoutMs: 120_000, intervalMs: 0, describe: () => JSON.stringify({ ...progress, results, states: states.size }) },
+    );
+    const readMs = performance.now() - started;
 
     const stopped = nextMessage<WriterReport>(writer, 'stopped');
     writer.send('stop');
@@ -90,7 +104,7 @@ describe('the page reader against a concurrent writer in another process', () =>
 
     const declined = [...declines.values()].reduce((a, b) => a + b, 0);
     t.diagnostic(
-      `${results} results (${states.size} distinct committed states, up to ${latest} chunks) and ${declined} declines in ${READ_MS} ms ` +
+      `${results} results (${states.size} distinct committed states, up to ${latest} chunks) and ${declined} declines in ${readMs.toFixed(0)} ms ` +
         `(${[...declines].map(([reason, n]) => `${reason}: ${n}`).join(', ') || 'none'}); writer: ${report.commits} commits, ` +
         `${report.rollbacks} rolled-back transactions of ${BIG_ROWS} rows, ${report.spilled} of them spilled into the file`,
     );

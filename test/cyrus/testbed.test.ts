@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { CyrusTestBed } from './testbed.js';
-import { RawImapClient } from './raw-imap.js';
+import { RawImapClient, type ImapResponse } from './raw-imap.js';
 import { releaseMissing, rootsDir } from './releases.js';
 
 const BOUNDED = { timeout: 30_000 };
@@ -241,19 +241,27 @@ describe('a test bed with extra channels that cannot replicate', () => {
   });
   after(() => bed?.stop());
 
-  test('a refused sync login and an unreachable backupd both answer NO Retry operation within 2 s', BOUNDED, async () => {
+  test('a refused sync login and an unreachable backupd both answer NO Retry operation, without a failed-login pause', BOUNDED, async () => {
     const client = await bed.connect();
-    try {
-      for (const channel of ['wrongpw', 'nowhere']) {
-        const startedAt = Date.now();
+    // Best of three, against the bed's own channel backing the same user up: Cyrus's failed-login pause
+    // (3 s unless the bed sets failedloginpause: 0) would make a refusal cost many times that backup.
+    const best = async (channel: string, expected: (r: ImapResponse) => void): Promise<number> => {
+      let fastest = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const startedAt = performance.now();
         const response = await client.command(`XBACKUP user.x ${channel}`);
-        const elapsedMs = Date.now() - startedAt;
-        assert.deepEqual([response.status, response.text, response.untagged], ['NO', 'Retry operation', []], channel);
-        assert.ok(elapsedMs < 2_000, `${channel} took ${elapsedMs} ms (backupd's failed-login pause?)`);
+        fastest = Math.min(fastest, performance.now() - startedAt);
+        expected(response);
       }
-      // The bed's own channel backs the same user up: the refusals came from the channels' settings.
-      const response = await client.command(`XBACKUP user.x ${bed.channel}`);
-      assert.deepEqual([response.status, response.untagged], ['OK', ['* OK USER x']]);
+      return fastest;
+    };
+    try {
+      // The bed's own channel backs the same user up: the refusals come from the channels' settings.
+      const backupMs = await best(bed.channel, (r) => assert.deepEqual([r.status, r.untagged], ['OK', ['* OK USER x']]));
+      for (const channel of ['wrongpw', 'nowhere']) {
+        const refusalMs = await best(channel, (r) => assert.deepEqual([r.status, r.text, r.untagged], ['NO', 'Retry operation', []], channel));
+        assert.ok(refusalMs < 5 * backupMs, `${channel} took ${refusalMs.toFixed(0)} ms, a backup ${backupMs.toFixed(0)} ms (backupd's failed-login pause?)`);
+      }
     } finally {
       await client.logout();
     }

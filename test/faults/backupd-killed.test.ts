@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
+import { attemptsSoFar, ctlBackupsList, messagesInBackup, reportUsers, seconds, stagedFiles } from './support/fault-checks.js';
+import { waitFor } from '../support/wait-for.js';
 import { useBed } from '../support/use-bed.js';
-import { attemptsSoFar, ctlBackupsList, messagesInBackup, reportUsers, seconds, stagedFiles, waitFor } from './support/fault-checks.js';
 
 /**
  * 2,000 messages of 100 kB (200 MB of mail) take about 3 s to back up the first time on an idle
@@ -45,18 +46,18 @@ describe('fault: backupd SIGKILLed during a first backup', () => {
     void first.exited.then(() => (exitedEarly = true));
     // In flight: big's attempt is open and backupd has begun staging its messages.
     await waitFor(
-      `big's first backup in flight (open attempt row and ${STAGED_IN_FLIGHT} messages staged in ${bed.backup.stagingDir})`,
       () => {
         if (exitedEarly) assert.fail(`bootstrap ended before big's backup could be caught in flight; make BIG larger\n${first.output().stdout}${first.output().stderr}`);
         const open = attemptsSoFar(state).some((a) => a.userid === BIG.userid && a.ended_at === null);
         return open && stagedFiles(bed) >= STAGED_IN_FLIGHT;
       },
-      { timeoutMs: 90_000, intervalMs: 20 },
+      { what: `big's first backup in flight (open attempt row and ${STAGED_IN_FLIGHT} messages staged in ${bed.backup.stagingDir})`, timeoutMs: 90_000, intervalMs: 20 },
     );
     const killedAt = Date.now();
     await bed.killBackupd();
 
-    const code = await waitFor('bootstrap to exit after backupd was killed', () => (exitedEarly ? first.exited : undefined), {
+    const code = await waitFor(() => (exitedEarly ? first.exited : undefined), {
+      what: 'bootstrap to exit after backupd was killed',
       timeoutMs: 60_000,
       describe: () => first.output().stdout,
     });
@@ -89,14 +90,13 @@ describe('fault: backupd SIGKILLed during a first backup', () => {
     const backAt = Date.now();
     const runs: string[] = [];
     await waitFor(
-      'big fresh after backupd came back',
       async () => {
         const again = await runCliProcess(['bootstrap', '-c', config], { timeoutMs: 120_000 });
         runs.push(`exit ${again.code}: ${again.stdout.trim()} ${again.stderr.trim()}`);
         assert.ok(again.code === 0 || again.code === 1, `bootstrap does not crash: ${runs.at(-1)}`);
         return (await reportUsers(config)).every((u) => u.state === 'fresh');
       },
-      { timeoutMs: 120_000, intervalMs: 500, describe: () => runs.join('\n') },
+      { what: 'big fresh after backupd came back', timeoutMs: 120_000, intervalMs: 500, describe: () => runs.join('\n') },
     );
     const recovery = Date.now() - backAt;
 

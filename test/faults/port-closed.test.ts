@@ -13,8 +13,9 @@ import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
+import { attemptsSoFar, messagesInBackup, reportUsers, seconds, stagedFiles } from './support/fault-checks.js';
+import { waitFor } from '../support/wait-for.js';
 import { useBed } from '../support/use-bed.js';
-import { attemptsSoFar, messagesInBackup, reportUsers, seconds, stagedFiles, waitFor } from './support/fault-checks.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
 const IMAP1_USERS = ['p1', 'p2', 'pbig'];
@@ -59,17 +60,16 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
    * Waits until an XBACKUP went out through the proxy and backupd is receiving pbig's new mail, then
    * cuts every proxied connection before the command's tagged answer.
    */
-  const cutMidXbackup = async (stillRunning: () => void, refuseMs = 0): Promise<{ cutAt: number; cut: number }> => {
+  const cutMidXbackup = async (stillRunning: () => void, networkStaysDown = false): Promise<{ cutAt: number; cut: number }> => {
     const victim = await waitFor(
-      'an XBACKUP on imap1 with pbig\'s transfer under way',
       () => {
         stillRunning();
         const c = proxy.findClientText(/ XBACKUP /);
         return c && stagedFiles(bed) >= 100 ? c : undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 10 },
+      { what: 'an XBACKUP on imap1 with pbig\'s transfer under way', timeoutMs: 60_000, intervalMs: 10 },
     );
-    if (refuseMs > 0) proxy.refuse(refuseMs);
+    if (networkStaysDown) proxy.refuseNew();
     const cutAt = Date.now();
     const cut = proxy.cutAll();
     const tag = victim.sentByClient.split('\r\n').findLast((l) => / XBACKUP /.test(l))!.split(' ')[0]!;
@@ -93,7 +93,7 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
     await bed.appendMessages('pbig', NEW_MAIL.messages, NEW_MAIL.messageBytes);
     pbigMessages += NEW_MAIL.messages;
     await bed.disconnect();
-    await waitFor('every user stale', async () => (await reportUsers(config)).every((u) => u.state === 'stale'), { timeoutMs: 30_000, intervalMs: 250 });
+    await waitFor(async () => (await reportUsers(config)).every((u) => u.state === 'stale'), { what: 'every user stale', timeoutMs: 30_000, intervalMs: 250 });
 
     const cycleStart = Date.now();
     const cycle = startCliProcess(['run', '--once', '-c', config]);
@@ -104,7 +104,7 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
       if (exited) assert.fail(`the cycle ended before the cut\n${cycle.output().stdout}`);
     });
 
-    const code = await waitFor('run --once to end after the cut', () => (exited ? cycle.exited : undefined), { timeoutMs: 90_000 });
+    const code = await waitFor(() => (exited ? cycle.exited : undefined), { what: 'run --once to end after the cut', timeoutMs: 90_000 });
     const { stdout, stderr } = cycle.output();
     const show = `exit ${code}\n--- stdout\n${stdout}--- stderr\n${stderr}`;
     assert.equal(code, 1, `a cycle with failures exits 1, and does not crash\n${show}`);
@@ -144,19 +144,17 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
     // its doubt long before the 10-minute grace.
     const pbigCut = inDoubt.find((a) => a.userid === 'pbig')!;
     await waitFor(
-      'pbig\'s backup finished by the server after the cut',
       async () => {
         const last = (await reportUsers(config)).find((u) => u.userid === 'pbig')?.lastBackup;
         return last !== null && last !== undefined && Date.parse(last) >= Math.floor(pbigCut.started_at / 1000) * 1000;
       },
-      { timeoutMs: 60_000, intervalMs: 250 },
+      { what: 'pbig\'s backup finished by the server after the cut', timeoutMs: 60_000, intervalMs: 250 },
     );
     const serverFinished = Date.now() - cutAt;
 
     // Later cycles: imap1's users are backed up and verified again.
     const runs: string[] = [];
     await waitFor(
-      'every imap1 user backed up again after the cut',
       async () => {
         const later = await runCliProcess(['run', '--once', '-c', config], { timeoutMs: 90_000 });
         runs.push(`exit ${later.code}: ${logLines(later.stdout).filter((l) => l.msg === 'backup attempt' || l.msg === 'server paused').map((l) => `${l.msg} ${l.userid ?? l.server} ${l.outcome ?? ''}`).join('; ')}`);
@@ -164,7 +162,7 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
         const since = attemptsSoFar(state).filter((a) => a.started_at > cutAt);
         return IMAP1_USERS.every((u) => since.some((a) => a.userid === u && a.outcome === 'ok'));
       },
-      { timeoutMs: 120_000, intervalMs: 500, describe: () => runs.join('\n') },
+      { what: 'every imap1 user backed up again after the cut', timeoutMs: 120_000, intervalMs: 500, describe: () => runs.join('\n') },
     );
     const recovery = Date.now() - cutAt;
     assert.deepEqual(attemptsSoFar(state).filter((a) => a.ended_at === null), [], 'no attempt is left open');
@@ -181,7 +179,6 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
   });
 
   test('the network stays down after the cut: imap1 is paused and probed with backoff, imap2 goes on, all recover when it returns', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    const OUTAGE_MS = 8_000;
     const dir = join(work, 'outage');
     const state = join(dir, 'state.db');
     const config = writeBedConfig(bed, dir, {
@@ -202,16 +199,25 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
       if (exited) assert.fail(`run exited\n${running.output().stdout.slice(-4000)}${running.output().stderr}`);
     };
 
-    const { cutAt } = await cutMidXbackup(alive, OUTAGE_MS);
-    const backAt = cutAt + OUTAGE_MS;
-    await waitFor('the outage to end', () => Date.now() >= backAt + 100, { timeoutMs: OUTAGE_MS + 5_000 });
+    const { cutAt } = await cutMidXbackup(alive, true);
+    t.after(() => proxy.acceptNew());
+    // The network stays down until the outage has shown what it must: imap1 paused and probed again (two
+    // failed commands after the cut), and imap2 backed up meanwhile; then it returns.
+    const endedSinceCut = () => attemptsSoFar(state).filter((a) => a.started_at > cutAt && a.ended_at !== null);
+    await waitFor(
+      () => {
+        alive();
+        const since = endedSinceCut();
+        const imap1Failed = new Set(since.filter((a) => a.server === 'imap1' && a.outcome !== 'ok').map((a) => a.started_at)).size;
+        return imap1Failed >= 2 && since.some((a) => a.server === 'imap2' && a.outcome === 'ok');
+      },
+      { what: 'imap1 probed twice in vain and imap2 backed up, with the network down', timeoutMs: 120_000, intervalMs: 100, describe: () => JSON.stringify(endedSinceCut()) },
+    );
+    const backAt = Date.now();
+    proxy.acceptNew();
     alive();
-    // A probe that began just before the network returned may still be connecting, or may even succeed:
-    // wait for every attempt of the outage to end, and judge only those begun a second before its end.
-    await waitFor('the attempts begun during the outage to end', () => attemptsSoFar(state).every((a) => a.started_at >= backAt || a.ended_at !== null), {
-      timeoutMs: 30_000,
-    });
-    const during = attemptsSoFar(state).filter((a) => a.started_at > cutAt && a.started_at < backAt - 1000);
+    // Judged: the attempts that began after the cut and ended before the network returned.
+    const during = attemptsSoFar(state).filter((a) => a.started_at > cutAt && a.ended_at !== null && a.ended_at < backAt);
     const imap1During = during.filter((a) => a.server === 'imap1');
     // Nothing reached imapd while the network was down: a failed connect is not in doubt.
     for (const a of imap1During) {
@@ -224,18 +230,17 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
     assert.ok(!during.some((a) => a.server === 'imap2' && a.outcome !== 'ok'), `imap2 is unaffected: ${JSON.stringify(during)}`);
 
     await waitFor(
-      'every imap1 user backed up again after the network returned',
       () => {
         alive();
         const since = attemptsSoFar(state).filter((a) => a.started_at >= backAt);
         return IMAP1_USERS.every((u) => since.some((a) => a.userid === u && a.outcome === 'ok'));
       },
-      { timeoutMs: 90_000, intervalMs: 250 },
+      { what: 'every imap1 user backed up again after the network returned', timeoutMs: 90_000, intervalMs: 250 },
     );
     const recovery = Date.now() - backAt;
 
     running.child.kill('SIGTERM');
-    const code = await waitFor('run to exit after SIGTERM', () => (exited ? running.exited : undefined), { timeoutMs: 90_000 });
+    const code = await waitFor(() => (exited ? running.exited : undefined), { what: 'run to exit after SIGTERM', timeoutMs: 90_000 });
     const { stdout, stderr } = running.output();
     assert.equal(code, 0, stderr);
     assert.deepEqual(attemptsSoFar(state).filter((a) => a.ended_at === null), [], 'every attempt is closed after SIGTERM');
@@ -245,7 +250,7 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
     const messages = await messagesInBackup(bed, 'pbig');
     assert.equal(messages, pbigMessages, 'every message of pbig is in its backup');
     console.log(
-      `network down ${seconds(OUTAGE_MS)} after a cut: ${proxy.refused} connection(s) refused, ${imap1Commands} XBACKUP command(s) tried on imap1 meanwhile (breaker)` +
+      `network down ${seconds(backAt - cutAt)} after a cut: ${proxy.refused} connection(s) refused, ${imap1Commands} XBACKUP command(s) tried on imap1 meanwhile (breaker)` +
         `${imap1During[0] ? `, failing with "${imap1During[0].error}"` : ''}, ` +
         `imap2 kept going; data lost ${pbigMessages - messages} messages; recovery (network back -> imap1 users verified again) ${seconds(recovery)}`,
     );

@@ -19,8 +19,9 @@ import { CyrusTestBed } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
 import { type AttemptRow } from '../support/state-db-reader.js';
+import { attemptsSoFar, closedAsInterrupted, ctlBackupsList, seconds } from './support/fault-checks.js';
+import { waitFor } from '../support/wait-for.js';
 import { useBed } from '../support/use-bed.js';
-import { attemptsSoFar, closedAsInterrupted, ctlBackupsList, seconds, waitFor } from './support/fault-checks.js';
 import { faultSeed, scaled } from './support/soak.js';
 
 const KILLS = scaled('XBS_FAULT_KILLS', 20, 100);
@@ -108,16 +109,18 @@ describe('fault: the scheduler SIGKILLed at random points, again and again', () 
       let ended: number | string | undefined;
       void running.exited.then((code) => (ended = code));
       if (anchor === 'first attempt') {
-        await waitFor(`${command} to start an attempt, or to end`, () => ended !== undefined || attemptsSoFar(state).length > previous.length, {
+        await waitFor(() => ended !== undefined || attemptsSoFar(state).length > previous.length, {
+          what: `${command} to start an attempt, or to end`,
           timeoutMs: 60_000,
           intervalMs: 20,
         });
       }
+      // The fault itself: the kill lands at a random point of whatever the process has reached by then.
       await sleep(delay);
       let how: string;
       if (ended === undefined) {
         running.child.kill('SIGKILL');
-        const code = await waitFor('the killed scheduler to be gone', () => (ended !== undefined ? ended : undefined), { timeoutMs: 30_000 });
+        const code = await waitFor(() => (ended !== undefined ? ended : undefined), { what: 'the killed scheduler to be gone', timeoutMs: 30_000 });
         // It may have ended on its own just before the signal.
         how = code === 'SIGKILL' ? 'killed' : `exited ${code} before the kill`;
       } else {
@@ -151,7 +154,6 @@ describe('fault: the scheduler SIGKILLed at random points, again and again', () 
     let report: ReportJson | undefined;
     let short: string[] = [];
     await waitFor(
-      'the last run to finish a cycle and every user to be backed up, with every message',
       async () => {
         // Its own work first: a cycle of this run, which began by closing what the last kill left open.
         if (!/"msg":"cycle end"/.test(last.output().stdout)) return false;
@@ -164,14 +166,17 @@ describe('fault: the scheduler SIGKILLed at random points, again and again', () 
         return short.length === 0;
       },
       {
+        what: 'the last run to finish a cycle and every user to be backed up, with every message',
         timeoutMs: 120_000 + USER_COUNT * 2_000,
         intervalMs: 500,
         describe: () => `not fresh: ${JSON.stringify(report?.users.filter((u) => u.state !== 'fresh'))}; messages missing: ${short.join(', ')}`,
       },
     );
     const recovery = Date.now() - lastStart;
+    let lastEnded: number | string | undefined;
+    void last.exited.then((c) => (lastEnded = c));
     last.child.kill('SIGTERM');
-    const code = await Promise.race([last.exited, sleep(60_000, 'still running 60 s after SIGTERM', { ref: false })]);
+    const code = await waitFor(() => lastEnded, { what: 'the last run to stop after SIGTERM', timeoutMs: 60_000, describe: () => last.output().stdout.slice(-2000) });
     assert.equal(code, 0, `the last run stops cleanly\n${last.output().stdout.slice(-3000)}${last.output().stderr}`);
 
     const final = attemptsSoFar(state);

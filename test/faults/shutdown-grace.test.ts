@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
+import { attemptsSoFar, closedAsInterrupted, reportUsers, seconds } from './support/fault-checks.js';
+import { waitFor } from '../support/wait-for.js';
 import { useBed } from '../support/use-bed.js';
-import { attemptsSoFar, closedAsInterrupted, reportUsers, seconds, waitFor } from './support/fault-checks.js';
 
 describe('fault: SIGTERM with an XBACKUP that cannot finish within the shutdown grace', () => {
   const { bed, work } = useBed({
@@ -26,7 +27,8 @@ describe('fault: SIGTERM with an XBACKUP that cannot finish within the shutdown 
     t.after(() => bed.resumeBackupd());
     const running = startCliProcess(['run', '-c', config]);
     t.after(() => void running.child.kill('SIGKILL'));
-    await waitFor('anne\'s XBACKUP in flight', () => attemptsSoFar(state).some((a) => a.userid === 'anne' && a.ended_at === null), {
+    await waitFor(() => attemptsSoFar(state).some((a) => a.userid === 'anne' && a.ended_at === null), {
+      what: 'anne\'s XBACKUP in flight',
       timeoutMs: 60_000,
       intervalMs: 20,
     });
@@ -34,7 +36,8 @@ describe('fault: SIGTERM with an XBACKUP that cannot finish within the shutdown 
     running.child.kill('SIGTERM');
     let exited = false;
     void running.exited.then(() => (exited = true));
-    await waitFor('run to exit after SIGTERM (the XBACKUP in flight never ends by itself)', () => exited, {
+    await waitFor(() => exited, {
+      what: 'run to exit after SIGTERM (the XBACKUP in flight never ends by itself)',
       timeoutMs: 30_000,
       describe: () => running.output().stdout,
     });
@@ -53,7 +56,8 @@ describe('fault: SIGTERM with an XBACKUP that cannot finish within the shutdown 
     // next start (and settled as ok once the server's own finish showed as a new chunk).
     assert.ok(cut && (closedAsInterrupted(cut) || cut.outcome === 'error') && cut.in_doubt === 1, JSON.stringify(cut));
     assert.deepEqual(attemptsSoFar(state).filter((a) => a.ended_at === null), [], 'no attempt left open');
-    await waitFor('anne fresh after the restart', async () => (await reportUsers(config)).some((u) => u.userid === 'anne' && u.state === 'fresh'), {
+    await waitFor(async () => (await reportUsers(config)).some((u) => u.userid === 'anne' && u.state === 'fresh'), {
+      what: 'anne fresh after the restart',
       timeoutMs: 60_000,
       intervalMs: 500,
     });

@@ -13,7 +13,6 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { seededRandom } from '../backupd/cyrusdb/helpers/seeded-random.js';
@@ -22,8 +21,9 @@ import { writeBedConfig } from '../support/bed-config.js';
 import { repoRoot } from '../support/paths.js';
 import { runCliProcess, runProcess, startCliProcess, type CliResult } from '../support/run-cli.js';
 import { readAttempts, type AttemptRow } from '../support/state-db-reader.js';
+import { closedAsInterrupted, reportUsers, seconds, serversIdle } from './support/fault-checks.js';
+import { waitFor } from '../support/wait-for.js';
 import { useBed } from '../support/use-bed.js';
-import { closedAsInterrupted, seconds, waitFor } from './support/fault-checks.js';
 import { SmallDisk } from './support/small-disk.js';
 import { faultSeed, scaled } from './support/soak.js';
 
@@ -79,7 +79,8 @@ describe('fault: the state database\'s disk fills up during run', () => {
       let exitCode: number | string | undefined;
       void running.exited.then((c) => (exitCode = c));
       // At work: at least one cycle has backed users up since this start.
-      await waitFor('run to finish a cycle that backed users up', () => logLines(running.output().stdout).some((l) => l.msg === 'cycle end' && Number(l.attempted) > 0), {
+      await waitFor(() => logLines(running.output().stdout).some((l) => l.msg === 'cycle end' && Number(l.attempted) > 0), {
+        what: 'run to finish a cycle that backed users up',
         timeoutMs: 60_000,
         describe: () => running.output().stdout + running.output().stderr,
       });
@@ -87,7 +88,7 @@ describe('fault: the state database\'s disk fills up during run', () => {
       const filledAt = Date.now();
       disk.fill(way, running.child.pid!, state, slack);
 
-      await waitFor('run to stop after the disk filled up', () => exitCode !== undefined, { timeoutMs: 90_000, describe: () => running.output().stdout.slice(-3000) });
+      await waitFor(() => exitCode !== undefined, { what: 'run to stop after the disk filled up', timeoutMs: 90_000, describe: () => running.output().stdout.slice(-3000) });
       const reaction = Date.now() - filledAt;
       const { stdout, stderr } = running.output();
       const shown = `exit ${exitCode}\n--- stdout (end)\n${stdout.slice(-4000)}--- stderr\n${stderr}`;
@@ -100,13 +101,15 @@ describe('fault: the state database\'s disk fills up during run', () => {
       const failure = String(failedCycle?.err ?? '').match(/\((SQLITE_\w+|E[A-Z]+):/)?.[1] ?? 'unknown';
 
       // Still full: a restart (systemd's, 30 s later) refuses at once and sends nothing.
-      await settledChunks(bed);
+      // XBACKUPs still running on the server (their client gone) add their chunks first.
+      await serversIdle(bed);
       const chunksAtHalt = await chunkCounts(bed);
       const recordedAtHalt = readCopy(state);
       const retry = await runProcess(disk.fullFromStart(way, [process.execPath, MAIN, 'run', '--once', '-c', config]), { timeoutMs: 60_000 });
       assert.equal(retry.code, EXIT_STATE_UNWRITABLE, `a start on a full disk exits 4\n${show(retry)}`);
       assertDiskFullMessage(retry.stderr, state, show(retry));
-      await sleep(500);
+      // An XBACKUP it had sent would keep an imapd busy until done: wait for the servers to be idle.
+      await serversIdle(bed);
       assert.deepEqual(await chunkCounts(bed), chunksAtHalt, 'a start on a full disk sends no XBACKUP');
       assert.equal(readCopy(state).length, recordedAtHalt.length, 'a start on a full disk records nothing');
 
@@ -116,6 +119,13 @@ describe('fault: the state database\'s disk fills up during run', () => {
       assert.equal(integrity, 'ok', `PRAGMA integrity_check on ${state}`);
       assertKept(recordedBefore, readAttempts(state), 'the fault');
       const leftOpen = recordedAtHalt.filter((a) => a.ended_at === null);
+      // Work for the recovery run: a user due again (older than maxAge), however soon after the halt this is.
+      let states: string[] = [];
+      await waitFor(async () => (states = (await reportUsers(config)).map((u) => `${u.userid} ${u.state}`)).some((s) => s.endsWith(' stale')), {
+        what: 'a user due again',
+        timeoutMs: 60_000,
+        describe: () => states.join(', '),
+      });
       const recoveryStart = Date.now();
       const again = await runCliProcess(['run', '--once', '-c', config], { timeoutMs: 90_000 });
       const recovery = Date.now() - recoveryStart;
@@ -130,7 +140,7 @@ describe('fault: the state database\'s disk fills up during run', () => {
       assert.ok(after.some((a) => a.started_at >= recoveryStart && a.outcome === 'ok'), 'the recovery run backed users up');
 
       // Every XBACKUP that reached backupd (each adds a chunk) had its attempt recorded first.
-      await settledChunks(bed);
+      await serversIdle(bed);
       const chunksAfter = await chunkCounts(bed);
       let sentTotal = 0;
       let recordedTotal = 0;
@@ -218,21 +228,6 @@ async function chunkCounts(bed: CyrusTestBed): Promise<Map<string, number>> {
   return counts;
 }
 
-/** Waits until XBACKUPs still running on the server (their client gone) have added their chunks. */
-async function settledChunks(bed: CyrusTestBed): Promise<void> {
-  let last = JSON.stringify([...(await chunkCounts(bed))]);
-  await waitFor(
-    'backupd to finish the XBACKUPs in flight',
-    async () => {
-      await sleep(700);
-      const now = JSON.stringify([...(await chunkCounts(bed))]);
-      const same = now === last;
-      last = now;
-      return same;
-    },
-    { timeoutMs: 30_000, intervalMs: 0 },
-  );
-}
 
 interface LogLine {
   msg?: string;

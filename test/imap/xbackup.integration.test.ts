@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BackupsDbReader } from '../../src/backupd/backups-listing.js';
@@ -13,6 +13,8 @@ import { runXbackup, type XbackupItem } from '../../src/imap/xbackup.js';
 import { useridToMailbox } from '../../src/imap/mailbox-names.js';
 import { runUserBackup } from '../../src/scheduler/run-user-backup.js';
 import { bedServerConfig } from '../support/bed-config.js';
+import { waitFor } from '../support/wait-for.js';
+import { dataFileBytes } from '../faults/support/fault-checks.js';
 import { useBed } from '../support/use-bed.js';
 
 describe('XBACKUP on the wire, against real Cyrus', () => {
@@ -145,12 +147,28 @@ describe('XBACKUP on the wire, against real Cyrus', () => {
   test('a user whose backup is locked (ctl_backups, or another XBACKUP): Mailbox is locked, retried later, not a failure', async () => {
     const first = await runXbackup(session, 'user.annette', 'backup', { timeoutMs: 60_000, requested: ['annette'] });
     assert.equal(first.failure, null);
+    // The lock is held until this test says so (a file cyrus can see appears), not for a fixed time.
+    const gate = mkdtempSync(join(tmpdir(), 'xbs-lock-gate-'));
+    chmodSync(gate, 0o755);
+    const release = join(gate, 'release');
     // -w: wait for the lock rather than give up, since the polling list below may hold it for a moment.
-    const holder = bed.ctlBackups(['-w', 'lock', '-x', 'sleep 3', 'annette']);
-    // ctl_backups list skips a locked backup and says so: that is how we know the lock is held.
-    for (let i = 0; i < 50 && !/locked/i.test((await bed.ctlBackups(['-V', 'list', 'annette'])).stderr); i++) await sleep(50);
-    const run = await runXbackup(session, 'user.annette', 'backup', { timeoutMs: 60_000, requested: ['annette'] });
+    const holder = bed.ctlBackups(['-w', 'lock', '-x', `while [ ! -e ${release} ]; do sleep 0.05; done`, 'annette'], { timeoutMs: 300_000 });
+    let run;
+    try {
+      // ctl_backups list skips a locked backup and says so: that is how we know the lock is held.
+      let listed = '';
+      await waitFor(async () => /locked/i.test((listed = (await bed.ctlBackups(['-V', 'list', 'annette'])).stderr)), {
+        what: "annette's backup locked by ctl_backups",
+        timeoutMs: 60_000,
+        intervalMs: 50,
+        describe: () => listed,
+      });
+      run = await runXbackup(session, 'user.annette', 'backup', { timeoutMs: 60_000, requested: ['annette'] });
+    } finally {
+      writeFileSync(release, '');
+    }
     assert.equal((await holder).code, 0);
+    rmSync(gate, { recursive: true, force: true });
     const [annette] = userOutcomes(run, ['annette']);
     assert.equal(annette!.outcome, 'no');
     assert.equal(annette!.locked, true);
@@ -164,22 +182,40 @@ describe('XBACKUP on the wire, against real Cyrus', () => {
     assert.equal(run.failure?.kind, 'timeout');
     const [big2] = userOutcomes(run, ['big2']);
     assert.equal(big2!.inDoubt, true);
-    for (let i = 0; i < 100 && !(await bed.cyrDbtoolShowBackupsDb()).has('big2'); i++) await sleep(100);
-    assert.ok((await bed.cyrDbtoolShowBackupsDb()).has('big2'), 'the server went on after the client gave up');
+    await waitFor(async () => (await bed.cyrDbtoolShowBackupsDb()).has('big2'), { what: 'the server to go on with big2 after the client gave up', timeoutMs: 120_000 });
   });
 
-  test('a first backup that stays silent far longer than the connection\'s idle limit completes and is verified', async () => {
-    // The idle limit (twice servers[].stepTimeout outside XBACKUP) is shrunk to 800 ms instead of growing the mailbox past 1 minute.
-    const stepTimeout = 400;
-    const patient = await AdminSession.open(bedServerConfig(bed, 'imap1', { commandTimeout: 120_000, stepTimeout }));
+  test('a first backup that stays silent far longer than the connection\'s idle limit completes and is verified', async (t) => {
+    // The idle limit (twice servers[].stepTimeout outside XBACKUP) is shrunk instead of growing the mailbox
+    // past a minute, and backupd is held (SIGSTOP) so that the XBACKUP stays silent until the limit is well
+    // past. The limit must still outlast every other step and pause of this session on this machine: the step
+    // timeout is five times a measured round (open, a backup of one small user verified, an XBACKUP refused).
+    const roundStarted = performance.now();
+    const probe = await AdminSession.open(bedServerConfig(bed));
+    assert.equal((await runUserBackup(probe, backupsDb, 's1')).outcome, 'ok');
+    await runXbackup(probe, 'user.nosuch', 'backup', { timeoutMs: 60_000, requested: ['nosuch'] });
+    await probe.close();
+    const stepTimeout = Math.min(20_000, Math.max(400, Math.ceil(5 * (performance.now() - roundStarted))));
+    const patient = await AdminSession.open(bedServerConfig(bed, 'imap1', { commandTimeout: 600_000, stepTimeout }));
+    t.after(() => bed.resumeBackupd());
     try {
-      const started = Date.now();
-      const result = await runUserBackup(patient, backupsDb, 'huge');
+      const started = performance.now();
+      let settled = false;
+      const backup = runUserBackup(patient, backupsDb, 'huge').finally(() => (settled = true));
+      // Held once backupd writes huge's first messages: the transfer is under way, and the XBACKUP silent.
+      await waitFor(() => settled || dataFileBytes(bed, 'huge') > 0, { what: "backupd writing huge's data file", timeoutMs: 120_000, intervalMs: 10 });
+      bed.pauseBackupd();
+      // The NOOP before XBACKUP takes less than a step timeout, so the XBACKUP has been silent for twice that (the idle limit) at least.
+      await waitFor(() => settled || performance.now() - started >= 3 * stepTimeout, { what: `the XBACKUP silent for ${(3 * stepTimeout) / 1000} s`, timeoutMs: 3 * stepTimeout + 60_000 });
+      if (settled) assert.fail(`the backup ended before the idle limit was past, after ${Math.round(performance.now() - started)} ms (step timeout ${stepTimeout} ms): ${JSON.stringify(await backup)}`);
+      bed.resumeBackupd();
+      const result = await backup;
       assert.equal(result.outcome, 'ok', result.error ?? '');
-      assert.ok(Date.now() - started > 2 * stepTimeout, `the backup took ${Date.now() - started} ms, long enough to prove the point`);
+      assert.ok(performance.now() - started > 2 * stepTimeout, 'silent for longer than the idle limit');
       const after = await runXbackup(patient, 'user.nosuch', 'backup', { timeoutMs: 10_000, requested: ['nosuch'] });
       assert.equal(after.failure?.kind, 'no-such-mailbox', 'the connection is still usable afterwards');
     } finally {
+      bed.resumeBackupd();
       await patient.close();
     }
   });

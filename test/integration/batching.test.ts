@@ -1,14 +1,40 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess } from '../support/run-cli.js';
 import { readAttempts } from '../support/state-db-reader.js';
+import { waitFor } from '../support/wait-for.js';
 import { useBed } from '../support/use-bed.js';
 
 const USERS = Array.from({ length: 300 }, (_, i) => `s${String(i + 1).padStart(3, '0')}`);
 const MISSING = ['s150x', 's2', 's300a'];
+
+interface ReportUser {
+  userid: string;
+  state: string;
+  lastBackup: string;
+  lastVerified: string;
+  chunks: number;
+}
+
+async function report(config: string, args: readonly string[] = []): Promise<{ generatedAt: string; users: ReportUser[] }> {
+  const r = await runCliProcess(['report', '--json', ...args, '-c', config]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as { generatedAt: string; users: ReportUser[] };
+}
+
+/** Until the report (with `config`'s maxAge of a second) says every one of USERS is due: their backups are older than that. */
+async function untilAllStale(config: string): Promise<void> {
+  let seen: ReportUser[] = [];
+  await waitFor(
+    async () => {
+      seen = (await report(config, ['--user', 's*'])).users.filter((u) => USERS.includes(u.userid));
+      return seen.length === USERS.length && seen.every((u) => u.state === 'stale');
+    },
+    { what: 'every s user stale', timeoutMs: 60_000, describe: () => JSON.stringify(seen.filter((u) => u.state !== 'stale').slice(0, 5)) },
+  );
+}
 
 describe('batching: many already backed-up users refreshed with few XBACKUP patterns', () => {
   const { bed, work } = useBed({
@@ -27,7 +53,7 @@ describe('batching: many already backed-up users refreshed with few XBACKUP patt
       servers: [{ which: 'imap1', settings: { maxConcurrent: 2, users: ['s*'] } }],
       extra: 'policy:\n  maxAge: 1s\n  maxPerCycle: 1000\nbootstrap:\n  groupSize: 5\n',
     });
-    await sleep(1100);
+    await untilAllStale(config);
     const started = Date.now();
     const run = await runCliProcess(['run', '--once', '-c', config], { timeoutMs: 120_000 });
     const cycleMs = Date.now() - started;
@@ -64,7 +90,7 @@ describe('batching: many already backed-up users refreshed with few XBACKUP patt
       servers: [{ which: 'imap1', settings: { users: ['s*'] } }],
       extra: 'policy:\n  maxAge: 1s\n  maxPerCycle: 100\n',
     });
-    await sleep(1100);
+    await untilAllStale(config);
     const plan = await runCliProcess(['plan', '-c', config]);
     assert.equal(plan.code, 0, plan.stderr);
     assert.match(plan.stdout, /^\d+ users would be backed up now, in this order:$/m);
@@ -85,19 +111,38 @@ describe('after ctl_backups compact, a user stays fresh from our own record of v
   });
 
   test('lastBackup shows what the index says, lastVerified keeps the user fresh', async () => {
-    const config = writeBedConfig(bed, work, { extra: 'policy:\n  maxAge: 3s\n' });
-    assert.equal((await runCliProcess(['backup', 'packed', '-c', config])).code, 0);
-    await sleep(2100);
-    // Unchanged since the first backup: each of these adds an empty chunk, which compaction drops.
-    for (let i = 0; i < 3; i++) assert.equal((await runCliProcess(['backup', 'packed', '-c', config])).code, 0);
-    const compact = await bed.ctlBackups(['compact', 'packed']);
-    assert.equal(compact.code, 0, compact.stderr);
-    const report = JSON.parse((await runCliProcess(['report', '--json', '-c', config])).stdout) as {
-      users: Array<{ userid: string; state: string; lastBackup: string; lastVerified: string; chunks: number }>;
+    const config = writeBedConfig(bed, work);
+    const backup = async () => assert.equal((await runCliProcess(['backup', 'packed', '-c', config])).code, 0);
+    const timed = async (step: () => Promise<unknown>) => {
+      const started = performance.now();
+      await step();
+      return performance.now() - started;
     };
-    const packed = report.users.find((u) => u.userid === 'packed')!;
-    assert.equal(packed.chunks, 1, 'compaction left the one chunk with data');
-    assert.ok(Date.parse(packed.lastVerified) - Date.parse(packed.lastBackup) >= 2000, JSON.stringify(packed));
-    assert.equal(packed.state, 'fresh');
+    const backupMs = await timed(backup);
+    const reportMs = await timed(() => report(config));
+    // maxAge must outlast what follows the last verified backup (its own end, the compaction, the report)
+    // on this machine as it is now, and be waited out once: a multiple of the measured times plus a margin.
+    const maxAgeS = Math.ceil((2 * (2 * backupMs + reportMs) + 2000) / 1000);
+    const withMaxAge = ['--max-age', `${maxAgeS}s`];
+    const packedNow = async () => {
+      const r = await report(config, withMaxAge);
+      return { generatedAt: r.generatedAt, ...r.users.find((u) => u.userid === 'packed')! };
+    };
+    await waitFor(async () => (await packedNow()).state === 'stale', { what: `packed's first backup older than ${maxAgeS} s`, timeoutMs: maxAgeS * 1000 + 60_000 });
+    // Unchanged since the first backup: each of these adds an empty chunk, which compaction drops.
+    let compactMs = 0;
+    const spanMs = await timed(async () => {
+      for (let i = 0; i < 3; i++) await backup();
+      compactMs = await timed(async () => {
+        const compact = await bed.ctlBackups(['compact', 'packed']);
+        assert.equal(compact.code, 0, compact.stderr);
+      });
+    });
+    const packed = await packedNow();
+    const shown = `${JSON.stringify(packed)}; maxAge ${maxAgeS} s from a backup of ${Math.round(backupMs)} ms and a report of ${Math.round(reportMs)} ms; the three backups and the compaction (${Math.round(compactMs)} ms) took ${Math.round(spanMs)} ms`;
+    assert.equal(packed.chunks, 1, `compaction left the one chunk with data: ${shown}`);
+    assert.ok(Date.parse(packed.generatedAt) - Date.parse(packed.lastBackup) >= maxAgeS * 1000, `by the index alone packed is stale: ${shown}`);
+    assert.ok(Date.parse(packed.lastVerified) - Date.parse(packed.lastBackup) >= (maxAgeS - 1) * 1000, shown);
+    assert.equal(packed.state, 'fresh', shown);
   });
 });

@@ -1,12 +1,12 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
 import { maxCommandsInFlight, readAttempts } from '../support/state-db-reader.js';
+import { attemptsSoFar, stagedFiles } from '../faults/support/fault-checks.js';
+import { waitFor } from '../support/wait-for.js';
 import { useBed } from '../support/use-bed.js';
-import { attemptsSoFar, stagedFiles, waitFor } from '../faults/support/fault-checks.js';
 
 interface ReportJson {
   counts: Record<string, number>;
@@ -67,13 +67,12 @@ describe('bootstrap: first backups in small groups, against real Cyrus', () => {
     let exitedEarly = false;
     void first.exited.then(() => (exitedEarly = true));
     await waitFor(
-      'a first backup in flight on the server after one finished',
       () => {
         if (exitedEarly) assert.fail(`bootstrap ended before it could be caught mid-backup\n${first.output().stdout}`);
         const a = attemptsSoFar(state);
         return a.some((x) => x.outcome === 'ok') && a.some((x) => x.ended_at === null) && stagedFiles(bed) > 0;
       },
-      { timeoutMs: 120_000, intervalMs: 10 },
+      { what: 'a first backup in flight on the server after one finished', timeoutMs: 120_000, intervalMs: 10 },
     );
     first.child.kill('SIGKILL');
     assert.equal(await first.exited, 'SIGKILL');
@@ -96,20 +95,21 @@ describe('bootstrap: first backups in small groups, against real Cyrus', () => {
 
     // The server finished the killed user's backup on its own, or the second run did: all six are backed up.
     let last = '';
-    for (let i = 0; i < 100; i++) {
-      const report = JSON.parse((await runCliProcess(['report', '--json', '--user', 'big*', '-c', config])).stdout) as ReportJson;
-      if (report.users.every((u) => u.state === 'fresh')) return;
-      last = JSON.stringify(report.users.filter((u) => u.state !== 'fresh'));
-      await sleep(100);
-    }
-    assert.fail(`not every big user was backed up: ${last}`);
+    await waitFor(
+      async () => {
+        const report = JSON.parse((await runCliProcess(['report', '--json', '--user', 'big*', '-c', config])).stdout) as ReportJson;
+        last = JSON.stringify(report.users.filter((u) => u.state !== 'fresh'));
+        return report.users.every((u) => u.state === 'fresh');
+      },
+      { what: 'every big user backed up', timeoutMs: 120_000, describe: () => `not fresh: ${last}` },
+    );
   });
 
   test('a second bootstrap or run on the same state database exits 2 with a clear message', async () => {
     const dir = join(work, 'lock');
     const config = writeBedConfig(bed, dir, { servers: [{ which: 'imap1', settings: { users: ['nobody*'] } }], extra: 'policy:\n  schedule: "0 0 1 1 *"\n' });
     const holder = startCliProcess(['run', '-c', config]);
-    for (let i = 0; i < 100 && !/scheduler started/.test(holder.output().stdout); i++) await sleep(50);
+    await waitFor(() => /scheduler started/.test(holder.output().stdout), { what: 'the first run to start', timeoutMs: 60_000, describe: () => holder.output().stdout + holder.output().stderr });
     const second = await runCliProcess(['run', '-c', config]);
     assert.equal(second.code, 2);
     assert.match(second.stderr, /another xbackup-scheduler run \(pid \d+, since .*\) uses the state database .*state\.db; stop it first/);

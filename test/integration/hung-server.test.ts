@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { attemptsSoFar, waitFor } from '../faults/support/fault-checks.js';
+import { attemptsSoFar } from '../faults/support/fault-checks.js';
+import { waitFor } from '../support/wait-for.js';
 import { FakeImapServer, silentAfterGreeting } from '../imap/support/fake-imap-server.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { startCliProcess, type RunningCli } from '../support/run-cli.js';
@@ -28,7 +29,10 @@ const logLines = (stdout: string): LogLine[] =>
     .map((l) => JSON.parse(l) as LogLine);
 
 const env = { HUNG_PASSWORD: 'secret' };
-const SHUTDOWN_GRACE_S = 3;
+/** Far longer than the tests: a stop that waited for the grace (with nothing in flight) would never end. */
+const SHUTDOWN_GRACE = '1h';
+/** A bound on a hang, not a measure: a stop that does not wait ends far sooner on any machine. */
+const STOP_BOUND_MS = 60_000;
 
 describe('run with one IMAP server that hangs after its greeting and one real Cyrus', () => {
   let hung: FakeImapServer;
@@ -47,18 +51,18 @@ describe('run with one IMAP server that hangs after its greeting and one real Cy
       servers: [{ which: 'imap1', settings: { users: ['h*'] } }],
       extra:
         `  - { name: hung, host: 127.0.0.1, port: ${hung.port}, tls: none, user: admin, passwordEnv: HUNG_PASSWORD, stepTimeout: ${hungStepTimeout} }\n` +
-        `policy:\n  schedule: "* * * * * *"\n  shutdownGrace: ${SHUTDOWN_GRACE_S}s\nretry:\n  baseDelay: 1h\nbootstrap:\n  pause: 0s\n`,
+        `policy:\n  schedule: "* * * * * *"\n  shutdownGrace: ${SHUTDOWN_GRACE}\nretry:\n  baseDelay: 1h\nbootstrap:\n  pause: 0s\n`,
     });
     const running = startCliProcess(['run', '-c', config], { env });
     return { running, state: join(dir, 'state.db') };
   }
 
-  /** SIGTERM, then the exit, within the shutdown grace and a margin for a busy machine (a failure bound, not a measure). */
+  /** SIGTERM, then the exit: at once, not after the hour of shutdown grace. */
   async function terminate(running: RunningCli): Promise<number | string> {
     let exited = false;
     void running.exited.then(() => (exited = true));
     running.child.kill('SIGTERM');
-    await waitFor('run to exit after SIGTERM', () => exited, { timeoutMs: (SHUTDOWN_GRACE_S + 5) * 1000, describe: () => running.output().stdout });
+    await waitFor(() => exited, { what: 'run to exit after SIGTERM', timeoutMs: STOP_BOUND_MS, describe: () => running.output().stdout });
     return running.exited;
   }
 
@@ -69,21 +73,23 @@ describe('run with one IMAP server that hangs after its greeting and one real Cy
       await hung.stop();
     });
     const lines = () => logLines(running.output().stdout);
-    const paused = await waitFor('hung paused by its circuit breaker', () => lines().find((l) => l.msg === 'server paused' && l.server === 'hung'), {
+    const paused = await waitFor(() => lines().find((l) => l.msg === 'server paused' && l.server === 'hung'), {
+      what: 'hung paused by its circuit breaker',
       timeoutMs: 60_000,
       describe: () => running.output().stdout,
     });
     assert.match(paused.error ?? '', /^hung: .*no answer within 2 s \(servers\[\]\.stepTimeout\)/);
     // The log is in order: once the first cycle has ended, every line it wrote is there.
-    const firstCycleEnd = await waitFor('the first cycle to end', () => {
+    const firstCycleEnd = await waitFor(() => {
       const i = lines().findIndex((l) => l.msg === 'cycle end');
       return i >= 0 ? i : undefined;
-    }, { timeoutMs: 60_000, describe: () => running.output().stdout });
+    }, { what: 'the first cycle to end', timeoutMs: 60_000, describe: () => running.output().stdout });
     const backedUp = lines().slice(0, firstCycleEnd).filter((l) => l.msg === 'backup attempt' && l.outcome === 'ok').map((l) => l.userid);
     assert.deepEqual(backedUp.sort(), ['h1', 'h2'], `the first cycle, which met the hung server, backed up h1 and h2\n${running.output().stdout}`);
     assert.ok(['h1', 'h2'].every((u) => attemptsSoFar(state).some((a) => a.userid === u && a.server === 'imap1' && a.outcome === 'ok')), 'and recorded them');
     const cyclesSoFar = lines().filter((l) => l.msg === 'cycle end').length;
-    await waitFor('three more cycles', () => lines().filter((l) => l.msg === 'cycle end').length >= cyclesSoFar + 3, {
+    await waitFor(() => lines().filter((l) => l.msg === 'cycle end').length >= cyclesSoFar + 3, {
+      what: 'three more cycles',
       timeoutMs: 60_000,
       describe: () => running.output().stdout,
     });
@@ -103,7 +109,7 @@ describe('run with one IMAP server that hangs after its greeting and one real Cy
       running.child.kill('SIGKILL');
       await hung.stop();
     });
-    await waitFor('run to ask hung for its users', () => hung.commands.length > 0 || hung.connections > 0, { timeoutMs: 60_000, describe: () => running.output().stdout });
+    await waitFor(() => hung.commands.length > 0 || hung.connections > 0, { what: 'run to ask hung for its users', timeoutMs: 60_000, describe: () => running.output().stdout });
     assert.equal(await terminate(running), 0, running.output().stderr);
     const { stdout } = running.output();
     const lines = logLines(stdout);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { lockFileOf } from '../../src/scheduler/state/instance-lock.js';
 import { openStateDb } from '../../src/scheduler/state/open-state-db.js';
-import { waitFor } from '../faults/support/fault-checks.js';
+import { waitFor } from '../support/wait-for.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'xbs-lock-'));
@@ -43,7 +43,7 @@ describe('the instance lock', () => {
       const { file, state } = config(`deleted-${what.length}`);
       const first = startCliProcess(['run', '-c', file]);
       t.after(() => void first.child.kill('SIGKILL'));
-      await waitFor('the first run to start', started(first), { timeoutMs: 30_000 });
+      await waitFor(started(first), { what: 'the first run to start', timeoutMs: 30_000 });
       remove(state);
       const code = await first.exited;
       assert.equal(code, 4, first.output().stdout + first.output().stderr);
@@ -51,7 +51,7 @@ describe('the instance lock', () => {
 
       const second = startCliProcess(['run', '-c', file]);
       t.after(() => void second.child.kill('SIGKILL'));
-      await waitFor('a second run to start', started(second), { timeoutMs: 30_000 });
+      await waitFor(started(second), { what: 'a second run to start', timeoutMs: 30_000 });
       second.child.kill('SIGTERM');
       assert.equal(await second.exited, 0);
     });
@@ -61,7 +61,7 @@ describe('the instance lock', () => {
     const { file, state } = config('killed');
     const first = startCliProcess(['run', '-c', file]);
     t.after(() => void first.child.kill('SIGKILL'));
-    await waitFor('the first run to start', started(first), { timeoutMs: 30_000 });
+    await waitFor(started(first), { what: 'the first run to start', timeoutMs: 30_000 });
     const beside = await runCliProcess(['run', '-c', file]);
     assert.equal(beside.code, 2);
     assert.match(beside.stderr, new RegExp(`another xbackup-scheduler run \\(pid ${first.child.pid}, since .*\\) uses the state database`));
@@ -82,7 +82,7 @@ describe('the instance lock', () => {
 
     const next = startCliProcess(['run', '-c', file]);
     t.after(() => void next.child.kill('SIGKILL'));
-    await waitFor('a new run to start although the row names a live pid', started(next), { timeoutMs: 30_000 });
+    await waitFor(started(next), { what: 'a new run to start although the row names a live pid', timeoutMs: 30_000 });
     next.child.kill('SIGTERM');
     assert.equal(await next.exited, 0);
   });

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -7,6 +6,7 @@ import { writeBedConfig } from '../support/bed-config.js';
 import { parseCtlBackupsJsonList } from '../support/ctl-backups-list.js';
 import { runCliProcess } from '../support/run-cli.js';
 import { readAttempts } from '../support/state-db-reader.js';
+import { waitFor } from '../support/wait-for.js';
 import { useBed } from '../support/use-bed.js';
 
 interface ReportUser {
@@ -134,7 +134,17 @@ for (const [name, options, more] of unusualLayouts) {
     });
 
     test('a cycle refreshes them with batch patterns that never reach a*b or "trail "; the report shows them fresh', async () => {
-      await sleep(1100);
+      // Due first: every backup older than the cycle's maxAge of 1 s.
+      let states: Record<string, string> = {};
+      await waitFor(
+        async () => {
+          const r = await runCliProcess(['report', '--json', '-c', config]);
+          assert.equal(r.code, 0, r.stderr);
+          states = Object.fromEntries((JSON.parse(r.stdout) as { users: ReportUser[] }).users.map((u) => [u.userid, u.state]));
+          return nameable.every((u) => states[u] === 'stale');
+        },
+        { what: 'every nameable user stale under maxAge 1 s', timeoutMs: 60_000, describe: () => JSON.stringify(states) },
+      );
       const run = await runCliProcess(['run', '--once', '-c', config], { timeoutMs: 120_000 });
       assert.equal(run.code, 0, run.stdout + run.stderr);
       const refreshes = readAttempts(join(work, 'state.db')).filter((a) => a.kind === 'refresh');

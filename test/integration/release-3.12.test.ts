@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { releaseMissing } from '../cyrus/releases.js';
-import { attemptsSoFar, waitFor } from '../faults/support/fault-checks.js';
+import { attemptsSoFar } from '../faults/support/fault-checks.js';
+import { waitFor } from '../support/wait-for.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
 import { useBed } from '../support/use-bed.js';
@@ -46,14 +47,15 @@ describe('a Cyrus 3.12 IMAP server, which has no XBACKUP', { skip: missing }, ()
         .stdout.split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as { msg: string; server?: string; error?: string });
-    const paused = await waitFor('imap1 paused by its circuit breaker', () => lines().find((l) => l.msg === 'server paused' && l.server === 'imap1'), {
+    const paused = await waitFor(() => lines().find((l) => l.msg === 'server paused' && l.server === 'imap1'), {
+      what: 'imap1 paused by its circuit breaker',
       timeoutMs: 60_000,
       describe: () => running.output().stdout,
     });
     assert.match(paused.error ?? '', /BAD Unrecognized command \(Cyrus 3\.12 removed XBACKUP and backupd/, JSON.stringify(paused));
 
     const cycleEnds = () => lines().filter((l) => l.msg === 'cycle end').length;
-    await waitFor('the first cycle to end', () => cycleEnds() >= 1, { timeoutMs: 60_000, describe: () => running.output().stdout });
+    await waitFor(() => cycleEnds() >= 1, { what: 'the first cycle to end', timeoutMs: 60_000, describe: () => running.output().stdout });
     const state = join(dir, 'state.db');
     const firstCycle = attemptsSoFar(state);
     const commands = (attempts: typeof firstCycle) => new Set(attempts.map((a) => `${a.pattern}@${a.started_at}`)).size;
@@ -61,7 +63,7 @@ describe('a Cyrus 3.12 IMAP server, which has no XBACKUP', { skip: missing }, ()
     assert.ok(firstCycle.every((a) => a.outcome === 'no' && a.in_doubt === 0), JSON.stringify(firstCycle));
 
     const after = cycleEnds();
-    await waitFor('three more cycles', () => cycleEnds() >= after + 3, { timeoutMs: 60_000, describe: () => running.output().stdout });
+    await waitFor(() => cycleEnds() >= after + 3, { what: 'three more cycles', timeoutMs: 60_000, describe: () => running.output().stdout });
     assert.equal(attemptsSoFar(state).length, firstCycle.length, 'the paused server is not asked again each cycle');
     const report = await runCliProcess(['report', '--json', '-c', config]);
     const users = (JSON.parse(report.stdout) as { users: Array<{ userid: string; state: string }> }).users;

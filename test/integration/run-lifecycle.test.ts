@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,12 +6,9 @@ import { describe, test } from 'node:test';
 import { writeBedConfig } from '../support/bed-config.js';
 import { repoRoot } from '../support/paths.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
+import { waitFor } from '../support/wait-for.js';
 import { useBed } from '../support/use-bed.js';
 
-async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (check()) return;
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 describe('run lifecycle and bootstrap options, against real Cyrus', () => {
   const { bed, work } = useBed({
@@ -26,16 +22,18 @@ describe('run lifecycle and bootstrap options, against real Cyrus', () => {
     const dir = join(work, 'hup');
     const config = writeBedConfig(bed, dir, { servers: [{ which: 'imap1', settings: { users: ['h*'] } }], extra: 'policy:\n  schedule: "0 0 1 1 *"\n' });
     const running = startCliProcess(['run', '-c', config]);
+    // Each wait is for a line of its log; the bound only ends a hang.
+    const logged = (what: string, line: RegExp) => waitFor(() => line.test(running.output().stdout), { what, timeoutMs: 60_000, describe: () => running.output().stdout.slice(-2000) });
     try {
-      await waitFor('the first cycle', () => /"msg":"cycle end"/.test(running.output().stdout));
+      await logged('the first cycle', /"msg":"cycle end"/);
       const good = readFileSync(config, 'utf8');
       writeFileSync(config, good.replace('maxAge', 'maxAge').replace('schedule: "0 0 1 1 *"', 'schedule: "0 0 2 1 *"'));
       running.child.kill('SIGHUP');
-      await waitFor('the reload', () => /"msg":"config reloaded"/.test(running.output().stdout));
+      await logged('the reload', /"msg":"config reloaded"/);
 
       writeFileSync(config, `${good}bogus: 1\n`);
       running.child.kill('SIGHUP');
-      await waitFor('the refusal', () => /"msg":"config reload refused; the old config stays in force"/.test(running.output().stdout));
+      await logged('the refusal', /"msg":"config reload refused; the old config stays in force"/);
       assert.match(running.output().stdout, /bogus: unknown key/);
       assert.equal(running.child.exitCode, null, 'still running');
     } finally {

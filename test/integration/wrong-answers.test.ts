@@ -2,16 +2,15 @@
 // a backup and be wrong. Each drives real imapd and backupd and reads the real files they leave.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { CyrusTestBed } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
 import { readAttempts } from '../support/state-db-reader.js';
+import { dataFileBytes, messagesInBackup, reportUsers } from '../faults/support/fault-checks.js';
+import { waitFor } from '../support/wait-for.js';
 import { useBed } from '../support/use-bed.js';
-import { messagesInBackup, reportUsers, waitFor } from '../faults/support/fault-checks.js';
 
 /** Large enough that backupd stages one batch of 1,024 messages and commits it before the rest arrive. */
 const BIG = { userid: 'big', messages: 4000, messageBytes: 20_000 };
@@ -48,7 +47,7 @@ describe('wrong answers about backups, against real Cyrus', () => {
     t.after(() => bed.startBackupd().catch(() => undefined));
     // backupd writes the messages it applied to big's data file and commits them as a chunk when it is
     // stopped: once the data file holds some, a graceful stop leaves a chunk with part of the mail.
-    await waitFor('backupd writing big\'s first messages to its data file', () => dataFileBytes(bed, BIG.userid) >= 50_000, { timeoutMs: 120_000, intervalMs: 10 });
+    await waitFor(() => dataFileBytes(bed, BIG.userid) >= 50_000, { what: 'backupd writing big\'s first messages to its data file', timeoutMs: 120_000, intervalMs: 10 });
     await bed.stopBackupd();
     const code = await forced.exited;
     assert.equal(code, 1, forced.output().stdout + forced.output().stderr);
@@ -64,13 +63,12 @@ describe('wrong answers about backups, against real Cyrus', () => {
     await bed.startBackupd();
     const runs: string[] = [];
     await waitFor(
-      'big fresh once backupd is back',
       async () => {
         const again = await runCliProcess(['bootstrap', '-c', config], { timeoutMs: 120_000 });
         runs.push(`exit ${again.code}: ${again.stdout.trim()}`);
         return (await reportUsers(config)).find((u) => u.userid === BIG.userid)?.state === 'fresh';
       },
-      { timeoutMs: 120_000, intervalMs: 1100, describe: () => runs.join('\n') },
+      { what: 'big fresh once backupd is back', timeoutMs: 120_000, intervalMs: 1100, describe: () => runs.join('\n') },
     );
     assert.equal(await messagesInBackup(bed, BIG.userid), BIG.messages, 'every message is in the backup once it succeeded');
     const after = (await reportUsers(config)).find((u) => u.userid === BIG.userid)!;
@@ -120,7 +118,7 @@ describe('wrong answers about backups, against real Cyrus', () => {
       }
       assert.equal(timedOut.code, 1, timedOut.stdout + timedOut.stderr);
       assert.match(timedOut.stdout, /^ERROR d002 .*\[in doubt/m);
-      await waitFor(`attempt ${i}'s chunk in d002's index`, async () => (await newestChunk('d002')) > chunkBefore, { timeoutMs: 60_000 });
+      await waitFor(async () => (await newestChunk('d002')) > chunkBefore, { what: `attempt ${i}'s chunk in d002's index`, timeoutMs: 60_000 });
     }
     const users = await reportUsers(config);
     const d002 = users.find((u) => u.userid === 'd002')!;
@@ -150,14 +148,14 @@ describe('wrong answers about backups, against real Cyrus', () => {
       const a = readAttemptsIfAny(join(dir, 'state.db'));
       return early.every((u) => a.some((x) => x.userid === u && x.kind === 'refresh' && x.outcome === 'ok' && x.started_at > since));
     };
-    await waitFor('the first cycle to refresh n1, n3 and n5', refreshedAfter(0), { timeoutMs: 60_000, describe: () => run.output().stdout.slice(-2000) });
+    await waitFor(refreshedAfter(0), { what: 'the first cycle to refresh n1, n3 and n5', timeoutMs: 60_000, describe: () => run.output().stdout.slice(-2000) });
     // At several places by name: before, between and after the users the wildcard covers.
     const created = ['n0', 'n2', 'n4x', 'n9'];
     for (const userid of created) await bed.createUser(userid, { messages: 1 });
     const createdAt = Date.now();
-    await waitFor('two more cycles to refresh n1, n3 and n5', refreshedAfter(createdAt), { timeoutMs: 60_000 });
+    await waitFor(refreshedAfter(createdAt), { what: 'two more cycles to refresh n1, n3 and n5', timeoutMs: 60_000 });
     const since = Date.now();
-    await waitFor('one cycle more', refreshedAfter(since), { timeoutMs: 60_000 });
+    await waitFor(refreshedAfter(since), { what: 'one cycle more', timeoutMs: 60_000 });
     run.child.kill('SIGTERM');
     await run.exited;
 
@@ -168,13 +166,6 @@ describe('wrong answers about backups, against real Cyrus', () => {
     assert.match(run.output().stdout, /users created since the last discovery would be swept into a wildcard/);
   });
 });
-
-/** Size of a user's data file, found in backupd's partition as it is being written (0 before it exists). */
-function dataFileBytes(bed: CyrusTestBed, userid: string): number {
-  const dir = join(bed.backup.dataDir, userid[0]!);
-  const name = (existsSync(dir) ? readdirSync(dir) : []).find((f) => f.startsWith(`${userid}_`) && !f.endsWith('.index') && !f.includes('.index-'));
-  return name ? statSync(join(dir, name)).size : 0;
-}
 
 function readAttemptsIfAny(state: string) {
   try {

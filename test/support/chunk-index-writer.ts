@@ -6,13 +6,14 @@
 // so every committed state has count(*) = max(ts_end); every N commits it also runs a big transaction with
 // a 10-page cache (its dirty pages spill into the database file before the end) that inserts rows with
 // the given ts_end and rolls back. It pauses between steps (as backupd does between its writes), so that
-// reads also find the file settled. It sends 'started' once writing, and on 'stop' (or when its
-// parent goes away, or after a safety bound) its counts, then exits.
+// reads also find the file settled. It sends 'started' once writing, its counts so far ('progress') after
+// each big transaction, and on 'stop' (or when its parent goes away, or after a safety bound) its counts,
+// then exits.
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 
 export interface WriterReport {
-  type: 'stopped';
+  type: 'stopped' | 'progress';
   /** Committed rows in the table at the end, each commit one row. */
   rows: number;
   commits: number;
@@ -21,7 +22,8 @@ export interface WriterReport {
   spilled: number;
 }
 
-const SAFETY_MS = 60_000;
+// Far beyond the reader's own bound: the writer only stops by itself when its parent forgot it.
+const SAFETY_MS = 300_000;
 
 function main(): void {
   const [file, everyText, bigRowsText, rolledBackText, pauseText] = process.argv.slice(2);
@@ -61,6 +63,7 @@ function main(): void {
       if (statSync(file).size > sizeBefore) report.spilled++;
       db.exec('ROLLBACK');
       report.rollbacks++;
+      process.send!({ ...report, type: 'progress', rows });
     } else {
       rows++;
       insert.run(rows, rows, rows * 4096, sha1(rows), sha1(rows + 1));

@@ -71,7 +71,7 @@ describe('lock-free reads against a live cyr_dbtool writer', () => {
       test.skip(`${backend}: ${unavailable}`);
       continue;
     }
-    test(`${backend}: every accepted snapshot is a committed state, in order`, { timeout: 20_000 }, async (t) => {
+    test(`${backend}: every accepted snapshot is a committed state, in order`, { timeout: 120_000 }, async (t) => {
       const workspace = await CyrusWorkspace.create();
       try {
         const db = workspace.path('backups.db');

@@ -1,13 +1,14 @@
 // What the fault tests of this folder look at after a fault: the report as a user reads it, the
 // state database's attempts, and the backup index itself (how much mail it really holds).
-import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CyrusTestBed } from '../../cyrus/testbed.js';
 import { parseCtlBackupsJsonList } from '../../support/ctl-backups-list.js';
 import { runCliProcess } from '../../support/run-cli.js';
 import { readAttempts, type AttemptRow } from '../../support/state-db-reader.js';
+import { waitFor } from '../../support/wait-for.js';
 
 export interface ReportUser {
   userid: string;
@@ -24,27 +25,6 @@ export async function reportUsers(config: string, extraArgs: readonly string[] =
   const r = await runCliProcess(['report', '--json', ...extraArgs, '-c', config]);
   assert.equal(r.code, 0, `report failed: ${r.stderr}`);
   return (JSON.parse(r.stdout) as { users: ReportUser[] }).users;
-}
-
-/**
- * Polls `condition` every `intervalMs` until it returns a value other than undefined or false, and
- * fails after `timeoutMs` naming `what` (and what the last poll saw, when `describe` is given).
- */
-export async function waitFor<T>(
-  what: string,
-  condition: () => T | false | undefined | Promise<T | false | undefined>,
-  options: { timeoutMs: number; intervalMs?: number; describe?: () => string | Promise<string> },
-): Promise<T> {
-  const deadline = Date.now() + options.timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) {
-      const seen = options.describe ? `; last seen: ${await options.describe()}` : '';
-      assert.fail(`${what} did not happen within ${options.timeoutMs / 1000} s${seen}`);
-    }
-    await sleep(options.intervalMs ?? 100);
-  }
 }
 
 /**
@@ -93,6 +73,43 @@ export function stagedFiles(bed: CyrusTestBed): number {
   } catch {
     return 0;
   }
+}
+
+/** Size of a user's data file, found in backupd's partition as it is being written (0 before it exists). */
+export function dataFileBytes(bed: CyrusTestBed, userid: string): number {
+  const dir = join(bed.backup.dataDir, userid[0]!);
+  const name = (existsSync(dir) ? readdirSync(dir) : []).find((f) => f.startsWith(`${userid}_`) && !f.endsWith('.index') && !f.includes('.index-'));
+  return name ? statSync(join(dir, name)).size : 0;
+}
+
+/**
+ * Connections a Cyrus service on `port` still serves (ESTABLISHED, or CLOSE_WAIT: the client is gone but the
+ * server has not finished with it), from /proc/net/tcp. imapd notices a vanished client only when its
+ * command ends, and backupd commits a chunk when imapd's replication connection closes: none left means
+ * every XBACKUP that reached the server has finished and left its chunk.
+ */
+export function connectionsServedOn(port: number): number {
+  const servedStates = new Set(['01', '08']);
+  let n = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = existsSync(table) ? readFileSync(table, 'utf8') : '';
+    for (const line of text.split('\n').slice(1)) {
+      const [, local, , st] = line.trim().split(/\s+/);
+      if (local && st && servedStates.has(st) && Number.parseInt(local.split(':')[1]!, 16) === port) n++;
+    }
+  }
+  return n;
+}
+
+/** Until no XBACKUP is left on the bed's servers (their clients gone): what it did is then all in the indexes. */
+export async function serversIdle(bed: CyrusTestBed): Promise<void> {
+  const ports = [bed.imap.port, ...(bed.imap2 ? [bed.imap2.port] : []), bed.backup.port];
+  await waitFor(() => ports.every((p) => connectionsServedOn(p) === 0), {
+    what: 'the Cyrus servers to finish the connections they serve',
+    timeoutMs: 120_000,
+    intervalMs: 50,
+    describe: () => ports.map((p) => `port ${p}: ${connectionsServedOn(p)}`).join(', '),
+  });
 }
 
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;

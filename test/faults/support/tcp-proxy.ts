@@ -48,7 +48,7 @@ export class TcpProxy {
   accepted = 0;
   /** Connections reset at once because they came while refusing. */
   refused = 0;
-  private refuseUntil = 0;
+  private refusing = false;
   private counter = 0;
 
   private constructor(
@@ -77,9 +77,14 @@ export class TcpProxy {
     return live.length;
   }
 
-  /** Resets every new connection at once for the next `ms` milliseconds (live ones are left alone). */
-  refuse(ms: number): void {
-    this.refuseUntil = Date.now() + ms;
+  /** Resets every new connection at once until acceptNew() (live ones are left alone): the network is down. */
+  refuseNew(): void {
+    this.refusing = true;
+  }
+
+  /** New connections go through again: the network is back. */
+  acceptNew(): void {
+    this.refusing = false;
   }
 
   /** The first live connection whose client sent text matching `pattern`, if any. */
@@ -94,7 +99,7 @@ export class TcpProxy {
   }
 
   private accept(client: net.Socket): void {
-    if (Date.now() < this.refuseUntil) {
+    if (this.refusing) {
       this.refused++;
       client.resetAndDestroy();
       return;
