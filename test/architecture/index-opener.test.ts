@@ -8,6 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { indexOpens } from '../support/index-openers.js';
 import { repoRoot } from '../support/paths.js';
+import { scratchTree } from '../support/source-tree.js';
 
 const OPENER = path.join('backupd', 'index-file.ts');
 const src = path.join(repoRoot, 'src');
@@ -21,12 +22,8 @@ test('src/: only backupd/index-file.ts opens an index, by descriptor, as a copy 
 });
 
 test('the check finds an index opened elsewhere: directly, through a variable, a parameter across modules or a return value, under any import name', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xbs-index-opener-'));
+  const { dir, write, remove } = scratchTree('xbs-index-opener-');
   try {
-    const write = (file: string, text: string) => {
-      fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-      fs.writeFileSync(path.join(dir, file), text);
-    };
     write('backupd/index-file.ts', "import { openSync } from 'node:fs';\nexport const indexFileOf = (dataFile: string): string => `${dataFile}.index`;\nexport const open = (indexFile: string) => openSync(indexFile, 'r');\n");
     write('backupd/direct.ts', "import { readFileSync } from 'node:fs';\nimport { indexFileOf } from './index-file.js';\nexport const bytes = (dataFile: string) => readFileSync(indexFileOf(dataFile));\n");
     write('backupd/summary.ts', "import { indexFileOf } from './index-file.js';\nimport { why } from './why.js';\nexport function summary(dataFile: string) {\n  const file = indexFileOf(dataFile);\n  return why(file);\n}\n");
@@ -42,7 +39,7 @@ test('the check finds an index opened elsewhere: directly, through a variable, a
       'backupd/why.ts open',
     ]);
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    remove();
   }
 });
 

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../support/paths.js';
+import { scratchTree } from '../support/source-tree.js';
 import { backwardImports } from '../support/stage-order.js';
 
 test('src/: every stage imports only from itself and earlier stages', () => {
@@ -11,12 +10,8 @@ test('src/: every stage imports only from itself and earlier stages', () => {
 });
 
 test('the check finds a backward import, static or dynamic, an import out of src/ and a folder in no stage', () => {
-  const src = fs.mkdtempSync(path.join(os.tmpdir(), 'xbs-stage-order-'));
+  const { dir: src, write, remove } = scratchTree('xbs-stage-order-');
   try {
-    const write = (file: string, text: string) => {
-      fs.mkdirSync(path.dirname(path.join(src, file)), { recursive: true });
-      fs.writeFileSync(path.join(src, file), text);
-    };
     write('config/load.ts', "import { run } from '../cli/main.js';\nexport const x = 1;\n");
     write('imap/session.ts', "import { load } from '../config/load.js';\nimport { u } from '../units/time.js';\n");
     write('staleness/lazy.ts', "export const later = () => import('../scheduler/cycle.js');\n");
@@ -30,6 +25,6 @@ test('the check finds a backward import, static or dynamic, an import out of src
       'units/time.ts ../../test/support/paths.js: imports from outside src/',
     ]);
   } finally {
-    fs.rmSync(src, { recursive: true, force: true });
+    remove();
   }
 });

@@ -3,9 +3,9 @@
 // (indexFileOf(), `${dataFile}.index`, a listing's files.index, a name such as indexFile), or when it
 // comes from one: through a variable, a function's parameter (its callers followed across modules) or
 // a function's return value.
-import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
+import { sourceFiles } from './source-tree.js';
 
 const FS_MODULES = new Set(['fs', 'node:fs', 'fs/promises', 'node:fs/promises']);
 /** node:fs's functions (and fs/promises') that open the path they are given. */
@@ -149,10 +149,3 @@ function enclosingFunction(node: ts.Node): ts.Node | undefined {
   return undefined;
 }
 
-function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(full);
-    return entry.name.endsWith('.ts') ? [full] : [];
-  });
-}

@@ -3,6 +3,7 @@
 // (Cyrus's names, units, text, error classes) imports from nothing else.
 import fs from 'node:fs';
 import path from 'node:path';
+import { sourceFiles } from './source-tree.js';
 
 export const STAGES: readonly (readonly string[])[] = [
   ['cyrus-names', 'units', 'text', 'errors'],
@@ -51,13 +52,6 @@ export function backwardImports(srcDir: string): BackwardImport[] {
   return found;
 }
 
-function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(full);
-    return entry.name.endsWith('.ts') ? [full] : [];
-  });
-}
 
 /** Static `from '…'`, side-effect `import '…'` and dynamic `import('…')` specifiers that are paths. */
 function relativeImports(text: string): string[] {
