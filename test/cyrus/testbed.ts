@@ -1246,7 +1246,10 @@ function unmountFromRoots(dir: string): void {
     .map((line) => line.split(' ')[1])
     .filter((target): target is string => target !== undefined && targets.has(target));
   for (const target of new Set(mounted)) {
-    const result = spawnSync('umount', [target], { encoding: 'utf8' });
+    // A process a test started inside the root (a ctl_backups -x command, say) may still hold it: detach
+    // the mount then, rather than leave the bed half stopped.
+    let result = spawnSync('umount', [target], { encoding: 'utf8' });
+    if (result.status !== 0) result = spawnSync('umount', ['--lazy', target], { encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`cannot unmount ${target}: ${result.stderr.trim()}`);
     // Only the empty mount point goes: never a recursive remove inside a root.
     fs.rmdirSync(target);

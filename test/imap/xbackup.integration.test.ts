@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BackupsDbReader } from '../../src/backupd/backups-listing.js';
@@ -147,8 +146,9 @@ describe('XBACKUP on the wire, against real Cyrus', () => {
   test('a user whose backup is locked (ctl_backups, or another XBACKUP): Mailbox is locked, retried later, not a failure', async () => {
     const first = await runXbackup(session, 'user.annette', 'backup', { timeoutMs: 60_000, requested: ['annette'] });
     assert.equal(first.failure, null);
-    // The lock is held until this test says so (a file cyrus can see appears), not for a fixed time.
-    const gate = mkdtempSync(join(tmpdir(), 'xbs-lock-gate-'));
+    // The lock is held until this test says so (a file cyrus can see appears), not for a fixed time. The
+    // file is in the bed's folder: a backupd of another release runs ctl_backups in its root, where only that folder is.
+    const gate = mkdtempSync(join(bed.dir, 'lock-gate-'));
     chmodSync(gate, 0o755);
     const release = join(gate, 'release');
     // -w: wait for the lock rather than give up, since the polling list below may hold it for a moment.
