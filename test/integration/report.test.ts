@@ -42,8 +42,12 @@ describe('report from the backup server\'s files, against real Cyrus', () => {
   function backupsDbIn(folder: string, entries: ReadonlyArray<readonly [string, string]>): string {
     const dbFile = join(folder, 'backups.db');
     const batch = entries.map(([k, v]) => `SET {${Buffer.byteLength(k)}+}\r\n${k} {${Buffer.byteLength(v)}+}\r\n${v}\r\n`).join('');
+    // The host's cyr_dbtool, with a config of its own: the bed's backupd may be another release, whose
+    // files the host's cyrus user cannot read (twoskip is the same in 3.6 and 3.10, docs/cyrus-releases.md).
+    const conf = join(folder, 'cyr_dbtool.conf');
+    writeFileSync(conf, `configdirectory: ${folder}\n`);
     execFileSync('chown', ['-R', 'cyrus:mail', folder]);
-    execFileSync('su', ['cyrus', '-s', '/bin/sh', '-c', `/usr/lib/cyrus/bin/cyr_dbtool -C ${bed.backup.confPath} -n ${dbFile} twoskip batch`], {
+    execFileSync('su', ['cyrus', '-s', '/bin/sh', '-c', `/usr/lib/cyrus/bin/cyr_dbtool -C ${conf} -n ${dbFile} twoskip batch`], {
       input: `BEGIN\r\n${batch}COMMIT\r\n`,
     });
     chmodSync(dbFile, 0o600);
