@@ -64,7 +64,7 @@ export function fakeFleet(users: readonly SyntheticUser[], now: number): FakeFle
   const random = mulberry32(0xf1ee7);
   const size = () => Math.round(1e6 * 1e4 ** random());
   const onServer = new Map(SERVERS.map((s) => [s.name, [] as ServerDiscovery['users']]));
-  const place = (userid: string, server: string) => onServer.get(server)!.push({ userid, server, sizeBytes: size() });
+  const place = (userid: string, server: string) => onServer.get(server)!.push({ userid, server, sizeBytes: size(), live: null });
   const pickServer = () => (random() < SERVERS[0]!.share ? SERVERS[0]!.name : SERVERS[1]!.name);
   const counts: FakeFleet['counts'] = { discovered: 0, newUsers: 0, orphans: 0, conflicts: 0, failing: 0, inDoubt: 0 };
 
@@ -92,7 +92,7 @@ export function fakeFleet(users: readonly SyntheticUser[], now: number): FakeFle
   const servers = SERVERS.map(({ name, naming }): ServerDiscovery => {
     const found = onServer.get(name)!.sort((a, b) => (a.userid < b.userid ? -1 : a.userid > b.userid ? 1 : 0));
     counts.discovered += found.length;
-    return { name, ok: true, error: null, users: found, allUserids: found.map((u) => u.userid), sharedMailboxes: [], naming, askedAt: now, endedAt: now };
+    return { name, ok: true, error: null, users: found, allUserids: found.map((u) => u.userid), sharedMailboxes: [], timeOnly: null, liveProblems: [], naming, askedAt: now, endedAt: now };
   });
   counts.discovered -= counts.conflicts;
   return { discovery: { startedAt: now, finishedAt: now, servers }, history: fakeHistory(users, now, random, counts), counts };
@@ -113,6 +113,7 @@ function fakeHistory(users: readonly SyntheticUser[], now: number, random: () =>
       inDoubtChunkBefore: null,
       untrustedThrough: null,
       trustedBackupAt: null,
+      lastInSync: null,
       nextAttemptAt: null,
     };
     const roll = random();

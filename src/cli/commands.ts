@@ -23,6 +23,8 @@ export interface ReportOptions extends GlobalOptions {
   maxAge?: number;
   warnAge?: number;
   critAge?: number;
+  warnMessages?: number;
+  critMessages?: number;
   discovery: boolean;
 }
 
@@ -94,6 +96,8 @@ export function defineCommands(program: Command, io: CliIo, setExit: SetExit): v
     .option('--max-age <duration>', 'stale from this age (overrides policy.maxAge)', arg(parseDuration))
     .option('--warn-age <duration>', 'nagios: WARNING when a backup is older (default: max age)', arg(parseDuration))
     .option('--crit-age <duration>', 'nagios: CRITICAL when a backup is older (default: twice max age)', arg(parseDuration))
+    .option('--warn-messages <n>', 'nagios: WARNING when at least n messages are not yet in the backups (default: never)', wholeNumber)
+    .option('--crit-messages <n>', 'nagios: CRITICAL when at least n messages are not yet in the backups (default: never)', wholeNumber)
     .option('--no-discovery', 'do not ask the IMAP servers for their users (the backup server\'s files alone)')
     .action(async (_opts: unknown, command: Command) => {
       const { runReport } = await import('./actions/report.js');

@@ -4,6 +4,8 @@ import { parseDuration } from '../units/duration.js';
 import { parseHost } from './http-host.js';
 import { parseSize } from '../units/size.js';
 
+const DEFAULT_MAX_UNCHANGED_AGE = 7 * 24 * 3600 * 1000;
+
 const duration = (what: string) =>
   z.string({ error: `expected a ${what} duration with a unit, e.g. 90s, 10m, 24h, 7d` }).transform((text, ctx) => {
     try {
@@ -134,7 +136,18 @@ export const configSchema = z
         failingAfter: positiveInt('the number of failed attempts').default(3),
         discoverEvery: duration('discovery interval').prefault('1h'),
         shutdownGrace: duration('shutdown grace').prefault('60s'),
+        // false: every user is judged by the age of its backup alone, as before the comparison existed.
+        compareLive: z.boolean({ error: 'expected true or false' }).default(true),
+        // A user found in sync with its mailboxes is still backed up this long after its last real
+        // backup: HIGHESTMODSEQ does not show every change (docs/modseq-coverage.md). Default: 7d, or
+        // maxAge when that is longer.
+        maxUnchangedAge: duration('maximum age of an unchanged backup').optional(),
       })
+      .refine((p) => p.maxUnchangedAge === undefined || p.maxUnchangedAge >= p.maxAge, {
+        path: ['maxUnchangedAge'],
+        error: 'must be at least policy.maxAge: being in sync with its mailboxes cannot stand in for a backup for less time than a backup does',
+      })
+      .transform((p) => ({ ...p, maxUnchangedAge: p.maxUnchangedAge ?? Math.max(DEFAULT_MAX_UNCHANGED_AGE, p.maxAge) }))
       .prefault({}),
     retry: z
       .strictObject({

@@ -12,7 +12,13 @@ import type { FleetDiscovery, ServerDiscovery } from './fleet-discovery.js';
  * Each step has its deadline (see AdminSession), so a hung server costs the others no more than that.
  * Aborting `signal` drops every connection at once: whoever stops does not wait for an answer.
  */
-export async function discoverFleet(servers: readonly ServerConfig[], logger?: Logger, now: () => number = Date.now, signal?: AbortSignal): Promise<FleetDiscovery> {
+export async function discoverFleet(
+  servers: readonly ServerConfig[],
+  logger?: Logger,
+  now: () => number = Date.now,
+  signal?: AbortSignal,
+  options: { compare?: boolean } = {},
+): Promise<FleetDiscovery> {
   const startedAt = now();
   const results = await Promise.all(
     servers.map(async (server): Promise<ServerDiscovery> => {
@@ -24,15 +30,16 @@ export async function discoverFleet(servers: readonly ServerConfig[], logger?: L
         // A non-admin sees only the mailboxes its ACLs allow: its list would make users look absent. A probe
         // that cost the connection (no answer in time, a broken one) says why no LIST can follow.
         if (!probe.ok && (probe.kind === 'not-admin' || !session.usable)) throw new Error(probe.message);
-        const found = await discoverUsers(session, server.users.map(compileUseridPattern), { shared: server.sharedMailboxes });
-        const { allUserids, sharedMailboxes } = found;
+        const found = await discoverUsers(session, server.users.map(compileUseridPattern), { shared: server.sharedMailboxes, compare: options.compare, now });
+        const { allUserids, sharedMailboxes, timeOnly, liveProblems } = found;
         // All of a server's shared mailboxes are one backup, %SHARED: to the rest of the tool, one more user.
-        const shared = sharedMailboxes.length > 0 ? [{ userid: SHARED_BACKUP_KEY, server: server.name, sizeBytes: found.sharedBytes }] : [];
-        return { name: server.name, ok: true, error: null, users: [...found.users, ...shared], allUserids, sharedMailboxes, naming: session.naming, askedAt, endedAt: now() };
+        const shared = sharedMailboxes.length > 0 ? [{ userid: SHARED_BACKUP_KEY, server: server.name, sizeBytes: found.sharedBytes, live: null }] : [];
+        const users = [...found.users, ...shared];
+        return { name: server.name, ok: true, error: null, users, allUserids, sharedMailboxes, timeOnly, liveProblems, naming: session.naming, askedAt, endedAt: now() };
       } catch (err) {
         const error = signal?.aborted ? `${server.name}: not asked for its users: stopping` : (err as Error).message;
         if (!signal?.aborted) logger?.warn({ server: server.name, err: error }, 'discovery failed');
-        return { name: server.name, ok: false, error, users: [], allUserids: [], sharedMailboxes: [], naming: null, askedAt, endedAt: now() };
+        return { name: server.name, ok: false, error, users: [], allUserids: [], sharedMailboxes: [], timeOnly: null, liveProblems: [], naming: null, askedAt, endedAt: now() };
       } finally {
         await session?.close();
       }

@@ -1,3 +1,4 @@
+import type { LiveState } from './live-mailboxes.js';
 import type { MailboxNaming } from './mailbox-names.js';
 
 /** A user found on an IMAP server (its INBOX), with the size of its mail when the server could say. */
@@ -5,6 +6,8 @@ export interface DiscoveredUser {
   userid: string;
   server: string;
   sizeBytes: number | null;
+  /** Its mailboxes as the server reported them, to compare with its backup; null when they cannot be (time alone judges it). */
+  live: LiveState | null;
 }
 
 export interface ServerDiscovery {
@@ -17,6 +20,10 @@ export interface ServerDiscovery {
   allUserids: string[];
   /** Its shared mailboxes as XBACKUP takes them (`shared.news`, `news@example.com`); none unless servers[].sharedMailboxes. */
   sharedMailboxes: string[];
+  /** Why none of its users could be compared with their backups (time alone judges them), or null. */
+  timeOnly: string | null;
+  /** Users whose mailboxes it did not describe fully, with why: the first few. */
+  liveProblems: string[];
   /** How the server names mailboxes; null when it could not be asked. */
   naming: MailboxNaming | null;
   /** When it was asked, and when it answered or failed (ms); both when it was found paused, if it was not asked. */

@@ -5,18 +5,24 @@ export interface ResponseLimits {
   lines: number;
   /** Items taken from them (users, mailboxes, result lines) that the command keeps until it ends. */
   kept: number;
-  /** The text of those items, in characters. */
+  /** The text of those items and of each mailbox's state (live-mailboxes.ts), in characters. */
   keptChars: number;
 }
 
 /**
- * Cyrus answers discovery (`LIST "" "*" RETURN (STATUS (SIZE))`) with one LIST and one STATUS line per
+ * Cyrus answers discovery (`LIST "" "*" RETURN (STATUS (...))`) with one LIST and one STATUS line per
  * mailbox: a server of 100,000 users with 20 folders each sends 4,000,000 lines, of which 100,000 users are
  * kept; an XBACKUP sends one line per user. The limits stand far above that. imapflow caps each line
  * (1 MiB) but not their number, so without them a broken or hostile server could fill this process's
  * memory one line at a time.
  */
 export const RESPONSE_LIMITS: ResponseLimits = { lines: 10_000_000, kept: 500_000, keptChars: 64 * 1024 * 1024 };
+
+/**
+ * A LIST that also keeps every mailbox's state (live-mailboxes.ts): that same server's 2,000,000 mailboxes
+ * at about 50 characters each.
+ */
+export const LIVE_STATE_LIMITS: ResponseLimits = { ...RESPONSE_LIMITS, keptChars: 160 * 1024 * 1024 };
 
 /**
  * What one command's answer has cost so far. Past a limit it throws an error naming the server, the
@@ -42,8 +48,13 @@ export class ResponseBudget {
 
   /** One item of `text` kept until the command ends. */
   keep(text: string): void {
-    this.keptChars += text.length;
     if (++this.kept > this.limits.kept) this.exceeded(`more than ${count(this.limits.kept)} ${this.what}, the most one command may keep in memory`);
+    this.keepChars(text);
+  }
+
+  /** Text kept that is not an item of its own (a mailbox's state, kept with its user). */
+  keepChars(text: string): void {
+    this.keptChars += text.length;
     if (this.keptChars > this.limits.keptChars) this.exceeded(`more than ${mib(this.limits.keptChars)} of ${this.what}, the most one command may keep in memory`);
   }
 

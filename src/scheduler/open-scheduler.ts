@@ -67,7 +67,7 @@ export function openScheduler(config: Config, paths: BackupServerPaths, options:
     now,
   });
   const scanner = new BackupServerScanner(backupsDb, new SqliteScanCache(db), now);
-  const cycle = new CycleRunner({ config, paths, scanner, executor, memory, serverStates, groups, logger: options.logger, now, ...(options.guard && { guard: options.guard }) });
+  const cycle = new CycleRunner({ config, paths, scanner, executor, memory, attempts, serverStates, groups, logger: options.logger, now, ...(options.guard && { guard: options.guard }) });
   return {
     db,
     attempts,

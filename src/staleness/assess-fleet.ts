@@ -14,8 +14,15 @@ export function assessFleet(input: ClassifyInput): FleetAssessment {
 }
 
 function readingNotes(view: Pick<BackupdView, 'backupsDb' | 'backupsDbExists'>, discovery: FleetDiscovery | null): string[] {
-  return [
+  // Once each: with the comparison turned off, every server says so in the same words.
+  return [...new Set([
     ...(view.backupsDbExists ? [] : [`${view.backupsDb} does not exist yet: nobody has been backed up to this server`]),
     ...(discovery?.servers.filter((s) => !s.ok).map((s) => `could not ask ${s.name} for its users: ${s.error}`) ?? []),
-  ];
+    ...(discovery?.servers.flatMap((s) => (s.ok && s.timeOnly ? [s.timeOnly] : [])) ?? []),
+    ...(discovery?.servers.flatMap((s) =>
+      s.ok && s.liveProblems.length > 0
+        ? [`${s.name} did not describe every mailbox of some users, who are judged by the age of their backups alone: ${s.liveProblems.join('; ')}`]
+        : [],
+    ) ?? []),
+  ])];
 }

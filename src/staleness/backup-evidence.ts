@@ -1,5 +1,6 @@
 // What counts as a user's backup, and from when its age counts: the one place that decides whether the
-// index's newest chunk, our own record of verified backups, or neither is believed.
+// index's newest chunk, our own record of verified backups, a comparison with the live mailboxes, or
+// none of them is believed.
 import type { BackupIndexSummary } from '../backupd/backup-summary.js';
 import { formatAge } from '../units/duration.js';
 import { isoTime } from '../units/time.js';
@@ -18,9 +19,19 @@ export const FUTURE_TOLERANCE_MS = 60_000;
  */
 export const UNTIL_A_SUCCESS = Number.MAX_SAFE_INTEGER;
 
+/** When the backup was last found to hold everything the live mailboxes had, and how long that may stand in for a backup. */
+export interface InSyncEvidence {
+  /** The latest time the backup was found in sync with the live mailboxes (ms), or null. */
+  lastInSync: number | null;
+  /** policy.maxUnchangedAge: after this long since the last real backup, being in sync no longer counts. */
+  maxUnchangedAge: number;
+}
+
 export interface BackupEvidence {
   /** When the user's backup was last known whole (ms): its age counts from here. Null: nothing counts. */
   backedUpAt: number | null;
+  /** When it was last really backed up (the index's newest chunk, or our verified record), ignoring lastInSync. */
+  realBackupAt: number | null;
   /** A backup exists but its date is not believed: due now, with no age to show. */
   undated: boolean;
   /** Why the index's newest chunk was not taken at its word, for the admin. */
@@ -33,8 +44,11 @@ export interface BackupEvidence {
  * The newest chunk by id is the backup, unless a failed attempt left it (backupd committed part of a user,
  * then the attempt failed: part of the mail at most) or its date lies in the future. Our own record of
  * verified backups counts beside it, since `ctl_backups compact` moves the index's newest end back.
+ * A later time the backup was found in sync with the live mailboxes counts too (it held everything then),
+ * but only for policy.maxUnchangedAge after the last real backup: HIGHESTMODSEQ does not show every change
+ * a backup holds (docs/modseq-coverage.md), so an unchanged user is still backed up that often.
  */
-export function backupEvidence(index: BackupIndexSummary | null, past: UserHistory | undefined, now: number): BackupEvidence {
+export function backupEvidence(index: BackupIndexSummary | null, past: UserHistory | undefined, now: number, inSync?: InSyncEvidence): BackupEvidence {
   const history = settleInDoubt(past, index, now);
   const chunk = index?.newestChunkId ?? null;
   let fromIndex = index?.lastBackup ?? null;
@@ -52,8 +66,18 @@ export function backupEvidence(index: BackupIndexSummary | null, past: UserHisto
     undated = true;
   }
   const verified = history?.lastVerified != null && history.lastVerified <= now + FUTURE_TOLERANCE_MS ? history.lastVerified : null;
-  const backedUpAt = fromIndex === null ? verified : verified === null ? fromIndex : Math.max(fromIndex, verified);
-  return { backedUpAt, undated: undated && backedUpAt === null, note, history };
+  const realBackupAt = fromIndex === null ? verified : verified === null ? fromIndex : Math.max(fromIndex, verified);
+  let backedUpAt = realBackupAt;
+  const lastInSync = inSync?.lastInSync ?? null;
+  if (realBackupAt !== null && lastInSync !== null && lastInSync > realBackupAt && lastInSync <= now + FUTURE_TOLERANCE_MS) {
+    if (now - realBackupAt < inSync!.maxUnchangedAge) backedUpAt = lastInSync;
+    else {
+      note ??=
+        `in sync with its mailboxes at ${isoTime(lastInSync)}, but last backed up ${formatAge(now - realBackupAt)} ago (policy.maxUnchangedAge ${formatAge(inSync!.maxUnchangedAge)}): ` +
+        'backed up again for what mailbox states do not show (subscriptions, sieve scripts, seen flags in shared folders)';
+    }
+  }
+  return { backedUpAt, realBackupAt, undated: undated && backedUpAt === null, note, history };
 }
 
 /**

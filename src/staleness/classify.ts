@@ -2,8 +2,11 @@ import { SHARED_BACKUP_KEY } from '../cyrus-names/cyrus-userid.js';
 import { serverConflict } from './server-conflict.js';
 import type { BackupdEntry, BackupdView } from '../backupd/scan.js';
 import type { FleetDiscovery } from '../imap/fleet-discovery.js';
+import type { LiveState } from '../imap/live-mailboxes.js';
 import { isoTime } from '../units/time.js';
 import { backupEvidence, type BackupEvidence } from './backup-evidence.js';
+import { liveComparison } from './live-comparison.js';
+import type { Behind } from './sync-comparison.js';
 import type { UserHistory, LastAttempt } from './user-history.js';
 import type { UserState } from './user-state.js';
 
@@ -12,6 +15,8 @@ export type DiscoveryCoverage = 'complete' | 'partial' | 'none';
 export interface StalenessPolicy {
   maxAge: number;
   failingAfter: number;
+  /** How long after its last real backup a user found in sync with its mailboxes may go without another. */
+  maxUnchangedAge: number;
 }
 
 /** Everything a report shows about one user. Times are ms since the epoch. */
@@ -28,6 +33,15 @@ export interface UserStatus {
   chunks: number | null;
   /** Size of the user's mail on the IMAP server, when discovery could tell. */
   mailBytes: number | null;
+  /**
+   * What the backup lacks of the live mailboxes as last read (at comparedAt); null when it lacks nothing
+   * then, or when they were not compared (comparedAt null).
+   */
+  behind: Behind | null;
+  /** When the live mailboxes last compared were read (ms); null: never compared, time alone judges this user. */
+  comparedAt: number | null;
+  /** The latest time the backup was found to hold everything the live mailboxes had (ms), or null. */
+  lastInSync: number | null;
   error: string | null;
   lastAttempt: LastAttempt | null;
   inDoubt: boolean;
@@ -38,6 +52,8 @@ export interface ClassifyInput {
   /** null when no IMAP server was asked (offline report). */
   discovery: FleetDiscovery | null;
   history: ReadonlyMap<string, UserHistory> | null;
+  /** Live mailboxes read since discovery (the scheduler asks again for the users due); the newer read of a user counts. */
+  live?: ReadonlyMap<string, LiveState>;
   policy: StalenessPolicy;
   now: number;
 }
@@ -50,7 +66,7 @@ export interface Classification {
 
 /** Pure: the state of every user the backup server or the IMAP servers know, at `now`. */
 export function classifyUsers(input: ClassifyInput): Classification {
-  const { backupd, discovery, history, policy, now } = input;
+  const { backupd, discovery, history, live, policy, now } = input;
   const coverage: DiscoveryCoverage =
     discovery === null || discovery.servers.length === 0 ? 'none' : discovery.servers.every((s) => s.ok) ? 'complete' : 'partial';
 
@@ -59,7 +75,7 @@ export function classifyUsers(input: ClassifyInput): Classification {
     for (const user of server.users) {
       const found = foundOn.get(user.userid);
       if (found) (found.alsoOn ??= []).push(server.name);
-      else foundOn.set(user.userid, { server: server.name, mailBytes: user.sizeBytes, alsoOn: null });
+      else foundOn.set(user.userid, { server: server.name, mailBytes: user.sizeBytes, live: user.live, alsoOn: null });
     }
   }
   const entries = new Map<string, BackupdEntry>();
@@ -68,7 +84,10 @@ export function classifyUsers(input: ClassifyInput): Classification {
   const users = sortedUnion(backupd.entries, foundOn, entries).map((userid): UserStatus => {
     const entry = entries.get(userid);
     const found = foundOn.get(userid);
-    const evidence = backupEvidence(entry?.index ?? null, history?.get(userid), now);
+    const remembered = history?.get(userid);
+    const compared = liveComparison(entry, newer(live?.get(userid), found?.live));
+    const lastInSync = latest(remembered?.lastInSync ?? null, compared?.inSyncAt ?? null);
+    const evidence = backupEvidence(entry?.index ?? null, remembered, now, { lastInSync, maxUnchangedAge: policy.maxUnchangedAge });
     const past = evidence.history;
     const age = evidence.backedUpAt === null ? null : now - evidence.backedUpAt;
     const { state, error } = decide(userid, { entry, found, past, evidence, age, coverage, discoveredFrom: discovery?.startedAt ?? null, policy });
@@ -83,6 +102,9 @@ export function classifyUsers(input: ClassifyInput): Classification {
       dataBytes: entry?.index?.dataBytes ?? null,
       chunks: entry?.index?.chunks ?? null,
       mailBytes: found?.mailBytes ?? null,
+      behind: compared?.behind ?? null,
+      comparedAt: compared?.at ?? null,
+      lastInSync,
       error,
       lastAttempt: past?.lastAttempt ?? null,
       inDoubt: past !== undefined && past.inDoubtUntil !== null && now < past.inDoubtUntil,
@@ -95,8 +117,14 @@ export function classifyUsers(input: ClassifyInput): Classification {
 interface Found {
   server: string;
   mailBytes: number | null;
+  live: LiveState | null;
   alsoOn: string[] | null;
 }
+
+const newer = (a: LiveState | null | undefined, b: LiveState | null | undefined): LiveState | null =>
+  !a ? (b ?? null) : !b ? a : a.at >= b.at ? a : b;
+
+const latest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
 
 /**
  * Every userid of backups.db and discovery, once each, sorted. backups.db lists its users in key order,

@@ -29,8 +29,20 @@ export interface StalenessReport {
   neverBackedUp: number;
   /** Users with a backup whose date is not believed (dated in the future): due, with no age to count. */
   undated: number;
+  /** Over every user, as `counts`: what the backups lack of the live mailboxes as last read. */
+  behind: FleetBehind;
+  /** Users whose backups were compared with their live mailboxes; the others are judged by time alone. */
+  compared: number;
   /** The filtered, sorted, limited selection. */
   users: UserStatus[];
+}
+
+/** What the fleet's backups lack: `messages` in `users`; bytes only when every one of them is known. */
+export interface FleetBehind {
+  users: number;
+  mailboxes: number;
+  messages: number;
+  bytes: number | null;
 }
 
 export function buildReport(
@@ -42,8 +54,17 @@ export function buildReport(
   const counts = Object.fromEntries(USER_STATES.map((s) => [s, 0])) as Record<UserState, number>;
   let oldest: UserStatus | null = null;
   const ages: number[] = [];
+  const behind: FleetBehind = { users: 0, mailboxes: 0, messages: 0, bytes: 0 };
+  let compared = 0;
   for (const u of all) {
     counts[u.state]++;
+    if (u.comparedAt !== null) compared++;
+    if (u.behind) {
+      behind.users++;
+      behind.mailboxes += u.behind.mailboxes;
+      behind.messages += u.behind.messages;
+      behind.bytes = behind.bytes === null || u.behind.bytes === null ? null : behind.bytes + u.behind.bytes;
+    }
     if (u.age === null || u.state === 'orphan') continue;
     ages.push(Math.max(0, u.age));
     if (oldest === null || u.age > oldest.age!) oldest = u;
@@ -64,6 +85,8 @@ export function buildReport(
     ages,
     neverBackedUp: all.filter((u) => u.age === null && u.state !== 'stale').length,
     undated: all.filter((u) => u.age === null && u.state === 'stale').length,
+    behind,
+    compared,
     users: options.limit === undefined ? selected : selected.slice(0, options.limit),
   };
 }

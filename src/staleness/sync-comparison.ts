@@ -1,24 +1,12 @@
 import { isDeletedMailbox, isSieveMailbox } from '../cyrus-names/internal-mailbox-name.js';
+import type { LiveMailbox } from '../imap/live-mailboxes.js';
 
-/** A user's live mailbox as LIST-STATUS reports it, under its internal name (internalMailboxName). */
-export interface LiveMailbox {
-  name: string;
-  uidvalidity: number;
-  uidnext: number;
-  messages: number;
-  highestModseq: number;
-  /** STATUS SIZE, when the server gives it. */
-  sizeBytes: number | null;
-}
-
-/** A mailbox as the user's backup index holds it (a row of its `mailbox` table). */
+/** A mailbox as the user's backup index holds it (a row of its `mailbox` table not marked deleted). */
 export interface BackedUpMailbox {
   name: string;
   uidvalidity: number;
   lastUid: number;
   highestModseq: number;
-  /** Deleted on the IMAP server and kept by the backup: no longer a copy of anything live. */
-  deleted: boolean;
 }
 
 /** What a restore from the backup would lack, were the IMAP server lost now. */
@@ -36,14 +24,15 @@ export interface Behind {
 }
 
 /**
- * In sync when every live mailbox is in the backup with the same uidvalidity and a highestmodseq at
- * least the live one (modseq moves with every change to messages, flags and mailbox metadata); behind
+ * In sync when every live mailbox is in the backup with the same uidvalidity, a highestmodseq at least the
+ * live one (modseq moves with every change to messages, flags and mailbox metadata) and every UID the live
+ * one has given out (so no server whose modseq stood still can hide a new message); behind
  * otherwise, with what is behind. Sieve scripts (`#sieve`) are left out: the backup keeps them as
  * scripts, not as a mailbox. What modseq never shows (subscriptions, sieve edits, another user's \Seen)
  * is in docs/modseq-coverage.md.
  */
 export function compareWithBackup(live: readonly LiveMailbox[], backup: readonly BackedUpMailbox[]): Behind | null {
-  const held = new Map(backup.filter((b) => !b.deleted && !isDeletedMailbox(b.name)).map((b) => [b.name, b]));
+  const held = new Map(backup.filter((b) => !isDeletedMailbox(b.name)).map((b) => [b.name, b]));
   let mailboxes = 0;
   let messages = 0;
   let bytes: number | null = 0;
@@ -54,7 +43,7 @@ export function compareWithBackup(live: readonly LiveMailbox[], backup: readonly
       mailboxes++;
       messages += mailbox.messages;
       bytes = bytes === null || mailbox.sizeBytes === null ? null : bytes + mailbox.sizeBytes;
-    } else if (copy.highestModseq < mailbox.highestModseq) {
+    } else if (copy.highestModseq < mailbox.highestModseq || copy.lastUid < mailbox.uidnext - 1) {
       mailboxes++;
       const added = Math.min(mailbox.messages, Math.max(0, mailbox.uidnext - 1 - copy.lastUid));
       messages += added;

@@ -1,4 +1,5 @@
-export type AttemptOutcome = 'ok' | 'no' | 'unverified' | 'error' | 'interrupted';
+/** `in-sync`: a due user's backup was found to hold everything its mailboxes had, so no XBACKUP went out. */
+export type AttemptOutcome = 'ok' | 'no' | 'unverified' | 'error' | 'interrupted' | 'in-sync';
 
 export interface LastAttempt {
   startedAt: number;
@@ -27,4 +28,6 @@ export interface UserHistory {
   untrustedThrough: number | null;
   /** The user's backup time before the failed attempts that left those chunks; null when it had none. */
   trustedBackupAt: number | null;
+  /** When the scheduler last found the user's backup to hold everything its mailboxes had (ms), or null. */
+  lastInSync: number | null;
 }

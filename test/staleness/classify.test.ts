@@ -8,7 +8,7 @@ import type { UserHistory } from '../../src/staleness/user-history.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const H = 3_600_000;
-const policy = { maxAge: 24 * H, failingAfter: 3 };
+const policy = { maxAge: 24 * H, failingAfter: 3, maxUnchangedAge: 7 * 24 * H };
 
 function entry(userid: string, lastBackup: number | null, extra: Partial<BackupdEntry> = {}): BackupdEntry {
   return {
@@ -28,14 +28,14 @@ function fleet(servers: Record<string, string[] | Error>): FleetDiscovery {
     finishedAt: NOW,
     servers: Object.entries(servers).map(([name, users]) =>
       users instanceof Error
-        ? { name, ok: false, error: users.message, users: [], allUserids: [], sharedMailboxes: [], naming: null, askedAt: NOW - 60_000, endedAt: NOW }
-        : { name, ok: true, error: null, users: users.map((userid) => ({ userid, server: name, sizeBytes: 5000 })), allUserids: users, sharedMailboxes: [], naming: { separator: '.' as const }, askedAt: NOW - 60_000, endedAt: NOW },
+        ? { name, ok: false, error: users.message, users: [], allUserids: [], sharedMailboxes: [], timeOnly: null, liveProblems: [], naming: null, askedAt: NOW - 60_000, endedAt: NOW }
+        : { name, ok: true, error: null, users: users.map((userid) => ({ userid, server: name, sizeBytes: 5000, live: null })), allUserids: users, sharedMailboxes: [], timeOnly: null, liveProblems: [], naming: { separator: '.' as const }, askedAt: NOW - 60_000, endedAt: NOW },
     ),
   };
 }
 
 function history(h: Partial<UserHistory>): UserHistory {
-  return { lastVerified: null, lastAttempt: null, consecutiveFailures: 0, inDoubtUntil: null, inDoubtChunkBefore: null, untrustedThrough: null, trustedBackupAt: null, ...h };
+  return { lastVerified: null, lastAttempt: null, consecutiveFailures: 0, inDoubtUntil: null, inDoubtChunkBefore: null, untrustedThrough: null, trustedBackupAt: null, lastInSync: null, ...h };
 }
 
 function one(users: UserStatus[], userid: string): UserStatus {

@@ -29,9 +29,9 @@ async function scanBackupServer(paths: BackupServerPaths, stateDb: StateDb | nul
 }
 
 /** Asking the IMAP servers loads imapflow and pino: only a report that does so pays for them. */
-async function discover(servers: ServerConfig[], opts: GlobalOptions) {
+async function discover(servers: ServerConfig[], compare: boolean, opts: GlobalOptions) {
   const [{ discoverFleet }, { commandLogger }] = await Promise.all([import('../../imap/discover-fleet.js'), import('../logger.js')]);
-  return discoverFleet(servers, commandLogger(opts));
+  return discoverFleet(servers, commandLogger(opts), Date.now, undefined, { compare });
 }
 
 /** `report`: the backup server's files, joined with discovery and the scheduler's history, in the chosen format. */
@@ -69,12 +69,12 @@ async function report(config: Config, stateDb: StateDb | null, opts: ReportOptio
     }
     return;
   }
-  const discovery = opts.discovery && config.servers.length > 0 ? await discover(config.servers, opts) : null;
+  const discovery = opts.discovery && config.servers.length > 0 ? await discover(config.servers, config.policy.compareLive, opts) : null;
   const { classification, notes } = assessFleet({
     backupd: view,
     discovery,
     history: stateDb ? new UserMemory(stateDb).all() : null,
-    policy: { maxAge, failingAfter: config.policy.failingAfter },
+    policy: { maxAge, failingAfter: config.policy.failingAfter, maxUnchangedAge: Math.max(config.policy.maxUnchangedAge, maxAge) },
     now,
   });
   // A monitoring check knows nothing yet; the other formats show the empty fleet with the note.
@@ -92,6 +92,8 @@ async function report(config: Config, stateDb: StateDb | null, opts: ReportOptio
     await write(report, {
       warnAge: opts.warnAge ?? maxAge,
       critAge: opts.critAge ?? 2 * maxAge,
+      warnMessages: opts.warnMessages,
+      critMessages: opts.critMessages,
       unaskedServers: discovery?.servers.filter((s) => !s.ok).map((s) => s.name) ?? [],
     }),
   );

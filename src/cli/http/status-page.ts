@@ -161,6 +161,8 @@ function drawTiles(f) {
   })));
   $('total').textContent = plural(f.totalUsers, 'user') + ' · discovery ' + f.discovery;
   $('total').setAttribute('data-total', String(f.totalUsers));
+  $('behind').textContent = f.behindSentence;
+  $('behind').setAttribute('data-messages', String(f.behind.messages));
 }
 
 function drawHistogram(f) {
@@ -305,7 +307,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   <div id="reasons" class="banner bad" hidden></div>
   <p id="waiting" class="banner note" hidden>No cycle has looked at the fleet yet: the first one is scanning the backup server and asking the IMAP servers.</p>
   <div id="notes" class="banner note" hidden></div>
-  <section class="card needs-fleet" hidden><h2>Users by state <span id="total" class="aside"></span></h2><div id="tiles"></div></section>
+  <section class="card needs-fleet" hidden><h2>Users by state <span id="total" class="aside"></span></h2><div id="tiles"></div><p id="behind" class="aside"></p></section>
   <div class="row">
     <section class="card needs-fleet" hidden><h2>Backup ages <span id="stale-limit" class="aside"></span></h2><div id="histogram"></div></section>
     <div class="stack">

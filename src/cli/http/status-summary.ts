@@ -1,6 +1,7 @@
 import type { FleetSnapshot } from '../../scheduler/cycle.js';
 import { ageBuckets } from '../../staleness/age-buckets.js';
 import { isoOrNull } from '../../units/time.js';
+import { fleetBehindSentence } from '../output/fleet-behind.js';
 import { userToJson } from '../output/report-json.js';
 import type { Health } from './health.js';
 import { fleetReport, serverBreakers, type RunView } from './run-view.js';
@@ -50,6 +51,9 @@ function fleetPart(view: RunView, fleet: FleetSnapshot): object {
     notes: report.notes,
     counts: report.counts,
     totalUsers: report.totalUsers,
+    behind: report.behind,
+    compared: report.compared,
+    behindSentence: fleetBehindSentence(report),
     ageBuckets: ageBuckets(report),
     stalest: ours.filter((u) => u.age !== null).slice(0, STALEST_SHOWN).map(userToJson),
     problems: problems.slice(0, PROBLEMS_SHOWN).map(userToJson),

@@ -6,6 +6,8 @@ export interface ReportWriteOptions {
   /** Nagios thresholds. */
   warnAge: number;
   critAge: number;
+  warnMessages?: number | undefined;
+  critMessages?: number | undefined;
   /** IMAP servers that could not be asked for their users. */
   unaskedServers: readonly string[];
 }

@@ -10,6 +10,9 @@ export function reportToJson(report: StalenessReport): object {
     maxAgeSeconds: Math.floor(report.maxAge / 1000),
     discovery: report.coverage,
     counts: report.counts,
+    // Over every user, as counts: what the backups lack of the live mailboxes as last read.
+    behind: report.behind,
+    compared: report.compared,
     users: report.users.map(userToJson),
   };
 }
@@ -27,6 +30,9 @@ export function userToJson(u: UserStatus): object {
     dataFile: u.dataFile,
     dataBytes: u.dataBytes,
     chunks: u.chunks,
+    behind: u.behind,
+    comparedAt: isoOrNull(u.comparedAt),
+    lastInSync: isoOrNull(u.lastInSync),
     error: u.error,
     lastAttempt: u.lastAttempt && {
       startedAt: new Date(u.lastAttempt.startedAt).toISOString(),

@@ -5,6 +5,9 @@ import { formatAge } from '../../units/duration.js';
 export interface NagiosThresholds {
   warnAge: number;
   critAge: number;
+  /** Messages not yet in any backup, fleet-wide, from which the check warns / is critical; unset: never. */
+  warnMessages?: number | undefined;
+  critMessages?: number | undefined;
   /** IMAP servers that could not be asked for their users: their users are not known, nor backed up. */
   unaskedServers?: readonly string[];
 }
@@ -14,9 +17,10 @@ const STATUS = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 type Status = keyof typeof STATUS;
 
 /**
- * One status line with perfdata, and the plugin exit code. CRITICAL: a backup older than critAge or a
- * failing user. WARNING: older than warnAge, an unreadable backup, a user on two servers, or an IMAP server
- * that could not be asked for its users. Missing users (a bootstrap in progress) and orphans (not ours to
+ * One status line with perfdata, and the plugin exit code. CRITICAL: a backup older than critAge, a
+ * failing user, or at least critMessages messages not yet in the backups. WARNING: older than warnAge, an
+ * unreadable backup, a user on two servers, an IMAP server that could not be asked for its users, or at
+ * least warnMessages messages not yet backed up. Missing users (a bootstrap in progress) and orphans (not ours to
  * back up) only show in the text and the perfdata.
  */
 export function writeReportNagios(report: StalenessReport, thresholds: NagiosThresholds): { text: string; exitCode: number } {
@@ -32,6 +36,9 @@ export function writeReportNagios(report: StalenessReport, thresholds: NagiosThr
   };
   if (crit > 0) raise('CRITICAL', `${crit} backups older than ${formatAge(thresholds.critAge)}`);
   else if (warn > 0) raise('WARNING', `${warn} backups older than ${formatAge(thresholds.warnAge)}`);
+  const atRisk = report.behind.messages;
+  if (thresholds.critMessages !== undefined && atRisk >= thresholds.critMessages) raise('CRITICAL', `${atRisk} messages not yet in the backup`);
+  else if (thresholds.warnMessages !== undefined && atRisk >= thresholds.warnMessages) raise('WARNING', `${atRisk} messages not yet in the backup`);
   if (report.undated > 0) raise('WARNING', `${report.undated} backups dated in the future (not believed)`);
   if (c.failing > 0) raise('CRITICAL', `${c.failing} failing`);
   if (c.unreadable > 0) raise('WARNING', `${c.unreadable} unreadable`);
@@ -44,6 +51,8 @@ export function writeReportNagios(report: StalenessReport, thresholds: NagiosThr
   const perf = [
     ...USER_STATES.map((s) => `${s}=${c[s]}`),
     `oldest_age=${Math.floor((report.oldest?.age ?? 0) / 1000)}s;${Math.floor(thresholds.warnAge / 1000)};${Math.floor(thresholds.critAge / 1000)};0`,
+    `messages_not_in_backup=${atRisk};${thresholds.warnMessages ?? ''};${thresholds.critMessages ?? ''};0`,
+    `users_behind=${report.behind.users}`,
   ].join(' ');
   return { text: `XBACKUP ${status} - ${summary} | ${perf}\n`, exitCode: STATUS[status] };
 }

@@ -13,12 +13,18 @@ export function registerReportGauges(registry: Registry): (report: StalenessRepo
   const maxAge = new Gauge({ name: 'xbackup_max_age_seconds', help: 'policy.maxAge: older backups are stale', registers });
   const discovery = new Gauge({ name: 'xbackup_discovery_complete', help: '1 when every IMAP server was asked for its users', registers });
   const generated = new Gauge({ name: 'xbackup_report_generated_timestamp_seconds', help: 'When the users were classified', registers });
+  const notInBackup = new Gauge({ name: 'xbackup_messages_not_in_backup', help: 'Messages in the live mailboxes, as last read, that their backups lack', registers });
+  const usersBehind = new Gauge({ name: 'xbackup_users_behind', help: 'Users whose backups lack changes of their live mailboxes, as last read', registers });
+  const compared = new Gauge({ name: 'xbackup_users_compared', help: 'Users whose backups were compared with their live mailboxes (the rest: by age alone)', registers });
   return (report) => {
     for (const state of USER_STATES) users.set({ state }, report.counts[state]);
     oldest.set(report.oldest?.age === null || report.oldest === null ? 0 : Math.max(0, report.oldest.age / 1000));
     maxAge.set(report.maxAge / 1000);
     discovery.set(report.coverage === 'complete' ? 1 : 0);
     generated.set(report.generatedAt / 1000);
+    notInBackup.set(report.behind.messages);
+    usersBehind.set(report.behind.users);
+    compared.set(report.compared);
   };
 }
 

@@ -3,8 +3,10 @@ import type { StalenessReport } from '../../staleness/report.js';
 import { USER_STATES } from '../../staleness/user-state.js';
 import { formatAge } from '../../units/duration.js';
 import { formatBytes } from '../../units/size.js';
+import type { UserStatus } from '../../staleness/classify.js';
+import { fleetBehindSentence } from './fleet-behind.js';
 
-const HEADERS = ['USER', 'STATE', 'SERVER', 'AGE', 'LAST BACKUP', 'SIZE', 'CHUNKS', 'LAST ATTEMPT', 'NOTE'];
+const HEADERS = ['USER', 'STATE', 'SERVER', 'AGE', 'LAST BACKUP', 'BEHIND', 'SIZE', 'CHUNKS', 'LAST ATTEMPT', 'NOTE'];
 
 /** Local time to the minute: what a person compares with their wall clock. */
 function localTime(ms: number | null): string {
@@ -21,6 +23,7 @@ export function writeReportTable(report: StalenessReport): string {
     u.server ?? '-',
     u.age === null && u.state === 'stale' ? 'unknown' : formatAge(u.age),
     localTime(u.lastBackup ?? u.lastVerified),
+    behindCell(u),
     formatBytes(u.dataBytes ?? u.mailBytes),
     u.chunks === null ? '-' : String(u.chunks),
     u.lastAttempt ? `${u.lastAttempt.outcome} ${formatAge(report.generatedAt - u.lastAttempt.startedAt)} ago` : '-',
@@ -40,10 +43,17 @@ export function writeReportTable(report: StalenessReport): string {
   return `${out.join('\n')}\n`;
 }
 
+/** What the backup lacks of the live mailboxes: `in sync`, `3 msgs, 2 mbox`, or `-` when not compared. */
+function behindCell(u: UserStatus): string {
+  if (u.comparedAt === null) return '-';
+  if (u.behind === null) return 'in sync';
+  return `${u.behind.messages} msg${u.behind.messages === 1 ? '' : 's'}, ${u.behind.mailboxes} mbox`;
+}
+
 export function summaryLine(report: StalenessReport): string {
   const counts = USER_STATES.map((s) => `${report.counts[s]} ${s}`).join(', ');
   const oldest = report.oldest ? `; oldest ${formatAge(report.oldest.age)} (${report.oldest.userid})` : '';
-  return `${report.totalUsers} users: ${counts} (max age ${formatAge(report.maxAge)}${oldest})`;
+  return `${report.totalUsers} users: ${counts} (max age ${formatAge(report.maxAge)}${oldest}); ${fleetBehindSentence(report)}`;
 }
 
 /** The age buckets as bars of `#`. */

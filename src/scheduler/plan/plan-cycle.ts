@@ -20,7 +20,7 @@ interface Candidate {
 type Hold = Omit<HeldUser, 'userid'>;
 
 /**
- * Refreshes (`stale`, and `failing` users past their backoff) oldest first, batched per server
+ * Refreshes (`stale`, and `failing` users past their backoff) most messages at risk first, then oldest, batched per server
  * into patterns that match no one else; then at most one group of first backups, within what
  * policy.maxPerCycle leaves. Every due user that is not planned is in `held`, with the limit.
  */
@@ -53,11 +53,11 @@ export function planCycle(input: PlanInput): CyclePlan {
     else (way === 'refresh' ? refreshCandidates : firstCandidates).push({ user, server, inbox });
   }
 
-  refreshCandidates.sort((a, b) => oldestFirst(a.user, b.user));
+  refreshCandidates.sort((a, b) => mostAtRiskFirst(a.user, b.user));
   const maxPerCycle = Math.max(0, input.maxPerCycle);
   const refreshUsers = refreshCandidates.slice(0, maxPerCycle);
   for (const { user } of refreshCandidates.slice(maxPerCycle)) {
-    hold(user, { reason: 'max-per-cycle', detail: `policy.maxPerCycle ${maxPerCycle} is taken by older users` });
+    hold(user, { reason: 'max-per-cycle', detail: `policy.maxPerCycle ${maxPerCycle} is taken by users with more messages at risk or older backups` });
   }
 
   const firstGroup = planFirstGroup(firstCandidates, input, maxPerCycle - refreshUsers.length, hold);
@@ -147,7 +147,10 @@ function userHold(user: UserStatus, server: PlanServer, input: PlanInput): Hold 
 }
 
 /** Larger age first; a user never backed up (no age) after all others; then by userid. */
-function oldestFirst(a: UserStatus, b: UserStatus): number {
+/** Who goes first: the users with the most messages not yet in their backups, then the oldest backups. */
+function mostAtRiskFirst(a: UserStatus, b: UserStatus): number {
+  const atRisk = (u: UserStatus) => (u.behind === null ? -1 : u.behind.messages);
+  if (atRisk(a) !== atRisk(b)) return atRisk(b) - atRisk(a);
   if (a.age !== b.age) {
     if (a.age === null) return 1;
     if (b.age === null) return -1;

@@ -16,7 +16,7 @@ export interface RetryPolicy {
 export interface AttemptSettlement {
   userid: string;
   attemptId: number;
-  outcome: Exclude<AttemptOutcome, 'interrupted'>;
+  outcome: Exclude<AttemptOutcome, 'interrupted' | 'in-sync'>;
   locked: boolean;
   inDoubt: boolean;
   /** In doubt after a dropped connection: what the index shows next may be a part. */

@@ -17,7 +17,7 @@ export interface AttemptStart {
 
 export interface AttemptEnd {
   endedAt: number;
-  outcome: Exclude<AttemptOutcome, 'interrupted'>;
+  outcome: Exclude<AttemptOutcome, 'interrupted' | 'in-sync'>;
   error: string | null;
   locked: boolean;
   inDoubt: boolean;
@@ -94,6 +94,27 @@ export class AttemptLog {
     stateWrite(this.db, this.db.transaction(() => {
       for (const [id, e] of ends) {
         this.finish.run({ id, endedAt: e.endedAt, outcome: e.outcome, error: e.error, locked: e.locked ? 1 : 0, inDoubt: e.inDoubt ? 1 : 0, chunkAfter: e.chunkAfter, pattern: e.pattern });
+      }
+    }));
+  }
+
+  /**
+   * Records due users found in sync with their mailboxes, who got no XBACKUP: one finished row each, outcome
+   * `in-sync`, with the user's newest chunk id before and after; and each user's lastInSync. One transaction.
+   */
+  recordInSync(checks: ReadonlyArray<{ userid: string; server: string; pattern: string; at: number; chunk: number | null }>): void {
+    const insert = this.db.prepare(
+      `INSERT INTO attempt (userid, server, kind, pattern, started_at, ended_at, outcome, chunk_before, chunk_after)
+       VALUES (@userid, @server, 'refresh', @pattern, @at, @at, 'in-sync', @chunk, @chunk)`,
+    );
+    const remember = this.db.prepare(
+      `INSERT INTO user_memory (userid, last_in_sync) VALUES (@userid, @at)
+       ON CONFLICT (userid) DO UPDATE SET last_in_sync = max(coalesce(last_in_sync, excluded.last_in_sync), excluded.last_in_sync)`,
+    );
+    stateWrite(this.db, this.db.transaction(() => {
+      for (const check of checks) {
+        insert.run(check);
+        remember.run(check);
       }
     }));
   }

@@ -96,4 +96,34 @@ export const MIGRATIONS: readonly string[] = [
      chunks          INTEGER NOT NULL,
      data_bytes      INTEGER NOT NULL
    ) STRICT`,
+  // A due user found in sync with its mailboxes gets no XBACKUP: that check is recorded as an attempt with an
+  // outcome of its own, `in-sync` (so the table is made again with the wider CHECK, keeping every row and the
+  // users' links to their last attempts), and each user keeps when its backup was last found in sync.
+  `CREATE TEMP TABLE last_attempt_kept AS SELECT userid, last_attempt_id FROM user_memory;
+   UPDATE user_memory SET last_attempt_id = NULL;
+   CREATE TABLE attempt_next (
+     id           INTEGER PRIMARY KEY,
+     userid       TEXT NOT NULL,
+     server       TEXT NOT NULL,
+     kind         TEXT NOT NULL CHECK (kind IN ('refresh', 'first', 'forced', 'canary')),
+     grp          INTEGER,
+     pattern      TEXT NOT NULL,
+     started_at   INTEGER NOT NULL,
+     ended_at     INTEGER,
+     outcome      TEXT CHECK (outcome IN ('ok', 'no', 'unverified', 'error', 'interrupted', 'in-sync')),
+     error        TEXT,
+     locked       INTEGER NOT NULL DEFAULT 0,
+     in_doubt     INTEGER NOT NULL DEFAULT 0,
+     chunk_before INTEGER,
+     chunk_after  INTEGER
+   ) STRICT;
+   INSERT INTO attempt_next SELECT id, userid, server, kind, grp, pattern, started_at, ended_at, outcome, error, locked, in_doubt, chunk_before, chunk_after FROM attempt;
+   DROP TABLE attempt;
+   ALTER TABLE attempt_next RENAME TO attempt;
+   CREATE INDEX attempt_by_user ON attempt (userid, started_at);
+   CREATE INDEX attempt_by_start ON attempt (started_at);
+   CREATE INDEX attempt_open ON attempt (id) WHERE ended_at IS NULL;
+   UPDATE user_memory SET last_attempt_id = (SELECT k.last_attempt_id FROM temp.last_attempt_kept k WHERE k.userid = user_memory.userid);
+   DROP TABLE temp.last_attempt_kept;
+   ALTER TABLE user_memory ADD COLUMN last_in_sync INTEGER`,
 ];

@@ -21,6 +21,7 @@ interface Row {
   in_doubt_chunk_before: number | null;
   untrusted_through: number | null;
   trusted_backup_at: number | null;
+  last_in_sync: number | null;
   last_attempt_id: number | null;
   started_at: number | null;
   outcome: AttemptOutcome | null;
@@ -28,7 +29,7 @@ interface Row {
 }
 
 const SELECT = `SELECT m.userid, m.last_verified, m.consecutive_failures, m.next_attempt_at, m.in_doubt_until, m.in_doubt_chunk_before,
-                       m.untrusted_through, m.trusted_backup_at, m.last_attempt_id, a.started_at, a.outcome, a.error
+                       m.untrusted_through, m.trusted_backup_at, m.last_in_sync, m.last_attempt_id, a.started_at, a.outcome, a.error
                   FROM user_memory m LEFT JOIN attempt a ON a.id = m.last_attempt_id`;
 
 
@@ -40,6 +41,7 @@ const toRemembered = (r: Row): RememberedUser => ({
   inDoubtChunkBefore: r.in_doubt_until === null ? null : r.in_doubt_chunk_before,
   untrustedThrough: r.untrusted_through,
   trustedBackupAt: r.trusted_backup_at,
+  lastInSync: r.last_in_sync,
   lastAttempt: r.started_at === null || r.outcome === null ? null : { startedAt: r.started_at, outcome: r.outcome, error: r.error },
 });
 
