@@ -20,10 +20,7 @@ import type { UserMemory } from './state/user-memory.js';
 import { settleAll } from './settle-all.js';
 import { stagingFreeBytes } from './staging-space.js';
 import { useridToMailbox } from '../imap/mailbox-names.js';
-import type { LiveState } from '../imap/live-mailboxes.js';
-import type { ServerConfig } from '../config/load.js';
 import type { AttemptLog } from './state/attempt-log.js';
-import { readDueLiveState } from './read-due-live-state.js';
 
 export interface CycleDeps {
   config: Config;
@@ -96,8 +93,6 @@ export interface CycleView {
  */
 export class CycleRunner {
   private discovery: FleetDiscovery | null = null;
-  /** Live mailboxes read since discovery, of the users that were due: newer than what discovery read. */
-  private readonly liveSinceDiscovery = new Map<string, LiveState>();
   private groupRunning = false;
 
   constructor(private readonly deps: CycleDeps) {}
@@ -113,12 +108,9 @@ export class CycleRunner {
     if (settled.length > 0) this.deps.logger.info({ users: settled.length, first: settled.slice(0, 10) }, 'attempts in doubt settled: their servers finished them');
     if (config.servers.length > 0) this.discovery = await this.discover(options);
     const remembered = this.deps.memory.all();
-    let classifiedAt = now();
-    let { classification, notes } = this.assess(view, this.discovery, remembered, classifiedAt);
-    if (options.refreshes && !options.dryRun && config.policy.compareLive) {
-      const confirmed = await this.confirmInSync(classification, view, options);
-      if (confirmed) ({ classifiedAt, classification, notes } = confirmed);
-    }
+    const classifiedAt = now();
+    const { classification, notes } = this.assess(view, this.discovery, remembered, classifiedAt);
+    if (!options.dryRun) this.recordInSync(classification, remembered, view);
     const health = this.deps.serverStates.all();
     const servers: PlanServer[] = config.servers.flatMap((s) => {
       const found = this.discovery?.servers.find((d) => d.name === s.name);
@@ -150,40 +142,18 @@ export class CycleRunner {
   }
 
   /**
-   * The users due by age whose servers can compare, asked for their live mailboxes now: those whose backup
-   * holds everything are fresh again without an XBACKUP (recorded as `in-sync`), the rest go on to the plan
-   * with what they lack, which orders them. Null when nobody was asked.
+   * Users kept fresh by being found in sync with their mailboxes, who would be due by their backups alone:
+   * they get no XBACKUP, and the history says so, once per reading of their mailboxes.
    */
-  private async confirmInSync(before: Classification, view: BackupdView, options: CycleOptions): Promise<(FleetAssessment & { classifiedAt: number }) | null> {
-    const { config, now, executor, logger } = this.deps;
-    const at = now();
-    const health = this.deps.serverStates.all();
-    const discovered = new Map(this.discovery?.servers.map((s) => [s.name, s]) ?? []);
-    const due = new Map<ServerConfig, string[]>();
-    for (const user of before.users) {
-      if (user.state !== 'stale' || user.age === null || user.server === null || user.userid === SHARED_BACKUP_KEY || executor.inFlightUsers.has(user.userid)) continue;
-      const server = config.servers.find((s) => s.name === user.server);
-      const found = discovered.get(user.server);
-      const paused = (health.get(user.server)?.pausedUntil ?? 0) > at;
-      if (!server || !found?.ok || found.timeOnly !== null || paused) continue;
-      due.set(server, [...(due.get(server) ?? []), user.userid]);
-    }
-    if (due.size === 0) return null;
-    const read = await readDueLiveState(due, logger, now, options.signal);
-    for (const [userid, state] of read) this.liveSinceDiscovery.set(userid, state);
-    const classifiedAt = now();
-    const after = this.assess(view, this.discovery, this.deps.memory.all(), classifiedAt);
-    const wasDue = new Set([...due.values()].flat());
-    const naming = new Map([...discovered].map(([name, s]) => [name, s.naming]));
+  private recordInSync(classification: Classification, remembered: ReadonlyMap<string, UserHistory>, view: BackupdView): void {
+    const spared = classification.users.filter((u) => u.keptFreshByInSync && u.lastInSync !== null && u.lastInSync > (remembered.get(u.userid)?.lastInSync ?? -Infinity));
+    if (spared.length === 0) return;
+    const naming = new Map(this.discovery?.servers.map((s) => [s.name, s.naming]) ?? []);
     const chunkOf = new Map(view.entries.map((e) => [e.userid, e.index?.newestChunkId ?? null]));
-    const confirmed = after.classification.users.filter((u) => wasDue.has(u.userid) && u.state === 'fresh' && read.has(u.userid));
-    if (confirmed.length > 0) {
-      this.deps.attempts.recordInSync(
-        confirmed.map((u) => ({ userid: u.userid, server: u.server!, pattern: useridToMailbox(u.userid, naming.get(u.server!)!), at: read.get(u.userid)!.at, chunk: chunkOf.get(u.userid) ?? null })),
-      );
-    }
-    logger.info({ due: wasDue.size, inSync: confirmed.length }, 'users due compared with their mailboxes: those in sync get no XBACKUP');
-    return { ...after, classifiedAt };
+    this.deps.attempts.recordInSync(
+      spared.map((u) => ({ userid: u.userid, server: u.server!, pattern: useridToMailbox(u.userid, naming.get(u.server!)!), at: u.lastInSync!, chunk: chunkOf.get(u.userid) ?? null })),
+    );
+    this.deps.logger.info({ users: spared.length, first: spared.slice(0, 10).map((u) => u.userid) }, 'due by age but in sync with their mailboxes: no XBACKUP');
   }
 
   /**
@@ -211,12 +181,6 @@ export class CycleRunner {
       for (const failed of asked.filter((d) => !d.ok)) executor.tripBreaker(due.find((s) => s.name === failed.name)!, failed.error!, false);
     }
     const answered = new Map(asked.map((d) => [d.name, d]));
-    // A new discovery reads every user again: what was read before it began is superseded (of the users of
-    // a server not asked this time, too, who are then judged by their discovery's older read, never wrongly).
-    if (asked.length > 0) {
-      const askedFrom = Math.min(...asked.map((d) => d.askedAt));
-      for (const [userid, state] of this.liveSinceDiscovery) if (state.at < askedFrom) this.liveSinceDiscovery.delete(userid);
-    }
     const servers = config.servers.map((s): ServerDiscovery => {
       const known = answered.get(s.name) ?? last.get(s.name);
       if (known) return known;
@@ -229,7 +193,7 @@ export class CycleRunner {
 
   private assess(view: BackupdView, discovery: FleetDiscovery | null, history: ReadonlyMap<string, UserHistory>, at: number): FleetAssessment {
     const { maxAge, failingAfter, maxUnchangedAge } = this.deps.config.policy;
-    return assessFleet({ backupd: view, discovery, history, live: this.liveSinceDiscovery, policy: { maxAge, failingAfter, maxUnchangedAge }, now: at });
+    return assessFleet({ backupd: view, discovery, history, policy: { maxAge, failingAfter, maxUnchangedAge }, now: at });
   }
 
   private snapshot({ classification, notes }: FleetAssessment, at: number): FleetSnapshot {

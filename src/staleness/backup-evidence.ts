@@ -70,8 +70,11 @@ export function backupEvidence(index: BackupIndexSummary | null, past: UserHisto
   let backedUpAt = realBackupAt;
   const lastInSync = inSync?.lastInSync ?? null;
   if (realBackupAt !== null && lastInSync !== null && lastInSync > realBackupAt && lastInSync <= now + FUTURE_TOLERANCE_MS) {
-    if (now - realBackupAt < inSync!.maxUnchangedAge) backedUpAt = lastInSync;
-    else {
+    if (now - realBackupAt < inSync!.maxUnchangedAge) {
+      backedUpAt = lastInSync;
+      // Its mailbox rows say what those chunks hold: everything, then.
+      if (note !== null) note += `; since found in sync with its mailboxes (${isoTime(lastInSync)}), which counts`;
+    } else {
       note ??=
         `in sync with its mailboxes at ${isoTime(lastInSync)}, but last backed up ${formatAge(now - realBackupAt)} ago (policy.maxUnchangedAge ${formatAge(inSync!.maxUnchangedAge)}): ` +
         'backed up again for what mailbox states do not show (subscriptions, sieve scripts, seen flags in shared folders)';

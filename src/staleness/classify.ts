@@ -42,6 +42,8 @@ export interface UserStatus {
   comparedAt: number | null;
   /** The latest time the backup was found to hold everything the live mailboxes had (ms), or null. */
   lastInSync: number | null;
+  /** Fresh only because its backup was found in sync after it was made: by its backup alone it would be due. */
+  keptFreshByInSync: boolean;
   error: string | null;
   lastAttempt: LastAttempt | null;
   inDoubt: boolean;
@@ -52,8 +54,6 @@ export interface ClassifyInput {
   /** null when no IMAP server was asked (offline report). */
   discovery: FleetDiscovery | null;
   history: ReadonlyMap<string, UserHistory> | null;
-  /** Live mailboxes read since discovery (the scheduler asks again for the users due); the newer read of a user counts. */
-  live?: ReadonlyMap<string, LiveState>;
   policy: StalenessPolicy;
   now: number;
 }
@@ -66,7 +66,7 @@ export interface Classification {
 
 /** Pure: the state of every user the backup server or the IMAP servers know, at `now`. */
 export function classifyUsers(input: ClassifyInput): Classification {
-  const { backupd, discovery, history, live, policy, now } = input;
+  const { backupd, discovery, history, policy, now } = input;
   const coverage: DiscoveryCoverage =
     discovery === null || discovery.servers.length === 0 ? 'none' : discovery.servers.every((s) => s.ok) ? 'complete' : 'partial';
 
@@ -85,7 +85,7 @@ export function classifyUsers(input: ClassifyInput): Classification {
     const entry = entries.get(userid);
     const found = foundOn.get(userid);
     const remembered = history?.get(userid);
-    const compared = liveComparison(entry, newer(live?.get(userid), found?.live));
+    const compared = liveComparison(entry, found?.live ?? null);
     const lastInSync = latest(remembered?.lastInSync ?? null, compared?.inSyncAt ?? null);
     const evidence = backupEvidence(entry?.index ?? null, remembered, now, { lastInSync, maxUnchangedAge: policy.maxUnchangedAge });
     const past = evidence.history;
@@ -105,6 +105,7 @@ export function classifyUsers(input: ClassifyInput): Classification {
       behind: compared?.behind ?? null,
       comparedAt: compared?.at ?? null,
       lastInSync,
+      keptFreshByInSync: state === 'fresh' && evidence.realBackupAt !== null && now - evidence.realBackupAt >= policy.maxAge,
       error,
       lastAttempt: past?.lastAttempt ?? null,
       inDoubt: past !== undefined && past.inDoubtUntil !== null && now < past.inDoubtUntil,
@@ -120,9 +121,6 @@ interface Found {
   live: LiveState | null;
   alsoOn: string[] | null;
 }
-
-const newer = (a: LiveState | null | undefined, b: LiveState | null | undefined): LiveState | null =>
-  !a ? (b ?? null) : !b ? a : a.at >= b.at ? a : b;
 
 const latest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
 

@@ -24,8 +24,8 @@ const user = (userid: string, state: UserStatus['state'], age: number | null, ex
 const classification: Classification = {
   coverage: 'complete',
   users: [
-    user('anne', 'fresh', 2 * H),
-    user('bob', 'stale', 50 * H + 30 * 60_000),
+    user('anne', 'fresh', 2 * H, { behind: { mailboxes: 2, messages: 5, bytes: null }, comparedAt: NOW - 60_000 }),
+    user('bob', 'stale', 50 * H + 30 * 60_000, { comparedAt: NOW - 60_000, lastInSync: NOW - 50 * H }),
     user('carol, "the boss"', 'failing', 30 * H, {
       error: '3 failed attempts in a row; last: Mailbox is locked',
       lastAttempt: { startedAt: NOW - H, outcome: 'no', error: 'Mailbox is locked' },
@@ -75,7 +75,7 @@ describe('table', () => {
   const lines = text.split('\n');
 
   test('aligned columns under a header, with human ages', () => {
-    assert.match(lines[0]!, /^USER\s+STATE\s+SERVER\s+AGE\s+LAST BACKUP\s+SIZE\s+CHUNKS\s+LAST ATTEMPT\s+NOTE$/);
+    assert.match(lines[0]!, /^USER\s+STATE\s+SERVER\s+AGE\s+LAST BACKUP\s+BEHIND\s+SIZE\s+CHUNKS\s+LAST ATTEMPT\s+NOTE$/);
     const stateColumn = lines[0]!.indexOf('STATE');
     for (const row of lines.slice(1, 6)) assert.match(row.slice(stateColumn), /^(fresh|stale|missing|failing|orphan) /);
     assert.match(text, /bob\s+stale\s+imap1\s+2d 2h /);
@@ -83,8 +83,30 @@ describe('table', () => {
     assert.match(text, /no 1h ago\s+3 failed attempts in a row; last: Mailbox is locked/);
   });
 
+  test('BEHIND: what the backup lacks, `in sync`, or `-` when not compared', () => {
+    const column = lines[0]!.indexOf('BEHIND');
+    const cell = (userid: string) => lines.find((l) => l.startsWith(`${userid} `))!.slice(column).split(/\s{2,}/)[0];
+    assert.equal(cell('anne'), '5 msgs, 2 mbox');
+    assert.equal(cell('bob'), 'in sync');
+    assert.equal(cell('dave'), '-');
+  });
+
   test('a summary line of counts per state', () => {
-    assert.match(text, /^5 users: 1 fresh, 1 stale, 1 missing, 1 failing, 0 unreadable, 1 orphan, 0 conflict \(max age 1d; oldest 2d 2h \(bob\)\)$/m);
+    assert.match(text, /^5 users: 1 fresh, 1 stale, 1 missing, 1 failing, 0 unreadable, 1 orphan, 0 conflict \(max age 1d; oldest 2d 2h \(bob\)\); 5 messages in 1 user not yet in the backup$/m);
+  });
+
+  test('the fleet total says what it can: nothing compared, all in sync, or only changes without new mail', () => {
+    const summary = (users: UserStatus[]) => writeReportTable(buildReport({ coverage: 'complete', users }, { now: NOW, maxAge: MAX_AGE }));
+    assert.match(summary([user('anne', 'fresh', H)]), /; no user compared with its mailboxes \(ages only\)$/m);
+    assert.match(summary([user('anne', 'fresh', H, { comparedAt: NOW })]), /; all 1 users compared are in sync with their mailboxes$/m);
+    assert.match(
+      summary([user('anne', 'fresh', H, { comparedAt: NOW, behind: { mailboxes: 1, messages: 0, bytes: 0 } }), user('bob', 'fresh', H, { comparedAt: NOW })]),
+      /; 1 of 2 users compared have changes not yet in the backup \(flags, expunges or folders; no new message\)$/m,
+    );
+    assert.match(
+      summary([user('anne', 'fresh', H, { comparedAt: NOW, behind: { mailboxes: 1, messages: 3, bytes: 3 * 1024 } }), user('bob', 'fresh', H, { comparedAt: NOW, behind: { mailboxes: 2, messages: 309, bytes: 0 } })]),
+      /; 312 messages \(3\.0KiB\) in 2 users not yet in the backup$/m,
+    );
   });
 
   test('a histogram of ages relative to maxAge', () => {
@@ -115,12 +137,18 @@ test('JSON written in pieces is the whole report, for no user and for thousands'
 
 test('JSON has exactly the documented shape', () => {
   const json = JSON.parse([...reportJsonChunks(report)].join(''));
-  assert.deepEqual(Object.keys(json), ['generatedAt', 'maxAgeSeconds', 'discovery', 'counts', 'users']);
+  assert.deepEqual(Object.keys(json), ['generatedAt', 'maxAgeSeconds', 'discovery', 'counts', 'behind', 'compared', 'users']);
+  assert.deepEqual(json.behind, { users: 1, mailboxes: 2, messages: 5, bytes: null });
+  assert.equal(json.compared, 2);
+  const anne = json.users.find((u: { userid: string }) => u.userid === 'anne');
+  assert.deepEqual([anne.behind, anne.comparedAt, anne.lastInSync], [{ mailboxes: 2, messages: 5, bytes: null }, '2026-11-23T11:59:00.000Z', null]);
+  const bob = json.users.find((u: { userid: string }) => u.userid === 'bob');
+  assert.deepEqual([bob.behind, bob.comparedAt, bob.lastInSync], [null, '2026-11-23T11:59:00.000Z', '2026-11-21T10:00:00.000Z']);
   assert.equal(json.generatedAt, '2026-11-23T12:00:00.000Z');
   assert.equal(json.maxAgeSeconds, 86400);
   assert.equal(json.discovery, 'complete');
   const carol = json.users.find((u: { userid: string }) => u.userid.startsWith('carol'));
-  assert.deepEqual(Object.keys(carol), ['userid', 'kind', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataFile', 'dataBytes', 'chunks', 'error', 'lastAttempt']);
+  assert.deepEqual(Object.keys(carol), ['userid', 'kind', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataFile', 'dataBytes', 'chunks', 'behind', 'comparedAt', 'lastInSync', 'error', 'lastAttempt']);
   assert.deepEqual(carol.lastAttempt, { startedAt: '2026-11-23T11:00:00.000Z', outcome: 'no', error: 'Mailbox is locked' });
   assert.equal(carol.ageSeconds, 30 * 3600);
   const dave = json.users.find((u: { userid: string }) => u.userid === 'dave');
@@ -172,6 +200,21 @@ test('Prometheus text has the per-state gauge and the oldest age', async () => {
   assert.match(text, /^xbackup_users\{state="conflict"\} 0$/m);
   assert.match(text, new RegExp(`^xbackup_oldest_backup_age_seconds ${(50 * 3600 + 1800)}$`, 'm'));
   assert.match(text, /^xbackup_discovery_complete 1$/m);
+  assert.match(text, /^xbackup_messages_not_in_backup 5$/m);
+  assert.match(text, /^xbackup_users_behind 1$/m);
+  assert.match(text, /^xbackup_users_compared 2$/m);
+});
+
+test('CSV: what is behind per user, empty when not compared, 0 when in sync', () => {
+  const rows = writeReportCsv(report).split('\r\n');
+  const header = rows[0]!.split(',');
+  const cells = (userid: string) => {
+    const row = rows.find((r) => r.startsWith(`${userid},`))!.split(',');
+    return ['behindMailboxes', 'behindMessages', 'behindBytes', 'comparedAt', 'lastInSync'].map((c) => row[header.indexOf(c)]);
+  };
+  assert.deepEqual(cells('anne'), ['2', '5', '', '2026-11-23T11:59:00.000Z', '']);
+  assert.deepEqual(cells('bob'), ['0', '0', '0', '2026-11-23T11:59:00.000Z', '2026-11-21T10:00:00.000Z']);
+  assert.deepEqual(cells('dave'), ['', '', '', '', '']);
 });
 
 describe('Nagios', () => {
@@ -179,7 +222,19 @@ describe('Nagios', () => {
     const n = writeReportNagios(report, { warnAge: MAX_AGE, critAge: 2 * MAX_AGE });
     assert.equal(n.exitCode, 2);
     assert.match(n.text, /^XBACKUP CRITICAL - 1 backups older than 2d, 1 failing, 1 never backed up; oldest 2d 2h \(bob\) \| /);
-    assert.match(n.text, /\| fresh=1 stale=1 missing=1 failing=1 unreadable=0 orphan=1 conflict=0 oldest_age=181800s;86400;172800;0\n$/);
+    assert.match(n.text, /\| fresh=1 stale=1 missing=1 failing=1 unreadable=0 orphan=1 conflict=0 oldest_age=181800s;86400;172800;0 messages_not_in_backup=5;;;0 users_behind=1\n$/);
+  });
+  test('messages not yet in the backups: WARNING and CRITICAL from the thresholds given, never without', () => {
+    const behind = (messages: number) => buildReport({ coverage: 'complete', users: [user('anne', 'fresh', H, { comparedAt: NOW, behind: { mailboxes: 1, messages, bytes: null } })] }, { now: NOW, maxAge: MAX_AGE });
+    const ages = { warnAge: MAX_AGE, critAge: 2 * MAX_AGE };
+    assert.equal(writeReportNagios(behind(5000), ages).exitCode, 0, 'no thresholds: messages at risk never alarm');
+    const cases: Array<[number, number]> = [[99, 0], [100, 1], [999, 1], [1000, 2]];
+    for (const [messages, exitCode] of cases) {
+      const n = writeReportNagios(behind(messages), { ...ages, warnMessages: 100, critMessages: 1000 });
+      assert.equal(n.exitCode, exitCode, `${messages} messages`);
+      if (exitCode > 0) assert.match(n.text, new RegExp(`^XBACKUP (WARNING|CRITICAL) - ${messages} messages not yet in the backup;`));
+      assert.match(n.text, new RegExp(`messages_not_in_backup=${messages};100;1000;0`));
+    }
   });
   test('WARNING between the thresholds', () => {
     const calm = buildReport({ coverage: 'complete', users: [user('anne', 'stale', 30 * H)] }, { now: NOW, maxAge: MAX_AGE });

@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { AttemptLog } from '../../src/scheduler/state/attempt-log.js';
+import { MIGRATIONS } from '../../src/scheduler/state/migrations.js';
 import { openStateDb } from '../../src/scheduler/state/open-state-db.js';
 import { UserMemory, type AttemptSettlement } from '../../src/scheduler/state/user-memory.js';
 
@@ -101,5 +103,48 @@ describe('chunks left by failed attempts', () => {
     attempt(s, 'eve', 0, 'no', 0);
     assert.equal(s.memory.all().get('eve')!.lastVerified, null);
     s.db.close();
+  });
+});
+
+describe('a due user found in sync with its mailboxes', () => {
+  test('recordInSync: an attempt row of its own outcome and the user’s lastInSync, never moving back', () => {
+    const s = stores();
+    s.attempts.recordInSync([{ userid: 'anne', server: 'imap1', pattern: 'user.anne', at: NOW, chunk: 4 }]);
+    s.attempts.recordInSync([{ userid: 'anne', server: 'imap1', pattern: 'user.anne', at: NOW - 60_000, chunk: 4 }]);
+    const [latest] = s.attempts.history({ userid: 'anne' });
+    assert.equal(latest!.outcome, 'in-sync');
+    assert.equal(latest!.chunkBefore, 4);
+    assert.equal(latest!.chunkAfter, 4);
+    assert.equal(s.attempts.history({ userid: 'anne' }).length, 2);
+    const anne = s.memory.all().get('anne')!;
+    assert.equal(anne.lastInSync, NOW);
+    assert.equal(anne.lastAttempt, null, 'a check is not an attempt: failures and backoff are left as they were');
+    assert.equal(anne.consecutiveFailures, 0);
+  });
+
+  test('a state database of the release before keeps every attempt and each user’s last one across the upgrade', () => {
+    const file = join(dir, `before-in-sync-${n++}.db`);
+    const older = new Database(file);
+    const version = MIGRATIONS.length - 1;
+    older.pragma('foreign_keys = ON');
+    older.exec(MIGRATIONS.slice(0, version).join(';\n'));
+    older.pragma(`user_version = ${version}`);
+    older.prepare("INSERT INTO attempt (id, userid, server, kind, pattern, started_at, ended_at, outcome, chunk_before, chunk_after) VALUES (7, 'anne', 'imap1', 'refresh', 'user.anne', 1, 2, 'ok', 3, 4)").run();
+    older.prepare('INSERT INTO user_memory (userid, last_verified, last_attempt_id) VALUES (?, ?, ?)').run('anne', 2, 7);
+    older.close();
+
+    const db = openStateDb(file);
+    const memory = new UserMemory(db);
+    const attempts = new AttemptLog(db);
+    const anne = memory.all().get('anne')!;
+    assert.deepEqual(anne.lastAttempt, { startedAt: 1, outcome: 'ok', error: null });
+    assert.equal(anne.lastVerified, 2);
+    assert.equal(anne.lastInSync, null);
+    assert.equal(attempts.history()[0]!.chunkAfter, 4);
+    attempts.recordInSync([{ userid: 'anne', server: 'imap1', pattern: 'user.anne', at: NOW, chunk: 4 }]);
+    assert.equal(memory.all().get('anne')!.lastInSync, NOW);
+    assert.throws(() => db.prepare("UPDATE attempt SET outcome = 'bogus' WHERE id = 7").run(), /CHECK constraint/);
+    assert.deepEqual(db.pragma('foreign_key_check'), []);
+    db.close();
   });
 });

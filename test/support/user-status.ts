@@ -16,6 +16,7 @@ export function userStatus(userid: string, state: UserStatus['state'], age: numb
     behind: null,
     comparedAt: null,
     lastInSync: null,
+    keptFreshByInSync: false,
     error: null,
     lastAttempt: null,
     inDoubt: false,
