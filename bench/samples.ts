@@ -15,4 +15,8 @@ export class Samples {
   get min(): number {
     return Math.min(...this.values);
   }
+
+  get max(): number {
+    return Math.max(...this.values);
+  }
 }
