@@ -108,6 +108,7 @@ export async function runFleetSchedulerBenchmark(
     }));
     const input: PlanInput = {
       now: Date.now(),
+      refreshFromAge: options.maxAge,
       users: classification.users,
       servers,
       memory: new Map([...fleet.history].map(([userid, m]) => [userid, { nextAttemptAt: m.nextAttemptAt }])),

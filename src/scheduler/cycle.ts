@@ -12,6 +12,7 @@ import type { BackupResult } from './backup-result.js';
 import { compactBackups } from './compact-backups.js';
 import type { Executor } from './executor.js';
 import { planCycle } from './plan/plan-cycle.js';
+import { refreshFromAge } from './plan/refresh-ahead.js';
 import { chooseFirstBackupGroup, type FirstBackupCandidate } from './plan/bootstrap-group.js';
 import type { CyclePlan, FirstBackupGroup, PlanServer, PlannedCommand } from './plan/plan-types.js';
 import type { BootstrapGroups } from './state/bootstrap-groups.js';
@@ -21,6 +22,9 @@ import { settleAll } from './settle-all.js';
 import { stagingFreeBytes } from './staging-space.js';
 import { useridToMailbox } from '../imap/mailbox-names.js';
 import type { AttemptLog } from './state/attempt-log.js';
+
+/** Cycles whose run time counts for refreshing ahead: a slow one is remembered for a few. */
+const RECENT_RUNS_KEPT = 5;
 
 export interface CycleDeps {
   config: Config;
@@ -46,6 +50,11 @@ export interface CycleOptions {
   signal?: AbortSignal;
   /** `plan`: nothing is changed, so a server that cannot be asked is not paused either. */
   dryRun?: boolean;
+  /**
+   * The schedule's longest gap between cycles, for a long-lived scheduler: users are then backed up ahead of
+   * maxAge (plan/refresh-ahead.ts). Without it (`run --once`, `plan`), at maxAge.
+   */
+  schedulePeriod?: number;
   /**
    * Given the fleet as classified before any command goes out (a long cycle's status need not wait for
    * its end), and again at the end with the cycle's results folded in.
@@ -94,6 +103,8 @@ export interface CycleView {
 export class CycleRunner {
   private discovery: FleetDiscovery | null = null;
   private groupRunning = false;
+  /** How long the last cycles took from their start to the end of their refreshes (ms), newest first. */
+  private recentRefreshRuns: number[] = [];
 
   constructor(private readonly deps: CycleDeps) {}
 
@@ -121,8 +132,10 @@ export class CycleRunner {
     const nextGroupAt = lastGroupEnd === null ? null : lastGroupEnd + config.bootstrap.pause;
     const minFree = config.bootstrap.minStagingFreeBytes;
     const free = minFree === undefined ? null : stagingFreeBytes(this.deps.paths.stagingPath);
+    const maxAge = config.policy.maxAge;
     const plan = planCycle({
       now: now(),
+      refreshFromAge: options.schedulePeriod === undefined ? maxAge : refreshFromAge(maxAge, options.schedulePeriod, Math.max(0, ...this.recentRefreshRuns)),
       users: options.refreshes ? classification.users : classification.users.filter((u) => u.state === 'missing'),
       servers,
       memory: new Map([...remembered].map(([u, m]) => [u, { nextAttemptAt: m.nextAttemptAt }])),
@@ -231,7 +244,11 @@ export class CycleRunner {
   /** Carries out a plan made by look(): refreshes and the first-backup group side by side. */
   async execute(looked: CycleView, startedAt: number = this.deps.now(), shouldStop: () => boolean = () => false): Promise<CycleOutcome> {
     const { classification, plan } = looked;
-    const [refreshed, first] = await settleAll([this.deps.executor.runAll(plan.refreshes, null, shouldStop), this.runGroup(plan, shouldStop)]);
+    const refreshes = this.deps.executor.runAll(plan.refreshes, null, shouldStop).then((results) => {
+      if (plan.refreshes.length > 0) this.recentRefreshRuns = [this.deps.now() - startedAt, ...this.recentRefreshRuns].slice(0, RECENT_RUNS_KEPT);
+      return results;
+    });
+    const [refreshed, first] = await settleAll([refreshes, this.runGroup(plan, shouldStop)]);
     const nextGroupAt = first.group === null ? looked.nextGroupAt : this.deps.now() + this.deps.config.bootstrap.pause;
     return { startedAt, endedAt: this.deps.now(), plan, classification, results: [...refreshed, ...first.results], group: first.group, nextGroupAt };
   }

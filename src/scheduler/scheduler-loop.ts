@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { schedule, type ScheduledTask } from 'node-cron';
+import { cronPeriod } from '../config/cron-period.js';
 import type { Logger } from 'pino';
 import type { CycleOutcome, FleetSnapshot } from './cycle.js';
 import type { SchedulerParts } from './open-scheduler.js';
@@ -56,12 +57,16 @@ export class SchedulerLoop {
     this.haltWith = resolve;
   });
 
+  /** The schedule's longest gap between ticks (cronPeriod). */
+  private period: number;
+
   constructor(
     private parts: SchedulerParts,
     private cron: string,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {
+    this.period = cronPeriod(cron);
     this.status = { startedAt: now(), cycles: 0, runningSince: null, recentCycles: [], lastSuccessAt: null, fleet: null, nextGroupAt: null };
     // One listener per server being asked for its users, however many servers there are: not a leak.
     setMaxListeners(0, this.stopped.signal);
@@ -96,6 +101,7 @@ export class SchedulerLoop {
         firstBackups: true,
         shouldStop: () => this.stopping,
         signal: this.stopped.signal,
+        schedulePeriod: this.period,
         onFleet: (fleet) => {
           this.status.fleet = fleet;
         },
@@ -144,9 +150,7 @@ export class SchedulerLoop {
 
   /** The longest gap between upcoming cron ticks: how often a cycle is due at worst (null when not started). */
   scheduleInterval(): number | null {
-    const ticks = this.task?.getNextRuns(6).map((d) => d.getTime()) ?? [];
-    const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!);
-    return gaps.length === 0 ? null : Math.max(...gaps);
+    return this.task ? this.period : null;
   }
 
   /** Missing users left after a group, or waiting for the pause: the next group comes when the pause ends. */
@@ -173,6 +177,7 @@ export class SchedulerLoop {
     this.parts = parts;
     if (cron !== this.cron) {
       this.cron = cron;
+      this.period = cronPeriod(cron);
       this.task?.stop();
       this.task = schedule(cron, () => void this.tick('schedule'));
     }

@@ -17,6 +17,7 @@ import { commandLogger } from '../logger.js';
 import type { CliIo } from '../program.js';
 import type { CheckOptions } from '../commands.js';
 import { checkLine, type CheckLine } from '../output/check-lines.js';
+import { comparisonLine, schedulePolicyLines } from '../output/policy-check-lines.js';
 
 
 /** A canary slower than this has most likely waited for the IMAP-protocol probe `<channel>_sync_try_imap: no` avoids. */
@@ -32,9 +33,10 @@ export async function runCheck(opts: CheckOptions, io: CliIo, setExit: (code: nu
   };
   const config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: true });
   say({ verdict: 'PASS', what: 'config', detail: `${config.file}: ${config.servers.length} IMAP servers` });
+  for (const line of schedulePolicyLines(config.policy)) say(line);
   const paths = await checkBackupServer(config, say);
   const logger = commandLogger(opts);
-  for (const server of config.servers) await checkImapServer(server, paths, opts.canary, say, logger);
+  for (const server of config.servers) await checkImapServer(server, paths, opts.canary, config.policy.compareLive, say, logger);
   setExit(lines.some((l) => l.verdict === 'FAIL') ? ExitCode.someWorkFailed : ExitCode.ok);
 }
 
@@ -94,6 +96,7 @@ async function checkImapServer(
   server: ServerConfig,
   paths: BackupServerPaths | null,
   canary: string | undefined,
+  compareLive: boolean,
   say: (l: CheckLine) => void,
   logger: ReturnType<typeof commandLogger>,
 ): Promise<void> {
@@ -121,6 +124,7 @@ async function checkImapServer(
       return;
     }
     say({ verdict: 'PASS', what: `${server.name} XBACKUP`, detail: `enabled, ${server.user} is an admin; channel "${server.channel}" (only --canary shows that the channel is configured on the server and backupd is reachable)` });
+    if (compareLive) say(comparisonLine(server.name, session.capabilities));
     if (canary !== undefined && paths) await checkCanary(session, paths, canary, say);
   } catch (err) {
     say({ verdict: 'FAIL', what: server.name, detail: connectionError(server.name, err).message });

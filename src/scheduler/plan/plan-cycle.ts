@@ -32,7 +32,7 @@ export function planCycle(input: PlanInput): CyclePlan {
   const firstCandidates: Candidate[] = [];
 
   for (const user of input.users) {
-    const way = backupWay(user);
+    const way = backupWay(user, input.refreshFromAge);
     if (way === 'never') {
       hold(user, notBackedUpByUs(user));
       continue;
@@ -72,12 +72,12 @@ export function planCycle(input: PlanInput): CyclePlan {
 
 type BackupWay = 'refresh' | 'first' | 'never' | 'not-due';
 
-function backupWay(user: UserStatus): BackupWay {
+function backupWay(user: UserStatus, refreshFromAge: number): BackupWay {
   // Shared mailboxes have no first-backup throttle of their own: never backed up, they are simply due.
   if (user.userid === SHARED_BACKUP_KEY && (user.state === 'missing' || user.state === 'failing')) return 'refresh';
   switch (user.state) {
     case 'fresh':
-      return 'not-due';
+      return user.age !== null && user.age >= refreshFromAge ? 'refresh' : 'not-due';
     case 'stale':
       return 'refresh';
     case 'failing':

@@ -36,6 +36,8 @@ export interface BootstrapLimits {
 
 export interface PlanInput {
   now: number;
+  /** A fresh user this old is backed up ahead of maxAge (plan/refresh-ahead.ts); maxAge itself to wait for stale. */
+  refreshFromAge: number;
   users: readonly UserStatus[];
   servers: readonly PlanServer[];
   memory: ReadonlyMap<string, PlanUserMemory>;

@@ -30,6 +30,24 @@ const rules: RuleCase[] = [
     held: {},
   },
   {
+    rule: 'users with messages not yet in their backups go first, most first; then those behind by flags only; then the oldest',
+    input: planInput([
+      user('a', 'stale', { age: 90 * H }),
+      user('b', 'stale', { age: 30 * H, behind: { mailboxes: 1, messages: 3, bytes: null } }),
+      user('c', 'stale', { age: 25 * H, behind: { mailboxes: 2, messages: 40, bytes: null } }),
+      user('d', 'stale', { age: 60 * H, behind: { mailboxes: 1, messages: 0, bytes: 0 } }),
+    ], { maxPerCycle: 3 }),
+    planned: ['c refresh', 'b refresh', 'd refresh'],
+    held: { a: 'max-per-cycle' },
+    detail: { a: /taken by users with more messages at risk or older backups/ },
+  },
+  {
+    rule: 'a fresh user past refreshFromAge is backed up ahead of maxAge; a younger one is not due',
+    input: planInput([user('a', 'fresh', { age: 22 * H }), user('b', 'fresh', { age: 21 * H }), user('c', 'stale', { age: 30 * H })], { refreshFromAge: 22 * H }),
+    planned: ['c refresh', 'a refresh'],
+    held: {},
+  },
+  {
     rule: 'a failing user whose backoff has passed is refreshed',
     input: planInput([user('anne', 'failing')], { memory: new Map([['anne', { nextAttemptAt: NOW - 1 }]]) }),
     planned: ['anne refresh'],

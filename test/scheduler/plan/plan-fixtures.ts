@@ -32,6 +32,7 @@ export function server(name: string, allUserids: readonly string[], extra: Parti
 export function planInput(users: readonly UserStatus[], extra: Partial<PlanInput> = {}): PlanInput {
   return {
     now: NOW,
+    refreshFromAge: Infinity,
     users,
     servers: [server('imap1', users.filter((u) => u.server === 'imap1').map((u) => u.userid))],
     memory: new Map(),
