@@ -150,6 +150,15 @@ describe('every error names file, line and key', () => {
     assert.match(problems(two)[0]!, /^c\.yaml:8: servers\[1\]\.name: server name "imap1" is already used by servers\[0\]/);
   });
 
+  test('maxUnchangedAge: 7d by default, or maxAge when longer; shorter than maxAge is refused on its line', () => {
+    const D = 24 * 3600_000;
+    assert.equal(parseConfig('', join(dir, 'd.yaml')).policy.maxUnchangedAge, 7 * D);
+    assert.equal(parseConfig('', join(dir, 'd.yaml')).policy.compareLive, true);
+    assert.equal(parseConfig('policy:\n  maxAge: 30d\n', join(dir, 'd.yaml')).policy.maxUnchangedAge, 30 * D);
+    assert.equal(parseConfig('policy:\n  maxAge: 1h\n  maxUnchangedAge: 2d\n', join(dir, 'd.yaml')).policy.maxUnchangedAge, 2 * D);
+    assert.match(problems('policy:\n  maxAge: 2d\n  maxUnchangedAge: 1d\n')[0]!, /^c\.yaml:3: policy\.maxUnchangedAge: must be at least policy\.maxAge/);
+  });
+
   test('an invalid cron schedule', () => {
     assert.match(problems('policy:\n  schedule: "every ten minutes"\n')[0]!, /^c\.yaml:2: policy\.schedule: expected a valid cron expression/);
   });

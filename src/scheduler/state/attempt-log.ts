@@ -104,8 +104,8 @@ export class AttemptLog {
    */
   recordInSync(checks: ReadonlyArray<{ userid: string; server: string; pattern: string; at: number; chunk: number | null }>): void {
     const insert = this.db.prepare(
-      `INSERT INTO attempt (userid, server, kind, pattern, started_at, ended_at, outcome, chunk_before, chunk_after)
-       VALUES (@userid, @server, 'refresh', @pattern, @at, @at, 'in-sync', @chunk, @chunk)`,
+      `INSERT INTO attempt (userid, server, kind, pattern, started_at, ended_at, outcome, error, chunk_before, chunk_after)
+       VALUES (@userid, @server, 'refresh', @pattern, @at, @at, 'in-sync', 'its backup held everything its mailboxes had: no XBACKUP', @chunk, @chunk)`,
     );
     const remember = this.db.prepare(
       `INSERT INTO user_memory (userid, last_in_sync) VALUES (@userid, @at)
