@@ -142,10 +142,10 @@ export class AttemptLog {
     return rows.map(toRecord);
   }
 
-  /** Counts by server and outcome, for metrics. */
+  /** XBACKUP attempts by server and outcome, for metrics (an in-sync check sent none). */
   outcomeCounts(): Array<{ server: string; outcome: AttemptOutcome; count: number }> {
     return this.db
-      .prepare('SELECT server, outcome, count(*) AS count FROM attempt WHERE outcome IS NOT NULL GROUP BY server, outcome')
+      .prepare("SELECT server, outcome, count(*) AS count FROM attempt WHERE outcome IS NOT NULL AND outcome != 'in-sync' GROUP BY server, outcome")
       .all() as Array<{ server: string; outcome: AttemptOutcome; count: number }>;
   }
 }
