@@ -96,4 +96,9 @@ export const MIGRATIONS: readonly string[] = [
      chunks          INTEGER NOT NULL,
      data_bytes      INTEGER NOT NULL
    ) STRICT`,
+  // A summary holds the backup's live mailboxes too (encodeBackedUpMailboxes's text), which no cached row
+  // has: the rows are deleted (so every index is read once again after the upgrade), and the column is
+  // then added to an empty table, which lets it be NOT NULL without a default.
+  `DELETE FROM scan_cache;
+   ALTER TABLE scan_cache ADD COLUMN mailboxes TEXT NOT NULL`,
 ];
