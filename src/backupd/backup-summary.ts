@@ -1,5 +1,5 @@
-// What one user's backup says (its newest chunk, its chunk count, its data file's size): read from the
-// index's pages when they are settled, by SQLite otherwise, and checked against the data file.
+// What one user's backup says (its newest chunk, its chunk count, its mailboxes, its data file's size):
+// read from the index's pages when they are settled, by SQLite otherwise, and checked against the data file.
 import type Database from 'better-sqlite3';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { isAccessDenied, whereDenied } from '../config/read-access.js';
@@ -7,6 +7,7 @@ import { readChunkTableFromPages, type ChunkTablePages } from './chunk-table-fro
 import { fingerprintOfStats, type FileFingerprint } from './file-fingerprint.js';
 import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
 import { indexFileOf, openIndexDatabase, withIndexDescriptor, type OpenIndex } from './index-file.js';
+import { MailboxRows } from './mailbox-rows.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 import { rememberParsedSchema, SCHEMA_ROWS_SQL } from './sqlite-file/parsed-schemas.js';
 
@@ -22,13 +23,13 @@ export interface BackupIndexSummary {
   chunks: number;
   /** Size of the backup data file on disk. */
   dataBytes: number;
+  /** The mailboxes not deleted, in encodeBackedUpMailboxes's text (what crosses threads and the scan cache as it is). */
+  mailboxes: string;
 }
 
-/** The summary plus counts that walk the index's larger tables: for a closer look at a few indexes, never for a scan. */
+/** The summary plus a count that walks the index's largest table: for a closer look at a few indexes, never for a scan. */
 export interface BackupIndexDetail extends BackupIndexSummary {
   messages: number;
-  /** Mailboxes not deleted. */
-  mailboxes: number;
 }
 
 /** Cyrus 3.6 writes user_version 3; later 3.x releases only add to it. */
@@ -43,8 +44,9 @@ const SUMMARY_COLUMNS =
   'SELECT (SELECT user_version FROM pragma_user_version) AS version, count(*) AS chunks, max(ts_end) AS walked, ' +
   `(SELECT id ${NEWEST}) AS newest, (SELECT ts_end ${NEWEST}) AS last, (SELECT offset ${NEWEST}) AS offset, (SELECT length ${NEWEST}) AS length`;
 const SUMMARY_SQL = `${SUMMARY_COLUMNS} FROM chunk`;
-const DETAIL_SQL =
-  `${SUMMARY_COLUMNS}, (SELECT count(*) FROM message) AS messages, (SELECT count(*) FROM mailbox WHERE deleted IS NULL) AS mailboxes FROM chunk`;
+const DETAIL_SQL = `${SUMMARY_COLUMNS}, (SELECT count(*) FROM message) AS messages FROM chunk`;
+/** Read with safe integers (bigint), so that an error shows a value past 2^53 as it is stored. */
+const MAILBOX_SQL = 'SELECT id, mboxname, uidvalidity, last_uid, highestmodseq FROM mailbox WHERE deleted IS NULL ORDER BY id';
 
 /** ts_end is a time_t: anything past the year 9999 (or before 1970) is damage, not a date to compute with. */
 const LATEST_TS_END = 253_402_300_799;
@@ -61,22 +63,22 @@ const GZIP_FRAMING = 18;
 const leastChunkBytes = (length: number): number => GZIP_FRAMING + Math.max(2, Math.ceil(length / 1032));
 const memberStart = Buffer.alloc(GZIP_MEMBER_START.length);
 
-/** The chunk table as read, by the pages or by SQLite, before its values are validated. */
-interface ChunkRows {
+/** The chunk table as read, by the pages or by SQLite, before its values are validated; the mailbox table's live rows. */
+interface IndexRows {
   chunks: number;
   newest: number | null;
   last: unknown;
   offset: unknown;
   length: unknown;
+  mailboxes: MailboxRows;
 }
 
-interface SummaryRow extends ChunkRows {
+interface SummaryRow extends IndexRows {
   version: number;
 }
 
 interface DetailRow extends SummaryRow {
   messages: number;
-  mailboxes: number;
 }
 
 /** A summary, and the data file as it was before it was read: a scan keeps it while neither file moves. */
@@ -87,7 +89,7 @@ export interface BackupRead {
 
 /**
  * Reads a user's backup without ever writing: its index, and where the index says its newest chunk is,
- * its data file. The summary comes from the chunk table's pages when they are settled (see
+ * its data file. The summary comes from the chunk and mailbox tables' pages when they are settled (see
  * readChunkTableFromPages) and the page reader is not turned off; otherwise, and for the detail, from
  * SQLite: opened read-only, never created, and with a short busy timeout so a backup in progress makes
  * this user "try again later" instead of stalling the scan.
@@ -100,7 +102,7 @@ export function readBackupIndex(
 ): BackupIndexSummary | BackupIndexDetail {
   if (options === undefined || !('detail' in options)) return readBackup(dataFile, chunkTablePages(indexFileOf(dataFile), options?.pageReader ?? true)).summary;
   const row = sqliteRows(indexFileOf(dataFile), DETAIL_SQL) as DetailRow;
-  return { ...summarize(dataFile, row).summary, messages: row.messages, mailboxes: row.mailboxes };
+  return { ...summarize(dataFile, row).summary, messages: row.messages };
 }
 
 const PAGE_READER_OFF = new NotPlainPages('the page reader is turned off (backupd.pageReader: false)');
@@ -114,8 +116,8 @@ export function chunkTablePages(indexFile: string, pageReader: boolean): ChunkTa
 export function readBackup(dataFile: string, pages: ChunkTablePages | NotPlainPages): BackupRead {
   // An older schema is left to SQLite, whose read says what it lacks.
   if (!(pages instanceof NotPlainPages) && pages.userVersion >= MIN_SCHEMA_VERSION) {
-    const { chunks, newestId: newest, newestEnd: last, newestOffset: offset, newestLength: length } = pages;
-    return summarize(dataFile, { chunks, newest, last, offset, length });
+    const { chunks, newestId: newest, newestEnd: last, newestOffset: offset, newestLength: length, mailboxes } = pages;
+    return summarize(dataFile, { chunks, newest, last, offset, length, mailboxes });
   }
   return summarize(dataFile, sqliteRows(indexFileOf(dataFile), SUMMARY_SQL));
 }
@@ -132,9 +134,13 @@ function sqliteRows(file: string, sql: string): SummaryRow {
   let row: SummaryRow;
   try {
     row = db.transaction(() => {
-      const read = db.prepare(sql).get() as SummaryRow;
+      const read = db.prepare(sql).get() as Omit<SummaryRow, 'mailboxes'>;
+      const mailboxes = new MailboxRows();
+      for (const [id, name, uidvalidity, lastUid, modseq] of db.prepare(MAILBOX_SQL).raw().safeIntegers().all() as Array<[bigint, ...unknown[]]>) {
+        mailboxes.add(id, name, uidvalidity, lastUid, modseq);
+      }
       rememberSchema(db);
-      return read;
+      return { ...read, mailboxes };
     })();
   } catch (err) {
     throw classify(file, err, db);
@@ -146,12 +152,13 @@ function sqliteRows(file: string, sql: string): SummaryRow {
 }
 
 /** The index's rows validated where they are read, then checked against the data file. */
-function summarize(dataFile: string, rows: ChunkRows): BackupRead {
+function summarize(dataFile: string, rows: IndexRows): BackupRead {
   const file = indexFileOf(dataFile);
   const lastBackup = chunkEnd(file, rows.newest, rows.last);
   const newest = rows.newest === null ? null : chunkPlace(file, rows.newest, rows.offset, rows.length);
+  const mailboxes = rows.mailboxes.encoded(file);
   const data = readDataFile(dataFile, file, newest);
-  return { summary: { lastBackup, newestChunkId: rows.newest, chunks: rows.chunks, dataBytes: data.size }, data };
+  return { summary: { lastBackup, newestChunkId: rows.newest, chunks: rows.chunks, dataBytes: data.size, mailboxes }, data };
 }
 
 /**

@@ -1,6 +1,8 @@
 import { fstatSync, readSync, statSync } from 'node:fs';
 import { fingerprintOfStats, sameFingerprint, type FileFingerprint } from './file-fingerprint.js';
 import { withIndexDescriptor } from './index-file.js';
+import type { MailboxRows } from './mailbox-rows.js';
+import { readMailboxTableFromPages } from './mailbox-table-from-pages.js';
 import { HEADER_BYTES, parseDatabaseHeader } from './sqlite-file/database-header.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 import { PageCursor } from './sqlite-file/page-cursor.js';
@@ -9,7 +11,10 @@ import { integerOrNull, serialTypeSize } from './sqlite-file/record.js';
 import { matchParsedSchema } from './sqlite-file/schema-table.js';
 import { forEachTableRow } from './sqlite-file/table-btree.js';
 
-/** The chunk table's count and its newest chunk (by id, as `ctl_backups list` shows it), and `PRAGMA user_version`, read from the pages. */
+/**
+ * The chunk table's count and its newest chunk (by id, as `ctl_backups list` shows it), the mailbox
+ * table's live rows, and `PRAGMA user_version`, read from the pages.
+ */
 export interface ChunkTablePages {
   /** Of the file as it was opened, before anything was read from it. */
   fingerprint: FileFingerprint;
@@ -22,6 +27,8 @@ export interface ChunkTablePages {
   /** Where that chunk starts in the data file, and its length uncompressed, as stored (validated by the caller); null as newestEnd. */
   newestOffset: number | null;
   newestLength: number | null;
+  /** As read, each validated (a bad one is reported by the caller, after the chunk table's values). */
+  mailboxes: MailboxRows;
 }
 
 /**
@@ -42,7 +49,8 @@ const cursor = new PageCursor();
 const row: [number | null, number | null, number | null] = [null, null, null];
 
 /**
- * The chunk table's count and newest chunk, read straight from the index's pages: a scan opens every index,
+ * The chunk table's count and newest chunk, and the mailbox table's live rows (see
+ * mailbox-table-from-pages.ts), read straight from the index's pages: a scan opens every index,
  * and a SQLite connection's setup (open, schema parse, close) costs several times the read itself.
  *
  * No lock is taken, so the read proves instead that no write overlapped it. In rollback-journal mode a
@@ -79,7 +87,8 @@ function readPages(indexFile: string, fd: number): ChunkTablePages {
   if (mayExist(`${indexFile}-journal`) || mayExist(`${indexFile}-wal`)) throw new NotPlainPages('a journal is present');
   const file = new PageFile(fd, header, before.size);
   if (!file.startsWith(headerFirst)) throw new NotPlainPages('written while it was read');
-  const table = matchParsedSchema(file).chunk;
+  const schema = matchParsedSchema(file);
+  const table = schema.chunk;
   if (!table || table.rootPage < 2 || !CYRUS_CHUNK_TABLE.test(table.sql)) throw new NotPlainPages('not the chunk table Cyrus creates');
   // Rows come in rising rowid (= chunk id) order: the last one decoded is the newest chunk's. Every
   // row is decoded, as SQLite reads every row's ts_end, so that damage anywhere is seen by both.
@@ -89,6 +98,7 @@ function readPages(indexFile: string, fd: number): ChunkTablePages {
     decodeChunkRow(page, start, end, payloadSize);
   });
   const [newestEnd, newestOffset, newestLength] = newestId === null ? [null, null, null] : row;
+  const mailboxes = readMailboxTableFromPages(file, schema.mailbox);
   if (mayExist(`${indexFile}-journal`)) throw new NotPlainPages('a journal is present');
   readHeader(fd, headerAgain);
   const after = fstatSync(fd);
@@ -103,6 +113,7 @@ function readPages(indexFile: string, fd: number): ChunkTablePages {
     newestEnd,
     newestOffset,
     newestLength,
+    mailboxes,
   };
 }
 

@@ -19,7 +19,7 @@ export async function probeBackupServer(paths: Pick<BackupServerPaths, 'backupsD
   const unreadable: BackupServerProbe['unreadable'] = [];
   for (const { key, value } of sample) {
     try {
-      // The detail walks the message and mailbox tables too: a corrupt page there shows up here, not in the scan.
+      // The detail walks the message table too: a corrupt page there shows up here, not in the scan.
       readBackupIndex(value.toString('utf8'), { detail: true });
     } catch (err) {
       if (!(err instanceof BackupIndexError)) throw err;

@@ -15,6 +15,15 @@ const WIDTH = FINGERPRINT + BACKUP_FINGERPRINT_NUMBERS;
 /** An error as it crosses between threads: its class would not survive the trip. */
 export type WireError = { file: string; problem: BackupIndexProblem; detail: string };
 
+/**
+ * What a thread's rows keep outside shared memory, handed over once it is through its part of a job:
+ * the errors, and each summary's mailboxes (text, which has no place among the numbers).
+ */
+export interface HeldReads {
+  errors: Map<number, WireError>;
+  mailboxes: Map<number, string>;
+}
+
 /** The rows' memory, as handed to a worker thread. */
 export interface SharedIndexReadRows {
   numbers: Float64Array;
@@ -24,10 +33,10 @@ export interface SharedIndexReadRows {
 /**
  * The reads of a whole scan in shared memory, one row per index, each thread writing the rows it claimed:
  * a worker hands nothing over per index, so neither thread holds a hundred thousand result objects twice.
- * Errors are rare and stay with the thread that met them until it hands them over.
+ * Errors, and the mailboxes' text, stay with the thread that read them until it hands them over (HeldReads).
  */
 export class IndexReadRows {
-  readonly errors = new Map<number, WireError>();
+  readonly held: HeldReads = { errors: new Map(), mailboxes: new Map() };
 
   constructor(readonly shared: SharedIndexReadRows) {}
 
@@ -38,17 +47,23 @@ export class IndexReadRows {
     });
   }
 
-  /** Whether row `i` holds a read that get() can give back (a worker that died may have left it unread, or kept its error). */
+  /** What another thread's rows held: get() gives back their reads too. */
+  takeOver(theirs: HeldReads): void {
+    for (const [i, error] of theirs.errors) this.held.errors.set(i, error);
+    for (const [i, mailboxes] of theirs.mailboxes) this.held.mailboxes.set(i, mailboxes);
+  }
+
+  /** Whether row `i` holds a read that get() can give back (a worker that died may have left it unread, or kept what it held). */
   isComplete(i: number): boolean {
     const kind = this.shared.kinds[i]! & ~BY_SQLITE;
-    return kind === SUMMARY || (kind === ERROR && this.errors.has(i));
+    return (kind === SUMMARY && this.held.mailboxes.has(i)) || (kind === ERROR && this.held.errors.has(i));
   }
 
   set(i: number, read: IndexRead): void {
     const { numbers, kinds } = this.shared;
     const at = WIDTH * i;
     if (read.error) {
-      this.errors.set(i, { file: read.error.file, problem: read.error.problem, detail: read.error.detail });
+      this.held.errors.set(i, { file: read.error.file, problem: read.error.problem, detail: read.error.detail });
       kinds[i] = ERROR | (read.bySqlite ? BY_SQLITE : 0);
       return;
     }
@@ -58,17 +73,18 @@ export class IndexReadRows {
     numbers[at + 2] = summary.dataBytes;
     numbers[at + 3] = summary.newestChunkId ?? Number.NaN;
     writeBackupFingerprint(numbers, at + FINGERPRINT, fingerprint);
+    this.held.mailboxes.set(i, summary.mailboxes);
     kinds[i] = SUMMARY | (read.bySqlite ? BY_SQLITE : 0);
   }
 
-  /** Row `i` as the read it recorded; `errors` must hold the error rows of every thread by now. */
+  /** Row `i` as the read it recorded; `held` must hold what every thread held by now. */
   get(i: number): IndexRead {
     const { numbers } = this.shared;
     const at = WIDTH * i;
     const kind = this.shared.kinds[i]!;
     const bySqlite = (kind & BY_SQLITE) !== 0;
     if ((kind & ~BY_SQLITE) === ERROR) {
-      const e = this.errors.get(i)!;
+      const e = this.held.errors.get(i)!;
       return { bySqlite, summary: null, fingerprint: undefined, error: new BackupIndexError(e.file, e.problem, e.detail) };
     }
     const lastBackup = numbers[at]!;
@@ -78,6 +94,7 @@ export class IndexReadRows {
       newestChunkId: Number.isNaN(newestChunkId) ? null : newestChunkId,
       chunks: numbers[at + 1]!,
       dataBytes: numbers[at + 2]!,
+      mailboxes: this.held.mailboxes.get(i)!,
     };
     return { bySqlite, summary, fingerprint: readBackupFingerprint(numbers, at + FINGERPRINT), error: null };
   }

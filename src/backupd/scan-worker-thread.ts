@@ -6,6 +6,6 @@ import { doClaimedPart, type JobDone, type PostedJob } from './scan-workers.js';
 let held: BackupFiles = { index: [], data: [] };
 parentPort!.on('message', (posted: PostedJob) => {
   const job = posted.kind === 'stat' ? { ...posted, files: (held = posted.files ?? held) } : posted;
-  const done: JobDone = { id: job.id, errors: doClaimedPart(job) };
+  const done: JobDone = { id: job.id, reads: doClaimedPart(job) };
   parentPort!.postMessage(done);
 });

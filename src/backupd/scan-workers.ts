@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackupFiles } from './backups-listing.js';
 import { claimBatches, sharedCounter } from './claim-batches.js';
 import { BACKUP_FINGERPRINT_NUMBERS, backupStillHoldsAt, writeBackupFingerprint, type BackupFingerprint } from './file-fingerprint.js';
-import { IndexReadRows, type SharedIndexReadRows, type WireError } from './scan-read-rows.js';
+import { IndexReadRows, type HeldReads, type SharedIndexReadRows } from './scan-read-rows.js';
 import { readIndexOf, type IndexRead } from './scan-read.js';
 
 /**
@@ -49,29 +49,31 @@ export type ScanJob = StatJob | ReadJob;
  */
 export type PostedJob = ScanJob | (Omit<StatJob, 'files'> & { files: undefined });
 
-/** A worker's answer once it has done all it claimed of job `id`: the reads it could not make. */
+/** A worker's answer once it has done all it claimed of job `id`: what its rows held (none for a stat check). */
 export interface JobDone {
   id: number;
-  errors: Array<[number, WireError]>;
+  reads: HeldReads;
 }
+
+const nothingHeld = (): HeldReads => ({ errors: new Map(), mailboxes: new Map() });
 
 /** The stats and the comparison of backup `i`, the same on every thread. */
 function verdictOf(files: BackupFiles, expected: Float64Array, i: number): number {
   return backupStillHoldsAt(files.index[i]!, files.data[i]!, expected, BACKUP_FINGERPRINT_NUMBERS * i) ? UNCHANGED : CHANGED;
 }
 
-/** This thread's part of `job`: the batches it claims, until none is left; the errors of its reads. */
-export function doClaimedPart(job: ScanJob): Array<[number, WireError]> {
+/** This thread's part of `job`: the batches it claims, until none is left; what its reads left outside shared memory. */
+export function doClaimedPart(job: ScanJob): HeldReads {
   if (job.kind === 'stat') {
     const { files, expected, verdicts } = job;
     claimBatches(files.index.length, job.next, (i) => {
       verdicts[i] = verdictOf(files, expected, i);
     });
-    return [];
+    return nothingHeld();
   }
   const rows = new IndexReadRows(job.rows);
   claimBatches(job.dataFiles.length, job.next, (i) => rows.set(i, readIndexOf(job.dataFiles[i]!, job.pageReader)));
-  return [...rows.errors];
+  return rows.held;
 }
 
 interface PoolWorker {
@@ -136,7 +138,7 @@ export class ScanWorkers {
     if (dataFiles.length < this.from.read || this.workerCount <= 0) return dataFiles.map((dataFile) => readIndexOf(dataFile, pageReader));
     const rows = IndexReadRows.create(dataFiles.length);
     const job: ReadJob = { kind: 'read', id: this.nextJobId++, dataFiles, pageReader, rows: rows.shared, next: sharedCounter() };
-    for (const [i, error] of await this.share(job, true)) rows.errors.set(i, error);
+    for (const held of await this.share(job, true)) rows.takeOver(held);
     // A worker that failed may have left rows it claimed unread: they are read here, so its failure changes nothing.
     return dataFiles.map((dataFile, i) => (rows.isComplete(i) ? rows.get(i) : readIndexOf(dataFile, pageReader)));
   }
@@ -145,12 +147,11 @@ export class ScanWorkers {
     await Promise.all(this.workers.splice(0).map((w) => w.worker.terminate()));
   }
 
-  /** `job` done by this thread and, when `shared`, the workers: the errors of every thread, once all are through. */
-  private async share(job: ScanJob, shared: boolean): Promise<Array<[number, WireError]>> {
+  /** `job` done by this thread and, when `shared`, the workers: what every thread held, once all are through. */
+  private async share(job: ScanJob, shared: boolean): Promise<HeldReads[]> {
     const helping = shared ? this.startWorkers().map((w) => this.runOn(w, job)) : [];
-    const errors = doClaimedPart(job);
-    for (const theirs of await Promise.all(helping)) errors.push(...theirs);
-    return errors;
+    const mine = doClaimedPart(job);
+    return [mine, ...(await Promise.all(helping))];
   }
 
   private startWorkers(): PoolWorker[] {
@@ -165,21 +166,21 @@ export class ScanWorkers {
     return this.workers;
   }
 
-  /** Resolves with the worker's errors once it has done all it claimed, or with none when it died (its claims are then redone here). */
-  private runOn(entry: PoolWorker, job: ScanJob): Promise<Array<[number, WireError]>> {
+  /** Resolves with what the worker held once it has done all it claimed, or with nothing when it died (its claims are then redone here). */
+  private runOn(entry: PoolWorker, job: ScanJob): Promise<HeldReads> {
     return new Promise((resolve) => {
       const { worker } = entry;
-      const finish = (errors: Array<[number, WireError]>) => {
+      const finish = (held: HeldReads) => {
         worker.off('message', answered);
         worker.off('exit', gone);
         worker.off('error', gone);
         if (entry.alive) worker.unref();
-        resolve(errors);
+        resolve(held);
       };
       const answered = (done: JobDone) => {
-        if (done.id === job.id) finish(done.errors);
+        if (done.id === job.id) finish(done.reads);
       };
-      const gone = () => finish([]);
+      const gone = () => finish(nothingHeld());
       worker.on('message', answered);
       worker.on('exit', gone);
       worker.on('error', gone);

@@ -12,7 +12,7 @@ export interface BackupServerPaths {
   backupsDbFormat: BackupsDbFormat;
   partitions: ReadonlyMap<string, string>;
   stagingPath: string;
-  /** Whether an index's chunk table may be read from its pages (backupd.pageReader); false: by SQLite always. */
+  /** Whether an index's chunk and mailbox tables may be read from its pages (backupd.pageReader); false: by SQLite always. */
   pageReader: boolean;
 }
 

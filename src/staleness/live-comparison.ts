@@ -18,6 +18,14 @@ export interface LiveComparison {
  */
 export function liveComparison(entry: BackupdEntry | undefined, live: LiveState | null): LiveComparison | null {
   if (!live || !entry?.index || entry.error) return null;
-  const behind = compareWithBackup(decodeLive(live), decodeBackedUpMailboxes(entry.index.mailboxes));
+  let held;
+  try {
+    held = decodeBackedUpMailboxes(entry.index.mailboxes);
+  } catch {
+    // Only the scan cache in the state database, this tool's own file, could hold text it did not write:
+    // the user is then judged by age alone, which never calls anything in sync.
+    return null;
+  }
+  const behind = compareWithBackup(decodeLive(live), held);
   return { at: live.at, behind, inSyncAt: behind === null ? live.at : null };
 }

@@ -1,13 +1,6 @@
 import { isDeletedMailbox, isSieveMailbox } from '../cyrus-names/internal-mailbox-name.js';
+import type { BackedUpMailbox } from '../backupd/backed-up-mailboxes.js';
 import type { LiveMailbox } from '../imap/live-mailboxes.js';
-
-/** A mailbox as the user's backup index holds it (a row of its `mailbox` table not marked deleted). */
-export interface BackedUpMailbox {
-  name: string;
-  uidvalidity: number;
-  lastUid: number;
-  highestModseq: number;
-}
 
 /** What a restore from the backup would lack, were the IMAP server lost now. */
 export interface Behind {

@@ -1,6 +1,7 @@
 // Fuzz of the page reader (readChunkTableFromPages) with damaged copies of small, valid backup indexes:
 // bit flips, byte overwrites, truncation at any offset, hostile values in the b-trees' page and cell
-// pointers and the header's counts, pages copied over others, random pages. Properties: it never throws,
+// pointers and the header's counts, pages copied over others, random pages; the mailbox table's pages and
+// rows are damaged as the chunk table's are. Properties: it never throws,
 // whatever the bytes (a result or NotPlainPages), and a result is well-formed; readIndexOf, the scan's
 // reader, never throws either (a summary or a BackupIndexError); and wherever the pages were read, the
 // scan's whole verdict is SQLite's on the same bytes (readBackupIndex with the pages left out): the same
@@ -18,7 +19,7 @@ import { BackupIndexError } from '../../src/backupd/index-error.js';
 import { readIndexOf } from '../../src/backupd/scan-read.js';
 import { readBackupIndex, type BackupIndexSummary } from '../../src/backupd/backup-summary.js';
 import { NotPlainPages } from '../../src/backupd/sqlite-file/not-plain-pages.js';
-import { sqliteChunkAnswer, writeChunkIndex, writeDataFile, type ChunkIndexOptions } from '../support/chunk-index.js';
+import { CYRUS_MAILBOXES, sqliteChunkAnswer, writeChunkIndex, writeDataFile, type ChunkIndexOptions } from '../support/chunk-index.js';
 import { fuzzSettings } from '../support/fuzz-settings.js';
 
 const settings = fuzzSettings();
@@ -46,12 +47,24 @@ interface Base {
 }
 
 const scrambled = (n: number) => Array.from({ length: n }, (_, i) => (i % 9 === 4 ? null : T + ((i * 37) % n)));
+/** Cyrus's folders and `count` more, every third deleted, every seventh with annotations over a 1024-byte page. */
+const mailboxes = (count: number) => [
+  ...CYRUS_MAILBOXES,
+  ...Array.from({ length: count }, (_, i) => ({
+    name: `example.com!user.anne^smith.F${i}`,
+    uidvalidity: 1_700_000_000 + i,
+    lastUid: i * 13,
+    highestModseq: 500 + i,
+    ...(i % 3 === 2 ? { deleted: T } : {}),
+    ...(i % 7 === 3 ? { annotationsLength: 1500 } : {}),
+  })),
+];
 const BASES: Array<[string, ChunkIndexOptions]> = [
-  // Depth 2, and a schema table over several pages (Cyrus's CREATE TABLE mailbox overflows a 512-byte page).
-  ['512-byte pages, 150 chunks', { pageSize: 512, tsEnds: scrambled(150), messages: 4, mailboxes: 2 }],
+  // Depth 2, and a schema table over several pages (Cyrus's CREATE TABLE mailbox overflows a 512-byte page); a mailbox table of depth 2.
+  ['512-byte pages, 150 chunks, 40 mailboxes', { pageSize: 512, tsEnds: scrambled(150), messages: 4, mailboxes: mailboxes(35) }],
   ['1024-byte pages, overflow records, freelist', { pageSize: 1024, sha1Length: 600, tsEnds: scrambled(60), deleteIds: [20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30] }],
   ['512-byte pages, auto_vacuum=FULL, rows deleted', { pageSize: 512, autoVacuum: 'full', tsEnds: scrambled(120), deleteIds: [40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50] }],
-  ['4096-byte pages, 300 chunks', { tsEnds: scrambled(300) }],
+  ['4096-byte pages, 300 chunks, 20 mailboxes', { tsEnds: scrambled(300), mailboxes: mailboxes(15) }],
 ];
 const bases: Base[] = [];
 
@@ -303,7 +316,8 @@ function check(input: FuzzCase): void {
       // What the pages read is what the scan reports (user_version ≥ 3), with the fingerprint they were read with.
       if (read.error === null) assert.deepEqual(read.fingerprint?.index, pages.fingerprint);
       if (pages.userVersion >= 3 && read.error === null) {
-        assert.deepEqual(read.summary, { lastBackup: pages.newestEnd === null ? null : pages.newestEnd * 1000, newestChunkId: pages.newestId, chunks: pages.chunks, dataBytes });
+        const summary = { lastBackup: pages.newestEnd === null ? null : pages.newestEnd * 1000, newestChunkId: pages.newestId, chunks: pages.chunks, dataBytes, mailboxes: pages.mailboxes.encoded(index) };
+        assert.deepEqual(read.summary, summary);
       }
     }
     // Where SQLite read the file the scan's verdict is SQLite's by construction; elsewhere it must be the same.
@@ -355,7 +369,7 @@ describe('the page reader on damaged indexes', () => {
       const pages = readChunkTableFromPages(file);
       assert.ok(!(pages instanceof NotPlainPages), `${name}: declined (${(pages as NotPlainPages).message})`);
       const { fingerprint: _, ...answer } = pages;
-      assert.deepEqual(answer, sqliteChunkAnswer(file));
+      assert.deepEqual({ ...answer, mailboxes: pages.mailboxes.encoded(file) }, sqliteChunkAnswer(file));
       assert.ok(base.sites.some((s) => /left child/.test(s.what)) && base.sites.some((s) => /right child/.test(s.what)), `${name}: interior pages`);
       bases.push(base);
     }
@@ -396,16 +410,18 @@ describe('the page reader on damaged indexes', () => {
     }
   });
 
-  test("the chunk table's root page in the schema pointing elsewhere: another table's, an index's, page 1, beyond the file", () => {
+  test("the chunk and mailbox tables' root pages in the schema pointing elsewhere: another table's, an index's, page 1, beyond the file", () => {
     for (const base of bases) {
-      const site = schemaRootSite(base.bytes, base.pageSize, 'chunk');
-      const roots = schemaRoots(base);
-      for (const root of [0, 1, ...roots.values(), base.pageCount, base.pageCount + 1, -1]) {
-        if (Math.abs(root) >= 2 ** (8 * site.width - 1)) continue;
-        const bytes = Buffer.from(base.bytes);
-        bytes.writeIntBE(root, site.at, site.width);
-        const name = [...roots].find(([, page]) => page === root)?.[0];
-        check(fuzzCase(`${base.name}: chunk rooted at ${root}${name ? ` (${name}'s root)` : ''}`, bytes));
+      for (const table of ['chunk', 'mailbox']) {
+        const site = schemaRootSite(base.bytes, base.pageSize, table);
+        const roots = schemaRoots(base);
+        for (const root of [0, 1, ...roots.values(), base.pageCount, base.pageCount + 1, -1]) {
+          if (Math.abs(root) >= 2 ** (8 * site.width - 1)) continue;
+          const bytes = Buffer.from(base.bytes);
+          bytes.writeIntBE(root, site.at, site.width);
+          const name = [...roots].find(([, page]) => page === root)?.[0];
+          check(fuzzCase(`${base.name}: ${table} rooted at ${root}${name ? ` (${name}'s root)` : ''}`, bytes));
+        }
       }
     }
   });

@@ -1,9 +1,10 @@
 // The page reader's consistency protocol against a real concurrent SQLite writer in another process
 // (test/support/chunk-index-writer.ts). The writer commits one chunk row at a time, each with ts_end =
-// the new row count, so every committed state has chunks === newestEnd; between them it runs big
-// transactions whose pages spill into the database file and which then roll back, all with ts_end =
-// ROLLED_BACK. Whatever the reader does not decline must be a committed state: chunks === newestEnd,
-// never a rolled-back row, never older than an earlier result.
+// the new row count and a mailbox row whose last_uid is that count too, so every committed state has
+// chunks === newestEnd === the largest last_uid; between them it runs big transactions whose pages spill
+// into the database file and which then roll back, all with ts_end and last_uid = ROLLED_BACK. Whatever
+// the reader does not decline must be a committed state: chunks === newestEnd, its mailbox rows those of
+// the same commit, never a rolled-back row, never older than an earlier result.
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { readChunkTableFromPages } from '../../src/backupd/chunk-table-from-pages.js';
 import { readBackupIndex } from '../../src/backupd/backup-summary.js';
+import { decodeBackedUpMailboxes } from '../../src/backupd/backed-up-mailboxes.js';
 import { NotPlainPages } from '../../src/backupd/sqlite-file/not-plain-pages.js';
 import { sqliteChunkAnswer, writeChunkIndex, writeDataFile } from '../support/chunk-index.js';
 import type { WriterReport } from '../support/chunk-index-writer.js';
@@ -49,7 +51,10 @@ describe('the page reader against a concurrent writer in another process', () =>
   test('every result it returns is a committed state, never a rolled-back or half-written one, and never older', { timeout: 180_000 }, async (t) => {
     const data = join(dir, 'user_X');
     const index = `${data}.index`;
-    writeChunkIndex(index, { tsEnds: Array.from({ length: INITIAL_ROWS }, (_, i) => i + 1) });
+    writeChunkIndex(index, {
+      tsEnds: Array.from({ length: INITIAL_ROWS }, (_, i) => i + 1),
+      mailboxes: [{ name: 'user.w', uidvalidity: 1, lastUid: INITIAL_ROWS, highestModseq: INITIAL_ROWS }],
+    });
     // The pages are read only for a schema SQLite has read in this process.
     writeDataFile(data, INITIAL_ROWS);
     readBackupIndex(data);
@@ -80,6 +85,9 @@ describe('the page reader against a concurrent writer in another process', () =>
       assert.ok(pages.newestEnd === null || pages.newestEnd < ROLLED_BACK, `${read}: a row of a rolled-back transaction`);
       assert.equal(pages.newestEnd, pages.chunks === 0 ? null : pages.chunks, `${read}: not a committed state`);
       assert.ok(pages.chunks >= latest, `${read}: went back from ${latest} chunks`);
+      const uids = decodeBackedUpMailboxes(pages.mailboxes.encoded(index)).map((m) => m.lastUid);
+      assert.equal(uids.length, 1 + pages.chunks - INITIAL_ROWS, `${read}: mailbox rows of another commit`);
+      assert.equal(Math.max(...uids), pages.chunks, `${read}: mailbox rows of another commit`);
       assert.equal(pages.userVersion, 3);
       latest = pages.chunks;
       states.add(pages.chunks);
@@ -119,6 +127,6 @@ describe('the page reader against a concurrent writer in another process', () =>
     assert.equal(final.chunks, report.rows);
     assert.equal(final.newestEnd, report.rows);
     const { fingerprint: _, ...answer } = final;
-    assert.deepEqual(answer, sqliteChunkAnswer(index));
+    assert.deepEqual({ ...answer, mailboxes: final.mailboxes.encoded(index) }, sqliteChunkAnswer(index));
   });
 });

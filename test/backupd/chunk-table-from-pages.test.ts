@@ -1,4 +1,4 @@
-// The chunk table read from an index's pages (readChunkTableFromPages) against SQLite's own answer:
+// The chunk table and the mailbox table's live rows read from an index's pages (readChunkTableFromPages) against SQLite's own answer:
 // equal on every plain rollback-journal index, whatever its page size, depth, freelist, overflow pages
 // or values; and on everything else declined (NotPlainPages), where the public reader (readBackupIndex)
 // still gives SQLite's summary or SQLite's typed error. Every agreement also asserts that the pages were
@@ -15,9 +15,11 @@ import { BackupIndexError, type BackupIndexProblem } from '../../src/backupd/ind
 import { readBackupIndex, type BackupIndexSummary } from '../../src/backupd/backup-summary.js';
 import { BackupServerScanner } from '../../src/backupd/scan.js';
 import { NotPlainPages } from '../../src/backupd/sqlite-file/not-plain-pages.js';
-import { indexShape, sqliteChunkAnswer, writeChunkIndex, writeDataFile, type ChunkIndexOptions, type IndexShape, type TsEnd } from '../support/chunk-index.js';
+import { encodeBackedUpMailboxes } from '../../src/backupd/backed-up-mailboxes.js';
+import { readIndexOf } from '../../src/backupd/scan-read.js';
+import { CYRUS_MAILBOXES, indexShape, sqliteChunkAnswer, writeChunkIndex, writeDataFile, type ChunkIndexOptions, type IndexShape, type TsEnd } from '../support/chunk-index.js';
 import { fuzzSettings } from '../support/fuzz-settings.js';
-import { SCHEMA, writeFlatBackupsDb } from '../support/synthetic-backup.js';
+import { SCHEMA, writeFlatBackupsDb, type SyntheticMailbox } from '../support/synthetic-backup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xbs-chunk-pages-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,12 +76,12 @@ function assertAgrees(index: string, data: string): ChunkTablePages {
   assert.deepEqual(verdict(() => readBackupIndex(data)), bySqlite);
   const sqlite = sqliteChunkAnswer(index);
   const st = statSync(index);
-  assert.deepEqual(pages, { fingerprint: { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs }, ...sqlite });
+  assert.deepEqual({ ...pages, mailboxes: pages.mailboxes.encoded(index) }, { fingerprint: { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs }, ...sqlite });
   if (sqlite.userVersion >= 3) {
     const isTime = sqlite.newestEnd !== null && sqlite.newestEnd >= 0 && sqlite.newestEnd <= 253_402_300_799;
     if (sqlite.newestId === null || isTime) {
       const lastBackup = sqlite.newestEnd === null ? null : sqlite.newestEnd * 1000;
-      assert.deepEqual(readBackupIndex(data), { lastBackup, newestChunkId: sqlite.newestId, chunks: sqlite.chunks, dataBytes: statSync(data).size });
+      assert.deepEqual(readBackupIndex(data), { lastBackup, newestChunkId: sqlite.newestId, chunks: sqlite.chunks, dataBytes: statSync(data).size, mailboxes: sqlite.mailboxes });
     } else {
       assert.throws(() => readBackupIndex(data), (err: unknown) => err instanceof BackupIndexError && err.problem === 'corrupt' && /ts_end is not a time/.test(err.message));
     }
@@ -106,6 +108,47 @@ const CYRUS_CREATE_TEXT = `CREATE TABLE IF NOT EXISTS chunk(
     data_sha1 TEXT
 );`;
 const [, CHUNK_SQL, MESSAGE_SQL, MAILBOX_SQL] = SCHEMA.split('\n');
+/** What backup/lcb_sqlconsts.c has, before QUOTE() collapses its whitespace. */
+const CYRUS_MAILBOX_CREATE_TEXT = `CREATE TABLE IF NOT EXISTS mailbox(
+    id INTEGER PRIMARY KEY ASC,
+    last_chunk_id INTEGER NOT NULL REFERENCES chunk(id),
+    uniqueid CHAR UNIQUE NOT NULL,
+    mboxname CHAR NOT NULL,
+    mboxtype CHAR,
+    last_uid INTEGER,
+    highestmodseq INTEGER,
+    recentuid INTEGER,
+    recenttime INTEGER,
+    last_appenddate INTEGER,
+    pop3_last_login INTEGER,
+    pop3_show_after INTEGER,
+    uidvalidity INTEGER,
+    partition CHAR,
+    acl CHAR,
+    options CHAR,
+    sync_crc INTEGER,
+    sync_crc_annot INTEGER,
+    quotaroot CHAR,
+    xconvmodseq INTEGER,
+    annotations CHAR,
+    deleted INTEGER
+);`;
+/** `count` folders of one user, every fifth deleted. */
+const manyMailboxes = (count: number): SyntheticMailbox[] =>
+  Array.from({ length: count }, (_, i) => ({
+    name: `user.anne.Folder ${i}`,
+    uidvalidity: 1_700_000_000 + i,
+    lastUid: (i * 7919) % 5000,
+    highestModseq: 10_000 + i,
+    ...(i % 5 === 4 ? { deleted: T } : {}),
+  }));
+/** The live ones of `mailboxes` (values valid) as the summary carries them. */
+const live = (mailboxes: readonly SyntheticMailbox[]): string =>
+  encodeBackedUpMailboxes(
+    mailboxes
+      .filter((m) => m.deleted === undefined)
+      .map((m) => ({ name: m.name as string, uidvalidity: m.uidvalidity as number, lastUid: m.lastUid as number, highestModseq: m.highestModseq as number })),
+  );
 
 interface AgreementCase {
   name: string;
@@ -129,7 +172,7 @@ const AGREEMENT: AgreementCase[] = [
   rowsCase('one chunk with a NULL ts_end', { tsEnds: [null] }),
   rowsCase('chunks whose ts_end are all NULL', { tsEnds: [null, null, null] }),
   rowsCase('5,000 chunks in 4096-byte pages', { tsEnds: range(5000, (i) => T + i) }, (s) => assert.ok(s.chunkDepth >= 2, `depth ${s.chunkDepth}`)),
-  rowsCase('3,000 chunks in 512-byte pages: a b-tree of depth 3, a schema over several pages', { pageSize: 512, tsEnds: scrambled(3000), messages: 5, mailboxes: 2 }, (s) => {
+  rowsCase('3,000 chunks in 512-byte pages: a b-tree of depth 3, a schema over several pages', { pageSize: 512, tsEnds: scrambled(3000), messages: 5, mailboxes: CYRUS_MAILBOXES }, (s) => {
     assert.ok(s.chunkDepth >= 3, `depth ${s.chunkDepth}`);
     // Cyrus's CREATE TABLE mailbox is longer than a 512-byte page: the schema table has an overflow page.
     assert.ok(s.schemaPages >= 2, `schema pages ${s.schemaPages}`);
@@ -174,8 +217,16 @@ const AGREEMENT: AgreementCase[] = [
   rowsCase('user_version 3', { userVersion: 3, tsEnds: [T] }),
   rowsCase('user_version 4', { userVersion: 4, tsEnds: [T, T + 1] }),
   rowsCase('user_version 1 (the public reader then asks SQLite, which refuses it)', { userVersion: 1, tsEnds: [T] }),
-  rowsCase('the chunk table created last: its root is not page 2', { schema: [MESSAGE_SQL, MAILBOX_SQL, CHUNK_SQL].join('\n'), tsEnds: scrambled(500), messages: 3 }),
-  rowsCase("Cyrus's own CREATE text (IF NOT EXISTS, one column a line)", { schema: CYRUS_CREATE_TEXT, tsEnds: scrambled(200) }),
+  rowsCase('the chunk table created last: its root is not page 2', { schema: [MESSAGE_SQL, MAILBOX_SQL, CHUNK_SQL].join('\n'), tsEnds: scrambled(500), messages: 3, mailboxes: CYRUS_MAILBOXES }),
+  rowsCase("Cyrus's own CREATE text (IF NOT EXISTS, one column a line)", { schema: [CYRUS_CREATE_TEXT, CYRUS_MAILBOX_CREATE_TEXT].join('\n'), tsEnds: scrambled(200), mailboxes: CYRUS_MAILBOXES }),
+  rowsCase('mailbox rows as Cyrus names them (a virtual domain, ^ for a dot, modified UTF-7), a deleted one left out', { tsEnds: [T], mailboxes: CYRUS_MAILBOXES }),
+  rowsCase('no mailbox row', { tsEnds: [T, T + 1] }),
+  rowsCase('only deleted mailbox rows', { tsEnds: [T], mailboxes: CYRUS_MAILBOXES.map((m) => ({ ...m, deleted: T })) }),
+  rowsCase('600 mailbox rows in 512-byte pages: a b-tree of depth 3', { pageSize: 512, tsEnds: [T], mailboxes: manyMailboxes(600) }, (s) => assert.ok(s.mailboxDepth >= 3, `depth ${s.mailboxDepth}`)),
+  // Annotations come after every column read: the pages read the row's start, and SQLite does not follow its overflow pages either.
+  rowsCase('a mailbox row whose annotations fill overflow pages', { tsEnds: [T], mailboxes: [...CYRUS_MAILBOXES, { ...CYRUS_MAILBOXES[0]!, name: 'user.big', annotationsLength: 100_000 }] }, (s) =>
+    assert.ok(s.mailboxOverflowPages > 20, `overflow pages ${s.mailboxOverflowPages}`),
+  ),
   {
     ...rowsCase('a column added to the chunk table after rows were written (older records are shorter)', { tsEnds: [T, T + 3, null] }),
     then: (index) => {
@@ -280,6 +331,140 @@ describe('random chunk tables', () => {
   });
 });
 
+const anyInteger: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constant(null),
+  fc.constantFrom(-1, 0, 1, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER, 2n ** 53n, 2n ** 63n - 1n, -(2n ** 63n)),
+  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+);
+const mailboxName = fc.stringMatching(/^(example\.com!)?user\.[a-z^]{1,10}(\.[A-Za-z0-9&,+ -]{1,20}){0,3}$/);
+const mailboxRest = {
+  deleted: fc.option(fc.integer({ min: 1, max: 2 ** 31 }), { nil: undefined, freq: 4 }),
+  annotationsLength: fc.oneof(fc.nat({ max: 300 }), fc.nat({ max: 20_000 })),
+};
+/** Mostly rows as Cyrus writes them; some with any value in any column. */
+const randomMailbox: fc.Arbitrary<SyntheticMailbox> = fc.oneof(
+  {
+    weight: 40,
+    arbitrary: fc.record({
+      name: mailboxName,
+      uidvalidity: fc.integer({ min: 1, max: 2 ** 32 - 1 }),
+      lastUid: fc.nat(),
+      highestModseq: fc.oneof(fc.nat(), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
+      ...mailboxRest,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      name: fc.oneof(mailboxName, fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom('', `user.${'a'.repeat(995)}`, `user.${'a'.repeat(996)}`)),
+      uidvalidity: fc.oneof(fc.integer({ min: 1, max: 2 ** 32 - 1 }), anyInteger),
+      lastUid: fc.oneof(fc.nat(), anyInteger),
+      highestModseq: fc.oneof(fc.nat(), anyInteger),
+      ...mailboxRest,
+    }),
+  },
+);
+
+describe('random mailbox tables', () => {
+  const seen = { runs: 0, read: 0, declined: 0, unreadable: 0, maxLive: 0 };
+  after(() => console.log(`# mailbox pages property: ${settings.describe()}; ${seen.runs} runs, pages read ${seen.read}, declined ${seen.declined}; ${seen.unreadable} unreadable; up to ${seen.maxLive} live rows`));
+
+  test(`the scan's verdict is SQLite's: the same mailboxes, or the same error (${settings.describe()})`, { timeout: 300_000 }, () => {
+    fc.assert(
+      fc.property(fc.record({ pageSize: fc.constantFrom(...PAGE_SIZES), mailboxes: fc.array(randomMailbox, { maxLength: 60, size: 'max' }) }), ({ pageSize, mailboxes }) => {
+        const { data, index } = place(1);
+        try {
+          writeChunkIndex(index, { pageSize, tsEnds: [T], mailboxes });
+          const bySqlite = shownVerdict(() => readBackupIndex(data, { pageReader: false }));
+          const pages = readChunkTableFromPages(index);
+          assert.equal(shownVerdict(() => readBackupIndex(data)), bySqlite);
+          seen.runs++;
+          if (pages instanceof NotPlainPages) seen.declined++;
+          else seen.read++;
+          if (bySqlite.startsWith('corrupt: ')) seen.unreadable++;
+          else seen.maxLive = Math.max(seen.maxLive, (JSON.parse((JSON.parse(bySqlite) as BackupIndexSummary).mailboxes) as unknown[]).length);
+        } finally {
+          rmSync(join(data, '..'), { recursive: true, force: true });
+        }
+      }),
+      { seed: settings.seed, numRuns: settings.runs(100) },
+    );
+    assert.ok(seen.read > seen.runs / 2 && seen.unreadable > 0, JSON.stringify(seen));
+  });
+});
+
+// ---------------------------------------------------------------- mailbox values
+
+/** SQLite's verdict and the scan's, as text: the same error, or the same summary. */
+function shownVerdict(read: () => BackupIndexSummary): string {
+  const v = verdict(read);
+  return v instanceof BackupIndexError ? `${v.problem}: ${v.message}` : JSON.stringify(v);
+}
+
+const GOOD = CYRUS_MAILBOXES[0]!;
+const BAD: SyntheticMailbox = { name: 'user.anne.Bad', uidvalidity: 1_700_000_005, lastUid: 7, highestModseq: 70 };
+/** Row 2 of three is bad in one value; `pages`: the page reader reads that value itself (rather than leave it to SQLite). */
+const BAD_VALUES: Array<[string, Partial<SyntheticMailbox>, RegExp, { pages: boolean }]> = [
+  ['an empty name', { name: '' }, /mailbox row 2's mboxname is not a mailbox name: "" /, { pages: true }],
+  ['a name with a tab', { name: 'user.anne.a\tb' }, /mailbox row 2's mboxname is not a mailbox name: "user.anne.a\\tb" /, { pages: true }],
+  ['a name with DEL', { name: 'user.anne.\u007f' }, /mailbox row 2's mboxname is not a mailbox name: "user.anne.\u007f" /, { pages: true }],
+  ['a name of 1001 characters', { name: `user.${'a'.repeat(996)}` }, /mailbox row 2's mboxname is not a mailbox name: "user.a{35}"… \(1001 characters\) /, { pages: true }],
+  ['uidvalidity 0', { uidvalidity: 0 }, /mailbox row 2 \("user.anne.Bad"\)'s uidvalidity is not a UIDVALIDITY \(1 to 4294967295\): 0 /, { pages: true }],
+  ['uidvalidity 2^32', { uidvalidity: 2 ** 32 }, /mailbox row 2 \("user.anne.Bad"\)'s uidvalidity is not a UIDVALIDITY \(1 to 4294967295\): 4294967296 /, { pages: true }],
+  ['uidvalidity NULL', { uidvalidity: null }, /mailbox row 2 \("user.anne.Bad"\)'s uidvalidity is not a UIDVALIDITY \(1 to 4294967295\): NULL /, { pages: true }],
+  ['a negative last_uid', { lastUid: -1 }, /mailbox row 2 \("user.anne.Bad"\)'s last_uid is not a UID: -1 /, { pages: true }],
+  ['last_uid NULL', { lastUid: null }, /mailbox row 2 \("user.anne.Bad"\)'s last_uid is not a UID: NULL /, { pages: true }],
+  ['a negative highestmodseq', { highestModseq: -5 }, /mailbox row 2 \("user.anne.Bad"\)'s highestmodseq is not a modseq: -5 /, { pages: true }],
+  ['highestmodseq 2^53', { highestModseq: 2n ** 53n }, /mailbox row 2 \("user.anne.Bad"\)'s highestmodseq is not a modseq: 9007199254740992 /, { pages: false }],
+];
+
+describe('a bad value in a live mailbox row makes the user unreadable, naming the row and the column', () => {
+  for (const [name, bad, message, { pages: byPages }] of BAD_VALUES) {
+    test(name, () => {
+      const { data, index } = place(3);
+      writeChunkIndex(index, { tsEnds: [T, T + 1, T + 2], mailboxes: [GOOD, { ...BAD, ...bad }, CYRUS_MAILBOXES[1]!] });
+      const bySqlite = verdict(() => readBackupIndex(data, { pageReader: false }));
+      assert.ok(bySqlite instanceof BackupIndexError, `SQLite's read: ${JSON.stringify(bySqlite)}`);
+      assert.equal(bySqlite.problem, 'corrupt');
+      assert.equal(bySqlite.file, index);
+      assert.match(bySqlite.message, message);
+      const pages = readChunkTableFromPages(index);
+      assert.equal(!(pages instanceof NotPlainPages), byPages, pages instanceof NotPlainPages ? `declined: ${pages.message}` : 'the pages were read');
+      assert.equal(shownVerdict(() => readBackupIndex(data)), shownVerdict(() => readBackupIndex(data, { pageReader: false })));
+      const scanned = readIndexOf(data);
+      assert.equal(scanned.error?.message, bySqlite.message);
+    });
+  }
+
+  test('the same values in deleted rows are not read', () => {
+    const { data, index } = place(1);
+    const deleted = BAD_VALUES.map(([, bad], i) => ({ ...BAD, name: `user.anne.Bad${i}`, ...bad, deleted: T }));
+    writeChunkIndex(index, { tsEnds: [T], mailboxes: [GOOD, ...deleted] });
+    assertAgrees(index, data);
+    assert.equal(readBackupIndex(data).mailboxes, live([GOOD]));
+  });
+
+  test('two live rows of one name: corrupt', () => {
+    const { data, index } = place(1);
+    writeChunkIndex(index, { tsEnds: [T], mailboxes: [GOOD, BAD, { ...BAD, uidvalidity: 1_800_000_000 }] });
+    // SQLite first: the pages are read once it has read the schema.
+    for (const pageReader of [false, true]) {
+      assert.throws(
+        () => readBackupIndex(data, { pageReader }),
+        (err: unknown) => err instanceof BackupIndexError && /mailbox rows 2 and 3 are both named "user.anne.Bad", and neither is deleted/.test(err.message),
+      );
+    }
+    assert.ok(!(readChunkTableFromPages(index) instanceof NotPlainPages));
+  });
+
+  test('a folder deleted and made again under its name: the deleted row is left out, the new one read', () => {
+    const { data, index } = place(1);
+    const recreated = { ...BAD, uidvalidity: 1_800_000_000 };
+    writeChunkIndex(index, { tsEnds: [T], mailboxes: [GOOD, { ...BAD, deleted: T }, recreated] });
+    assertAgrees(index, data);
+    assert.equal(readBackupIndex(data).mailboxes, live([GOOD, recreated]));
+  });
+});
 // ---------------------------------------------------------------- declines
 
 type Expected = { summary: BackupIndexSummary } | { problem: BackupIndexProblem; message?: RegExp };
@@ -294,13 +479,22 @@ interface DeclineCase {
   expected: Expected;
 }
 
-const summary = (chunks: number, newestEnd: number | null, newestChunkId: number | null = chunks): Expected => ({
-  summary: { chunks, lastBackup: newestEnd === null ? null : newestEnd * 1000, newestChunkId, dataBytes: 20 * DECLINE_CHUNKS },
+const summary = (chunks: number, newestEnd: number | null, newestChunkId: number | null = chunks, mailboxes = live(CYRUS_MAILBOXES)): Expected => ({
+  summary: { chunks, lastBackup: newestEnd === null ? null : newestEnd * 1000, newestChunkId, dataBytes: 20 * DECLINE_CHUNKS, mailboxes },
 });
-const plainIndex: ChunkIndexOptions = { tsEnds: [T - 50, T, null, T - 10] };
+const plainIndex: ChunkIndexOptions = { tsEnds: [T - 50, T, null, T - 10], mailboxes: CYRUS_MAILBOXES };
 const rebuiltWith = (options: Partial<ChunkIndexOptions>) => (index: string) => writeChunkIndex(index, { ...plainIndex, ...options });
 const swapped = SCHEMA.replace('ts_start INTEGER, ts_end INTEGER', 'ts_end INTEGER, ts_start INTEGER');
+/** A folder whose name runs past a 512-byte page's local part of its row. */
+const LONG_NAME: SyntheticMailbox = { name: `user.anne.${'Ordner '.repeat(70)}Ende`, uidvalidity: 1_700_000_000, lastUid: 5, highestModseq: 9 };
 
+/** Rewrites one value of mailbox row 1 with SQL, as no insert of a JS value can write it. */
+const rowOneSet = (assignment: string) => (index: string) => {
+  writeChunkIndex(index, plainIndex);
+  const db = new Database(index);
+  db.exec(`UPDATE mailbox SET ${assignment} WHERE id = 1`);
+  db.close();
+};
 const DECLINES: DeclineCase[] = [
   { name: 'an empty -journal file beside the index', plain: plainIndex, spoil: (i) => writeFileSync(`${i}-journal`, ''), expected: summary(4, T - 10) },
   { name: 'an empty -wal file beside the index', plain: plainIndex, spoil: (i) => writeFileSync(`${i}-wal`, ''), expected: summary(4, T - 10) },
@@ -316,7 +510,28 @@ const DECLINES: DeclineCase[] = [
     expected: summary(4, T - 10),
   },
   { name: 'a chunk table WITHOUT ROWID', plain: plainIndex, spoil: rebuiltWith({ schema: SCHEMA.replace(' );\nCREATE TABLE message', ' ) WITHOUT ROWID;\nCREATE TABLE message') }), expected: summary(4, T - 10) },
-  { name: 'no chunk table', plain: plainIndex, spoil: rebuiltWith({ schema: MESSAGE_SQL!, tsEnds: [] }), expected: { problem: 'schema', message: /no such table: chunk/ } },
+  { name: 'no chunk table', plain: plainIndex, spoil: rebuiltWith({ schema: MESSAGE_SQL!, tsEnds: [], mailboxes: [] }), expected: { problem: 'schema', message: /no such table: chunk/ } },
+  { name: 'no mailbox table', plain: plainIndex, spoil: rebuiltWith({ schema: [CHUNK_SQL, MESSAGE_SQL].join('\n'), mailboxes: [] }), expected: { problem: 'schema', message: /no such table: mailbox/ } },
+  // SQLite reads the mailbox columns by name wherever they are; the pages only in Cyrus's table.
+  { name: 'a mailbox table with mboxname and mboxtype swapped', plain: plainIndex, spoil: rebuiltWith({ schema: SCHEMA.replace('mboxname CHAR NOT NULL, mboxtype CHAR', 'mboxtype CHAR, mboxname CHAR NOT NULL') }), expected: summary(4, T - 10) },
+  { name: 'a mailbox table with a column more', plain: plainIndex, spoil: rebuiltWith({ schema: SCHEMA.replace('deleted INTEGER )', 'deleted INTEGER, extra CHAR )') }), expected: summary(4, T - 10) },
+  {
+    name: 'a mailbox name that continues on an overflow page (512-byte pages)',
+    plain: { ...plainIndex, pageSize: 512 },
+    spoil: rebuiltWith({ pageSize: 512, mailboxes: [...CYRUS_MAILBOXES, LONG_NAME] }),
+    expected: summary(4, T - 10, 4, live([...CYRUS_MAILBOXES, LONG_NAME])),
+  },
+  {
+    name: 'a mailbox name that is not UTF-8 (SQLite gives U+FFFD for its byte)',
+    plain: plainIndex,
+    spoil: rowOneSet("mboxname = CAST(X'757365722E616E6E65FF' AS TEXT)"),
+    expected: summary(4, T - 10, 4, live([{ ...CYRUS_MAILBOXES[0]!, name: 'user.anne\uFFFD' }, ...CYRUS_MAILBOXES.slice(1)])),
+  },
+  { name: 'a mailbox name stored as a BLOB', plain: plainIndex, spoil: rowOneSet("mboxname = X'75736572'"), expected: { problem: 'corrupt', message: /mailbox row 1's mboxname is not a mailbox name: a BLOB of 4 bytes/ } },
+  { name: 'a uidvalidity stored as TEXT', plain: plainIndex, spoil: rowOneSet("uidvalidity = 'soon'"), expected: { problem: 'corrupt', message: /mailbox row 1 \("example.com!user.anne\^smith"\)'s uidvalidity is not a UIDVALIDITY \(1 to 4294967295\): "soon"/ } },
+  { name: 'a last_uid stored as REAL', plain: plainIndex, spoil: rowOneSet('last_uid = 2.5'), expected: { problem: 'corrupt', message: /mailbox row 1 \(".*"\)'s last_uid is not a UID: 2.5 / } },
+  // The pages read integers up to 2^53; SQLite's read shows the value as stored.
+  { name: 'a highestmodseq beyond 2^53', plain: plainIndex, spoil: rowOneSet('highestmodseq = 9223372036854775807'), expected: { problem: 'corrupt', message: /mailbox row 1 \(".*"\)'s highestmodseq is not a modseq: 9223372036854775807 / } },
   // Only the newest chunk's end is a backup's time: a bad value there makes the user unreadable, elsewhere it is not read.
   { name: 'a ts_end stored as REAL in an older chunk', plain: plainIndex, spoil: rebuiltWith({ tsEnds: [T - 50, T + 0.5, null, T] }), expected: summary(4, T) },
   { name: "the newest chunk's ts_end stored as REAL", plain: plainIndex, spoil: rebuiltWith({ tsEnds: [T - 50, T, null, T + 0.5] }), expected: { problem: 'corrupt', message: /chunk 4's ts_end is not a time: "1795000000.5"/ } },
@@ -329,7 +544,7 @@ const DECLINES: DeclineCase[] = [
   { name: 'an empty index file', spoil: (i) => writeFileSync(i, ''), expected: { problem: 'schema', message: /is empty: this backup has lost its index; `ctl_backups reindex <userid>`/ } },
   {
     name: 'an index truncated to a size that is not a whole number of pages',
-    plain: { ...plainIndex, pageSize: 1024 },
+    plain: { ...plainIndex, pageSize: 1024, mailboxes: [] },
     spoil: (i) => truncateSync(i, statSync(i).size - 100),
     expected: { problem: 'corrupt' },
   },

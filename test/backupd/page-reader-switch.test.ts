@@ -112,7 +112,7 @@ test('a scan thread reads by SQLite alone when its job says so', async () => {
       const rows = IndexReadRows.create(dataFiles.length);
       const job: ReadJob = { kind: 'read', id: id++, dataFiles, pageReader, rows: rows.shared, next: sharedCounter() };
       worker.once('message', (done: JobDone) => {
-        for (const [i, error] of done.errors) rows.errors.set(i, error);
+        rows.takeOver(done.reads);
         resolve(dataFiles.map((_, i) => rows.get(i)));
       });
       worker.postMessage(job);

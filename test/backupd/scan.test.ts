@@ -12,11 +12,17 @@ import { MemoryScanCache } from '../support/memory-scan-cache.js';
 import { MIGRATIONS } from '../../src/scheduler/state/migrations.js';
 import { openStateDb } from '../../src/scheduler/state/open-state-db.js';
 import { SqliteScanCache } from '../../src/scheduler/state/scan-cache-store.js';
+import { decodeBackedUpMailboxes, encodeBackedUpMailboxes } from '../../src/backupd/backed-up-mailboxes.js';
+import { CYRUS_MAILBOXES } from '../support/chunk-index.js';
 import { writeFlatBackupsDb, writeSyntheticBackup } from '../support/synthetic-backup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xbs-scan-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const T = 1_795_000_000;
+/** CYRUS_MAILBOXES's live rows, as a summary carries them. */
+const CYRUS_LIVE = encodeBackedUpMailboxes(
+  CYRUS_MAILBOXES.filter((m) => m.deleted === undefined).map((m) => ({ name: m.name as string, uidvalidity: m.uidvalidity as number, lastUid: m.lastUid as number, highestModseq: m.highestModseq as number })),
+);
 
 function dropTable(dataFile: string, table: string): void {
   const db = new Database(`${dataFile}.index`);
@@ -25,19 +31,19 @@ function dropTable(dataFile: string, table: string): void {
 }
 
 describe('index reader', () => {
-  test('last backup is the newest chunk by id, as ctl_backups list shows it, not the latest end; the chunk count and the data file size come along', () => {
+  test('last backup is the newest chunk by id, as ctl_backups list shows it, not the latest end; the chunk count, the live mailboxes and the data file size come along', () => {
     const data = join(dir, 'r/a/anne_X');
-    writeSyntheticBackup(data, { chunkEnds: [T - 100, T, T - 50], messages: 7, mailboxes: 2, dataBytes: 1234 });
-    assert.deepEqual(readBackupIndex(data), { lastBackup: (T - 50) * 1000, newestChunkId: 3, chunks: 3, dataBytes: 1234 });
+    writeSyntheticBackup(data, { chunkEnds: [T - 100, T, T - 50], messages: 7, mailboxes: CYRUS_MAILBOXES, dataBytes: 1234 });
+    assert.deepEqual(readBackupIndex(data), { lastBackup: (T - 50) * 1000, newestChunkId: 3, chunks: 3, dataBytes: 1234, mailboxes: CYRUS_LIVE });
   });
 
-  test('message and mailbox counts only when asked for', () => {
+  test('the message count only when asked for', () => {
     const data = join(dir, 'r/a/anna_X');
-    writeSyntheticBackup(data, { chunkEnds: [T], messages: 7, mailboxes: 2, dataBytes: 1234 });
-    assert.deepEqual(readBackupIndex(data, { detail: true }), { lastBackup: T * 1000, newestChunkId: 1, chunks: 1, messages: 7, mailboxes: 2, dataBytes: 1234 });
+    writeSyntheticBackup(data, { chunkEnds: [T], messages: 7, mailboxes: CYRUS_MAILBOXES, dataBytes: 1234 });
+    assert.deepEqual(readBackupIndex(data, { detail: true }), { lastBackup: T * 1000, newestChunkId: 1, chunks: 1, messages: 7, mailboxes: CYRUS_LIVE, dataBytes: 1234 });
   });
 
-  test('the scan reads the chunk table alone; the detail needs the others', () => {
+  test('the scan reads the chunk and mailbox tables alone; the detail needs the others', () => {
     const data = join(dir, 'r/a/alma_X');
     writeSyntheticBackup(data, { chunkEnds: [T] });
     dropTable(data, 'message');
@@ -82,11 +88,17 @@ describe('incremental scan', () => {
     readBackupIndex(data);
   });
 
+  /** Each user's INBOX and Sent, as their summary carries them. */
+  const foldersOf = (userid: string, i: number) => [
+    { name: `user.${userid}`, uidvalidity: 1_700_000_000 + i, lastUid: 10 + i, highestModseq: 100 + i },
+    { name: `user.${userid}.Sent`, uidvalidity: 1_700_000_100 + i, lastUid: 3, highestModseq: 30 },
+  ];
+
   function fleet(name: string) {
     const root = join(dir, name);
     const users = ['anne', 'bob', 'carol'];
     const files = users.map((u) => join(root, u[0]!, `${u}_X`));
-    users.forEach((_, i) => writeSyntheticBackup(files[i]!, { chunkEnds: [T + i] }));
+    users.forEach((u, i) => writeSyntheticBackup(files[i]!, { chunkEnds: [T + i], mailboxes: foldersOf(u, i) }));
     const db = join(root, 'backups.db');
     writeFlatBackupsDb(db, users.map((u, i) => [u, files[i]!]));
     return { db, files, paths: { backupsDb: db, backupsDbFormat: 'flat' as const } };
@@ -123,6 +135,25 @@ describe('incremental scan', () => {
     db2.close();
     assert.deepEqual(restarted.lastStats, { users: 3, indexesRead: 0, readBySqlite: 0, indexesReused: 3, unreadable: 0 });
     assert.equal(view.entries[2]!.index!.lastBackup, (T + 2) * 1000);
+    assert.deepEqual(
+      view.entries.map((e) => decodeBackedUpMailboxes(e.index!.mailboxes)),
+      ['anne', 'bob', 'carol'].map(foldersOf),
+    );
+  });
+
+  test('mailbox names of any kind survive the state database as they were read', async () => {
+    const { paths, files } = fleet('persist-names');
+    const names = ['user.j&APw-rgen', 'example.com!user.anne^smith.Sent', 'user.anne.a "quoted" \\ name', 'user.anne.日本語', 'user.anne.😀', 'user.anne.,[]{}:'];
+    const folders = names.map((name, i) => ({ name, uidvalidity: 2 ** 32 - 1 - i, lastUid: 0, highestModseq: Number.MAX_SAFE_INTEGER - i }));
+    writeSyntheticBackup(files[0]!, { chunkEnds: [T], mailboxes: folders });
+    const stateFile = join(dir, 'persist-names-state.db');
+    const db1 = openStateDb(stateFile);
+    await new BackupServerScanner(paths, new SqliteScanCache(db1)).scan();
+    db1.close();
+    const db2 = openStateDb(stateFile);
+    const cached = new SqliteScanCache(db2).load();
+    db2.close();
+    assert.deepEqual(decodeBackedUpMailboxes(cached.get('anne')!.summary.mailboxes), folders);
   });
 
   // What each older release cached, one row per user given the index's stat and a wrong last backup.
@@ -149,9 +180,33 @@ describe('incremental scan', () => {
       const view = await scanner.scan();
       db.close();
       assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 3, readBySqlite: 0, indexesReused: 0, unreadable: 0 });
-      assert.deepEqual(view.entries[2]!.index, { lastBackup: (T + 2) * 1000, newestChunkId: 1, chunks: 1, dataBytes: 100 });
+      assert.deepEqual(view.entries[2]!.index, { lastBackup: (T + 2) * 1000, newestChunkId: 1, chunks: 1, dataBytes: 100, mailboxes: encodeBackedUpMailboxes(foldersOf('carol', 2)) });
     });
   }
+
+  test('a cache written before the mailboxes were kept is read again after the upgrade, although every fingerprint still holds', async () => {
+    const { paths, files } = fleet('upgrade-mailboxes');
+    const stateFile = join(dir, 'upgrade-mailboxes-state.db');
+    const older = new Database(stateFile);
+    older.exec(MIGRATIONS.slice(0, 6).join(';\n'));
+    older.pragma('user_version = 6');
+    const row = older.prepare('INSERT INTO scan_cache VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?)');
+    ['anne', 'bob', 'carol'].forEach((userid, i) => {
+      const index = statSync(`${files[i]!}.index`);
+      const data = statSync(files[i]!);
+      row.run(userid, files[i]!, index.ino, index.size, index.mtimeMs, data.ino, data.size, data.mtimeMs, (T + i) * 1000, data.size);
+    });
+    older.close();
+
+    const db = openStateDb(stateFile);
+    const scanner = new BackupServerScanner(paths, new SqliteScanCache(db));
+    const view = await scanner.scan();
+    assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 3, readBySqlite: 0, indexesReused: 0, unreadable: 0 });
+    await scanner.scan();
+    db.close();
+    assert.deepEqual(scanner.lastStats, { users: 3, indexesRead: 0, readBySqlite: 0, indexesReused: 3, unreadable: 0 }, 'the second scan reuses what the first read');
+    assert.deepEqual(view.entries.map((e) => decodeBackedUpMailboxes(e.index!.mailboxes)), ['anne', 'bob', 'carol'].map(foldersOf));
+  });
 
   test('an index with a journal beside it (being written) is read through SQLite, and the stats say so', async () => {
     const { paths, files } = fleet('journal');
@@ -247,7 +302,7 @@ describe('a backup is its data file and its index', () => {
           const [anne, bobEntry] = (await scanner.scan()).entries;
           assert.equal(bobEntry!.index, null, `${how}: bob kept ${JSON.stringify(bobEntry!.index)}`);
           assert.match(bobEntry!.error?.message ?? '', message, how);
-          assert.deepEqual(anne!.index, { lastBackup: T * 1000, newestChunkId: 2, chunks: 2, dataBytes: 100 }, how);
+          assert.deepEqual(anne!.index, { lastBackup: T * 1000, newestChunkId: 2, chunks: 2, dataBytes: 100, mailboxes: '[]' }, how);
           if (how !== 'cold') assert.equal(scanner.lastStats.indexesReused, 1, `${how}: anne's backup is reused`);
         }
       } finally {
@@ -262,7 +317,7 @@ describe('a backup is its data file and its index', () => {
     await scanner.scan();
     replaceWith(bob, Buffer.concat([readFileSync(bob), Buffer.alloc(900)]));
     const [, bobEntry] = (await scanner.scan()).entries;
-    assert.deepEqual(bobEntry!.index, { lastBackup: (T + 1) * 1000, newestChunkId: 2, chunks: 2, dataBytes: 1000 });
+    assert.deepEqual(bobEntry!.index, { lastBackup: (T + 1) * 1000, newestChunkId: 2, chunks: 2, dataBytes: 1000, mailboxes: '[]' });
   });
 
   test('an untouched backup is reused with one stat of each of its two files, neither opened', async () => {

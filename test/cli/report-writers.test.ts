@@ -170,8 +170,8 @@ test(`times are written as Date's toISOString writes them (${fuzz.describe()})`,
 
 test('CSV quotes what needs quoting', () => {
   const rows = writeReportCsv(report).split('\r\n');
-  assert.equal(rows[0], 'userid,state,server,lastBackup,lastVerified,ageSeconds,dataBytes,chunks,dataFile,lastAttemptAt,lastAttemptOutcome,error');
-  assert.ok(rows.includes('dave,missing,imap1,,,,,,,,,'));
+  assert.equal(rows[0], 'userid,state,server,lastBackup,lastVerified,ageSeconds,dataBytes,chunks,dataFile,lastAttemptAt,lastAttemptOutcome,behindMailboxes,behindMessages,behindBytes,comparedAt,lastInSync,error');
+  assert.ok(rows.includes('dave,missing,imap1,,,,,,,,,,,,,,'));
   assert.ok(rows.some((r) => r.startsWith('"carol, ""the boss""",failing,')));
 });
 

@@ -14,7 +14,7 @@ function entry(userid: string, lastBackup: number | null, extra: Partial<Backupd
   return {
     userid,
     dataFile: `/b/${userid[0]}/${userid}_X`,
-    index: { lastBackup, newestChunkId: lastBackup === null ? null : 4, chunks: lastBackup === null ? 0 : 4, dataBytes: 1000 },
+    index: { lastBackup, newestChunkId: lastBackup === null ? null : 4, chunks: lastBackup === null ? 0 : 4, dataBytes: 1000, mailboxes: '[]' },
     error: null,
     ...extra,
   };
@@ -207,7 +207,7 @@ describe('history', () => {
     const started = NOW - 10 * 60_000;
     const doubt = history({ inDoubtUntil: NOW + H, inDoubtChunkBefore: 4, lastAttempt: { startedAt: started, outcome: 'error', error: 'timeout' } });
     const run = (chunk: number, lastBackup: number, now = NOW) =>
-      classifyUsers({ backupd: view(entry('anne', lastBackup, { index: { lastBackup, newestChunkId: chunk, chunks: chunk, dataBytes: 1 } })), discovery: null, history: new Map([['anne', doubt]]), policy, now }).users[0]!.inDoubt;
+      classifyUsers({ backupd: view(entry('anne', lastBackup, { index: { lastBackup, newestChunkId: chunk, chunks: chunk, dataBytes: 1, mailboxes: '[]' } })), discovery: null, history: new Map([['anne', doubt]]), policy, now }).users[0]!.inDoubt;
     assert.equal(run(4, NOW - 30 * H), true);
     assert.equal(run(4, NOW + H), true, 'a date, even a later one, settles nothing: only a new chunk does');
     assert.equal(run(5, NOW - 5 * 60_000), false, 'a new chunk settles it');
@@ -225,7 +225,7 @@ describe('an attempt in doubt that the server finished counts as the success it 
     });
   const classify = (past: UserHistory, chunk: number | null, lastBackup: number | null) =>
     classifyUsers({
-      backupd: view(entry('d002', lastBackup, { index: { lastBackup, newestChunkId: chunk, chunks: chunk ?? 0, dataBytes: 1 } })),
+      backupd: view(entry('d002', lastBackup, { index: { lastBackup, newestChunkId: chunk, chunks: chunk ?? 0, dataBytes: 1, mailboxes: '[]' } })),
       discovery: null,
       history: new Map([['d002', past]]),
       policy,
@@ -273,7 +273,7 @@ describe('chunks a failed attempt left behind count as no backup', () => {
     });
   const classify = (past: UserHistory, chunk: number, lastBackup: number) =>
     classifyUsers({
-      backupd: view(entry('big', lastBackup, { index: { lastBackup, newestChunkId: chunk, chunks: chunk, dataBytes: 5e6 } })),
+      backupd: view(entry('big', lastBackup, { index: { lastBackup, newestChunkId: chunk, chunks: chunk, dataBytes: 5e6, mailboxes: '[]' } })),
       discovery: fleet({ imap1: ['big'] }),
       history: new Map([['big', past]]),
       policy,

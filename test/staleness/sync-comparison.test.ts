@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LiveMailbox } from '../../src/imap/live-mailboxes.js';
-import { compareWithBackup, type BackedUpMailbox } from '../../src/staleness/sync-comparison.js';
+import type { BackedUpMailbox } from '../../src/backupd/backed-up-mailboxes.js';
+import { compareWithBackup } from '../../src/staleness/sync-comparison.js';
 
 const live = (name: string, over: Partial<LiveMailbox> = {}): LiveMailbox => ({ name, uidvalidity: 100, uidnext: 11, messages: 10, highestModseq: 50, sizeBytes: 20_000, ...over });
 const held = (name: string, over: Partial<BackedUpMailbox> = {}): BackedUpMailbox => ({ name, uidvalidity: 100, lastUid: 10, highestModseq: 50, ...over });

@@ -3,9 +3,10 @@
 // test/backupd/chunk-table-from-pages.race.test.ts:
 //   node chunk-index-writer.js <index file> <big transaction every N commits> <rows per big transaction> <their ts_end> <pause ms>
 // In rollback-journal (DELETE) mode it commits one chunk row at a time whose ts_end is the new row count,
-// so every committed state has count(*) = max(ts_end); every N commits it also runs a big transaction with
-// a 10-page cache (its dirty pages spill into the database file before the end) that inserts rows with
-// the given ts_end and rolls back. It pauses between steps (as backupd does between its writes), so that
+// with a mailbox row whose last_uid is that count too, so every committed state has count(*) = max(ts_end)
+// = max(last_uid); every N commits it also runs a big transaction with a 10-page cache (its dirty pages
+// spill into the database file before the end) that inserts chunk and mailbox rows with the given ts_end
+// and last_uid and rolls back. It pauses between steps (as backupd does between its writes), so that
 // reads also find the file settled. It sends 'started' once writing, its counts so far ('progress') after
 // each big transaction, and on 'stop' (or when its parent goes away, or after a safety bound) its counts,
 // then exits.
@@ -36,6 +37,11 @@ function main(): void {
   db.pragma('journal_mode = DELETE');
   db.pragma('cache_size = 10');
   const insert = db.prepare('INSERT INTO chunk (ts_start, ts_end, offset, length, file_sha1, data_sha1) VALUES (?, ?, ?, 4096, ?, ?)');
+  const mailbox = db.prepare('INSERT INTO mailbox (last_chunk_id, uniqueid, mboxname, last_uid, highestmodseq, uidvalidity, acl) VALUES (1, ?, ?, ?, ?, 1, ?)');
+  const commit = db.transaction((n: number) => {
+    insert.run(n, n, n * 4096, sha1(n), sha1(n + 1));
+    mailbox.run(`w${n}`, `user.w.${n}`, n, n, sha1(n));
+  });
   let rows = db.prepare('SELECT count(*) FROM chunk').pluck().get() as number;
   const report: WriterReport = { type: 'stopped', rows, commits: 0, rollbacks: 0, spilled: 0 };
   let stopping = false;
@@ -59,14 +65,17 @@ function main(): void {
     if (report.commits > 0 && report.commits % every === 0 && report.rollbacks < report.commits / every) {
       const sizeBefore = statSync(file).size;
       db.exec('BEGIN');
-      for (let i = 0; i < bigRows; i++) insert.run(rolledBack, rolledBack, 1e12 + i, sha1(i), sha1(i + 1));
+      for (let i = 0; i < bigRows; i++) {
+        insert.run(rolledBack, rolledBack, 1e12 + i, sha1(i), sha1(i + 1));
+        mailbox.run(`rolled-back-${i}`, `user.rolled-back.${i}`, rolledBack, rolledBack, sha1(i));
+      }
       if (statSync(file).size > sizeBefore) report.spilled++;
       db.exec('ROLLBACK');
       report.rollbacks++;
       process.send!({ ...report, type: 'progress', rows });
     } else {
       rows++;
-      insert.run(rows, rows, rows * 4096, sha1(rows), sha1(rows + 1));
+      commit(rows);
       report.commits++;
     }
     if (pauseMs > 0) setTimeout(step, pauseMs);

@@ -3,7 +3,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { EMPTY_GZIP_MEMBER, emptyChunks, SCHEMA } from './synthetic-backup.js';
+import { encodeBackedUpMailboxes } from '../../src/backupd/backed-up-mailboxes.js';
+import { EMPTY_GZIP_MEMBER, emptyChunks, insertMailboxes, SCHEMA, type SyntheticMailbox } from './synthetic-backup.js';
 
 /** A ts_end as inserted: a JS number that is an integer is stored as INTEGER, another one as REAL; a string as TEXT. */
 export type TsEnd = number | bigint | string | null;
@@ -26,10 +27,19 @@ export interface ChunkIndexOptions {
   vacuum?: boolean;
   /** Replaces Cyrus's schema; must have a chunk table with the columns id, ts_start, ts_end, offset, length, file_sha1, data_sha1. */
   schema?: string;
-  /** Rows of the message and mailbox tables (Cyrus's schema only). */
+  /** Rows of the message and mailbox tables (a schema that has them). */
   messages?: number;
-  mailboxes?: number;
+  mailboxes?: readonly SyntheticMailbox[];
 }
+
+/** Live and deleted rows as a user's folders leave them, names as Cyrus spells them (virtual domain, `^` for a dot, modified UTF-7). */
+export const CYRUS_MAILBOXES: readonly SyntheticMailbox[] = [
+  { name: 'example.com!user.anne^smith', uidvalidity: 1_700_000_000, lastUid: 1200, highestModseq: 4500 },
+  { name: 'example.com!user.anne^smith.Sent', uidvalidity: 1_700_000_001, lastUid: 40, highestModseq: 4400 },
+  { name: 'example.com!user.anne^smith.Old', uidvalidity: 1_600_000_000, lastUid: 3, highestModseq: 9, deleted: 1_650_000_000 },
+  { name: 'example.com!user.anne^smith.J&APw-rgen', uidvalidity: 4_294_967_295, lastUid: 0, highestModseq: 1 },
+  { name: 'example.com!user.anne^smith.Trash', uidvalidity: 1, lastUid: 2 ** 40, highestModseq: Number.MAX_SAFE_INTEGER },
+];
 
 function sha1Like(i: number, length: number): string {
   const hex = (i * 2654435761 >>> 0).toString(16).padStart(8, '0');
@@ -61,10 +71,7 @@ export function writeChunkIndex(indexFile: string, options: ChunkIndexOptions): 
         const message = db.prepare('INSERT INTO message (guid, chunk_id) VALUES (?, 1)');
         for (let i = 0; i < options.messages; i++) message.run(sha1Like(i, 40));
       }
-      if (options.mailboxes) {
-        const mailbox = db.prepare('INSERT INTO mailbox (last_chunk_id, uniqueid, mboxname) VALUES (1, ?, ?)');
-        for (let i = 0; i < options.mailboxes; i++) mailbox.run(`u${i}`, `example.com!user.x${i}`);
-      }
+      if (options.mailboxes?.length) insertMailboxes(db, options.mailboxes);
     })();
     if (options.deleteIds !== undefined) {
       const remove = db.prepare('DELETE FROM chunk WHERE id = ?');
@@ -94,9 +101,14 @@ export interface SqliteChunkAnswer {
   newestEnd: number | null;
   newestOffset: number | null;
   newestLength: number | null;
+  /** The live mailbox rows in encodeBackedUpMailboxes's text, values as stored (not validated). */
+  mailboxes: string;
 }
 
-/** The chunk count, the newest chunk's id, ts_end, offset and length, and `PRAGMA user_version`, from SQLite itself (read-only). */
+/**
+ * The chunk count, the newest chunk's id, ts_end, offset and length, the live mailbox rows, and
+ * `PRAGMA user_version`, from SQLite itself (read-only).
+ */
 export function sqliteChunkAnswer(indexFile: string): SqliteChunkAnswer {
   const db = new Database(indexFile, { readonly: true, fileMustExist: true });
   try {
@@ -105,6 +117,7 @@ export function sqliteChunkAnswer(indexFile: string): SqliteChunkAnswer {
       // max(ts_end) makes SQLite read every row's record, as the page reader does.
       .prepare(`SELECT count(*) AS chunks, max(ts_end) AS walked, ${['id', 'ts_end', 'offset', 'length'].map(newest).join(', ')} FROM chunk`)
       .get() as { chunks: number; newestId: number | null; ts_end: number | null; offset: number | null; length: number | null };
+    const mailboxes = db.prepare('SELECT mboxname, uidvalidity, last_uid, highestmodseq FROM mailbox WHERE deleted IS NULL ORDER BY id').raw().all() as Array<[string, number, number, number]>;
     return {
       userVersion: db.pragma('user_version', { simple: true }) as number,
       chunks: row.chunks,
@@ -112,6 +125,7 @@ export function sqliteChunkAnswer(indexFile: string): SqliteChunkAnswer {
       newestEnd: row.ts_end,
       newestOffset: row.offset,
       newestLength: row.length,
+      mailboxes: encodeBackedUpMailboxes(mailboxes.map(([name, uidvalidity, lastUid, highestModseq]) => ({ name, uidvalidity, lastUid, highestModseq }))),
     };
   } finally {
     db.close();
@@ -123,6 +137,9 @@ export interface IndexShape {
   /** Levels of the chunk table's b-tree: 1 when its root is a leaf. */
   chunkDepth: number;
   chunkOverflowPages: number;
+  /** The same of the mailbox table (0 and 0 without one). */
+  mailboxDepth: number;
+  mailboxOverflowPages: number;
   /** Pages of the schema table (sqlite_schema) itself, overflow included. */
   schemaPages: number;
   freelistPages: number;
@@ -134,17 +151,19 @@ export interface IndexShape {
 export function indexShape(indexFile: string): IndexShape {
   const db = new Database(indexFile, { readonly: true, fileMustExist: true });
   try {
-    const stat = db
-      .prepare(
-        "SELECT coalesce(max(CASE WHEN pagetype IN ('internal', 'leaf') THEN length(path) - length(replace(path, '/', '')) END), 0) AS depth, " +
-          "count(CASE WHEN pagetype = 'overflow' THEN 1 END) AS overflow FROM dbstat WHERE name = 'chunk'",
-      )
-      .get() as { depth: number; overflow: number };
+    const tree = db.prepare(
+      "SELECT coalesce(max(CASE WHEN pagetype IN ('internal', 'leaf') THEN length(path) - length(replace(path, '/', '')) END), 0) AS depth, " +
+        "count(CASE WHEN pagetype = 'overflow' THEN 1 END) AS overflow FROM dbstat WHERE name = ?",
+    );
+    const stat = tree.get('chunk') as { depth: number; overflow: number };
+    const mailbox = tree.get('mailbox') as { depth: number; overflow: number };
     const schema = db.prepare("SELECT count(*) AS pages FROM dbstat WHERE name IN ('sqlite_schema', 'sqlite_master')").get() as { pages: number };
     return {
       pageSize: db.pragma('page_size', { simple: true }) as number,
       chunkDepth: stat.depth,
       chunkOverflowPages: stat.overflow,
+      mailboxDepth: mailbox.depth,
+      mailboxOverflowPages: mailbox.overflow,
       schemaPages: schema.pages,
       freelistPages: db.pragma('freelist_count', { simple: true }) as number,
       autoVacuum: db.pragma('auto_vacuum', { simple: true }) as number,

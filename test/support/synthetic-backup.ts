@@ -18,11 +18,37 @@ export function emptyChunks(chunks: number): Buffer {
   return Buffer.concat(Array.from({ length: chunks }, () => EMPTY_GZIP_MEMBER));
 }
 
+/** A row of the mailbox table; the values are inserted as given, so a test can write what Cyrus never would. */
+export interface SyntheticMailbox {
+  name: unknown;
+  uidvalidity: unknown;
+  lastUid: unknown;
+  highestModseq: unknown;
+  /** Set: the row of a deleted mailbox, which the backup keeps. */
+  deleted?: number;
+  /** Text that long (about 120 bytes by default): a large one puts the row on overflow pages. */
+  annotationsLength?: number;
+}
+
+/** Inserts `mailboxes` as Cyrus does (every column set, all in one chunk), in order: the first is row 1. */
+export function insertMailboxes(db: Database.Database, mailboxes: readonly SyntheticMailbox[]): void {
+  const insert = db.prepare(
+    `INSERT INTO mailbox (last_chunk_id, uniqueid, mboxname, mboxtype, last_uid, highestmodseq, recentuid, recenttime, last_appenddate, pop3_last_login,
+       pop3_show_after, uidvalidity, partition, acl, options, sync_crc, sync_crc_annot, quotaroot, xconvmodseq, annotations, deleted)
+     VALUES (1, ?, ?, 'e', ?, ?, 0, 0, 0, 0, 0, ?, 'default', 'anne\tlrswipkxtecdan\t', 'P', 12345, 678, 'user.anne', 0, ?, ?)`,
+  );
+  mailboxes.forEach((m, i) => {
+    const annotations = '%(ENTRY /comment USERID NIL VALUE {9+}\r\nsynthetic) '.repeat(Math.ceil((m.annotationsLength ?? 120) / 50)).slice(0, m.annotationsLength ?? 120);
+    insert.run(`uniqueid-${i}`, m.name, m.lastUid, m.highestModseq, m.uidvalidity, annotations, m.deleted ?? null);
+  });
+}
+
 export interface SyntheticBackup {
   /** ts_end of each chunk, in seconds since the epoch. */
   chunkEnds: number[];
   messages?: number;
-  mailboxes?: number;
+  /** Rows of the mailbox table (none by default). */
+  mailboxes?: readonly SyntheticMailbox[];
   /** Size of the data file: its chunks, then zeros (what a backupd killed mid-write leaves); 100 by default. */
   dataBytes?: number;
   userVersion?: number;
@@ -43,8 +69,7 @@ export function writeSyntheticBackup(dataFile: string, backup: SyntheticBackup):
   backup.chunkEnds.forEach((end, i) => chunk.run(end, end, i * EMPTY_GZIP_MEMBER.length));
   const message = db.prepare("INSERT INTO message (guid, chunk_id) VALUES (?, 1)");
   for (let i = 0; i < (backup.messages ?? 0); i++) message.run(`guid${i}`);
-  const mailbox = db.prepare("INSERT INTO mailbox (last_chunk_id, uniqueid, mboxname) VALUES (1, ?, ?)");
-  for (let i = 0; i < (backup.mailboxes ?? 0); i++) mailbox.run(`u${i}`, `user.x${i}`);
+  insertMailboxes(db, backup.mailboxes ?? []);
   db.close();
 }
 

@@ -13,8 +13,14 @@ export interface ParsedSchema {
   ends: number[];
   /** The largest root page of any row. */
   maxRootPage: number;
-  /** The row of the table named exactly `chunk`, if any. */
-  chunk: { rootPage: number; sql: string } | null;
+  /** The rows of the tables named exactly `chunk` and `mailbox`, if any. */
+  chunk: SchemaTable | null;
+  mailbox: SchemaTable | null;
+}
+
+export interface SchemaTable {
+  rootPage: number;
+  sql: string;
 }
 
 /** Each value with its type: a REAL or a TEXT rootpage is not what the records below encode. */
@@ -38,7 +44,7 @@ export function parsedSchemas(): readonly ParsedSchema[] {
 export function rememberParsedSchema(rows: readonly unknown[][]): void {
   const records: Buffer[] = [];
   let maxRootPage = 0;
-  let chunk: ParsedSchema['chunk'] = null;
+  const tables: Pick<ParsedSchema, 'chunk' | 'mailbox'> = { chunk: null, mailbox: null };
   for (const row of rows) {
     const [typeOf, type, nameOf, name, tableOf, table, rootOf, root, sqlOf, sql] = row;
     const texts = [[typeOf, type], [nameOf, name], [tableOf, table], [sqlOf, sql]];
@@ -48,12 +54,13 @@ export function rememberParsedSchema(rows: readonly unknown[][]): void {
     maxRootPage = Math.max(maxRootPage, rootPage);
     const asText = (value: unknown) => (Buffer.isBuffer(value) ? value : null);
     records.push(record([asText(type), asText(name), asText(table), rootPage, asText(sql)]));
-    if (!chunk && asText(type)?.toString('latin1') === 'table' && asText(name)?.toString('latin1') === 'chunk' && Buffer.isBuffer(sql)) {
-      chunk = { rootPage, sql: sql.toString('utf8') };
+    const tableName = asText(type)?.toString('latin1') === 'table' ? asText(name)?.toString('latin1') : undefined;
+    if ((tableName === 'chunk' || tableName === 'mailbox') && !tables[tableName] && Buffer.isBuffer(sql)) {
+      tables[tableName] = { rootPage, sql: sql.toString('utf8') };
     }
   }
   let end = 0;
-  const schema: ParsedSchema = { records: Buffer.concat(records), ends: records.map((r) => (end += r.length)), maxRootPage, chunk };
+  const schema: ParsedSchema = { records: Buffer.concat(records), ends: records.map((r) => (end += r.length)), maxRootPage, ...tables };
   if (parsed.some((known) => known.records.equals(schema.records))) return;
   if (parsed.length >= MAX_PARSED) parsed.shift();
   parsed.push(schema);

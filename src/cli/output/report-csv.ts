@@ -1,7 +1,7 @@
 import type { StalenessReport } from '../../staleness/report.js';
 import { isoOrNull } from '../../units/time.js';
 
-const COLUMNS = ['userid', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataBytes', 'chunks', 'dataFile', 'lastAttemptAt', 'lastAttemptOutcome', 'error', 'behindMailboxes', 'behindMessages', 'behindBytes', 'comparedAt', 'lastInSync'];
+const COLUMNS = ['userid', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataBytes', 'chunks', 'dataFile', 'lastAttemptAt', 'lastAttemptOutcome', 'behindMailboxes', 'behindMessages', 'behindBytes', 'comparedAt', 'lastInSync', 'error'];
 
 /**
  * RFC 4180: a field with a comma, quote or line break is quoted, and quotes doubled. Userids and error
@@ -30,12 +30,12 @@ export function writeReportCsv(report: StalenessReport): string {
       u.dataFile,
       isoOrNull(u.lastAttempt?.startedAt ?? null),
       u.lastAttempt?.outcome ?? null,
-      u.error,
       u.behind?.mailboxes ?? (u.comparedAt === null ? null : 0),
       u.behind?.messages ?? (u.comparedAt === null ? null : 0),
       u.behind ? u.behind.bytes : u.comparedAt === null ? null : 0,
       isoOrNull(u.comparedAt),
       isoOrNull(u.lastInSync),
+      u.error,
     ]
       .map(field)
       .join(','),

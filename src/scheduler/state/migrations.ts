@@ -96,6 +96,11 @@ export const MIGRATIONS: readonly string[] = [
      chunks          INTEGER NOT NULL,
      data_bytes      INTEGER NOT NULL
    ) STRICT`,
+  // A summary holds the backup's live mailboxes too (encodeBackedUpMailboxes's text), which no cached row
+  // has: the rows are deleted (so every index is read once again after the upgrade), and the column is
+  // then added to an empty table, which lets it be NOT NULL without a default.
+  `DELETE FROM scan_cache;
+   ALTER TABLE scan_cache ADD COLUMN mailboxes TEXT NOT NULL`,
   // A due user found in sync with its mailboxes gets no XBACKUP: that check is recorded as an attempt with an
   // outcome of its own, `in-sync` (so the table is made again with the wider CHECK, keeping every row and the
   // users' links to their last attempts), and each user keeps when its backup was last found in sync.

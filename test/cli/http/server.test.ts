@@ -70,10 +70,10 @@ describe('HTTP listener', () => {
 
   test('/status is the report JSON of §3.1, with report\'s filters as query parameters; counts stay over every user', async () => {
     const all = (await (await fetch(new URL('status', open.url))).json()) as { generatedAt: string; maxAgeSeconds: number; discovery: string; counts: Record<string, number>; users: Array<Record<string, unknown>> };
-    assert.deepEqual(Object.keys(all), ['generatedAt', 'maxAgeSeconds', 'discovery', 'counts', 'users']);
+    assert.deepEqual(Object.keys(all), ['generatedAt', 'maxAgeSeconds', 'discovery', 'counts', 'behind', 'compared', 'users']);
     assert.equal(all.generatedAt, new Date(NOW).toISOString(), 'as of the snapshot');
     assert.equal(all.users.length, 7);
-    assert.deepEqual(Object.keys(all.users[0]!), ['userid', 'kind', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataFile', 'dataBytes', 'chunks', 'error', 'lastAttempt']);
+    assert.deepEqual(Object.keys(all.users[0]!), ['userid', 'kind', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataFile', 'dataBytes', 'chunks', 'behind', 'comparedAt', 'lastInSync', 'error', 'lastAttempt']);
     const missing = (await (await fetch(new URL('status?state=missing&sort=user&limit=1', open.url))).json()) as typeof all;
     assert.deepEqual(missing.users.map((u) => u.userid), ['dave']);
     assert.equal(missing.counts.fresh, 2);

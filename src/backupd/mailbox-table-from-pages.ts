@@ -1,0 +1,111 @@
+import { MailboxRows } from './mailbox-rows.js';
+import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
+import { PageCursor } from './sqlite-file/page-cursor.js';
+import type { PageFile } from './sqlite-file/page-file.js';
+import { integerOrNull, serialTypeSize } from './sqlite-file/record.js';
+import { forEachTableRow } from './sqlite-file/table-btree.js';
+
+/**
+ * Cyrus's mailbox table as every 3.x release creates it (backup/lcb_sqlconsts.c), column by column as
+ * regular expressions in which a space stands for any whitespace; any other definition is left to SQLite.
+ */
+const CYRUS_MAILBOX_COLUMNS = [
+  'id INTEGER PRIMARY KEY ASC',
+  'last_chunk_id INTEGER NOT NULL REFERENCES chunk\\s*\\(\\s*id\\s*\\)',
+  'uniqueid CHAR UNIQUE NOT NULL',
+  'mboxname CHAR NOT NULL',
+  'mboxtype CHAR',
+  'last_uid INTEGER',
+  'highestmodseq INTEGER',
+  'recentuid INTEGER',
+  'recenttime INTEGER',
+  'last_appenddate INTEGER',
+  'pop3_last_login INTEGER',
+  'pop3_show_after INTEGER',
+  'uidvalidity INTEGER',
+  'partition CHAR',
+  'acl CHAR',
+  'options CHAR',
+  'sync_crc INTEGER',
+  'sync_crc_annot INTEGER',
+  'quotaroot CHAR',
+  'xconvmodseq INTEGER',
+  'annotations CHAR',
+  'deleted INTEGER',
+];
+const CYRUS_MAILBOX_TABLE = new RegExp(`^CREATE TABLE mailbox\\s*\\(\\s*${CYRUS_MAILBOX_COLUMNS.join('\\s*,\\s*').replace(/ /g, '\\s+')}\\s*\\)\\s*$`, 'i');
+
+const COLUMNS = CYRUS_MAILBOX_COLUMNS.length;
+const MBOXNAME = 3;
+const LAST_UID = 5;
+const HIGHESTMODSEQ = 6;
+const UIDVALIDITY = 12;
+const DELETED = 21;
+
+/** Reused from file to file, as the chunk table's. */
+const cursor = new PageCursor();
+/** Of the row being decoded: each column's serial type, and where its value starts on the page. */
+const types = new Array<number>(COLUMNS).fill(0);
+const starts = new Array<number>(COLUMNS).fill(0);
+
+/**
+ * The live rows of the mailbox table rooted at `rootPage` whose CREATE text is `sql`, read from the pages
+ * as the chunk table is (see readChunkTableFromPages, which proves that no write overlapped). A table
+ * not exactly Cyrus's, or a row this reader does not trust, is NotPlainPages: SQLite reads that index.
+ */
+export function readMailboxTableFromPages(file: PageFile, table: { rootPage: number; sql: string } | null): MailboxRows {
+  if (!table || table.rootPage < 2 || !CYRUS_MAILBOX_TABLE.test(table.sql)) throw new NotPlainPages('not the mailbox table Cyrus creates');
+  const rows = new MailboxRows();
+  forEachTableRow(file, table.rootPage, (page, rowid, start, localEnd, payloadSize) => decodeMailboxRow(rows, page, rowid, start, localEnd, payloadSize));
+  return rows;
+}
+
+/**
+ * One row into `rows` unless it is deleted. Its whole header is read, as SQLite reads it to reach
+ * `deleted`, the last column, for every row; a deleted row's other values are never decoded (nor its
+ * name made a string). Only the values read must be on this page: annotations and ACLs, which may
+ * spill onto overflow pages, come after all of them.
+ */
+function decodeMailboxRow(rows: MailboxRows, page: Buffer, rowid: number, start: number, localEnd: number, payloadSize: number): void {
+  const c = cursor.at(page, start, localEnd);
+  const headerEnd = start + c.varint();
+  if (headerEnd > localEnd) throw new NotPlainPages('a mailbox record header beyond its page');
+  if (c.pos >= headerEnd) throw new NotPlainPages('an empty mailbox record');
+  if (c.varint() !== 0) throw new NotPlainPages('a mailbox id stored in the record');
+  let at = headerEnd;
+  for (let column = 1; column < COLUMNS; column++) {
+    // Columns missing from a record's end are NULL (the table has no defaults).
+    const serialType = c.pos < headerEnd ? c.varint() : 0;
+    types[column] = serialType;
+    starts[column] = at;
+    at += serialTypeSize(serialType);
+  }
+  if (c.pos !== headerEnd || at - start !== payloadSize) throw new NotPlainPages('a mailbox record whose values do not fill it');
+  if (types[DELETED] !== 0) return;
+  rows.add(rowid, text(page, MBOXNAME, localEnd), integer(page, UIDVALIDITY, localEnd), integer(page, LAST_UID, localEnd), integer(page, HIGHESTMODSEQ, localEnd));
+}
+
+/** Column `column`'s TEXT, or null for NULL; anything else, or text that is not UTF-8, is left to SQLite. */
+function text(page: Buffer, column: number, localEnd: number): string | null {
+  const serialType = types[column]!;
+  if (serialType === 0) return null;
+  if (serialType < 13 || (serialType & 1) === 0) throw new NotPlainPages('a mailbox name that is not text');
+  const from = local(column, serialType, localEnd);
+  const value = page.toString('utf8', from, from + serialTypeSize(serialType));
+  // Invalid UTF-8 becomes U+FFFD here, and maybe otherwise in SQLite's hands: such a name is SQLite's to read.
+  if (value.includes('\uFFFD')) throw new NotPlainPages('a mailbox name that is not UTF-8');
+  return value;
+}
+
+function integer(page: Buffer, column: number, localEnd: number): number | null {
+  const serialType = types[column]!;
+  return integerOrNull(page, local(column, serialType, localEnd), serialType);
+}
+
+/** Where column `column`'s value starts, which must end on this page (SQLite would follow the overflow pages). */
+function local(column: number, serialType: number, localEnd: number): number {
+  const from = starts[column]!;
+  const size = serialTypeSize(serialType);
+  if (size > 0 && from + size > localEnd) throw new NotPlainPages('a mailbox value on an overflow page');
+  return from;
+}
