@@ -6,7 +6,7 @@ import type { Config } from '../config/load.js';
 import { discoverFleet } from '../imap/discover-fleet.js';
 import type { FleetDiscovery, ServerDiscovery } from '../imap/fleet-discovery.js';
 import { assessFleet, type FleetAssessment } from '../staleness/assess-fleet.js';
-import type { Classification } from '../staleness/classify.js';
+import type { Classification, UserStatus } from '../staleness/classify.js';
 import type { UserHistory } from '../staleness/user-history.js';
 import type { BackupResult } from './backup-result.js';
 import { compactBackups } from './compact-backups.js';
@@ -121,7 +121,6 @@ export class CycleRunner {
     const remembered = this.deps.memory.all();
     const classifiedAt = now();
     const { classification, notes } = this.assess(view, this.discovery, remembered, classifiedAt);
-    if (!options.dryRun) this.recordInSync(classification, remembered, view);
     const health = this.deps.serverStates.all();
     const servers: PlanServer[] = config.servers.flatMap((s) => {
       const found = this.discovery?.servers.find((d) => d.name === s.name);
@@ -133,9 +132,10 @@ export class CycleRunner {
     const minFree = config.bootstrap.minStagingFreeBytes;
     const free = minFree === undefined ? null : stagingFreeBytes(this.deps.paths.stagingPath);
     const maxAge = config.policy.maxAge;
+    const refreshFrom = options.schedulePeriod === undefined ? maxAge : refreshFromAge(maxAge, options.schedulePeriod, Math.max(0, ...this.recentRefreshRuns));
     const plan = planCycle({
       now: now(),
-      refreshFromAge: options.schedulePeriod === undefined ? maxAge : refreshFromAge(maxAge, options.schedulePeriod, Math.max(0, ...this.recentRefreshRuns)),
+      refreshFromAge: refreshFrom,
       users: options.refreshes ? classification.users : classification.users.filter((u) => u.state === 'missing'),
       servers,
       memory: new Map([...remembered].map(([u, m]) => [u, { nextAttemptAt: m.nextAttemptAt }])),
@@ -151,15 +151,18 @@ export class CycleRunner {
       },
       includeFirstBackups: options.firstBackups,
     });
+    if (!options.dryRun) this.recordInSync(classification, remembered, view, plan, refreshFrom);
     return { view, discovery: this.discovery, classification, classifiedAt, notes, plan, nextGroupAt };
   }
 
   /**
-   * Users kept fresh by being found in sync with their mailboxes, who would be due by their backups alone:
-   * they get no XBACKUP, and the history says so, once per reading of their mailboxes.
+   * Users whose backups alone would make them due, spared because they were found in sync with their
+   * mailboxes since: they get no XBACKUP, and the history says so, once per reading of their mailboxes.
    */
-  private recordInSync(classification: Classification, remembered: ReadonlyMap<string, UserHistory>, view: BackupdView): void {
-    const spared = classification.users.filter((u) => u.keptFreshByInSync && u.lastInSync !== null && u.lastInSync > (remembered.get(u.userid)?.lastInSync ?? -Infinity));
+  private recordInSync(classification: Classification, remembered: ReadonlyMap<string, UserHistory>, view: BackupdView, plan: CyclePlan, refreshFrom: number): void {
+    const planned = new Set(plan.planned.map((p) => p.userid));
+    const newlyInSync = (u: UserStatus) => u.lastInSync !== null && u.lastInSync > (remembered.get(u.userid)?.lastInSync ?? -Infinity);
+    const spared = classification.users.filter((u) => u.state === 'fresh' && newlyInSync(u) && u.realAge !== null && u.realAge >= refreshFrom && !planned.has(u.userid));
     if (spared.length === 0) return;
     const naming = new Map(this.discovery?.servers.map((s) => [s.name, s.naming]) ?? []);
     const chunkOf = new Map(view.entries.map((e) => [e.userid, e.index?.newestChunkId ?? null]));

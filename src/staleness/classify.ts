@@ -42,8 +42,8 @@ export interface UserStatus {
   comparedAt: number | null;
   /** The latest time the backup was found to hold everything the live mailboxes had (ms), or null. */
   lastInSync: number | null;
-  /** Fresh only because its backup was found in sync after it was made: by its backup alone it would be due. */
-  keptFreshByInSync: boolean;
+  /** now − its last real backup, lastInSync left out: its age were it not compared; null as `age`. */
+  realAge: number | null;
   error: string | null;
   lastAttempt: LastAttempt | null;
   inDoubt: boolean;
@@ -105,7 +105,7 @@ export function classifyUsers(input: ClassifyInput): Classification {
       behind: compared?.behind ?? null,
       comparedAt: compared?.at ?? null,
       lastInSync,
-      keptFreshByInSync: state === 'fresh' && evidence.realBackupAt !== null && now - evidence.realBackupAt >= policy.maxAge,
+      realAge: evidence.realBackupAt === null ? null : now - evidence.realBackupAt,
       error,
       lastAttempt: past?.lastAttempt ?? null,
       inDoubt: past !== undefined && past.inDoubtUntil !== null && now < past.inDoubtUntil,

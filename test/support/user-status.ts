@@ -16,7 +16,7 @@ export function userStatus(userid: string, state: UserStatus['state'], age: numb
     behind: null,
     comparedAt: null,
     lastInSync: null,
-    keptFreshByInSync: false,
+    realAge: age,
     error: null,
     lastAttempt: null,
     inDoubt: false,
