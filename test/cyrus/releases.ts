@@ -35,7 +35,7 @@ export const RELEASE_MATRIX: readonly ReleasePair[] = [
   { imap: '3.10', backup: '3.6' },
 ];
 
-/** What matters for compatibility: discovery, backup, bootstrap, report against ctl_backups, verification, check. */
+/** What matters for compatibility: discovery, backup, bootstrap, report against ctl_backups, verification, check, the comparison with the live mailboxes. */
 export const COMPATIBILITY_FILES = [
   'integration/naming.test.js',
   'integration/backup-command.test.js',
@@ -43,6 +43,7 @@ export const COMPATIBILITY_FILES = [
   'integration/report.test.js',
   'integration/failure-modes.test.js',
   'integration/wrong-answers.test.js',
+  'integration/in-sync.test.js',
   'imap/xbackup.integration.test.js',
 ] as const;
 

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { BackupIndexSummary } from '../../src/backupd/backup-summary.js';
 import { backupEvidence } from '../../src/staleness/backup-evidence.js';
 import type { UserHistory } from '../../src/staleness/user-history.js';
+import { userHistory } from '../support/user-history.js';
 
 const NOW = Date.parse('2026-12-07T12:00:00Z');
 const H = 3_600_000;
@@ -10,17 +11,7 @@ const D = 24 * H;
 const WEEK = 7 * D;
 
 const index = (lastBackup: number | null): BackupIndexSummary => ({ lastBackup, newestChunkId: lastBackup === null ? null : 7, chunks: lastBackup === null ? 0 : 7, dataBytes: 900, mailboxes: '[]' });
-const history = (h: Partial<UserHistory> = {}): UserHistory => ({
-  lastVerified: null,
-  lastAttempt: null,
-  consecutiveFailures: 0,
-  inDoubtUntil: null,
-  inDoubtChunkBefore: null,
-  untrustedThrough: null,
-  trustedBackupAt: null,
-  lastInSync: null,
-  ...h,
-});
+const history = userHistory;
 
 test('backupEvidence: when being in sync with the live mailboxes counts as a backup, as a table', () => {
   const cases: Array<[string, BackupIndexSummary | null, UserHistory | undefined, number | null, { backedUpAt: number | null; realBackupAt: number | null; note: RegExp | null }]> = [

@@ -5,6 +5,7 @@ import type { BackupdEntry, BackupdView } from '../../src/backupd/scan.js';
 import type { FleetDiscovery } from '../../src/imap/fleet-discovery.js';
 import { classifyUsers, type UserStatus } from '../../src/staleness/classify.js';
 import type { UserHistory } from '../../src/staleness/user-history.js';
+import { userHistory } from '../support/user-history.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const H = 3_600_000;
@@ -34,9 +35,7 @@ function fleet(servers: Record<string, string[] | Error>): FleetDiscovery {
   };
 }
 
-function history(h: Partial<UserHistory>): UserHistory {
-  return { lastVerified: null, lastAttempt: null, consecutiveFailures: 0, inDoubtUntil: null, inDoubtChunkBefore: null, untrustedThrough: null, trustedBackupAt: null, lastInSync: null, ...h };
-}
+const history = userHistory;
 
 function one(users: UserStatus[], userid: string): UserStatus {
   const u = users.find((x) => x.userid === userid);
@@ -337,4 +336,55 @@ test('the result is sorted by userid and covers the union of both sides exactly 
     now: NOW,
   });
   assert.deepEqual(users.map((u) => u.userid), ['anne', 'bob', 'zed']);
+});
+
+describe('the backup against the live mailboxes', () => {
+  const AT = NOW - 10 * 60_000;
+  const inbox = (over: Partial<{ uidnext: number; messages: number; highestModseq: number }> = {}) => ({ uidnext: 11, messages: 10, highestModseq: 50, ...over });
+  /** anne's backup holds user.anne up to UID 10, modseq 50; the server says `live` of it at AT. */
+  function classifyAnne(live: ReturnType<typeof inbox> | null, options: { lastBackup?: number; past?: Partial<UserHistory>; mailboxes?: string; error?: BackupIndexError } = {}) {
+    const backup = entry('anne', options.lastBackup ?? NOW - 30 * H, {
+      ...(options.error && { index: null, error: options.error }),
+    });
+    if (backup.index) backup.index.mailboxes = options.mailboxes ?? JSON.stringify([['user.anne', 1700000000, 10, 50]]);
+    const discovery = fleet({ imap1: ['anne'] });
+    discovery.servers[0]!.users[0]!.live = live && { at: AT, mailboxes: JSON.stringify([['user.anne', 1700000000, live.uidnext, live.messages, live.highestModseq, 20_000]]) };
+    const history = options.past ? new Map([['anne', userHistory(options.past)]]) : null;
+    return one(classifyUsers({ backupd: view(backup), discovery, history, policy, now: NOW }).users, 'anne');
+  }
+
+  test('in sync: behind nothing, and the age counts from when the mailboxes were read', () => {
+    const anne = classifyAnne(inbox());
+    assert.deepEqual([anne.state, anne.behind, anne.comparedAt, anne.lastInSync, anne.age, anne.realAge], ['fresh', null, AT, AT, NOW - AT, 30 * H]);
+  });
+
+  test('behind: what it lacks, and the age from the backup alone', () => {
+    const anne = classifyAnne(inbox({ uidnext: 14, messages: 13, highestModseq: 53 }));
+    assert.deepEqual([anne.state, anne.behind, anne.comparedAt, anne.lastInSync, anne.age], ['stale', { mailboxes: 1, messages: 3, bytes: null }, AT, null, 30 * H]);
+  });
+
+  test('behind but younger than maxAge: fresh, showing what it lacks', () => {
+    const anne = classifyAnne(inbox({ uidnext: 12, messages: 11, highestModseq: 51 }), { lastBackup: NOW - H });
+    assert.deepEqual([anne.state, anne.behind], ['fresh', { mailboxes: 1, messages: 1, bytes: null }]);
+  });
+
+  test('found in sync before, behind now: the earlier time still counts', () => {
+    const anne = classifyAnne(inbox({ highestModseq: 51 }), { past: { lastInSync: NOW - 2 * H } });
+    assert.deepEqual([anne.state, anne.lastInSync, anne.age], ['fresh', NOW - 2 * H, 2 * H]);
+  });
+
+  test('not compared: time alone, no figures', () => {
+    const anne = classifyAnne(null);
+    assert.deepEqual([anne.state, anne.behind, anne.comparedAt, anne.lastInSync], ['stale', null, null, null]);
+  });
+
+  test('an unreadable backup is never compared (and stays unreadable)', () => {
+    const anne = classifyAnne(inbox(), { error: new BackupIndexError('/b/a/anne_X.index', 'corrupt', 'bad') });
+    assert.deepEqual([anne.state, anne.comparedAt, anne.lastInSync], ['unreadable', null, null]);
+  });
+
+  test('backup rows this tool cannot read back (a damaged scan cache): not compared, never in sync', () => {
+    const anne = classifyAnne(inbox(), { mailboxes: '[["user.anne", "x"]]' });
+    assert.deepEqual([anne.state, anne.comparedAt, anne.lastInSync], ['stale', null, null]);
+  });
 });
