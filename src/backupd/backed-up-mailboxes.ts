@@ -22,25 +22,22 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 const MAX_UIDVALIDITY = 2 ** 32 - 1;
 
 /**
- * The mailbox of these values, or the first one that is not what Cyrus writes (a name, a 32-bit
- * UIDVALIDITY, counts). Integers may come as bigint, as SQLite gives them to a statement with safe integers.
+ * The first of these values that is not what Cyrus writes (a name, a 32-bit UIDVALIDITY, counts); null
+ * when all are. Integers may come as bigint, as SQLite gives them to a statement with safe integers.
  */
-export function checkedMailbox(name: unknown, uidvalidity: unknown, lastUid: unknown, highestModseq: unknown): BackedUpMailbox | MailboxValueProblem {
+export function mailboxProblem(name: unknown, uidvalidity: unknown, lastUid: unknown, highestModseq: unknown): MailboxValueProblem | null {
   if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH || CONTROL_CHARACTER.test(name)) {
     return { column: 'mboxname', expected: 'a mailbox name', value: name };
   }
-  const validity = integerIn(uidvalidity, 1, MAX_UIDVALIDITY);
-  if (validity === null) return { column: 'uidvalidity', expected: `a UIDVALIDITY (1 to ${MAX_UIDVALIDITY})`, value: uidvalidity };
-  const uid = integerIn(lastUid, 0, Number.MAX_SAFE_INTEGER);
-  if (uid === null) return { column: 'last_uid', expected: 'a UID', value: lastUid };
-  const modseq = integerIn(highestModseq, 0, Number.MAX_SAFE_INTEGER);
-  if (modseq === null) return { column: 'highestmodseq', expected: 'a modseq', value: highestModseq };
-  return { name, uidvalidity: validity, lastUid: uid, highestModseq: modseq };
+  if (!isIntegerIn(uidvalidity, 1, MAX_UIDVALIDITY)) return { column: 'uidvalidity', expected: `a UIDVALIDITY (1 to ${MAX_UIDVALIDITY})`, value: uidvalidity };
+  if (!isIntegerIn(lastUid, 0, Number.MAX_SAFE_INTEGER)) return { column: 'last_uid', expected: 'a UID', value: lastUid };
+  if (!isIntegerIn(highestModseq, 0, Number.MAX_SAFE_INTEGER)) return { column: 'highestmodseq', expected: 'a modseq', value: highestModseq };
+  return null;
 }
 
-function integerIn(value: unknown, min: number, max: number): number | null {
-  const n = typeof value === 'bigint' && value >= BigInt(min) && value <= BigInt(max) ? Number(value) : value;
-  return typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max ? n : null;
+function isIntegerIn(value: unknown, min: number, max: number): boolean {
+  if (typeof value === 'bigint') return value >= BigInt(min) && value <= BigInt(max);
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
 }
 
 /** `<row> ("<name>")'s <column> is not <what>: <value>`, the name left out when it is the bad value. */
@@ -62,7 +59,18 @@ function shown(value: unknown): string {
  * `[["user.anne",1700000000,120,340],["user.anne.Sent",1700000001,12,40]]`.
  */
 export function encodeBackedUpMailboxes(rows: readonly BackedUpMailbox[]): string {
-  return JSON.stringify(rows.map((r) => [r.name, r.uidvalidity, r.lastUid, r.highestModseq]));
+  return `[${rows.map((r) => encodedMailbox(r.name, r.uidvalidity, r.lastUid, r.highestModseq)).join(',')}]`;
+}
+
+/** What JSON escapes in a string besides the control characters a good name lacks. */
+const JSON_ESCAPED = /["\\\ud800-\udfff]/;
+
+/**
+ * One row of that array, from values mailboxProblem found good (a bigint is written as its number). Most
+ * names need no escaping: they are quoted as they are, which a scan does a million times.
+ */
+export function encodedMailbox(name: string, uidvalidity: number | bigint, lastUid: number | bigint, highestModseq: number | bigint): string {
+  return `[${JSON_ESCAPED.test(name) ? JSON.stringify(name) : `"${name}"`},${uidvalidity},${lastUid},${highestModseq}]`;
 }
 
 /**
@@ -80,10 +88,11 @@ export function decodeBackedUpMailboxes(text: string): BackedUpMailbox[] {
   const names = new Set<string>();
   return parsed.map((entry: unknown, i) => {
     if (!Array.isArray(entry) || entry.length !== 4) throw new Error(`backed-up mailbox ${i} is not [name, uidvalidity, lastUid, highestModseq]: ${shown(entry)}`);
-    const mailbox = checkedMailbox(entry[0], entry[1], entry[2], entry[3]);
-    if ('column' in mailbox) throw new Error(describeProblem(`backed-up mailbox ${i}`, entry[0], mailbox));
-    if (names.has(mailbox.name)) throw new Error(`backed-up mailbox ${i} has the name of an earlier one: ${shown(mailbox.name)}`);
-    names.add(mailbox.name);
-    return mailbox;
+    const [name, uidvalidity, lastUid, highestModseq] = entry as [string, number, number, number];
+    const problem = mailboxProblem(name, uidvalidity, lastUid, highestModseq);
+    if (problem) throw new Error(describeProblem(`backed-up mailbox ${i}`, name, problem));
+    if (names.has(name)) throw new Error(`backed-up mailbox ${i} has the name of an earlier one: ${shown(name)}`);
+    names.add(name);
+    return { name, uidvalidity, lastUid, highestModseq };
   });
 }

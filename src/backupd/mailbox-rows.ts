@@ -1,4 +1,4 @@
-import { checkedMailbox, describeProblem, encodeBackedUpMailboxes, type BackedUpMailbox } from './backed-up-mailboxes.js';
+import { describeProblem, encodedMailbox, mailboxProblem } from './backed-up-mailboxes.js';
 import { BackupIndexError } from './index-error.js';
 
 /**
@@ -8,7 +8,8 @@ import { BackupIndexError } from './index-error.js';
  * the summary checks the chunk table first.
  */
 export class MailboxRows {
-  private readonly rows: BackedUpMailbox[] = [];
+  /** The good rows in encodeBackedUpMailboxes's text, but its closing bracket: a scan reads a million rows, and keeps only this text. */
+  private text = '[';
   /** Each name's row id, for the error naming both rows of a name. */
   private readonly idOf = new Map<string, number | bigint>();
   /** What is wrong with the first bad row; rows after it are not looked at. */
@@ -17,23 +18,24 @@ export class MailboxRows {
   /** Row `id` (not deleted), its values as read: a string and integers when they are what Cyrus writes. */
   add(id: number | bigint, name: unknown, uidvalidity: unknown, lastUid: unknown, highestModseq: unknown): void {
     if (this.problem !== null) return;
-    const mailbox = checkedMailbox(name, uidvalidity, lastUid, highestModseq);
-    if ('column' in mailbox) {
-      this.problem = describeProblem(`mailbox row ${id}`, name, mailbox);
+    const problem = mailboxProblem(name, uidvalidity, lastUid, highestModseq);
+    if (problem) {
+      this.problem = describeProblem(`mailbox row ${id}`, name, problem);
       return;
     }
-    const first = this.idOf.get(mailbox.name);
+    const good = name as string;
+    const first = this.idOf.get(good);
     if (first !== undefined) {
-      this.problem = `mailbox rows ${first} and ${id} are both named ${JSON.stringify(mailbox.name)}, and neither is deleted`;
+      this.problem = `mailbox rows ${first} and ${id} are both named ${JSON.stringify(good)}, and neither is deleted`;
       return;
     }
-    this.idOf.set(mailbox.name, id);
-    this.rows.push(mailbox);
+    this.text += `${this.idOf.size === 0 ? '' : ','}${encodedMailbox(good, uidvalidity as number | bigint, lastUid as number | bigint, highestModseq as number | bigint)}`;
+    this.idOf.set(good, id);
   }
 
   /** The rows in the scan's encoding (encodeBackedUpMailboxes); the first bad one makes `indexFile` corrupt. */
   encoded(indexFile: string): string {
     if (this.problem !== null) throw new BackupIndexError(indexFile, 'corrupt', this.problem);
-    return encodeBackedUpMailboxes(this.rows);
+    return `${this.text}]`;
   }
 }

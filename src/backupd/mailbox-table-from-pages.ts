@@ -35,6 +35,14 @@ const CYRUS_MAILBOX_COLUMNS = [
 ];
 const CYRUS_MAILBOX_TABLE = new RegExp(`^CREATE TABLE mailbox\\s*\\(\\s*${CYRUS_MAILBOX_COLUMNS.join('\\s*,\\s*').replace(/ /g, '\\s+')}\\s*\\)\\s*$`, 'i');
 
+/** The CREATE text last checked, and whether it was Cyrus's: files of one schema share the string. */
+let lastChecked = { sql: '', cyrus: false };
+
+function isCyrusMailboxTable(sql: string): boolean {
+  if (sql !== lastChecked.sql) lastChecked = { sql, cyrus: CYRUS_MAILBOX_TABLE.test(sql) };
+  return lastChecked.cyrus;
+}
+
 const COLUMNS = CYRUS_MAILBOX_COLUMNS.length;
 const MBOXNAME = 3;
 const LAST_UID = 5;
@@ -54,7 +62,7 @@ const starts = new Array<number>(COLUMNS).fill(0);
  * not exactly Cyrus's, or a row this reader does not trust, is NotPlainPages: SQLite reads that index.
  */
 export function readMailboxTableFromPages(file: PageFile, table: { rootPage: number; sql: string } | null): MailboxRows {
-  if (!table || table.rootPage < 2 || !CYRUS_MAILBOX_TABLE.test(table.sql)) throw new NotPlainPages('not the mailbox table Cyrus creates');
+  if (!table || table.rootPage < 2 || !isCyrusMailboxTable(table.sql)) throw new NotPlainPages('not the mailbox table Cyrus creates');
   const rows = new MailboxRows();
   forEachTableRow(file, table.rootPage, (page, rowid, start, localEnd, payloadSize) => decodeMailboxRow(rows, page, rowid, start, localEnd, payloadSize));
   return rows;
