@@ -105,10 +105,11 @@ export async function discoverUsers(
   if (tagged.status !== 'OK') throw new Error(`${session.server.name}: LIST of users answered ${tagged.status} ${tagged.text}`);
   const allUserids = [...inboxes].sort();
   const liveProblems: string[] = [];
+  const states = live?.finish();
   const users = allUserids
     .filter((userid) => matchesAny(userid, responsibleFor))
     .map((userid) => {
-      const state = live?.stateOf(userid);
+      const state = states?.get(userid);
       if (state && 'problem' in state && liveProblems.length < LIVE_PROBLEMS_KEPT) liveProblems.push(`${userid}: ${state.problem}`);
       return { userid, server: session.server.name, sizeBytes: withSizes ? (sizes.get(userid) ?? 0) : null, live: state && 'at' in state ? state : null };
     });

@@ -77,8 +77,11 @@ class UserMailboxes {
   listed = 0;
   /** Of those, how many STATUS described. */
   described = 0;
-  /** Encoded mailboxes, without the enclosing brackets. */
-  encoded = '';
+  /**
+   * Each mailbox encoded, joined once the command ends: a string grown by `+=` would stay a rope of every
+   * piece, several times the size of the text it holds.
+   */
+  encoded: string[] = [];
   problem: string | null = null;
 }
 
@@ -115,22 +118,28 @@ export class LiveMailboxCollector {
             : null;
     if (bad !== null) {
       user.problem = `${name}: ${bad}`;
-      user.encoded = '';
+      user.encoded = [];
       return '';
     }
     user.described++;
     const text = JSON.stringify([internalMailboxName(name, this.naming.separator), uidvalidity, uidnext, messages, highestModseq, size]);
-    user.encoded += user.encoded === '' ? text : `,${text}`;
+    user.encoded.push(text);
     return text;
   }
 
-  /** The user's live state, or why it cannot be compared; undefined when no line named the user. */
-  stateOf(userid: string): LiveState | { problem: string } | undefined {
-    const user = this.users.get(userid);
-    if (!user) return undefined;
-    if (user.problem !== null) return { problem: user.problem };
-    if (user.described !== user.listed) return { problem: `${user.listed} mailboxes listed, ${user.described} with a STATUS` };
-    return { at: this.at, mailboxes: `[${user.encoded}]` };
+  /**
+   * Every user's live state, or why it cannot be compared, once the command has ended; what was collected
+   * is let go (a million mailboxes' pieces), so call it once.
+   */
+  finish(): Map<string, LiveState | { problem: string }> {
+    const states = new Map<string, LiveState | { problem: string }>();
+    for (const [userid, user] of this.users) {
+      if (user.problem !== null) states.set(userid, { problem: user.problem });
+      else if (user.described !== user.listed) states.set(userid, { problem: `${user.listed} mailboxes listed, ${user.described} with a STATUS` });
+      else states.set(userid, { at: this.at, mailboxes: `[${user.encoded.join(',')}]` });
+    }
+    this.users.clear();
+    return states;
   }
 
   private user(userid: string): UserMailboxes {

@@ -19,7 +19,7 @@ function collect(naming: MailboxNaming, lines: Line[], userid: string) {
     if (kind === 'list') collector.listed(owner, name, extra);
     else collector.described(owner, name, new Map(Object.entries(extra)));
   }
-  return collector.stateOf(userid);
+  return collector.finish().get(userid);
 }
 
 const mailbox = (over: Partial<LiveMailbox> = {}): LiveMailbox => ({
