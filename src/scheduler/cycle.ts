@@ -6,13 +6,14 @@ import type { Config } from '../config/load.js';
 import { discoverFleet } from '../imap/discover-fleet.js';
 import type { FleetDiscovery, ServerDiscovery } from '../imap/fleet-discovery.js';
 import { assessFleet, type FleetAssessment } from '../staleness/assess-fleet.js';
-import type { Classification, UserStatus } from '../staleness/classify.js';
+import type { Classification } from '../staleness/classify.js';
 import type { UserHistory } from '../staleness/user-history.js';
 import type { BackupResult } from './backup-result.js';
 import { compactBackups } from './compact-backups.js';
 import type { Executor } from './executor.js';
 import { planCycle } from './plan/plan-cycle.js';
 import { refreshFromAge } from './plan/refresh-ahead.js';
+import { sparedBySync } from './plan/spared-by-sync.js';
 import { chooseFirstBackupGroup, type FirstBackupCandidate } from './plan/bootstrap-group.js';
 import type { CyclePlan, FirstBackupGroup, PlanServer, PlannedCommand } from './plan/plan-types.js';
 import type { BootstrapGroups } from './state/bootstrap-groups.js';
@@ -151,18 +152,14 @@ export class CycleRunner {
       },
       includeFirstBackups: options.firstBackups,
     });
-    if (!options.dryRun) this.recordInSync(classification, remembered, view, plan, refreshFrom);
+    if (!options.dryRun) this.recordInSync(classification, remembered, view, plan, refreshFrom, classifiedAt);
     return { view, discovery: this.discovery, classification, classifiedAt, notes, plan, nextGroupAt };
   }
 
-  /**
-   * Users whose backups alone would make them due, spared because they were found in sync with their
-   * mailboxes since: they get no XBACKUP, and the history says so, once per reading of their mailboxes.
-   */
-  private recordInSync(classification: Classification, remembered: ReadonlyMap<string, UserHistory>, view: BackupdView, plan: CyclePlan, refreshFrom: number): void {
+  /** Records the users this reading of their mailboxes spared an XBACKUP (plan/spared-by-sync.ts). */
+  private recordInSync(classification: Classification, remembered: ReadonlyMap<string, UserHistory>, view: BackupdView, plan: CyclePlan, refreshFrom: number, at: number): void {
     const planned = new Set(plan.planned.map((p) => p.userid));
-    const newlyInSync = (u: UserStatus) => u.lastInSync !== null && u.lastInSync > (remembered.get(u.userid)?.lastInSync ?? -Infinity);
-    const spared = classification.users.filter((u) => u.state === 'fresh' && newlyInSync(u) && u.realAge !== null && u.realAge >= refreshFrom && !planned.has(u.userid));
+    const spared = sparedBySync(classification.users, (userid) => remembered.get(userid)?.lastInSync ?? null, planned, refreshFrom, at);
     if (spared.length === 0) return;
     const naming = new Map(this.discovery?.servers.map((s) => [s.name, s.naming]) ?? []);
     const chunkOf = new Map(view.entries.map((e) => [e.userid, e.index?.newestChunkId ?? null]));
