@@ -8,8 +8,8 @@ import { BackupIndexError } from './index-error.js';
  * the summary checks the chunk table first.
  */
 export class MailboxRows {
-  /** The good rows in encodeBackedUpMailboxes's text, but its closing bracket: a scan reads a million rows, and keeps only this text. */
-  private text = '[';
+  /** Each good row in encodeBackedUpMailboxes's text, joined into one flat string in the end (the scan keeps that alone). */
+  private readonly rows: string[] = [];
   /** Each name's row id, for the error naming both rows of a name. */
   private readonly idOf = new Map<string, number | bigint>();
   /** What is wrong with the first bad row; rows after it are not looked at. */
@@ -29,13 +29,13 @@ export class MailboxRows {
       this.problem = `mailbox rows ${first} and ${id} are both named ${JSON.stringify(good)}, and neither is deleted`;
       return;
     }
-    this.text += `${this.idOf.size === 0 ? '' : ','}${encodedMailbox(good, uidvalidity as number | bigint, lastUid as number | bigint, highestModseq as number | bigint)}`;
+    this.rows.push(encodedMailbox(good, uidvalidity as number | bigint, lastUid as number | bigint, highestModseq as number | bigint));
     this.idOf.set(good, id);
   }
 
   /** The rows in the scan's encoding (encodeBackedUpMailboxes); the first bad one makes `indexFile` corrupt. */
   encoded(indexFile: string): string {
     if (this.problem !== null) throw new BackupIndexError(indexFile, 'corrupt', this.problem);
-    return `${this.text}]`;
+    return `[${this.rows.join(',')}]`;
   }
 }
