@@ -22,7 +22,7 @@ const POWERS_OF_TEN = Array.from({ length: 16 }, (_, i) => 10 ** i);
  */
 export class MailboxRows {
   private bytes = Buffer.allocUnsafe(1024);
-  /** Bytes written: `[` and the rows so far, each followed by room for at least the closing `]`. */
+  /** Bytes written: `[` and the rows so far (`bytes` has room for one more, the closing `]`). */
   private length = 1;
   /** Where each row's name, quoted, starts and ends in `bytes`; and each row's id. */
   private readonly nameAt: number[] = [];
