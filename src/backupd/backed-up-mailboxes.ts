@@ -17,9 +17,9 @@ export interface MailboxValueProblem {
 }
 
 /** Twice the longest name Cyrus keeps (MAX_MAILBOX_NAME: 490 or 510 bytes, by release). */
-const MAX_NAME_LENGTH = 1000;
+export const MAX_NAME_LENGTH = 1000;
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
-const MAX_UIDVALIDITY = 2 ** 32 - 1;
+export const MAX_UIDVALIDITY = 2 ** 32 - 1;
 
 /**
  * The first of these values that is not what Cyrus writes (a name, a 32-bit UIDVALIDITY, counts); null
@@ -59,18 +59,7 @@ function shown(value: unknown): string {
  * `[["user.anne",1700000000,120,340],["user.anne.Sent",1700000001,12,40]]`.
  */
 export function encodeBackedUpMailboxes(rows: readonly BackedUpMailbox[]): string {
-  return `[${rows.map((r) => encodedMailbox(r.name, r.uidvalidity, r.lastUid, r.highestModseq)).join(',')}]`;
-}
-
-/** What JSON escapes in a string besides the control characters a good name lacks. */
-const JSON_ESCAPED = /["\\\ud800-\udfff]/;
-
-/**
- * One row of that array, from values mailboxProblem found good (a bigint is written as its number). Most
- * names need no escaping: they are quoted as they are, which a scan does a million times.
- */
-export function encodedMailbox(name: string, uidvalidity: number | bigint, lastUid: number | bigint, highestModseq: number | bigint): string {
-  return `[${JSON_ESCAPED.test(name) ? JSON.stringify(name) : `"${name}"`},${uidvalidity},${lastUid},${highestModseq}]`;
+  return JSON.stringify(rows.map((r) => [r.name, r.uidvalidity, r.lastUid, r.highestModseq]));
 }
 
 /**

@@ -70,9 +70,10 @@ export function readMailboxTableFromPages(file: PageFile, table: { rootPage: num
 
 /**
  * One row into `rows` unless it is deleted. Its whole header is read, as SQLite reads it to reach
- * `deleted`, the last column, for every row; a deleted row's other values are never decoded (nor its
- * name made a string). Only the values read must be on this page: annotations and ACLs, which may
- * spill onto overflow pages, come after all of them.
+ * `deleted`, the last column, for every row; a deleted row's other values are never decoded. A live
+ * row's name is copied from the page as it is where it can be (MailboxRows.addPlain), made a string
+ * otherwise. Only the values read must be on this page: annotations and ACLs, which may spill onto
+ * overflow pages, come after all of them.
  */
 function decodeMailboxRow(rows: MailboxRows, page: Buffer, rowid: number, start: number, localEnd: number, payloadSize: number): void {
   const c = cursor.at(page, start, localEnd);
@@ -90,7 +91,15 @@ function decodeMailboxRow(rows: MailboxRows, page: Buffer, rowid: number, start:
   }
   if (c.pos !== headerEnd || at - start !== payloadSize) throw new NotPlainPages('a mailbox record whose values do not fill it');
   if (types[DELETED] !== 0) return;
-  rows.add(rowid, text(page, MBOXNAME, localEnd), integer(page, UIDVALIDITY, localEnd), integer(page, LAST_UID, localEnd), integer(page, HIGHESTMODSEQ, localEnd));
+  const uidvalidity = integer(page, UIDVALIDITY, localEnd);
+  const lastUid = integer(page, LAST_UID, localEnd);
+  const highestModseq = integer(page, HIGHESTMODSEQ, localEnd);
+  const nameType = types[MBOXNAME]!;
+  if (nameType >= 13 && (nameType & 1) === 1) {
+    const from = local(MBOXNAME, nameType, localEnd);
+    if (rows.addPlain(rowid, page, from, from + serialTypeSize(nameType), uidvalidity, lastUid, highestModseq)) return;
+  }
+  rows.add(rowid, text(page, MBOXNAME, localEnd), uidvalidity, lastUid, highestModseq);
 }
 
 /** Column `column`'s TEXT, or null for NULL; anything else, or text that is not UTF-8, is left to SQLite. */

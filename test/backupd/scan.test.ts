@@ -227,6 +227,18 @@ describe('incremental scan', () => {
     assert.equal(view.entries[2]!.index!.chunks, 1);
   });
 
+  test('a bad value in a live mailbox row makes that user unreadable, naming the row and the column; the scan goes on', async () => {
+    const { paths, files } = fleet('bad-mailbox');
+    writeSyntheticBackup(files[1]!, { chunkEnds: [T + 1], mailboxes: [{ name: 'user.bob', uidvalidity: 0, lastUid: 1, highestModseq: 1 }] });
+    const scanner = new BackupServerScanner(paths);
+    const view = await scanner.scan();
+    assert.equal(view.entries[1]!.index, null);
+    assert.equal(view.entries[1]!.error?.problem, 'corrupt');
+    assert.match(view.entries[1]!.error?.message ?? '', /bob_X\.index: mailbox row 1 \("user\.bob"\)'s uidvalidity is not a UIDVALIDITY \(1 to 4294967295\): 0 /);
+    assert.equal(scanner.lastStats.unreadable, 1);
+    assert.deepEqual([view.entries[0]!.index?.chunks, view.entries[2]!.index?.chunks], [1, 1]);
+  });
+
   test('an unchanged backups.db is not read again; a rewritten one is', async () => {
     const { paths, db, files } = fleet('listing');
     const anHourAgo = new Date(Date.now() - 3_600_000);

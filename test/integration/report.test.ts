@@ -65,7 +65,7 @@ describe('report from the backup server\'s files, against real Cyrus', () => {
     return copy;
   }
 
-  test('lastBackup equals what ctl_backups prints, to the second; chunks and dataBytes equal the index and the file', async () => {
+  test("lastBackup equals what ctl_backups prints, to the second; chunks and dataBytes equal the index and the file; the mailboxes are the index's live rows", async () => {
     const run = await runCliProcess(['report', '--json', '-c', configFile]);
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout) as ReportJson;
@@ -84,6 +84,7 @@ describe('report from the backup server\'s files, against real Cyrus', () => {
       const { n: chunks, newest, last } = index
         .prepare('SELECT count(*) AS n, max(id) AS newest, (SELECT ts_end FROM chunk ORDER BY id DESC LIMIT 1) AS last FROM chunk')
         .get() as { n: number; newest: number; last: number };
+      const mailboxes = index.prepare('SELECT mboxname, uidvalidity, last_uid, highestmodseq FROM mailbox WHERE deleted IS NULL ORDER BY id').raw().all();
       index.close();
       assert.equal(u.chunks, chunks);
       // The scan reads indexes backupd wrote from their pages, not through SQLite, and gets SQLite's answer
@@ -92,6 +93,8 @@ describe('report from the backup server\'s files, against real Cyrus', () => {
       const pages = readChunkTableFromPages(`${e.fname}.index`);
       assert.ok(!(pages instanceof NotPlainPages), `${u.userid}: the page reader declined backupd's index: ${String(pages)}`);
       assert.deepEqual([pages.chunks, pages.newestId, pages.newestEnd], [chunks, newest, last]);
+      assert.ok(mailboxes.length > 0, `${u.userid}: no live mailbox row`);
+      assert.equal(pages.mailboxes.encoded(`${e.fname}.index`), JSON.stringify(mailboxes), `${u.userid}: the mailbox rows`);
     }
     assert.equal(report.users.find((u) => u.userid === 'anne')!.chunks, 2, 'two XBACKUPs of anne made two chunks');
     assert.equal(report.discovery, 'none');
