@@ -2,6 +2,7 @@ import { MailboxRows } from './mailbox-rows.js';
 import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 import { PageCursor } from './sqlite-file/page-cursor.js';
 import type { PageFile } from './sqlite-file/page-file.js';
+import type { SchemaTable } from './sqlite-file/parsed-schemas.js';
 import { integerOrNull, serialTypeSize } from './sqlite-file/record.js';
 import { forEachTableRow } from './sqlite-file/table-btree.js';
 
@@ -57,11 +58,11 @@ const types = new Array<number>(COLUMNS).fill(0);
 const starts = new Array<number>(COLUMNS).fill(0);
 
 /**
- * The live rows of the mailbox table rooted at `rootPage` whose CREATE text is `sql`, read from the pages
- * as the chunk table is (see readChunkTableFromPages, which proves that no write overlapped). A table
- * not exactly Cyrus's, or a row this reader does not trust, is NotPlainPages: SQLite reads that index.
+ * The live rows of the schema's mailbox table, read from the pages as the chunk table is (see
+ * readChunkTableFromPages, which proves that no write overlapped). No such table, one not exactly
+ * Cyrus's, or a row this reader does not trust, is NotPlainPages: SQLite reads that index.
  */
-export function readMailboxTableFromPages(file: PageFile, table: { rootPage: number; sql: string } | null): MailboxRows {
+export function readMailboxTableFromPages(file: PageFile, table: SchemaTable | null): MailboxRows {
   if (!table || table.rootPage < 2 || !isCyrusMailboxTable(table.sql)) throw new NotPlainPages('not the mailbox table Cyrus creates');
   const rows = new MailboxRows();
   forEachTableRow(file, table.rootPage, (page, rowid, start, localEnd, payloadSize) => decodeMailboxRow(rows, page, rowid, start, localEnd, payloadSize));
