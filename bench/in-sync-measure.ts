@@ -1,7 +1,5 @@
 // What one mode of in-sync-run.ts cost and how late it was, read afterwards from the scheduler's state
 // database (as an auditor would) and from the backup indexes themselves.
-import Database from 'better-sqlite3';
-import type { CyrusTestBed } from '../test/cyrus/testbed.js';
 import type { AttemptRow } from '../test/support/state-db-reader.js';
 import type { Delivery } from './in-sync-mail.js';
 
@@ -59,19 +57,6 @@ export function messageWaits(attempts: readonly AttemptRow[], deliveries: readon
   return waits;
 }
 
-/** Chunks per user, counted in each index (backups.db's data file + `.index`), opened read-only. */
-export async function chunksPerUser(bed: CyrusTestBed): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const [userid, dataFile] of await bed.cyrDbtoolShowBackupsDb()) {
-    const db = new Database(`${dataFile}.index`, { readonly: true, fileMustExist: true });
-    try {
-      counts.set(userid, (db.prepare('SELECT count(*) AS n FROM chunk').get() as { n: number }).n);
-    } finally {
-      db.close();
-    }
-  }
-  return counts;
-}
 
 export function chunksAdded(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): number {
   let added = 0;

@@ -11,7 +11,8 @@ import { runCliProcess, startCliProcess } from '../test/support/run-cli.js';
 import { readAttempts, type AttemptRow } from '../test/support/state-db-reader.js';
 import { pollWorstAge, type WorstAge } from './in-sync-age-poll.js';
 import { deliverMail, type Delivery } from './in-sync-mail.js';
-import { chunksAdded, chunksPerUser, costsOf, messageWaits, unprompted, type Costs, type MessageWaits } from './in-sync-measure.js';
+import { indexCounts } from '../test/support/index-counts.js';
+import { chunksAdded, costsOf, messageWaits, unprompted, type Costs, type MessageWaits } from './in-sync-measure.js';
 
 export const POLICY = { schedule: '*/10 * * * * *', maxAge: '2m', discoverEvery: '30s' } as const;
 export const MAX_AGE_MS = 120_000;
@@ -58,7 +59,7 @@ export async function runMode(bed: CyrusTestBed, s: ModeSettings): Promise<ModeR
   const start = await runCliProcess(['backup', '*', '-c', config], { timeoutMs: 900_000 });
   if (start.code !== 0) throw new Error(`${s.label}: backup '*' exited ${start.code}\n${start.stdout.slice(-2000)}\n${start.stderr.slice(-2000)}`);
   const startBackupMs = Date.now() - setupStarted;
-  const before = await chunksPerUser(bed);
+  const before = await indexCounts(bed, 'chunk');
 
   const load = { before: os.loadavg(), after: [] as number[] };
   const startedAt = Date.now();
@@ -92,7 +93,7 @@ export async function runMode(bed: CyrusTestBed, s: ModeSettings): Promise<ModeR
   const output = run.output();
   writeFileSync(join(dir, 'run.log'), output.stderr + output.stdout);
 
-  const after = await chunksPerUser(bed);
+  const after = await indexCounts(bed, 'chunk');
   const attempts = readAttempts(join(dir, 'state.db'));
   const timed = attempts.filter((a) => a.started_at >= startedAt);
   const perUser = new Map<string, number>();

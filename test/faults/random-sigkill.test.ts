@@ -10,17 +10,16 @@
 // seeded generator (XBS_FAULT_SEED), printed with every kill; XBS_FAULT_KILLS and XBS_FAULT_USERS
 // set the size (CI: 20 kills, 24 users; `npm run soak`: 100 kills, 60 users).
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { seededRandom } from '../backupd/cyrusdb/helpers/seeded-random.js';
-import { CyrusTestBed } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess, startCliProcess } from '../support/run-cli.js';
 import { type AttemptRow } from '../support/state-db-reader.js';
 import { attemptsSoFar, closedAsInterrupted, ctlBackupsList, seconds } from './support/fault-checks.js';
 import { waitFor } from '../support/wait-for.js';
+import { indexCounts } from '../support/index-counts.js';
 import { useBed } from '../support/use-bed.js';
 import { faultSeed, scaled } from './support/soak.js';
 
@@ -161,7 +160,7 @@ describe('fault: the scheduler SIGKILLed at random points, again and again', () 
         assert.equal(r.code, 0, r.stderr);
         report = JSON.parse(r.stdout) as ReportJson;
         if (report.users.length !== users.length || !report.users.every((u) => u.state === 'fresh')) return false;
-        const held = await messagesInBackups(bed);
+        const held = await indexCounts(bed, 'message');
         short = users.filter((u) => held.get(u.userid) !== messages.get(u.userid)).map((u) => `${u.userid} ${held.get(u.userid)}/${messages.get(u.userid)}`);
         return short.length === 0;
       },
@@ -217,16 +216,3 @@ function assertNoHistoryLost(before: readonly AttemptRow[], after: readonly Atte
   }
 }
 
-/** Messages in each user's backup index (read-only): what a restore would bring back. */
-async function messagesInBackups(bed: CyrusTestBed): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const [userid, dataFile] of await bed.cyrDbtoolShowBackupsDb()) {
-    const db = new Database(`${dataFile}.index`, { readonly: true, fileMustExist: true });
-    try {
-      counts.set(userid, (db.prepare('SELECT count(*) AS n FROM message').get() as { n: number }).n);
-    } finally {
-      db.close();
-    }
-  }
-  return counts;
-}

@@ -16,13 +16,13 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { seededRandom } from '../backupd/cyrusdb/helpers/seeded-random.js';
-import { CyrusTestBed } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { repoRoot } from '../support/paths.js';
 import { runCliProcess, runProcess, startCliProcess, type CliResult } from '../support/run-cli.js';
 import { readAttempts, type AttemptRow } from '../support/state-db-reader.js';
 import { closedAsInterrupted, reportUsers, seconds, serversIdle } from './support/fault-checks.js';
 import { waitFor } from '../support/wait-for.js';
+import { indexCounts } from '../support/index-counts.js';
 import { useBed } from '../support/use-bed.js';
 import { SmallDisk } from './support/small-disk.js';
 import { faultSeed, scaled } from './support/soak.js';
@@ -73,7 +73,7 @@ describe('fault: the state database\'s disk fills up during run', () => {
     for (let round = 1; round <= ROUNDS; round++) {
       const slack = Math.floor(random() * MAX_SLACK);
       const way = disk.ways()[(round - 1) % disk.ways().length]!;
-      const chunksBefore = await chunkCounts(bed);
+      const chunksBefore = await indexCounts(bed, 'chunk');
       const lastIdBeforeRun = Math.max(0, ...readAttempts(state).map((a) => a.id));
       const running = startCliProcess(['run', '-c', config]);
       t.after(() => void running.child.kill('SIGKILL'));
@@ -104,14 +104,14 @@ describe('fault: the state database\'s disk fills up during run', () => {
       // Still full: a restart (systemd's, 30 s later) refuses at once and sends nothing.
       // XBACKUPs still running on the server (their client gone) add their chunks first.
       await serversIdle(bed);
-      const chunksAtHalt = await chunkCounts(bed);
+      const chunksAtHalt = await indexCounts(bed, 'chunk');
       const recordedAtHalt = readCopy(state);
       const retry = await runProcess(disk.fullFromStart(way, [process.execPath, MAIN, 'run', '--once', '-c', config]), { timeoutMs: 60_000 });
       assert.equal(retry.code, EXIT_STATE_UNWRITABLE, `a start on a full disk exits 4\n${show(retry)}`);
       assertDiskFullMessage(retry.stderr, state, show(retry));
       // An XBACKUP it had sent would keep an imapd busy until done: wait for the servers to be idle.
       await serversIdle(bed);
-      assert.deepEqual(await chunkCounts(bed), chunksAtHalt, 'a start on a full disk sends no XBACKUP');
+      assert.deepEqual(await indexCounts(bed, 'chunk'), chunksAtHalt, 'a start on a full disk sends no XBACKUP');
       assert.equal(readCopy(state).length, recordedAtHalt.length, 'a start on a full disk records nothing');
 
       // Space back: the history is whole, and the next run works and closes what the fault left open.
@@ -142,7 +142,7 @@ describe('fault: the state database\'s disk fills up during run', () => {
 
       // Every XBACKUP that reached backupd (each adds a chunk) had its attempt recorded first.
       await serversIdle(bed);
-      const chunksAfter = await chunkCounts(bed);
+      const chunksAfter = await indexCounts(bed, 'chunk');
       let sentTotal = 0;
       let recordedTotal = 0;
       for (const userid of USERS) {
@@ -215,19 +215,6 @@ function integrityCheck(state: string): string {
   }
 }
 
-/** Chunks in each user's backup index: backupd adds one for every XBACKUP of the user, even with nothing new. */
-async function chunkCounts(bed: CyrusTestBed): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const [userid, dataFile] of await bed.cyrDbtoolShowBackupsDb()) {
-    const db = new Database(`${dataFile}.index`, { readonly: true, fileMustExist: true });
-    try {
-      counts.set(userid, (db.prepare('SELECT count(*) AS n FROM chunk').get() as { n: number }).n);
-    } finally {
-      db.close();
-    }
-  }
-  return counts;
-}
 
 
 interface LogLine {

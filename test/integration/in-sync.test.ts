@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { imapQuote } from '../cyrus/raw-imap.js';
 import type { TestBedOptions } from '../cyrus/testbed.js';
 import { writeBedConfig } from '../support/bed-config.js';
 import { runCliProcess } from '../support/run-cli.js';
 import { readAttempts } from '../support/state-db-reader.js';
+import { indexCounts } from '../support/index-counts.js';
 import { useBed } from '../support/use-bed.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -70,14 +70,9 @@ for (const { name, bed: bedOptions, userid } of beds) {
     const me = (r: ComparedReport) => r.users.find((u) => u.userid === userid)!;
 
     async function chunks(): Promise<number> {
-      const dataFile = (await bed.cyrDbtoolShowBackupsDb()).get(userid);
-      assert.ok(dataFile, `${userid} is in backups.db`);
-      const db = new Database(`${dataFile}.index`, { readonly: true, fileMustExist: true });
-      try {
-        return (db.prepare('SELECT count(*) AS n FROM chunk').get() as { n: number }).n;
-      } finally {
-        db.close();
-      }
+      const count = (await indexCounts(bed, 'chunk')).get(userid);
+      assert.ok(count !== undefined, `${userid} is in backups.db`);
+      return count;
     }
 
     async function backUp(): Promise<void> {
