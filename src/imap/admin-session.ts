@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/load.js';
 import { parseCyrusVersion, type CyrusVersion } from './cyrus-version.js';
 import { ImapConnectionError, type ConnectionProblem } from './imap-connection-error.js';
-import { execCommand, pendingCommand, seconds, withDeadline } from './imapflow-exec.js';
+import { attributeValue, execCommand, pendingCommand, seconds, withDeadline } from './imapflow-exec.js';
 import type { MailboxNaming } from './mailbox-names.js';
 
 /**
@@ -157,8 +157,8 @@ async function hierarchySeparator(client: ImapFlow, server: ServerConfig): Promi
     [{ type: 'STRING', value: '' }, { type: 'STRING', value: '' }],
     {
       LIST: (u) => {
-        const value = (u.attributes[1] as { value?: unknown } | undefined)?.value;
-        if (typeof value === 'string') separator = value;
+        const value = attributeValue(u.attributes[1]);
+        if (value !== undefined) separator = value;
       },
     },
     { server: server.name, timeoutMs: server.stepTimeout, timeoutSetting: 'servers[].stepTimeout' },

@@ -16,9 +16,9 @@ export async function discoverFleet(
   servers: readonly ServerConfig[],
   logger?: Logger,
   now: () => number = Date.now,
-  signal?: AbortSignal,
-  options: { compare?: boolean } = {},
+  options: { signal?: AbortSignal | undefined; compare?: boolean } = {},
 ): Promise<FleetDiscovery> {
+  const { signal } = options;
   const startedAt = now();
   const results = await Promise.all(
     servers.map(async (server): Promise<ServerDiscovery> => {

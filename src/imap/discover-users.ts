@@ -1,8 +1,8 @@
 import { matchesAny, type UseridPattern } from '../cyrus-names/userid-pattern.js';
 import type { AdminSession } from './admin-session.js';
 import type { DiscoveredUser } from './fleet-discovery.js';
-import { commandText, execCommand, type ExecAttribute, type UntaggedResponse } from './imapflow-exec.js';
-import { listFlags, LiveMailboxCollector, missingLiveStateCapabilities, statusItems, statusReturn, valueOf as value } from './live-mailboxes.js';
+import { attributeValue as value, commandText, execCommand, type ExecAttribute, type UntaggedResponse } from './imapflow-exec.js';
+import { listFlags, LiveMailboxCollector, missingLiveStateCapabilities, statusItems, statusReturn } from './live-mailboxes.js';
 import { mailboxOwner } from './mailbox-names.js';
 import { LIVE_STATE_LIMITS, RESPONSE_LIMITS, ResponseBudget } from './response-budget.js';
 

@@ -44,6 +44,10 @@ interface ImapFlowCommandError extends Error {
   reason?: string;
 }
 
+/** The text of one parsed attribute (an ATOM, STRING or TEXT), or undefined for a list, NIL or anything else. */
+export const attributeValue = (a: unknown): string | undefined =>
+  typeof a === 'object' && a !== null && typeof (a as { value?: unknown }).value === 'string' ? (a as { value: string }).value : undefined;
+
 /**
  * Plain text of an attribute list: TEXT, ATOM and STRING values joined by spaces (nested lists skipped).
  * Control characters come out escaped: the text ends up in logs, the state database and terminals.
@@ -51,8 +55,7 @@ interface ImapFlowCommandError extends Error {
 export function attributesText(attributes: readonly unknown[] | undefined): string {
   return escapeControlCharacters(
     (attributes ?? [])
-      .filter((a): a is { value: string } => typeof a === 'object' && a !== null && !Array.isArray(a) && typeof (a as { value?: unknown }).value === 'string')
-      .map((a) => a.value)
+      .flatMap((a) => attributeValue(a) ?? [])
       .join(' ')
       .trim(),
   );

@@ -1,12 +1,7 @@
 import type { AdminSession } from './admin-session.js';
-import { commandText, execCommand, type ExecAttribute, type UntaggedResponse } from './imapflow-exec.js';
+import { attributeValue, commandText, execCommand, type ExecAttribute, type UntaggedResponse } from './imapflow-exec.js';
 import { mailboxOwner } from './mailbox-names.js';
 import { ResponseBudget } from './response-budget.js';
-
-const nameOf = (u: UntaggedResponse): string | undefined => {
-  const a = u.attributes[2];
-  return typeof a === 'object' && a !== null && typeof (a as { value?: unknown }).value === 'string' ? (a as { value: string }).value : undefined;
-};
 
 /**
  * The users whose INBOX an XBACKUP of `pattern` would back up now: `LIST "" <pattern>` as the admin,
@@ -25,7 +20,7 @@ export async function listInboxes(session: AdminSession, pattern: string): Promi
     attributes,
     {
       LIST: (u: UntaggedResponse) => {
-        const name = nameOf(u);
+        const name = attributeValue(u.attributes[2]);
         const owner = name === undefined ? null : mailboxOwner(name, session.naming);
         if (!owner?.isInbox || inboxes.has(owner.userid)) return;
         budget.keep(owner.userid);

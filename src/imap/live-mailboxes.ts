@@ -1,7 +1,7 @@
 // Each user's mailboxes as the IMAP server reports them right now (LIST-STATUS), kept compact: a server
 // of 100,000 users with 10 folders each answers with a million of them.
 import { internalMailboxName, isDeletedMailbox, isSieveMailbox } from '../cyrus-names/internal-mailbox-name.js';
-import type { ExecAttribute, UntaggedResponse } from './imapflow-exec.js';
+import { attributeValue, type ExecAttribute, type UntaggedResponse } from './imapflow-exec.js';
 import type { MailboxNaming, MailboxOwner } from './mailbox-names.js';
 
 /** A user's live mailbox as LIST-STATUS reports it, under its internal name (internalMailboxName). */
@@ -15,7 +15,7 @@ export interface LiveMailbox {
   sizeBytes: number | null;
 }
 
-/** One user's mailboxes read at `at` (ms: when the command that read them was sent), encoded by encodeLive. */
+/** One user's mailboxes read at `at` (ms: when the command that read them was sent), as LiveMailboxCollector encodes them (decodeLive reads them). */
 export interface LiveState {
   at: number;
   mailboxes: string;
@@ -44,19 +44,16 @@ export function statusItems(u: UntaggedResponse): Map<string, string> | null {
   if (!Array.isArray(list)) return null;
   const items = new Map<string, string>();
   for (let i = 0; i + 1 < list.length; i += 2) {
-    const key = valueOf(list[i]);
-    const value = valueOf(list[i + 1]);
+    const key = attributeValue(list[i]);
+    const value = attributeValue(list[i + 1]);
     if (key !== undefined && value !== undefined) items.set(key.toUpperCase(), value);
   }
   return items;
 }
 
-export const valueOf = (a: unknown): string | undefined =>
-  typeof a === 'object' && a !== null && typeof (a as { value?: unknown }).value === 'string' ? (a as { value: string }).value : undefined;
-
 /** The flags of a LIST response, lower case. */
 export const listFlags = (u: UntaggedResponse): string[] =>
-  Array.isArray(u.attributes[0]) ? (u.attributes[0] as unknown[]).flatMap((f) => (valueOf(f) === undefined ? [] : [valueOf(f)!.toLowerCase()])) : [];
+  Array.isArray(u.attributes[0]) ? (u.attributes[0] as unknown[]).flatMap((f) => (attributeValue(f) === undefined ? [] : [attributeValue(f)!.toLowerCase()])) : [];
 
 /** RFC 9051's number: digits only, at most 2^63 − 1; anything a JavaScript number cannot hold exactly is refused too. */
 function wireNumber(text: string | undefined): number | null {
@@ -97,13 +94,14 @@ export class LiveMailboxCollector {
 
   /** A LIST line of a user's mailbox (owner from mailboxOwner). */
   listed(owner: MailboxOwner, name: string, flags: readonly string[]): void {
-    if (flags.includes('\\noselect') || flags.includes('\\nonexistent') || this.ignored(name)) return;
+    if (flags.includes('\\noselect') || flags.includes('\\nonexistent') || ignored(internalMailboxName(name, this.naming.separator))) return;
     this.user(owner.userid).listed++;
   }
 
   /** A STATUS line of a user's mailbox; returns the text kept, for the caller's response budget. */
   described(owner: MailboxOwner, name: string, items: ReadonlyMap<string, string>): string {
-    if (this.ignored(name)) return '';
+    const internal = internalMailboxName(name, this.naming.separator);
+    if (ignored(internal)) return '';
     const user = this.user(owner.userid);
     if (user.problem !== null) return '';
     const [messages, uidnext, uidvalidity, highestModseq] = COMPARED_ITEMS.map((item) => wireNumber(items.get(item)));
@@ -122,7 +120,7 @@ export class LiveMailboxCollector {
       return '';
     }
     user.described++;
-    const text = JSON.stringify([internalMailboxName(name, this.naming.separator), uidvalidity, uidnext, messages, highestModseq, size]);
+    const text = JSON.stringify([internal, uidvalidity, uidnext, messages, highestModseq, size]);
     user.encoded.push(text);
     return text;
   }
@@ -147,13 +145,10 @@ export class LiveMailboxCollector {
     if (!user) this.users.set(userid, (user = new UserMailboxes()));
     return user;
   }
-
-  /** Neither kept after a delayed delete nor the sieve scripts' mailbox: the comparison leaves both out. */
-  private ignored(name: string): boolean {
-    const internal = internalMailboxName(name, this.naming.separator);
-    return isDeletedMailbox(internal) || isSieveMailbox(internal);
-  }
 }
+
+/** Neither kept after a delayed delete nor the sieve scripts' mailbox: the comparison leaves both out. */
+const ignored = (internal: string): boolean => isDeletedMailbox(internal) || isSieveMailbox(internal);
 
 /** The mailboxes of a LiveState. Only ever given what LiveMailboxCollector encoded in this process. */
 export function decodeLive(state: LiveState): LiveMailbox[] {

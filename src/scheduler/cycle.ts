@@ -189,7 +189,7 @@ export class CycleRunner {
       const fresh = previous?.ok && at - previous.endedAt < config.policy.discoverEvery;
       return !fresh && pausedUntil(s.name) === null;
     });
-    const asked = due.length === 0 ? [] : (await discoverFleet(due, logger, now, options.signal, { compare: config.policy.compareLive })).servers;
+    const asked = due.length === 0 ? [] : (await discoverFleet(due, logger, now, { signal: options.signal, compare: config.policy.compareLive })).servers;
     if (!options.dryRun && !options.signal?.aborted) {
       for (const failed of asked.filter((d) => !d.ok)) executor.tripBreaker(due.find((s) => s.name === failed.name)!, failed.error!, false);
     }

@@ -31,7 +31,7 @@ async function scanBackupServer(paths: BackupServerPaths, stateDb: StateDb | nul
 /** Asking the IMAP servers loads imapflow and pino: only a report that does so pays for them. */
 async function discover(servers: ServerConfig[], compare: boolean, opts: GlobalOptions) {
   const [{ discoverFleet }, { commandLogger }] = await Promise.all([import('../../imap/discover-fleet.js'), import('../logger.js')]);
-  return discoverFleet(servers, commandLogger(opts), Date.now, undefined, { compare });
+  return discoverFleet(servers, commandLogger(opts), Date.now, { compare });
 }
 
 /** `report`: the backup server's files, joined with discovery and the scheduler's history, in the chosen format. */
