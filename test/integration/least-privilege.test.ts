@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { writeBedConfig } from '../support/bed-config.js';
 import { MAIN, runProcess, type CliResult } from '../support/run-cli.js';
 import { writeSyntheticBackup } from '../support/synthetic-backup.js';
-import { asScheduler, ensureSystemUser, removeSystemUser, systemUserUnavailableReason, type SystemUser } from '../support/system-user.js';
+import { asScheduler, ensureSystemUser, folderClosedToOthers, removeSystemUser, systemUserUnavailableReason, type SystemUser } from '../support/system-user.js';
 import { useBed } from '../support/use-bed.js';
 
 const READER = 'xbs-test-reader';
@@ -23,6 +23,7 @@ const BATCH = 12;
 /** twoskip repacks past 16,834 bytes: about 33 such users. A bound, so a backupd that never repacks fails the test. */
 const MAX_BATCHES = 8;
 const unavailable = systemUserUnavailableReason();
+const closedFolder = folderClosedToOthers(MAIN);
 
 interface ReportJson {
   counts: Record<string, number>;
@@ -42,6 +43,14 @@ function show(result: CliResult): string {
 describe('least privilege: the scheduler as its own user with CAP_DAC_READ_SEARCH, through new users and a backups.db repack', () => {
   if (unavailable !== undefined) {
     test.skip(unavailable);
+    return;
+  }
+  if (closedFolder !== undefined) {
+    // A failure, not a skip: the scheduler's user must reach its own install, and this checkout denies it.
+    test('the checkout is reachable by the scheduler\'s user', () => {
+      const mode = (statSync(closedFolder).mode & 0o777).toString(8);
+      assert.fail(`${closedFolder} is mode ${mode}: ${READER} cannot reach ${MAIN} or its node_modules (CAP_DAC_READ_SEARCH does not cover access(2)). Run the tests from a checkout every user can traverse (chmod o+x ${closedFolder}).`);
+    });
     return;
   }
 

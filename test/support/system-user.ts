@@ -1,7 +1,8 @@
 // An unprivileged system user for the least-privilege tests, and the scheduler run as that user exactly
 // as README "Permissions" documents it.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 export interface SystemUser {
   name: string;
@@ -74,4 +75,19 @@ export function asScheduler(user: string): string[] {
     '--no-new-privs',
     '--',
   ];
+}
+
+/**
+ * The first folder on the way to `path` that a user in no group of its owner cannot pass, or undefined.
+ * CAP_DAC_READ_SEARCH does not help there: access(2), which node's module loader and better-sqlite3's
+ * `bindings` use to find the addon, checks the real uid without capabilities. So a checkout under a
+ * 0700 folder cannot be run by the scheduler's user, as an install there could not be.
+ */
+export function folderClosedToOthers(path: string): string | undefined {
+  const folders: string[] = [];
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    folders.unshift(dir);
+    if (dirname(dir) === dir) break;
+  }
+  return folders.find((dir) => (statSync(dir).mode & 0o001) === 0);
 }
