@@ -6,6 +6,12 @@ if (major < 20 || (major === 20 && minor < 15)) {
   process.stderr.write(`error: xbackup-scheduler needs Node.js 20.15 or later; this is ${process.version}\n`);
   process.exit(2);
 }
+const { sqliteModuleProblem } = await import('./sqlite-module.js');
+const sqliteProblem = await sqliteModuleProblem();
+if (sqliteProblem !== undefined) {
+  process.stderr.write(`error: ${sqliteProblem}\n`);
+  process.exit(3);
+}
 const { runCli } = await import('./program.js');
 
 const code = await runCli(process.argv.slice(2), {
