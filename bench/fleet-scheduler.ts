@@ -72,7 +72,7 @@ export async function runFleetSchedulerBenchmark(
       backupd,
       discovery: fleet.discovery,
       history: fleet.history,
-      policy: { maxAge: options.maxAge, failingAfter: config.policy.failingAfter, maxUnchangedAge: Math.max(config.policy.maxUnchangedAge, options.maxAge) },
+      policy: { maxAge: options.maxAge, failingAfter: config.policy.failingAfter, maxUnchangedAge: config.policy.maxUnchangedAge },
       now: Date.now(),
     });
   let classification!: Classification;

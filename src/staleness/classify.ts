@@ -15,7 +15,10 @@ export type DiscoveryCoverage = 'complete' | 'partial' | 'none';
 export interface StalenessPolicy {
   maxAge: number;
   failingAfter: number;
-  /** How long after its last real backup a user found in sync with its mailboxes may go without another. */
+  /**
+   * How long after its last real backup a user found in sync with its mailboxes may go without another;
+   * never less than maxAge, which `report --max-age` may raise past it.
+   */
   maxUnchangedAge: number;
 }
 
@@ -87,7 +90,7 @@ export function classifyUsers(input: ClassifyInput): Classification {
     const remembered = history?.get(userid);
     const compared = liveComparison(entry, found?.live ?? null);
     const lastInSync = latest(remembered?.lastInSync ?? null, compared?.inSyncAt ?? null);
-    const evidence = backupEvidence(entry?.index ?? null, remembered, now, { lastInSync, maxUnchangedAge: policy.maxUnchangedAge });
+    const evidence = backupEvidence(entry?.index ?? null, remembered, now, { lastInSync, maxUnchangedAge: Math.max(policy.maxUnchangedAge, policy.maxAge) });
     const past = evidence.history;
     const age = evidence.backedUpAt === null ? null : now - evidence.backedUpAt;
     const { state, error } = decide(userid, { entry, found, past, evidence, age, coverage, discoveredFrom: discovery?.startedAt ?? null, policy });

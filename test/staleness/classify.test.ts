@@ -342,7 +342,10 @@ describe('the backup against the live mailboxes', () => {
   const AT = NOW - 10 * 60_000;
   const inbox = (over: Partial<{ uidnext: number; messages: number; highestModseq: number }> = {}) => ({ uidnext: 11, messages: 10, highestModseq: 50, ...over });
   /** anne's backup holds user.anne up to UID 10, modseq 50; the server says `live` of it at AT. */
-  function classifyAnne(live: ReturnType<typeof inbox> | null, options: { lastBackup?: number; past?: Partial<UserHistory>; mailboxes?: string; error?: BackupIndexError } = {}) {
+  function classifyAnne(
+    live: ReturnType<typeof inbox> | null,
+    options: { lastBackup?: number; past?: Partial<UserHistory>; mailboxes?: string; error?: BackupIndexError; policy?: typeof policy } = {},
+  ) {
     const backup = entry('anne', options.lastBackup ?? NOW - 30 * H, {
       ...(options.error && { index: null, error: options.error }),
     });
@@ -350,12 +353,17 @@ describe('the backup against the live mailboxes', () => {
     const discovery = fleet({ imap1: ['anne'] });
     discovery.servers[0]!.users[0]!.live = live && { at: AT, mailboxes: JSON.stringify([['user.anne', 1700000000, live.uidnext, live.messages, live.highestModseq, 20_000]]) };
     const history = options.past ? new Map([['anne', userHistory(options.past)]]) : null;
-    return one(classifyUsers({ backupd: view(backup), discovery, history, policy, now: NOW }).users, 'anne');
+    return one(classifyUsers({ backupd: view(backup), discovery, history, policy: options.policy ?? policy, now: NOW }).users, 'anne');
   }
 
   test('in sync: behind nothing, and the age counts from when the mailboxes were read', () => {
     const anne = classifyAnne(inbox());
     assert.deepEqual([anne.state, anne.behind, anne.comparedAt, anne.lastInSync, anne.age, anne.realAge], ['fresh', null, AT, AT, NOW - AT, 30 * H]);
+  });
+
+  test('maxAge above maxUnchangedAge (report --max-age 10d): being in sync counts until maxAge, never less', () => {
+    const anne = classifyAnne(inbox(), { lastBackup: NOW - 8 * 24 * H, policy: { ...policy, maxAge: 10 * 24 * H } });
+    assert.deepEqual([anne.state, anne.age, anne.realAge], ['fresh', NOW - AT, 8 * 24 * H]);
   });
 
   test('behind: what it lacks, and the age from the backup alone', () => {

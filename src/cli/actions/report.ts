@@ -74,7 +74,7 @@ async function report(config: Config, stateDb: StateDb | null, opts: ReportOptio
     backupd: view,
     discovery,
     history: stateDb ? new UserMemory(stateDb).all() : null,
-    policy: { maxAge, failingAfter: config.policy.failingAfter, maxUnchangedAge: Math.max(config.policy.maxUnchangedAge, maxAge) },
+    policy: { maxAge, failingAfter: config.policy.failingAfter, maxUnchangedAge: config.policy.maxUnchangedAge },
     now,
   });
   // A monitoring check knows nothing yet; the other formats show the empty fleet with the note.
