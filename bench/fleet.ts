@@ -13,6 +13,7 @@ import type { Samples } from './samples.js';
 import { scanBenchTable } from './scan-bench-table.js';
 import { runScanBenchmark, type ScanBenchResult } from './scan.js';
 import { runXbackupOverheadBenchmark, type XbackupOverheadResult } from './xbackup-overhead.js';
+import { wholeNumber } from './options.js';
 
 const DEFAULT_CACHE_DIR = '/var/tmp/xbackup-bench-fleet';
 const DEFAULT_STATE_DIR = '/var/tmp';
@@ -34,15 +35,6 @@ const USAGE = `usage: npm run bench:fleet -- [options]
   --rebuild                build the server again even if a cached one exists
 A cached server is reused by default: ${DEFAULT_CACHE_DIR}/users-<N>-messages-<M>-<chunk distribution>/
 (about 115 KB per user, Cyrus's empty index alone being 80 KB: 11-12 GB at 100,000). Remove it with rm -rf when done.`;
-
-class UsageError extends Error {}
-
-function wholeNumber(name: string, text: string | undefined, fallback: number, min: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} expects a whole number ≥ ${min}, got "${text}"`);
-  return n;
-}
 
 interface Options {
   users: number;
@@ -71,7 +63,7 @@ function parseOptions(): Options | 'help' {
     },
   });
   if (values.help) return 'help';
-  if (values['skip-build'] && values.rebuild) throw new UsageError('--skip-build and --rebuild contradict each other');
+  if (values['skip-build'] && values.rebuild) throw new Error('--skip-build and --rebuild contradict each other');
   return {
     users: wholeNumber('users', values.users, GOAL_USERS, 0),
     rounds: wholeNumber('rounds', values.rounds, 3, 1),

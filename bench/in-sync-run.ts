@@ -12,21 +12,13 @@ import { buildFleet, fleetUserids } from './in-sync-fleet.js';
 import { SHARE_PER_MINUTE } from './in-sync-mail.js';
 import { MAX_AGE_MS, POLICY, runMode, SCHEDULE_PERIOD_MS, type ModeResult } from './in-sync-mode.js';
 import { modeNotes, resultTable } from './in-sync-table.js';
+import { wholeNumber } from './options.js';
 
 const USAGE = `usage: npm run bench:in-sync -- [options]
   --minutes N   how long \`run\` runs in each mode (default 10; the bench takes about 2N + 5 minutes)
   --users N     users on the bed (default 200)
   --seed N      which users get mail when (default: from the clock; printed, to repeat a run)
   --keep        keep the work folder (configs, state databases, run logs) and print where it is`;
-
-class UsageError extends Error {}
-
-function wholeNumber(name: string, text: string | undefined, fallback: number, min = 1): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} expects a whole number ≥ ${min}, got "${text}"`);
-  return n;
-}
 
 function parseOptions() {
   const { values } = parseArgs({

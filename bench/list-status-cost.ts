@@ -15,6 +15,7 @@ import { measureVariants } from './list-status-measure.js';
 import { costModel } from './list-status-model.js';
 import { buildPopulation, MAILBOXES_PER_USER } from './list-status-population.js';
 import { fleetTable, measuredTable, type Mode } from './list-status-table.js';
+import { wholeNumber } from './options.js';
 
 const USAGE = `usage: npm run bench:list-status -- [options]
   --users N        users on the bed, ${MAILBOXES_PER_USER} mailboxes each (default 300; about a minute in all;
@@ -25,15 +26,6 @@ const USAGE = `usage: npm run bench:list-status -- [options]
   --fleet-users N  the fleet to extrapolate to (default 100000)`;
 
 const FLEET_MAX_AGES_HOURS = [2, 24];
-
-class UsageError extends Error {}
-
-function wholeNumber(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} expects a whole number ≥ 1, got "${text}"`);
-  return n;
-}
 
 function parseOptions() {
   const { values } = parseArgs({
@@ -48,7 +40,7 @@ function parseOptions() {
   });
   if (values.help) return undefined;
   const release = values.release!;
-  if (!isReleaseName(release) || release === '3.12') throw new UsageError(`--release expects 3.6 or 3.10, got "${release}"`);
+  if (!isReleaseName(release) || release === '3.12') throw new Error(`--release expects 3.6 or 3.10, got "${release}"`);
   const users = wholeNumber('users', values.users, 300);
   const groups = (values.groups ?? '1,50,200').split(',').map((text) => wholeNumber('groups', text.trim(), 1));
   return {

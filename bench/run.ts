@@ -6,6 +6,7 @@ import { scanBenchTable } from './scan-bench-table.js';
 import { runScanBenchmark } from './scan.js';
 import { buildSyntheticBackupServer, type SyntheticBackupServer } from './synthetic-backup-server.js';
 import { MAX_CHUNKS } from './synthetic-population.js';
+import { wholeNumber } from './options.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --users N                users on the synthetic backup server (default 5000; about a minute in all)
@@ -14,15 +15,6 @@ const USAGE = `usage: npm run bench -- [options]
   --messages N             messages in each user's index (default 50)
   --dir DIR                where to build the server, on disk (default /var/tmp)
   --keep                   keep the synthetic server afterwards`;
-
-function positiveInt(name: string, text: string | undefined, fallback: number, min = 1): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} expects a whole number ≥ ${min}, got "${text}"`);
-  return n;
-}
-
-class UsageError extends Error {}
 
 async function main(): Promise<number> {
   let options;
@@ -43,10 +35,10 @@ async function main(): Promise<number> {
       return 0;
     }
     options = {
-      users: positiveInt('users', values.users, 5000),
-      rounds: positiveInt('rounds', values.rounds, 5),
-      droppedCacheRounds: positiveInt('dropped-cache-rounds', values['dropped-cache-rounds'], 2, 0),
-      messages: positiveInt('messages', values.messages, 50, 0),
+      users: wholeNumber('users', values.users, 5000),
+      rounds: wholeNumber('rounds', values.rounds, 5),
+      droppedCacheRounds: wholeNumber('dropped-cache-rounds', values['dropped-cache-rounds'], 2, 0),
+      messages: wholeNumber('messages', values.messages, 50, 0),
       dir: values.dir,
       keep: values.keep,
     };
