@@ -3,7 +3,8 @@
 // same user and the one capability, and is a unit systemd accepts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { backupServerPaths } from '../../src/config/backup-server.js';
@@ -104,5 +105,24 @@ describe('compaction: its own unit, as the backups\' owner, writing where ctl_ba
     const result = spawnSync(SYSTEMD_ANALYZE, ['verify', COMPACT_UNIT_FILE, COMPACT_TIMER_FILE], { encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stderr.trim(), '', 'no warning either');
+  });
+});
+
+describe("the scheduler's system user, from config/xbackup-scheduler.sysusers.conf", () => {
+  const SYSUSERS = '/usr/bin/systemd-sysusers';
+  test('systemd-sysusers makes the user and group the unit and the setpriv line name: no home, no login, no other group', { skip: existsSync(SYSUSERS) ? false : `${SYSUSERS} is absent (Debian package systemd)` }, () => {
+    const root = mkdtempSync(join(tmpdir(), 'xbs-sysusers-'));
+    try {
+      mkdirSync(join(root, 'etc'));
+      const result = spawnSync(SYSUSERS, [`--root=${root}`, join(repoRoot, 'config/xbackup-scheduler.sysusers.conf')], { encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+      const passwd = readFileSync(join(root, 'etc/passwd'), 'utf8').trim().split(':');
+      const group = readFileSync(join(root, 'etc/group'), 'utf8').trim().split(':');
+      assert.deepEqual([passwd[0], passwd[5], passwd[6]], ['xbackup', '/nonexistent', '/usr/sbin/nologin']);
+      assert.ok(Number(passwd[2]) < 1000, `a system uid, got ${passwd[2]}`);
+      assert.deepEqual([group[0], group[2], group[3]], ['xbackup', passwd[3], ''], 'its own group, with no members');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
