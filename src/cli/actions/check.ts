@@ -87,7 +87,7 @@ function checkReadAccess(config: Config, paths: BackupServerPaths, say: (l: Chec
     say({
       verdict: 'WARN',
       what: 'bootstrap.compactAfter',
-      detail: `${config.file}: ctl_backups compact works only as root or cyrus, which this process is not; set compactAfter: false and run \`ctl_backups compact\` from cyrus's crontab`,
+      detail: `${config.file}: ctl_backups compact works only as root or cyrus, which this process is not; set compactAfter: false and let xbackup-scheduler-compact.timer (config/) run \`ctl_backups compact -A\` as cyrus`,
     });
   }
 }
