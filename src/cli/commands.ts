@@ -26,6 +26,9 @@ export interface ReportOptions extends GlobalOptions {
   warnMessages?: number;
   critMessages?: number;
   discovery: boolean;
+  timeout?: number;
+  /** Whether --format was given (not its default): it and --json must then agree. */
+  formatGiven: boolean;
 }
 
 export interface BackupOptions extends GlobalOptions {
@@ -68,6 +71,12 @@ const wholeNumber = arg((text) => {
   return n;
 });
 
+const positiveDuration = arg((text) => {
+  const ms = parseDuration(text);
+  if (ms < 1000) throw new Error(`${text} is too short: at least 1s`);
+  return ms;
+});
+
 function statesArg(text: string, previous: UserState[] = []): UserState[] {
   const states = text.split(',').map((s) => s.trim());
   const bad = states.filter((s) => !isUserState(s));
@@ -99,9 +108,11 @@ export function defineCommands(program: Command, io: CliIo, setExit: SetExit): v
     .option('--warn-messages <n>', 'nagios: WARNING when at least n messages are not yet in the backups (default: never)', wholeNumber)
     .option('--crit-messages <n>', 'nagios: CRITICAL when at least n messages are not yet in the backups (default: never)', wholeNumber)
     .option('--no-discovery', 'do not ask the IMAP servers for their users (the backup server\'s files alone)')
+    .option('--timeout <duration>', 'give up after this long, saying what it was waiting for (default: 50s with --format nagios, none otherwise)', positiveDuration)
     .action(async (_opts: unknown, command: Command) => {
       const { runReport } = await import('./actions/report.js');
-      await runReport(command.optsWithGlobals<ReportOptions>(), io, setExit);
+      const formatGiven = command.getOptionValueSource('format') === 'cli';
+      await runReport({ ...command.optsWithGlobals<ReportOptions>(), formatGiven }, io, setExit);
     });
 
   program

@@ -14,9 +14,22 @@ if (sqliteProblem !== undefined) {
 }
 const { runCli } = await import('./program.js');
 
+// A reader that goes away (`report --json | head -c 300`, `history | head -1`) ends the output, not the
+// command: what is left to write is dropped, quietly, and the command ends with its own exit code (0 when
+// all went well), where an unhandled EPIPE would crash it with a stack trace. Node ignores SIGPIPE, so it
+// cannot die of it as git or coreutils do (status 141); and a command doing work (backup, bootstrap) is
+// better left to finish it than cut off by whoever reads its output.
+const open = { stdout: true, stderr: true };
+for (const name of ['stdout', 'stderr'] as const) {
+  process[name].on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    open[name] = false;
+  });
+}
+
 const code = await runCli(process.argv.slice(2), {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
+  stdout: (text) => void (open.stdout && process.stdout.write(text)),
+  stderr: (text) => void (open.stderr && process.stderr.write(text)),
   env: process.env,
 });
 process.exitCode = code;

@@ -34,14 +34,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     await program.parseAsync(argv, { from: 'user' });
     return exit;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usageOrConfig;
+    if (err instanceof CommanderError && err.exitCode === 0) return ExitCode.ok;
+    // Commander has said what was wrong already, through io.stderr.
+    if (!(err instanceof CommanderError)) io.stderr(`${err instanceof ToolError ? err.heading : 'error: '}${err instanceof Error ? err.message : String(err)}\n`);
+    const { asksForNagiosCheck, nagiosError } = await import('./output/report-nagios.js');
+    if (asksForNagiosCheck(argv)) {
+      const { text, exitCode } = nagiosError(err);
+      io.stdout(text);
+      return exitCode;
     }
-    if (err instanceof ToolError) {
-      io.stderr(`${err.heading}${err.message}\n`);
-      return err.exitCode;
-    }
-    io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    return ExitCode.someWorkFailed;
+    if (err instanceof CommanderError) return ExitCode.usageOrConfig;
+    return err instanceof ToolError ? err.exitCode : ExitCode.someWorkFailed;
   }
 }

@@ -10,8 +10,13 @@ import { assessFleet } from '../../staleness/assess-fleet.js';
 import { buildReport } from '../../staleness/report.js';
 import { resolveBackupServer } from '../backup-server-view.js';
 import { ExitCode } from '../../errors/exit-codes.js';
+import { ToolError } from '../../errors/tool-error.js';
+import { compileUseridPattern, matchesAny } from '../../cyrus-names/userid-pattern.js';
+import type { FleetDiscovery } from '../../imap/fleet-discovery.js';
+import { BootstrapGroups } from '../../scheduler/state/bootstrap-groups.js';
+import { formatAge } from '../../units/duration.js';
 import type { GlobalOptions } from '../global-options.js';
-import { REPORT_FORMATS, type ReportFormat, type WrittenReport } from '../output/report-formats.js';
+import { chosenFormat, refuseThresholds, REPORT_FORMATS, type MonitoringCheck, type WrittenReport } from '../output/report-formats.js';
 import type { CliIo } from '../program.js';
 import type { ReportOptions } from '../commands.js';
 
@@ -28,48 +33,115 @@ async function scanBackupServer(paths: BackupServerPaths, stateDb: StateDb | nul
   }
 }
 
-/** Asking the IMAP servers loads imapflow and pino: only a report that does so pays for them. */
-async function discover(servers: ServerConfig[], compare: boolean, opts: GlobalOptions) {
+/**
+ * Asking the IMAP servers loads imapflow and pino: only a report that does so pays for them. Each server is
+ * asked on its own, side by side, so that `waiting` names those that have not answered yet.
+ */
+async function discover(servers: ServerConfig[], compare: boolean, opts: GlobalOptions, bound: Bound): Promise<FleetDiscovery> {
   const [{ discoverFleet }, { commandLogger }] = await Promise.all([import('../../imap/discover-fleet.js'), import('../logger.js')]);
-  return discoverFleet(servers, commandLogger(opts), Date.now, { compare });
+  const logger = commandLogger(opts);
+  const pending = new Set(servers.map((s) => s.name));
+  bound.waitingFor(() => `${[...pending].join(', ')} to say who ${pending.size === 1 ? 'its' : 'their'} users are`);
+  const each = await Promise.all(
+    servers.map(async (server) => {
+      const found = await discoverFleet([server], logger, Date.now, { compare, signal: bound.signal });
+      pending.delete(server.name);
+      return found;
+    }),
+  );
+  return { startedAt: Math.min(...each.map((d) => d.startedAt)), finishedAt: Math.max(...each.map((d) => d.finishedAt)), servers: each.flatMap((d) => d.servers) };
+}
+
+/** The report took longer than --timeout (or a check's default): it says what it was still waiting for. */
+class ReportTimeoutError extends ToolError {
+  override readonly name = 'ReportTimeoutError';
+  readonly exitCode = ExitCode.someWorkFailed;
+}
+
+/** A bound on the whole report: what it is waiting for now, and a signal that drops the IMAP connections when it passes. */
+interface Bound {
+  signal: AbortSignal | undefined;
+  waitingFor(what: () => string): void;
+}
+
+/**
+ * Runs the report within `timeout` ms (unbounded when undefined). When it passes, the IMAP connections are
+ * dropped and the report ends with what it was waiting for; a read of the backup server's files still under
+ * way is left to finish in the background.
+ */
+async function bounded(timeout: number | undefined, work: (bound: Bound) => Promise<void>): Promise<void> {
+  if (timeout === undefined) return work({ signal: undefined, waitingFor: () => undefined });
+  const abort = new AbortController();
+  let waiting = () => 'the report to start';
+  const running = work({ signal: abort.signal, waitingFor: (what) => (waiting = what) });
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const what = waiting();
+      abort.abort();
+      reject(new ReportTimeoutError(`no answer within ${formatAge(timeout)} (--timeout): still waiting for ${what}`));
+    }, timeout);
+  });
+  // Once the bound has passed, how the abandoned work ends is of no interest.
+  running.catch(() => undefined);
+  try {
+    await Promise.race([running, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** `report`: the backup server's files, joined with discovery and the scheduler's history, in the chosen format. */
 export async function runReport(opts: ReportOptions, io: CliIo, setExit: (code: number) => void): Promise<void> {
-  const config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: opts.discovery ? 'lenient' : false });
-  // What the scheduler remembers (its scan cache; lastVerified, failures, last attempt), read-only; null before its first run.
-  const stateDb = openStateDbReadOnly(config.state);
-  try {
-    await report(config, stateDb, opts, io, setExit);
-  } finally {
-    stateDb?.close();
-  }
+  const format = chosenFormat(opts.json, opts.format, opts.formatGiven);
+  refuseThresholds(format, opts);
+  const check = await REPORT_FORMATS[format].check?.();
+  await bounded(opts.timeout ?? check?.defaultTimeout, async (bound) => {
+    const config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: opts.discovery ? 'lenient' : false });
+    const maxAge = opts.maxAge ?? config.policy.maxAge;
+    const thresholds = check?.thresholds(opts, maxAge);
+    // What the scheduler remembers (its scan cache; lastVerified, failures, last attempt), read-only; null before its first run.
+    const stateDb = openStateDbReadOnly(config.state);
+    try {
+      await report(config, stateDb, { ...opts, format, maxAge, thresholds }, io, setExit, bound);
+    } finally {
+      stateDb?.close();
+    }
+  });
 }
 
-async function report(config: Config, stateDb: StateDb | null, opts: ReportOptions, io: CliIo, setExit: (code: number) => void): Promise<void> {
-  const format: ReportFormat = opts.json ? 'json' : opts.format;
-  const maxAge = opts.maxAge ?? config.policy.maxAge;
+interface Settled extends ReportOptions {
+  maxAge: number;
+  /** A monitoring check's thresholds; undefined for the other formats. */
+  thresholds: ReturnType<MonitoringCheck['thresholds']> | undefined;
+}
+
+async function report(config: Config, stateDb: StateDb | null, opts: Settled, io: CliIo, setExit: (code: number) => void, bound: Bound): Promise<void> {
+  const { format, maxAge, thresholds } = opts;
   const paths = resolveBackupServer(config);
   const now = Date.now();
   const { cannotRead, write } = REPORT_FORMATS[format];
   const print = (written: WrittenReport) => {
+    // Past the bound the report has ended, saying so; work that was under way then is not printed.
+    if (bound.signal?.aborted) return;
     for (const chunk of written.chunks) io.stdout(chunk);
     if (written.exitCode !== undefined) setExit(written.exitCode);
   };
   let view;
   try {
+    bound.waitingFor(() => `the backup server's files (${paths.backupsDb} and the indexes it lists)`);
     view = await scanBackupServer(paths, stateDb);
   } catch (err) {
     if (!(err instanceof CyrusDbError)) throw err;
     if (cannotRead) {
       print(await cannotRead(err.message));
-    } else {
+    } else if (!bound.signal?.aborted) {
       io.stderr(`cannot read backups.db: ${err.message}\n`);
       setExit(ExitCode.someWorkFailed);
     }
     return;
   }
-  const discovery = opts.discovery && config.servers.length > 0 ? await discover(config.servers, config.policy.compareLive, opts) : null;
+  const discovery = opts.discovery && config.servers.length > 0 ? await discover(config.servers, config.policy.compareLive, opts, bound) : null;
   const { classification, notes } = assessFleet({
     backupd: view,
     discovery,
@@ -82,19 +154,26 @@ async function report(config: Config, stateDb: StateDb | null, opts: ReportOptio
     print(await cannotRead(notes[0]!));
     return;
   }
-  const report = buildReport(classification, { now, maxAge, notes }, {
+  // A check covers only the users --user matches; a listing lists them and counts everyone.
+  const patterns = opts.user?.map(compileUseridPattern);
+  const covered = thresholds && patterns ? { ...classification, users: classification.users.filter((u) => matchesAny(u.userid, patterns)) } : classification;
+  const report = buildReport(covered, { now, maxAge, notes }, {
     ...(opts.state && { states: opts.state }),
     ...(opts.user && { userPatterns: opts.user }),
     sort: opts.sort,
     ...(opts.limit !== undefined && { limit: opts.limit }),
   });
+  const firstBackupsDueSince = () => {
+    const triedAt = stateDb ? new BootstrapGroups(stateDb).firstTriedBy() : new Map<string, number>();
+    return covered.users.flatMap((u) => (u.state === 'missing' && triedAt.has(u.userid) ? [triedAt.get(u.userid)!] : []));
+  };
   print(
     await write(report, {
-      warnAge: opts.warnAge ?? maxAge,
-      critAge: opts.critAge ?? 2 * maxAge,
-      warnMessages: opts.warnMessages,
-      critMessages: opts.critMessages,
+      // Only a check reads these; the other formats are given the ages it would default to.
+      ...(thresholds ?? { warnAge: maxAge, critAge: 2 * maxAge }),
       unaskedServers: discovery?.servers.filter((s) => !s.ok).map((s) => s.name) ?? [],
+      scope: thresholds && opts.user ? { patterns: opts.user, fleetUsers: classification.users.length } : undefined,
+      firstBackupsDueSince: thresholds ? firstBackupsDueSince() : [],
     }),
   );
 }

@@ -18,4 +18,15 @@ export class BootstrapGroups {
     const row = this.db.prepare('SELECT coalesce(ended_at, started_at) AS at FROM bootstrap_group ORDER BY id DESC LIMIT 1').get() as { at: number } | undefined;
     return row?.at ?? null;
   }
+
+  /**
+   * For each user a first-backup group has tried: when the first such group ended (a group left open by a
+   * crash, or still running, counts as ended when it started). That group should have taken the user.
+   */
+  firstTriedBy(): Map<string, number> {
+    const rows = this.db
+      .prepare('SELECT a.userid, min(coalesce(g.ended_at, g.started_at)) AS at FROM attempt a JOIN bootstrap_group g ON g.id = a.grp GROUP BY a.userid')
+      .all() as Array<{ userid: string; at: number }>;
+    return new Map(rows.map((r) => [r.userid, r.at]));
+  }
 }
