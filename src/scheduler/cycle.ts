@@ -82,6 +82,8 @@ export interface CycleOutcome {
   group: number | null;
   /** When the pause after the last first-backup group ends (ms), if one ran. */
   nextGroupAt: number | null;
+  /** IMAP servers this cycle could not ask for their users (or knew no answer of, while paused). */
+  serversNotAsked: string[];
 }
 
 /** Everything a cycle knows before it decides: the backup server's files, the fleet, our memory. */
@@ -191,7 +193,10 @@ export class CycleRunner {
     });
     const asked = due.length === 0 ? [] : (await discoverFleet(due, logger, now, { signal: options.signal, compare: config.policy.compareLive })).servers;
     if (!options.dryRun && !options.signal?.aborted) {
-      for (const failed of asked.filter((d) => !d.ok)) executor.tripBreaker(due.find((s) => s.name === failed.name)!, failed.error!, false);
+      for (const d of asked) {
+        if (d.ok) this.deps.serverStates.answered(d.name);
+        else executor.tripBreaker(due.find((s) => s.name === d.name)!, d.error!, false, 'discovery');
+      }
     }
     const answered = new Map(asked.map((d) => [d.name, d]));
     const servers = config.servers.map((s): ServerDiscovery => {
@@ -250,7 +255,8 @@ export class CycleRunner {
     });
     const [refreshed, first] = await settleAll([refreshes, this.runGroup(plan, shouldStop)]);
     const nextGroupAt = first.group === null ? looked.nextGroupAt : this.deps.now() + this.deps.config.bootstrap.pause;
-    return { startedAt, endedAt: this.deps.now(), plan, classification, results: [...refreshed, ...first.results], group: first.group, nextGroupAt };
+    const serversNotAsked = looked.discovery?.servers.filter((s) => !s.ok).map((s) => s.name) ?? [];
+    return { startedAt, endedAt: this.deps.now(), plan, classification, results: [...refreshed, ...first.results], group: first.group, nextGroupAt, serversNotAsked };
   }
 
   /** The first-backup group: one XBACKUP per user, the group counted as one unit from start to end. */

@@ -33,7 +33,8 @@ export function parsePrometheusText(text: string): ParsedMetrics {
     const family = [...types.keys()].find((f) => name === f || (types.get(f) === 'histogram' && /^_(bucket|sum|count)$/.test(name!.slice(f.length)) && name!.startsWith(f)));
     if (!family || !helped.has(family)) throw new Error(`line ${i + 1}: ${name} has no HELP and TYPE`);
     const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : Number(valueText);
-    if (Number.isNaN(value) && valueText !== 'NaN') throw new Error(`line ${i + 1}: value ${valueText} is not a number`);
+    // prom-client writes `Nan` (its event-loop lag before a sample); Prometheus reads NaN in any case, as Go's ParseFloat does.
+    if (Number.isNaN(value) && !/^nan$/i.test(valueText!)) throw new Error(`line ${i + 1}: value ${valueText} is not a number`);
     samples.push({ name: name!, labels: parseLabels(labelText ?? '', i + 1), value });
   }
   return { types, samples };

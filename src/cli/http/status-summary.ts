@@ -34,13 +34,13 @@ export function statusSummary(view: RunView, health: Health, now: number): objec
         error: c.error,
       })),
     },
-    servers: serverBreakers(view, now).map((s) => ({ ...s, pausedUntil: isoOrNull(s.pausedUntil) })),
-    fleet: status.fleet && fleetPart(view, status.fleet),
+    servers: serverBreakers(view).map((s) => ({ ...s, pausedUntil: isoOrNull(s.pausedUntil) })),
+    fleet: status.fleet && fleetPart(view, status.fleet, now),
   };
 }
 
-function fleetPart(view: RunView, fleet: FleetSnapshot): object {
-  const report = fleetReport(fleet);
+function fleetPart(view: RunView, fleet: FleetSnapshot, now: number): object {
+  const report = fleetReport(fleet, now);
   // Orphans are never backed up by us, so their age says nothing about our work (as in report.ages).
   const ours = report.users.filter((u) => u.state !== 'orphan');
   const problems = report.users.filter((u) => PROBLEM_STATES.has(u.state));
