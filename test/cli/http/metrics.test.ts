@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { SchedulerMetrics } from '../../../src/cli/http/metrics.js';
 import type { BackupResult } from '../../../src/scheduler/backup-result.js';
 import { fakeRunView, H, loopStatus, NOW, sampleFleet, twoServerConfig, user } from '../../support/fake-run-view.js';
-import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.js';
+import { parsePrometheusText, sampleValue, withoutNodeGaugesNamedTotal } from '../../support/prometheus-text.js';
 
 function result(userid: string, server: string, outcome: BackupResult['outcome'], seconds: number, group: number | null = null): BackupResult {
   return { userid, server, outcome, startedAt: NOW, seconds, error: null, inDoubt: false, connectionDropped: false, locked: false, group, verifiedBackupAt: null, chunks: null, pattern: null };
@@ -16,14 +16,6 @@ async function scrape(metrics: SchedulerMetrics, view = fakeRunView()): Promise<
 }
 
 const PROMTOOL = '/usr/bin/promtool';
-
-/**
- * prom-client's default process metrics name three gauges `nodejs_active_*_total`, which promtool's lint
- * flags (a `_total` that is no counter); those names are prom-client's, kept as every Node exporter has them.
- */
-export function withoutNodeGaugesNamedTotal(text: string): string {
-  return text.split('\n').filter((line) => !/^(# (HELP|TYPE) )?nodejs_active_(handles|requests|resources)_total\b/.test(line)).join('\n');
-}
 
 describe('/metrics text', () => {
   test('fleet gauges come from the latest snapshot under the conventional names and units', async () => {
