@@ -2,12 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { USER_STATES } from '../../src/staleness/user-state.js';
 import { writeBedConfig } from '../support/bed-config.js';
+import { freePort } from '../support/free-port.js';
 import { repoRoot } from '../support/paths.js';
 import { parsePrometheusText, sampleValue, withoutNodeGaugesNamedTotal } from '../support/prometheus-text.js';
 import { runCliProcess, startCliProcess, type RunningCli } from '../support/run-cli.js';
@@ -26,16 +26,6 @@ interface StatusJson {
   maxAgeSeconds: number;
   counts: Record<string, number>;
   users: Array<{ userid: string; state: string; ageSeconds: number | null; error: string | null }>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-    probe.on('error', reject);
-  });
 }
 
 async function backup(config: string, ...userids: string[]): Promise<void> {
