@@ -17,8 +17,10 @@ export interface CycleFacts {
   error: string | null;
   /** Every attempt the cycle made. */
   attempts: ReadonlyArray<{ outcome: BackupOutcome; locked: boolean }>;
-  /** Due users the cycle sent nothing for, and why. */
-  held: ReadonlyArray<{ reason: HoldReason }>;
+  /** Due users the cycle sent nothing for, why, and their IMAP server (null: none known). */
+  held: ReadonlyArray<{ reason: HoldReason; server: string | null }>;
+  /** IMAP servers whose circuit breaker is open at the end of the cycle (no probe has succeeded since it opened). */
+  pausedServers: readonly string[];
   /** IMAP servers that could not be asked for their users (their new users stay unseen). */
   serversNotAsked: readonly string[];
 }
@@ -30,6 +32,9 @@ export interface CycleFacts {
  */
 const HELD_BY_A_FAULT: ReadonlySet<HoldReason> = new Set(['server-paused', 'server-unknown']);
 
+/** A user waiting out its backoff or doubt on a server that is paused waits because of the server: undone too. */
+const HELD_BY_THE_SERVER: ReadonlySet<HoldReason> = new Set(['backoff', 'in-doubt']);
+
 /**
  * The result and, unless it is a success, why, in a few words (no userid or error text: /healthz shows
  * them). An attempt answered `Mailbox is locked` is not a failure: another backup of that user was running.
@@ -39,7 +44,8 @@ export function cycleResult(facts: CycleFacts): { result: CycleResult; why: stri
   const why: string[] = [];
   const failed = facts.attempts.filter((a) => a.outcome !== 'ok' && !a.locked).length;
   if (failed > 0) why.push(`${failed} of ${facts.attempts.length} ${facts.attempts.length === 1 ? 'attempt' : 'attempts'} failed`);
-  const undone = facts.held.filter((h) => HELD_BY_A_FAULT.has(h.reason)).length;
+  const paused = new Set(facts.pausedServers);
+  const undone = facts.held.filter((h) => HELD_BY_A_FAULT.has(h.reason) || (HELD_BY_THE_SERVER.has(h.reason) && h.server !== null && paused.has(h.server))).length;
   if (undone > 0) why.push(`${undone} due ${undone === 1 ? 'user' : 'users'} left undone: ${undone === 1 ? 'its' : 'their'} IMAP server paused or not reachable`);
   if (facts.serversNotAsked.length > 0) why.push(`could not ask ${facts.serversNotAsked.join(', ')} for ${facts.serversNotAsked.length === 1 ? 'its' : 'their'} users`);
   return { result: why.length === 0 ? 'success' : 'failure', why };

@@ -18,6 +18,7 @@ import { chooseFirstBackupGroup, type FirstBackupCandidate } from './plan/bootst
 import type { CyclePlan, FirstBackupGroup, PlanServer, PlannedCommand } from './plan/plan-types.js';
 import type { BootstrapGroups } from './state/bootstrap-groups.js';
 import type { ServerStates } from './state/server-state.js';
+import { breakerOpen } from './plan/settle-attempt.js';
 import type { UserMemory } from './state/user-memory.js';
 import { settleAll } from './settle-all.js';
 import { stagingFreeBytes } from './staging-space.js';
@@ -84,6 +85,8 @@ export interface CycleOutcome {
   nextGroupAt: number | null;
   /** IMAP servers this cycle could not ask for their users (or knew no answer of, while paused). */
   serversNotAsked: string[];
+  /** IMAP servers whose circuit breaker is open at the end of the cycle. */
+  pausedServers: string[];
 }
 
 /** Everything a cycle knows before it decides: the backup server's files, the fleet, our memory. */
@@ -256,7 +259,8 @@ export class CycleRunner {
     const [refreshed, first] = await settleAll([refreshes, this.runGroup(plan, shouldStop)]);
     const nextGroupAt = first.group === null ? looked.nextGroupAt : this.deps.now() + this.deps.config.bootstrap.pause;
     const serversNotAsked = looked.discovery?.servers.filter((s) => !s.ok).map((s) => s.name) ?? [];
-    return { startedAt, endedAt: this.deps.now(), plan, classification, results: [...refreshed, ...first.results], group: first.group, nextGroupAt, serversNotAsked };
+    const pausedServers = [...this.deps.serverStates.all()].filter(([, h]) => breakerOpen(h)).map(([name]) => name);
+    return { startedAt, endedAt: this.deps.now(), plan, classification, results: [...refreshed, ...first.results], group: first.group, nextGroupAt, serversNotAsked, pausedServers };
   }
 
   /** The first-backup group: one XBACKUP per user, the group counted as one unit from start to end. */

@@ -114,7 +114,9 @@ export class SchedulerLoop {
         },
       });
       const { results, plan } = outcome;
-      const { result, why: reasons } = cycleResult({ error: null, attempts: results, held: plan.held, serversNotAsked: outcome.serversNotAsked });
+      const serverOf = new Map(outcome.classification.users.map((u) => [u.userid, u.server]));
+      const held = plan.held.map((h) => ({ reason: h.reason, server: serverOf.get(h.userid) ?? null }));
+      const { result, why: reasons } = cycleResult({ error: null, attempts: results, held, serversNotAsked: outcome.serversNotAsked, pausedServers: outcome.pausedServers });
       const failed = results.filter((r) => r.outcome !== 'ok').length;
       this.record({ why, startedAt, endedAt: outcome.endedAt, attempted: results.length, failed, result, because: reasons, error: null });
       this.status.nextGroupAt = outcome.nextGroupAt;
@@ -125,7 +127,7 @@ export class SchedulerLoop {
       return outcome;
     } catch (err) {
       const error = (err as Error).message;
-      const { result, why: reasons } = cycleResult({ error, attempts: [], held: [], serversNotAsked: [] });
+      const { result, why: reasons } = cycleResult({ error, attempts: [], held: [], serversNotAsked: [], pausedServers: [] });
       // A state database that refused a write may refuse this one too: the halt below says so.
       try {
         this.record({ why, startedAt, endedAt: this.now(), attempted: 0, failed: 0, result, because: reasons, error });

@@ -39,7 +39,7 @@ function partsWith(cycle: (options: CycleOptions) => Promise<CycleOutcome>, cycl
 
 function outcome(results: Array<Pick<BackupResult, 'outcome'>>, endedAt: number, extra: Partial<CycleOutcome> = {}): CycleOutcome {
   const attempts = results.map((r) => ({ locked: false, ...r })) as BackupResult[];
-  return { startedAt: NOW, endedAt, plan: { refreshes: [], firstGroup: null, planned: [], held: [] }, classification: { coverage: 'complete', users: [] }, results: attempts, group: null, nextGroupAt: null, serversNotAsked: [], ...extra };
+  return { startedAt: NOW, endedAt, plan: { refreshes: [], firstGroup: null, planned: [], held: [] }, classification: { coverage: 'complete', users: [] }, results: attempts, group: null, nextGroupAt: null, serversNotAsked: [], pausedServers: [], ...extra };
 }
 
 describe('scheduler loop status', () => {
