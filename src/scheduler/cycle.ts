@@ -18,6 +18,7 @@ import { chooseFirstBackupGroup, type FirstBackupCandidate } from './plan/bootst
 import type { CyclePlan, FirstBackupGroup, PlanServer, PlannedCommand } from './plan/plan-types.js';
 import type { BootstrapGroups } from './state/bootstrap-groups.js';
 import type { ServerStates } from './state/server-state.js';
+import { breakerOpen } from './plan/settle-attempt.js';
 import type { UserMemory } from './state/user-memory.js';
 import { settleAll } from './settle-all.js';
 import { stagingFreeBytes } from './staging-space.js';
@@ -82,6 +83,10 @@ export interface CycleOutcome {
   group: number | null;
   /** When the pause after the last first-backup group ends (ms), if one ran. */
   nextGroupAt: number | null;
+  /** IMAP servers this cycle could not ask for their users (or knew no answer of, while paused). */
+  serversNotAsked: string[];
+  /** IMAP servers whose circuit breaker is open at the end of the cycle. */
+  pausedServers: string[];
 }
 
 /** Everything a cycle knows before it decides: the backup server's files, the fleet, our memory. */
@@ -191,7 +196,10 @@ export class CycleRunner {
     });
     const asked = due.length === 0 ? [] : (await discoverFleet(due, logger, now, { signal: options.signal, compare: config.policy.compareLive })).servers;
     if (!options.dryRun && !options.signal?.aborted) {
-      for (const failed of asked.filter((d) => !d.ok)) executor.tripBreaker(due.find((s) => s.name === failed.name)!, failed.error!, false);
+      for (const d of asked) {
+        if (d.ok) this.deps.serverStates.answered(d.name);
+        else executor.tripBreaker(due.find((s) => s.name === d.name)!, d.error!, false, 'discovery');
+      }
     }
     const answered = new Map(asked.map((d) => [d.name, d]));
     const servers = config.servers.map((s): ServerDiscovery => {
@@ -250,7 +258,9 @@ export class CycleRunner {
     });
     const [refreshed, first] = await settleAll([refreshes, this.runGroup(plan, shouldStop)]);
     const nextGroupAt = first.group === null ? looked.nextGroupAt : this.deps.now() + this.deps.config.bootstrap.pause;
-    return { startedAt, endedAt: this.deps.now(), plan, classification, results: [...refreshed, ...first.results], group: first.group, nextGroupAt };
+    const serversNotAsked = looked.discovery?.servers.filter((s) => !s.ok).map((s) => s.name) ?? [];
+    const pausedServers = [...this.deps.serverStates.all()].filter(([, h]) => breakerOpen(h)).map(([name]) => name);
+    return { startedAt, endedAt: this.deps.now(), plan, classification, results: [...refreshed, ...first.results], group: first.group, nextGroupAt, serversNotAsked, pausedServers };
   }
 
   /** The first-backup group: one XBACKUP per user, the group counted as one unit from start to end. */

@@ -168,7 +168,7 @@ export class Executor {
     } catch (err) {
       // Could not log in, or ask which users a wildcard would reach: the users not yet sent were not touched.
       const error = err instanceof ImapConnectionError ? err : connectionError(server.name, err);
-      this.tripBreaker(server, error.message, false);
+      this.tripBreaker(server, error.message, false, 'xbackup');
       const done = new Set(results.map((r) => r.userid));
       return { results: [...results, ...failAll(command.userids.filter((u) => !done.has(u)), error.message)], swept };
     }
@@ -276,15 +276,15 @@ export class Executor {
 
   private updateBreaker(server: ServerConfig, run: XbackupRun): void {
     if (run.failure && tripsBreaker(run.failure.kind)) {
-      this.tripBreaker(server, run.failure.message, run.failure.kind === 'connection-dropped');
+      this.tripBreaker(server, run.failure.message, run.failure.kind === 'connection-dropped', 'xbackup');
     } else if (run.items.some((i) => i.ok)) {
       this.deps.serverStates.reset(server.name);
     }
   }
 
   /** Pauses a server whose connection failed: its circuit breaker opens, and it is tried again after a backoff. */
-  tripBreaker(server: ServerConfig, error: string, dropped: boolean): void {
-    const health = this.deps.serverStates.trip(server.name, error, dropped, this.deps.retry, this.now(), this.deps.random);
+  tripBreaker(server: ServerConfig, error: string, dropped: boolean, trippedBy: 'discovery' | 'xbackup'): void {
+    const health = this.deps.serverStates.trip(server.name, error, dropped, trippedBy, this.deps.retry, this.now(), this.deps.random);
     const channelHint =
       health.droppedInARow >= 2
         ? `; the connection dropped ${health.droppedInARow} times in a row during XBACKUP: channel ${server.channel} is probably not configured on ${server.name} (imapd crashes then)`

@@ -9,6 +9,7 @@ import { Executor } from './executor.js';
 import { SessionPool } from './session-pool.js';
 import { AttemptLog } from './state/attempt-log.js';
 import { BootstrapGroups } from './state/bootstrap-groups.js';
+import { CycleLog } from './state/cycle-log.js';
 import { openStateDb, type StateDb } from './state/open-state-db.js';
 import { SqliteScanCache } from './state/scan-cache-store.js';
 import { ServerStates } from './state/server-state.js';
@@ -20,6 +21,8 @@ export interface SchedulerParts {
   memory: UserMemory;
   serverStates: ServerStates;
   groups: BootstrapGroups;
+  /** The cycles' results, for the loop's last success and counts across restarts. */
+  cycles: CycleLog;
   executor: Executor;
   cycle: CycleRunner;
   pool: SessionPool;
@@ -74,6 +77,7 @@ export function openScheduler(config: Config, paths: BackupServerPaths, options:
     memory,
     serverStates,
     groups,
+    cycles: new CycleLog(db),
     executor,
     cycle,
     pool,

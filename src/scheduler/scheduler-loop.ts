@@ -3,6 +3,7 @@ import { schedule, type ScheduledTask } from 'node-cron';
 import { cronPeriod } from '../config/cron-period.js';
 import type { Logger } from 'pino';
 import type { CycleOutcome, FleetSnapshot } from './cycle.js';
+import { cycleResult, type CycleResult } from './cycle-result.js';
 import type { SchedulerParts } from './open-scheduler.js';
 import { StateDbError } from './state/state-db-error.js';
 
@@ -13,7 +14,10 @@ export interface CycleSummary {
   endedAt: number;
   attempted: number;
   failed: number;
-  /** Why the cycle as a whole failed (e.g. backups.db unreadable); null when it ran. */
+  /** What the cycle came to (cycle-result.ts), and why when not a success. */
+  result: CycleResult;
+  because: string[];
+  /** Why the cycle could not run (e.g. backups.db unreadable); null when it ran. */
   error: string | null;
 }
 
@@ -25,8 +29,10 @@ export interface LoopStatus {
   runningSince: number | null;
   /** Newest first, at most RECENT_CYCLES. */
   recentCycles: CycleSummary[];
-  /** The end of the last cycle that did not fail as a whole. */
+  /** The end of the last successful cycle (cycle-result.ts), this run's or an earlier one's (the state database keeps it). */
   lastSuccessAt: number | null;
+  /** Cycles by result, over every run on this state database. */
+  cycleCounts: Record<CycleResult, number>;
   /** The fleet as the latest cycle classified it; null before the first one has looked. */
   fleet: FleetSnapshot | null;
   /** When the pause after the last first-backup group ends, as the latest cycle knew it. */
@@ -67,7 +73,8 @@ export class SchedulerLoop {
     private readonly now: () => number = Date.now,
   ) {
     this.period = cronPeriod(cron);
-    this.status = { startedAt: now(), cycles: 0, runningSince: null, recentCycles: [], lastSuccessAt: null, fleet: null, nextGroupAt: null };
+    const totals = parts.cycles.totals();
+    this.status = { startedAt: now(), cycles: 0, runningSince: null, recentCycles: [], lastSuccessAt: totals.lastAt.success, cycleCounts: totals.counts, fleet: null, nextGroupAt: null };
     // One listener per server being asked for its users, however many servers there are: not a leak.
     setMaxListeners(0, this.stopped.signal);
   }
@@ -106,19 +113,28 @@ export class SchedulerLoop {
           this.status.fleet = fleet;
         },
       });
-      const failed = outcome.results.filter((r) => r.outcome !== 'ok').length;
-      this.record({ why, startedAt, endedAt: outcome.endedAt, attempted: outcome.results.length, failed, error: null });
-      this.status.lastSuccessAt = outcome.endedAt;
+      const { results, plan } = outcome;
+      const serverOf = new Map(outcome.classification.users.map((u) => [u.userid, u.server]));
+      const held = plan.held.map((h) => ({ reason: h.reason, server: serverOf.get(h.userid) ?? null }));
+      const { result, why: reasons } = cycleResult({ error: null, attempts: results, held, serversNotAsked: outcome.serversNotAsked, pausedServers: outcome.pausedServers });
+      const failed = results.filter((r) => r.outcome !== 'ok').length;
+      this.record({ why, startedAt, endedAt: outcome.endedAt, attempted: results.length, failed, result, because: reasons, error: null });
       this.status.nextGroupAt = outcome.nextGroupAt;
-      this.logger.info(
-        { attempted: outcome.results.length, failed, held: outcome.plan.held.length, seconds: (outcome.endedAt - startedAt) / 1000 },
-        'cycle end',
-      );
+      const fields = { result, attempted: results.length, failed, held: plan.held.length, seconds: (outcome.endedAt - startedAt) / 1000 };
+      if (result === 'success') this.logger.info(fields, 'cycle end');
+      else this.logger.warn({ ...fields, why: reasons }, 'cycle end: due work not done');
       this.scheduleFollowUp(outcome);
       return outcome;
     } catch (err) {
-      this.record({ why, startedAt, endedAt: this.now(), attempted: 0, failed: 0, error: (err as Error).message });
-      this.logger.error({ err: (err as Error).message }, 'cycle failed');
+      const error = (err as Error).message;
+      const { result, why: reasons } = cycleResult({ error, attempts: [], held: [], serversNotAsked: [], pausedServers: [] });
+      // A state database that refused a write may refuse this one too: the halt below says so.
+      try {
+        this.record({ why, startedAt, endedAt: this.now(), attempted: 0, failed: 0, result, because: reasons, error });
+      } catch (recordErr) {
+        if (!(recordErr instanceof StateDbError)) throw recordErr;
+      }
+      this.logger.error({ err: error }, 'cycle failed');
       if (err instanceof StateDbError) this.halt(err);
       return null;
     } finally {
@@ -136,8 +152,12 @@ export class SchedulerLoop {
     this.haltWith(err);
   }
 
+  /** Shown at once, then kept in the state database (which may refuse it: the caller decides). */
   private record(cycle: CycleSummary): void {
     this.status.recentCycles = [cycle, ...this.status.recentCycles].slice(0, RECENT_CYCLES);
+    this.status.cycleCounts[cycle.result]++;
+    if (cycle.result === 'success') this.status.lastSuccessAt = cycle.endedAt;
+    this.parts.cycles.record(cycle.result, cycle.endedAt);
   }
 
   /** When the next cycle is due: the next cron tick, or sooner when a bootstrap group waits only for its pause. */

@@ -13,7 +13,10 @@ export interface ReportOptions {
 
 /** The one model every output format (table, JSON, CSV, Prometheus, Nagios) is written from. */
 export interface StalenessReport {
+  /** The moment the ages are as of. */
   generatedAt: number;
+  /** When the users' states were decided (a scan and a discovery): generatedAt, or the last cycle's for `run`. */
+  classifiedAt: number;
   maxAge: number;
   coverage: DiscoveryCoverage;
   /** What a reader must know to trust the numbers: why the view is incomplete, when it is. */
@@ -47,7 +50,7 @@ export interface FleetBehind {
 
 export function buildReport(
   classification: Classification,
-  context: { now: number; maxAge: number; notes?: readonly string[] },
+  context: { now: number; maxAge: number; notes?: readonly string[]; classifiedAt?: number },
   options: ReportOptions = {},
 ): StalenessReport {
   const all = classification.users;
@@ -76,6 +79,7 @@ export function buildReport(
     .sort(comparator(options.sort ?? 'age'));
   return {
     generatedAt: context.now,
+    classifiedAt: context.classifiedAt ?? context.now,
     maxAge: context.maxAge,
     coverage: classification.coverage,
     notes: [...(context.notes ?? []), ...coverageNotes(classification.coverage)],

@@ -137,7 +137,7 @@ test('JSON written in pieces is the whole report, for no user and for thousands'
 
 test('JSON has exactly the documented shape', () => {
   const json = JSON.parse([...reportJsonChunks(report)].join(''));
-  assert.deepEqual(Object.keys(json), ['generatedAt', 'maxAgeSeconds', 'discovery', 'counts', 'behind', 'compared', 'users']);
+  assert.deepEqual(Object.keys(json), ['generatedAt', 'classifiedAt', 'maxAgeSeconds', 'discovery', 'counts', 'behind', 'compared', 'users']);
   assert.deepEqual(json.behind, { users: 1, mailboxes: 2, messages: 5, bytes: null });
   assert.equal(json.compared, 2);
   const anne = json.users.find((u: { userid: string }) => u.userid === 'anne');

@@ -5,6 +5,8 @@ import type { CycleOptions, CycleOutcome, FleetSnapshot } from '../../src/schedu
 import type { SchedulerParts } from '../../src/scheduler/open-scheduler.js';
 import { SchedulerLoop } from '../../src/scheduler/scheduler-loop.js';
 import type { BackupResult } from '../../src/scheduler/backup-result.js';
+import type { CycleResult } from '../../src/scheduler/cycle-result.js';
+import type { CycleLog } from '../../src/scheduler/state/cycle-log.js';
 
 const silent = pino({ level: 'silent' });
 const NOW = Date.parse('2026-11-23T12:00:00Z');
@@ -13,13 +15,31 @@ function fleet(at: number): FleetSnapshot {
   return { at, maxAge: 86_400_000, notes: [], classification: { coverage: 'complete', users: [] } };
 }
 
-/** Parts whose only piece is the cycle: the loop needs nothing else. */
-function partsWith(cycle: (options: CycleOptions) => Promise<CycleOutcome>): SchedulerParts {
-  return { cycle: { run: cycle } } as unknown as SchedulerParts;
+/** The state database's cycle log, in memory: what one run leaves for the next. */
+function memoryCycleLog(): CycleLog {
+  const rows = new Map<CycleResult, { cycles: number; lastAt: number }>();
+  return {
+    record(result: CycleResult, endedAt: number) {
+      const row = rows.get(result);
+      rows.set(result, { cycles: (row?.cycles ?? 0) + 1, lastAt: Math.max(row?.lastAt ?? 0, endedAt) });
+    },
+    totals() {
+      return {
+        counts: { success: rows.get('success')?.cycles ?? 0, failure: rows.get('failure')?.cycles ?? 0, error: rows.get('error')?.cycles ?? 0 },
+        lastAt: { success: rows.get('success')?.lastAt ?? null, failure: rows.get('failure')?.lastAt ?? null, error: rows.get('error')?.lastAt ?? null },
+      };
+    },
+  } as CycleLog;
 }
 
-function outcome(results: Array<Pick<BackupResult, 'outcome'>>, endedAt: number): CycleOutcome {
-  return { startedAt: NOW, endedAt, plan: { refreshes: [], firstGroup: null, planned: [], held: [] }, classification: { coverage: 'complete', users: [] }, results: results as BackupResult[], group: null, nextGroupAt: null };
+/** Parts whose only pieces are the cycle and its log: the loop needs nothing else. */
+function partsWith(cycle: (options: CycleOptions) => Promise<CycleOutcome>, cycles: CycleLog = memoryCycleLog()): SchedulerParts {
+  return { cycle: { run: cycle }, cycles } as unknown as SchedulerParts;
+}
+
+function outcome(results: Array<Pick<BackupResult, 'outcome'>>, endedAt: number, extra: Partial<CycleOutcome> = {}): CycleOutcome {
+  const attempts = results.map((r) => ({ locked: false, ...r })) as BackupResult[];
+  return { startedAt: NOW, endedAt, plan: { refreshes: [], firstGroup: null, planned: [], held: [] }, classification: { coverage: 'complete', users: [] }, results: attempts, group: null, nextGroupAt: null, serversNotAsked: [], pausedServers: [], ...extra };
 }
 
 describe('scheduler loop status', () => {
@@ -31,7 +51,7 @@ describe('scheduler loop status', () => {
         seen.push(loop.status.fleet!.at);
         assert.equal(loop.status.runningSince, NOW, 'running while the cycle runs');
         options.onFleet!(fleet(NOW + 5));
-        return outcome([{ outcome: 'ok' }, { outcome: 'no' }], NOW + 5);
+        return outcome([{ outcome: 'ok' }, { outcome: 'ok' }], NOW + 5);
       }),
       '*/10 * * * *',
       silent,
@@ -42,7 +62,7 @@ describe('scheduler loop status', () => {
     assert.equal(loop.status.fleet!.at, NOW + 5);
     assert.equal(loop.status.runningSince, null);
     assert.equal(loop.status.lastSuccessAt, NOW + 5);
-    assert.deepEqual(loop.status.recentCycles, [{ why: 'start', startedAt: NOW, endedAt: NOW + 5, attempted: 2, failed: 1, error: null }]);
+    assert.deepEqual(loop.status.recentCycles, [{ why: 'start', startedAt: NOW, endedAt: NOW + 5, attempted: 2, failed: 0, result: 'success', because: [], error: null }]);
   });
 
   test('a failed cycle is listed with its error and leaves the last success and the fleet as they were', async () => {
@@ -62,8 +82,42 @@ describe('scheduler loop status', () => {
     await loop.tick('schedule');
     assert.equal(loop.status.lastSuccessAt, NOW);
     assert.equal(loop.status.fleet!.at, NOW);
-    assert.deepEqual(loop.status.recentCycles.map((c) => [c.why, c.error]), [['schedule', 'backups.db: CRC mismatch'], ['start', null]]);
+    assert.deepEqual(loop.status.recentCycles.map((c) => [c.why, c.result, c.error]), [['schedule', 'error', 'backups.db: CRC mismatch'], ['start', 'success', null]]);
     assert.equal(loop.status.cycles, 2);
+    assert.deepEqual(loop.status.cycleCounts, { success: 1, failure: 0, error: 1 });
+  });
+
+  test('a cycle whose attempts all failed, or that left due users of a paused server undone, is a failure: the last success stays where it was', async () => {
+    let clock = NOW;
+    const cycles: Array<() => CycleOutcome> = [
+      () => outcome([{ outcome: 'ok' }], clock),
+      () => outcome(Array.from({ length: 8 }, () => ({ outcome: 'no' as const })), clock),
+      () => outcome([], clock, { plan: { refreshes: [], firstGroup: null, planned: [], held: [{ userid: 'anne', reason: 'server-paused', detail: 'imap1 paused' }] } }),
+    ];
+    const loop = new SchedulerLoop(partsWith(async () => cycles.shift()!()), '*/10 * * * *', silent, () => clock);
+    await loop.tick('start');
+    clock = NOW + 600_000;
+    await loop.tick('schedule');
+    clock = NOW + 1_200_000;
+    await loop.tick('schedule');
+    assert.equal(loop.status.lastSuccessAt, NOW);
+    assert.deepEqual(loop.status.cycleCounts, { success: 1, failure: 2, error: 0 });
+    assert.deepEqual(loop.status.recentCycles.map((c) => [c.result, c.because]), [
+      ['failure', ['1 due user left undone: its IMAP server paused or not reachable']],
+      ['failure', ['8 of 8 attempts failed']],
+      ['success', []],
+    ]);
+  });
+
+  test('a restart into a failing state still knows the last success and the counts: the state database keeps them', async () => {
+    const log = memoryCycleLog();
+    const first = new SchedulerLoop(partsWith(async () => outcome([{ outcome: 'ok' }], NOW), log), '*/10 * * * *', silent, () => NOW);
+    await first.tick('start');
+    const restarted = new SchedulerLoop(partsWith(async () => outcome([{ outcome: 'error' }], NOW + 600_000), log), '*/10 * * * *', silent, () => NOW + 600_000);
+    assert.equal(restarted.status.lastSuccessAt, NOW, 'known before the first cycle of the new run');
+    await restarted.tick('start');
+    assert.equal(restarted.status.lastSuccessAt, NOW);
+    assert.deepEqual(restarted.status.cycleCounts, { success: 1, failure: 1, error: 0 });
   });
 
   test('the schedule\'s interval and next tick come from the cron expression once started', async () => {

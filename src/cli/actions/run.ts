@@ -26,8 +26,9 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
       const outcome = await loop.tick('once');
       await loop.stop(0);
       if (loop.haltedBy) throw loop.haltedBy;
-      const failed = outcome === null || outcome.results.some((r) => r.outcome !== 'ok');
-      setExit(failed ? ExitCode.someWorkFailed : ExitCode.ok);
+      // Exit 1 unless the cycle was a success (cycle-result.ts): a failed attempt, or due users left undone.
+      const done = outcome !== null && loop.status.recentCycles[0]?.result === 'success';
+      setExit(done ? ExitCode.ok : ExitCode.someWorkFailed);
     } finally {
       await setup.parts.close();
       setup.lock?.release();

@@ -12,8 +12,9 @@ export interface Health {
 }
 
 /**
- * /healthz: unhealthy when no cycle has succeeded for more than three schedules (measured from the start
- * until the first one), or when an IMAP server is paused by its circuit breaker.
+ * /healthz: unhealthy when no cycle has succeeded (cycle-result.ts: its due work done) for more than three
+ * schedules (measured from the start until the first one, this run's or one the state database remembers),
+ * or while an IMAP server is paused by its circuit breaker (until a probe succeeds).
  * /healthz answers without the token, so its reasons name servers and times only: an error text can
  * hold a userid or an XBACKUP mailbox pattern. The status page and the log show the errors.
  */
@@ -28,13 +29,16 @@ export function judgeHealth(input: { now: number; status: LoopStatus; scheduleIn
     const detail =
       status.runningSince !== null
         ? `; a cycle has been running for ${formatAge(now - status.runningSince)}`
-        : last?.error
-          ? '; the last cycle failed (the log and the status page say why)'
-          : '';
+        : last?.result === 'error'
+          ? '; the last cycle could not run (the log and the status page say why)'
+          : last?.result === 'failure'
+            ? `; the last cycle left due work undone: ${last.because.join('; ')}`
+            : '';
     reasons.push(`${what}, ${limit}${detail}`);
   }
   for (const s of input.servers.filter((b) => b.paused)) {
-    reasons.push(`${s.name} is paused by its circuit breaker until ${new Date(s.pausedUntil!).toISOString()} (the log and the status page say why)`);
+    const next = s.pausedUntil !== null && s.pausedUntil > now ? `the next probe after ${new Date(s.pausedUntil).toISOString()}` : 'probed again with the next cycle that has work for it';
+    reasons.push(`${s.name} is paused by its circuit breaker until a probe succeeds: ${next} (the log and the status page say why)`);
   }
   return { healthy: reasons.length === 0, reasons };
 }

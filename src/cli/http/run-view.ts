@@ -1,7 +1,9 @@
 import type { Config } from '../../config/load.js';
 import type { FleetSnapshot } from '../../scheduler/cycle.js';
 import type { SchedulerLoop } from '../../scheduler/scheduler-loop.js';
+import { breakerOpen } from '../../scheduler/plan/settle-attempt.js';
 import type { ServerHealth } from '../../scheduler/state/server-state.js';
+import { classificationAt } from '../../staleness/as-of.js';
 import { buildReport, type ReportOptions, type StalenessReport } from '../../staleness/report.js';
 
 /**
@@ -16,23 +18,25 @@ export interface RunView {
 
 export interface ServerBreaker {
   name: string;
-  /** Circuit breaker open: no command goes to this server before pausedUntil. */
+  /** Circuit breaker open: it stays so until a probe succeeds (breakerOpen), whatever pausedUntil says. */
   paused: boolean;
+  /** When the next probe may go (ms); past, it goes with the next cycle that has work for the server. */
   pausedUntil: number | null;
   lastError: string | null;
 }
 
 /** The circuit breaker of every configured server (a server removed by a reload is left out). */
-export function serverBreakers(view: RunView, now: number): ServerBreaker[] {
+export function serverBreakers(view: RunView): ServerBreaker[] {
   const health = view.serverHealth();
   return view.config().servers.map(({ name }) => {
     const h = health.get(name);
-    const pausedUntil = h?.pausedUntil ?? null;
-    return { name, paused: pausedUntil !== null && pausedUntil > now, pausedUntil, lastError: h?.lastError ?? null };
+    const paused = breakerOpen(h);
+    return { name, paused, pausedUntil: paused ? (h?.pausedUntil ?? null) : null, lastError: paused ? (h?.lastError ?? null) : null };
   });
 }
 
-/** The report model of the latest snapshot: ages and generatedAt are as of its classification. */
-export function fleetReport(fleet: FleetSnapshot, options: ReportOptions = {}): StalenessReport {
-  return buildReport(fleet.classification, { now: fleet.at, maxAge: fleet.maxAge, notes: fleet.notes }, options);
+/** The report model of the latest snapshot, its ages as of `now` (as-of.ts), its states as the cycle decided them. */
+export function fleetReport(fleet: FleetSnapshot, now: number, options: ReportOptions = {}): StalenessReport {
+  const classification = classificationAt(fleet.classification, fleet.at, now, fleet.maxAge);
+  return buildReport(classification, { now: Math.max(now, fleet.at), maxAge: fleet.maxAge, notes: fleet.notes, classifiedAt: fleet.at }, options);
 }

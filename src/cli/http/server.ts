@@ -62,7 +62,7 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
   const { view, metrics, logger, token } = options;
   const now = options.now ?? Date.now;
 
-  const health = (at: number) => judgeHealth({ now: at, status: view.loop.status, scheduleInterval: view.loop.scheduleInterval(), servers: serverBreakers(view, at) });
+  const health = (at: number) => judgeHealth({ now: at, status: view.loop.status, scheduleInterval: view.loop.scheduleInterval(), servers: serverBreakers(view) });
   const routes = new Map<string, (url: URL) => Reply | Promise<Reply>>([
     ['/', () => ({ status: 200, type: 'text/html; charset=utf-8', body: STATUS_PAGE_HTML, headers: { 'Content-Security-Policy': STATUS_PAGE_CSP } })],
     ['/metrics', async () => ({ status: 200, type: metrics.contentType, body: await metrics.render(view, now()) })],
@@ -78,7 +78,7 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
       (url) => {
         const { fleet } = view.loop.status;
         if (!fleet) return { ...json(503, { error: 'no cycle has looked at the fleet yet; try again in a moment' }), headers: { 'Retry-After': '10' } };
-        return json(200, reportToJson(fleetReport(fleet, reportOptions(url.searchParams))));
+        return json(200, reportToJson(fleetReport(fleet, now(), reportOptions(url.searchParams))));
       },
     ],
     [

@@ -17,12 +17,13 @@ header .right { margin-left: auto; text-align: right; color: #c9d1d9; font-size:
 .pill { display: inline-block; padding: 2px 10px; border-radius: 999px; font-weight: 600; font-size: 13px; }
 .pill.ok { background: var(--fresh); color: #fff; }
 .pill.bad { background: var(--failing); color: #fff; }
+.pill.warn { background: var(--stale); color: #fff; }
 .pill.wait { background: #57606a; color: #fff; }
 main, .stack { display: grid; gap: 16px; }
 main { max-width: 1280px; margin: 0 auto; padding: 16px 24px 32px; }
 .banner { padding: 10px 14px; border-radius: 6px; border: 1px solid; }
 .banner.bad { background: #ffebe9; border-color: #ff8182; }
-.banner.note { background: #fff8c5; border-color: #d4a72c; }
+.banner.note, .banner.warn { background: #fff8c5; border-color: #d4a72c; }
 .banner ul { margin: 4px 0 0; padding-left: 20px; }
 .tiles { display: grid; grid-template-columns: repeat(7, 1fr); gap: 12px; }
 .tile { background: var(--card); border: 1px solid var(--line); border-top: 4px solid var(--c); border-radius: 6px; padding: 10px 12px; }
@@ -134,14 +135,25 @@ function table(headers, rows, empty) {
 }
 function td(text, cls, title) { return el('td', { text: String(text), class: cls || '', title: title || String(text) }); }
 
+/**
+ * Red when /healthz answers 503; amber while users need an admin (failing, unreadable, in conflict, stale)
+ * though the scheduler itself works; green only when neither.
+ */
+var ATTENTION = ['failing', 'unreadable', 'conflict', 'stale'];
 function drawHealth(s) {
   var pill = $('health');
-  pill.className = 'pill ' + (s.health.healthy ? 'ok' : 'bad');
-  pill.textContent = s.health.healthy ? 'healthy' : 'unhealthy';
+  var f = s.fleet;
+  var attention = f ? ATTENTION.filter(function (state) { return f.counts[state] > 0; }).map(function (state) { return plural(f.counts[state], 'user') + ' ' + state; }) : [];
+  var level = !s.health.healthy ? 'bad' : attention.length > 0 ? 'warn' : 'ok';
+  pill.className = 'pill ' + level;
+  pill.setAttribute('data-level', level);
+  pill.textContent = level === 'bad' ? 'unhealthy' : level === 'warn' ? 'needs attention' : 'healthy';
   var reasons = $('reasons');
-  reasons.hidden = s.health.healthy;
-  reasons.replaceChildren(el('strong', { text: 'Unhealthy (/healthz answers 503):' }),
-    el('ul', {}, s.health.reasons.map(function (r) { return el('li', { text: r }); })));
+  reasons.hidden = level === 'ok';
+  reasons.className = 'banner ' + level;
+  reasons.replaceChildren.apply(reasons, (s.health.healthy ? [] : [el('strong', { text: 'Unhealthy (/healthz answers 503):' }),
+    el('ul', {}, s.health.reasons.map(function (r) { return el('li', { text: r }); }))]).concat(attention.length === 0 ? [] : [
+    el('strong', { text: 'Users that need attention:' }), el('ul', {}, attention.map(function (r) { return el('li', { text: r }); }))]));
 }
 
 function drawTiles(f) {
@@ -179,21 +191,25 @@ function drawHistogram(f) {
     return col;
   });
   var labels = f.ageBuckets.map(function (b, i) { return el('span', { text: b.label, class: i === f.ageBuckets.length - 1 ? 'never' : '' }); });
-  replace('histogram', el('div', {}, [el('div', { class: 'hist' }, cols), el('div', { class: 'labels' }, labels)]));
+  replace('histogram', el('div', {}, [el('div', { class: 'hist' }, cols), el('div', { class: 'labels' }, labels),
+    el('p', { class: 'muted', id: 'buckets-note', text: f.ageBucketsNote })]));
 }
 
 function drawBootstrap(f, s) {
   var b = f.bootstrap;
-  var share = b.users === 0 ? 1 : b.backedUp / b.users;
+  // First-backup progress: full once nobody waits for a first backup.
+  var share = b.users === 0 ? 1 : (b.users - b.missing) / b.users;
   var bar = el('div', { class: 'progress', title: Math.round(share * 100) + '%' }, [el('div')]);
   bar.firstChild.style.width = share * 100 + '%';
-  var next = b.missing === 0 ? 'every user has a first backup'
-    : b.nextGroupAt && Date.parse(b.nextGroupAt) > now() ? 'next group ' + when(b.nextGroupAt)
-    : s.scheduler.runningSince ? 'a group may be running now' : 'next group with the next cycle';
+  var other = b.withoutBackupOtherwise > 0 ? plural(b.withoutBackupOtherwise, 'user') + ' without a backup are not waiting for a first one (failing, unreadable or in conflict: see the problems)' : '';
+  var next = b.missing > 0
+    ? (b.nextGroupAt && Date.parse(b.nextGroupAt) > now() ? 'next group ' + when(b.nextGroupAt)
+      : s.scheduler.runningSince ? 'a group may be running now' : 'next group with the next cycle')
+    : other ? 'no first backup waiting; ' + other : 'every user has a first backup';
   replace('bootstrap', el('div', {}, [
     el('div', {}, [el('span', { class: 'big', text: String(b.missing), 'data-missing': String(b.missing) }), el('span', { text: ' missing users left' })]),
     bar,
-    el('div', { class: 'muted', text: b.backedUp + ' of ' + b.users + ' users have a backup · ' + next }),
+    el('div', { class: 'muted', id: 'bootstrap-words', text: b.backedUp + ' of ' + b.users + ' users have a backup · ' + next }),
   ]));
 }
 
@@ -225,10 +241,12 @@ function drawUsers(f) {
 
 function drawCycles(s) {
   replace('cycles', table([['Started'], ['Why'], ['Took', 'num'], ['Attempted', 'num'], ['Failed', 'num'], ['Result']], s.scheduler.cycles.map(function (c) {
-    return [td(clock(c.startedAt)), td(c.why), td(c.seconds < 10 ? c.seconds.toFixed(1) + 's' : age(c.seconds), 'num'), td(c.attempted, 'num'), td(c.failed, 'num'), td(c.error ? 'failed: ' + c.error : 'completed', c.error ? 'fill err' : 'fill')];
+    var result = c.result === 'error' ? 'error: ' + c.error : c.result === 'failure' ? 'failure: ' + c.because.join('; ') : 'success';
+    return [td(clock(c.startedAt)), td(c.why), td(c.seconds < 10 ? c.seconds.toFixed(1) + 's' : age(c.seconds), 'num'), td(c.attempted, 'num'), td(c.failed, 'num'), td(result, c.result === 'success' ? 'fill' : 'fill err')];
   }), 'no cycle has finished yet'));
   replace('servers', table([['Server'], ['Status'], ['Last error']], s.servers.map(function (v) {
-    return [td(v.name), td(v.paused ? 'paused until ' + clock(v.pausedUntil) : 'ok'), td(v.lastError || '-', 'fill err')];
+    var probe = v.pausedUntil && Date.parse(v.pausedUntil) > now() ? 'next probe ' + clock(v.pausedUntil) : 'probed with the next cycle';
+    return [td(v.name), td(v.paused ? 'paused until a probe succeeds; ' + probe : 'ok'), td(v.lastError || '-', 'fill err')];
   }), 'no IMAP server configured'));
 }
 
@@ -240,8 +258,8 @@ function render(s) {
   document.querySelectorAll('.needs-fleet').forEach(function (e) { e.hidden = !f; });
   $('waiting').hidden = !!f;
   if (f) {
-    document.body.setAttribute('data-generated-at', f.generatedAt);
-    $('asof').textContent = 'users as of ' + when(f.generatedAt);
+    document.body.setAttribute('data-classified-at', f.classifiedAt);
+    $('asof').textContent = 'states as of the cycle at ' + clock(f.classifiedAt) + '; ages as of now';
     var notes = $('notes');
     notes.hidden = f.notes.length === 0;
     notes.replaceChildren(el('ul', {}, f.notes.map(function (n) { return el('li', { text: n }); })));

@@ -31,21 +31,29 @@ export function statusSummary(view: RunView, health: Health, now: number): objec
         seconds: (c.endedAt - c.startedAt) / 1000,
         attempted: c.attempted,
         failed: c.failed,
+        result: c.result,
+        because: c.because,
         error: c.error,
       })),
     },
-    servers: serverBreakers(view, now).map((s) => ({ ...s, pausedUntil: isoOrNull(s.pausedUntil) })),
-    fleet: status.fleet && fleetPart(view, status.fleet),
+    servers: serverBreakers(view).map((s) => ({ ...s, pausedUntil: isoOrNull(s.pausedUntil) })),
+    fleet: status.fleet && fleetPart(view, status.fleet, now),
   };
 }
 
-function fleetPart(view: RunView, fleet: FleetSnapshot): object {
-  const report = fleetReport(fleet);
+function fleetPart(view: RunView, fleet: FleetSnapshot, now: number): object {
+  const report = fleetReport(fleet, now);
   // Orphans are never backed up by us, so their age says nothing about our work (as in report.ages).
   const ours = report.users.filter((u) => u.state !== 'orphan');
   const problems = report.users.filter((u) => PROBLEM_STATES.has(u.state));
+  // A backup dated in the future is a backup (stale, with no age to count).
+  const backedUp = ours.filter((u) => u.age !== null || u.state === 'stale').length;
+  const orphans = report.users.filter((u) => u.state === 'orphan' && u.age !== null).length;
+  const buckets = ageBuckets(report);
+  const inBuckets = buckets.reduce((n, b) => n + b.users, 0);
   return {
     generatedAt: new Date(report.generatedAt).toISOString(),
+    classifiedAt: new Date(report.classifiedAt).toISOString(),
     maxAgeSeconds: Math.floor(report.maxAge / 1000),
     discovery: report.coverage,
     notes: report.notes,
@@ -54,15 +62,28 @@ function fleetPart(view: RunView, fleet: FleetSnapshot): object {
     behind: report.behind,
     compared: report.compared,
     behindSentence: fleetBehindSentence(report),
-    ageBuckets: ageBuckets(report),
+    ageBuckets: buckets,
+    ageBucketsNote: bucketsNote(report.totalUsers, inBuckets, orphans, report.undated),
     stalest: ours.filter((u) => u.age !== null).slice(0, STALEST_SHOWN).map(userToJson),
     problems: problems.slice(0, PROBLEMS_SHOWN).map(userToJson),
     problemsTotal: problems.length,
     bootstrap: {
       missing: report.counts.missing,
-      backedUp: ours.filter((u) => u.age !== null).length,
+      backedUp,
       users: ours.length,
+      // Without a backup but not waiting for a first one: failing, unreadable or in conflict.
+      withoutBackupOtherwise: ours.length - backedUp - report.counts.missing,
       nextGroupAt: isoOrNull(view.loop.status.nextGroupAt),
     },
   };
+}
+
+/** What the histogram leaves out of the header's total, said rather than silently dropped. */
+function bucketsNote(total: number, shown: number, orphans: number, undated: number): string {
+  if (shown === total) return `all ${total} users`;
+  const left = [
+    ...(orphans > 0 ? [`${orphans} ${orphans === 1 ? 'orphan' : 'orphans'} (never backed up by us)`] : []),
+    ...(undated > 0 ? [`${undated} with a backup dated in the future (no age to show)`] : []),
+  ];
+  return `${shown} of ${total} users; left out: ${left.join(', ')}`;
 }

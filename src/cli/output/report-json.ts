@@ -7,6 +7,8 @@ import { isoOrNull } from '../../units/time.js';
 export function reportToJson(report: StalenessReport): object {
   return {
     generatedAt: new Date(report.generatedAt).toISOString(),
+    // For `run`'s /status: its ages are as of generatedAt, its states as the last cycle decided them then.
+    classifiedAt: new Date(report.classifiedAt).toISOString(),
     maxAgeSeconds: Math.floor(report.maxAge / 1000),
     discovery: report.coverage,
     counts: report.counts,

@@ -21,7 +21,7 @@ export function registerReportGauges(registry: Registry): (report: StalenessRepo
     oldest.set(report.oldest?.age === null || report.oldest === null ? 0 : Math.max(0, report.oldest.age / 1000));
     maxAge.set(report.maxAge / 1000);
     discovery.set(report.coverage === 'complete' ? 1 : 0);
-    generated.set(report.generatedAt / 1000);
+    generated.set(report.classifiedAt / 1000);
     notInBackup.set(report.behind.messages);
     usersBehind.set(report.behind.users);
     compared.set(report.compared);

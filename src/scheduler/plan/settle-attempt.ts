@@ -44,10 +44,21 @@ export interface UserMemoryAfter extends UserMemoryBefore {
 }
 
 export interface ServerHealth {
+  /** No command before this time (ms): the backoff before the next probe. Past it, the breaker may still be open. */
   pausedUntil: number | null;
   consecutiveFailures: number;
   droppedInARow: number;
   lastError: string | null;
+  /** What opened the breaker: a failed discovery, which an answer to the next one closes, or an XBACKUP, which only an XBACKUP that succeeds closes. */
+  trippedBy: 'discovery' | 'xbackup' | null;
+}
+
+/**
+ * Paused: the breaker opened and no probe has succeeded since. Its backoff ending (pausedUntil) only lets
+ * the next probe go; a probe that fails opens it again, so the server never reads as back in between.
+ */
+export function breakerOpen(health: ServerHealth | undefined): boolean {
+  return health !== undefined && health.consecutiveFailures > 0;
 }
 
 /** How far a delay may stray from its nominal value, either way: spreads retries of users that failed together. */
@@ -134,6 +145,7 @@ export function nextServerHealth(
   before: ServerHealth | undefined,
   error: string,
   dropped: boolean,
+  trippedBy: 'discovery' | 'xbackup',
   policy: Pick<RetryPolicy, 'baseDelay' | 'maxDelay'>,
   now: number,
   random: () => number,
@@ -144,8 +156,9 @@ export function nextServerHealth(
     consecutiveFailures: failures,
     droppedInARow: dropped ? (before?.droppedInARow ?? 0) + 1 : 0,
     lastError: error,
+    trippedBy,
   };
 }
 
 /** A command reached the server and backupd: the breaker closes. */
-export const HEALTHY: ServerHealth = { pausedUntil: null, consecutiveFailures: 0, droppedInARow: 0, lastError: null };
+export const HEALTHY: ServerHealth = { pausedUntil: null, consecutiveFailures: 0, droppedInARow: 0, lastError: null, trippedBy: null };

@@ -131,4 +131,13 @@ export const MIGRATIONS: readonly string[] = [
    UPDATE user_memory SET last_attempt_id = (SELECT k.last_attempt_id FROM temp.last_attempt_kept k WHERE k.userid = user_memory.userid);
    DROP TABLE temp.last_attempt_kept;
    ALTER TABLE user_memory ADD COLUMN last_in_sync INTEGER`,
+  // What alerts depend on across restarts: the cycles by result and when the last of each ended (the last
+  // success above all, which a restart into a failing state must not forget); and what paused each IMAP
+  // server, so that an answer to discovery closes a breaker that a failed discovery opened, and only that.
+  `CREATE TABLE cycle_result (
+     result  TEXT PRIMARY KEY CHECK (result IN ('success', 'failure', 'error')),
+     cycles  INTEGER NOT NULL,
+     last_at INTEGER NOT NULL
+   ) STRICT;
+   ALTER TABLE server_state ADD COLUMN tripped_by TEXT CHECK (tripped_by IN ('discovery', 'xbackup'))`,
 ];

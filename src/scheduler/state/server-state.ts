@@ -18,15 +18,28 @@ export class ServerStates {
       consecutive_failures: number;
       dropped_in_a_row: number;
       last_error: string | null;
+      tripped_by: ServerHealth['trippedBy'];
     }>;
     return new Map(
-      rows.map((r) => [r.server, { pausedUntil: r.paused_until, consecutiveFailures: r.consecutive_failures, droppedInARow: r.dropped_in_a_row, lastError: r.last_error }]),
+      rows.map((r) => [
+        r.server,
+        // A breaker opened before its cause was kept counts as an XBACKUP's: only a success closes it.
+        { pausedUntil: r.paused_until, consecutiveFailures: r.consecutive_failures, droppedInARow: r.dropped_in_a_row, lastError: r.last_error, trippedBy: r.consecutive_failures > 0 ? (r.tripped_by ?? 'xbackup') : null },
+      ]),
     );
   }
 
   /** Pauses the server (the rule: plan/settle-attempt.ts); returns the health it now has (when it will be probed again). */
-  trip(server: string, error: string, dropped: boolean, policy: { baseDelay: number; maxDelay: number }, now: number, random: () => number = Math.random): ServerHealth {
-    const health = nextServerHealth(this.all().get(server), error, dropped, policy, now, random);
+  trip(
+    server: string,
+    error: string,
+    dropped: boolean,
+    trippedBy: 'discovery' | 'xbackup',
+    policy: { baseDelay: number; maxDelay: number },
+    now: number,
+    random: () => number = Math.random,
+  ): ServerHealth {
+    const health = nextServerHealth(this.all().get(server), error, dropped, trippedBy, policy, now, random);
     this.write(server, health);
     return health;
   }
@@ -36,13 +49,18 @@ export class ServerStates {
     this.write(server, HEALTHY);
   }
 
+  /** The server answered discovery: a breaker that a failed discovery opened closes; one an XBACKUP opened stays. */
+  answered(server: string): void {
+    if (this.all().get(server)?.trippedBy === 'discovery') this.write(server, HEALTHY);
+  }
+
   private write(server: string, h: ServerHealth): void {
     stateWrite(this.db, () => this.db
       .prepare(
-        `INSERT INTO server_state (server, paused_until, consecutive_failures, dropped_in_a_row, last_error) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO server_state (server, paused_until, consecutive_failures, dropped_in_a_row, last_error, tripped_by) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (server) DO UPDATE SET paused_until = excluded.paused_until, consecutive_failures = excluded.consecutive_failures,
-           dropped_in_a_row = excluded.dropped_in_a_row, last_error = excluded.last_error`,
+           dropped_in_a_row = excluded.dropped_in_a_row, last_error = excluded.last_error, tripped_by = excluded.tripped_by`,
       )
-      .run(server, h.pausedUntil, h.consecutiveFailures, h.droppedInARow, h.lastError));
+      .run(server, h.pausedUntil, h.consecutiveFailures, h.droppedInARow, h.lastError, h.trippedBy));
   }
 }

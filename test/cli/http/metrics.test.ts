@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { SchedulerMetrics } from '../../../src/cli/http/metrics.js';
 import type { BackupResult } from '../../../src/scheduler/backup-result.js';
 import { fakeRunView, H, loopStatus, NOW, sampleFleet, twoServerConfig, user } from '../../support/fake-run-view.js';
-import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.js';
+import { parsePrometheusText, sampleValue, withoutNodeGaugesNamedTotal } from '../../support/prometheus-text.js';
 
 function result(userid: string, server: string, outcome: BackupResult['outcome'], seconds: number, group: number | null = null): BackupResult {
   return { userid, server, outcome, startedAt: NOW, seconds, error: null, inDoubt: false, connectionDropped: false, locked: false, group, verifiedBackupAt: null, chunks: null, pattern: null };
@@ -79,17 +79,47 @@ describe('/metrics text', () => {
   });
 
   test('a server paused by its circuit breaker shows as 1 until its pause ends', async () => {
-    const health = new Map([['imap2', { pausedUntil: NOW + 60_000, consecutiveFailures: 2, droppedInARow: 0, lastError: 'connection refused' }]]);
+    const health = new Map([['imap2', { pausedUntil: NOW + 60_000, consecutiveFailures: 2, droppedInARow: 0, lastError: 'connection refused', trippedBy: 'xbackup' as const }]]);
     const parsed = parsePrometheusText(await scrape(new SchedulerMetrics(), fakeRunView({ health })));
     assert.equal(sampleValue(parsed, 'xbackup_server_paused', { server: 'imap1' }), 0);
     assert.equal(sampleValue(parsed, 'xbackup_server_paused', { server: 'imap2' }), 1);
   });
 
+  test('a paused server stays 1 past the end of its backoff, until a probe succeeds: no 0 between probes', async () => {
+    const health = new Map([['imap2', { pausedUntil: NOW - 60_000, consecutiveFailures: 3, droppedInARow: 0, lastError: 'NO Retry operation', trippedBy: 'xbackup' as const }]]);
+    const parsed = parsePrometheusText(await scrape(new SchedulerMetrics(), fakeRunView({ health })));
+    assert.equal(sampleValue(parsed, 'xbackup_server_paused', { server: 'imap2' }), 1);
+    const closed = new Map([['imap2', { pausedUntil: null, consecutiveFailures: 0, droppedInARow: 0, lastError: null, trippedBy: null }]]);
+    assert.equal(sampleValue(parsePrometheusText(await scrape(new SchedulerMetrics(), fakeRunView({ health: closed }))), 'xbackup_server_paused', { server: 'imap2' }), 0);
+  });
+
+  test('cycles by result, the build, Node\'s process metrics, and users and backup bytes per server', async () => {
+    const status = loopStatus({ fleet: sampleFleet(), cycleCounts: { success: 4, failure: 9, error: 1 } });
+    const parsed = parsePrometheusText(await scrape(new SchedulerMetrics(), fakeRunView({ status })));
+    assert.equal(parsed.types.get('xbackup_cycles_total'), 'counter');
+    assert.equal(sampleValue(parsed, 'xbackup_cycles_total', { result: 'success' }), 4);
+    assert.equal(sampleValue(parsed, 'xbackup_cycles_total', { result: 'failure' }), 9);
+    assert.equal(sampleValue(parsed, 'xbackup_cycles_total', { result: 'error' }), 1);
+    const build = parsed.samples.filter((x) => x.name === 'xbackup_build_info');
+    assert.equal(build.length, 1);
+    assert.match(build[0]!.labels.version!, /^\d+\.\d+\.\d+/);
+    assert.equal(build[0]!.labels.node, process.version);
+    assert.equal(build[0]!.value, 1);
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_heap_size_used_bytes']) {
+      assert.ok(parsed.samples.some((x) => x.name === name), name);
+    }
+    // imap1: anne, anne.smith, bob, carol (backed up, 2048 bytes each), dave and erin (no backup yet); the orphan olga on none.
+    assert.equal(sampleValue(parsed, 'xbackup_server_users', { server: 'imap1' }), 6);
+    assert.equal(sampleValue(parsed, 'xbackup_server_backup_bytes', { server: 'imap1' }), 4 * 2048);
+    assert.equal(sampleValue(parsed, 'xbackup_server_users', { server: 'imap2' }), 0);
+    assert.equal(sampleValue(parsed, 'xbackup_server_backup_bytes', { server: 'imap2' }), 0);
+  });
+
   test('promtool check metrics accepts the whole text', { skip: existsSync(PROMTOOL) ? false : `${PROMTOOL} is absent (Debian package prometheus)` }, async () => {
     const metrics = new SchedulerMetrics();
     metrics.recordAttempt(result('anne', 'imap1', 'ok', 0.02));
-    const view = fakeRunView({ status: loopStatus({ fleet: sampleFleet(), lastSuccessAt: NOW }), config: twoServerConfig('  perUserMetrics: true\n') });
-    const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: await scrape(metrics, view), encoding: 'utf8' });
+    const view = fakeRunView({ status: loopStatus({ fleet: sampleFleet(), lastSuccessAt: NOW, cycleCounts: { success: 1, failure: 2, error: 0 } }), config: twoServerConfig('  perUserMetrics: true\n') });
+    const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: withoutNodeGaugesNamedTotal(await scrape(metrics, view)), encoding: 'utf8' });
     assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
     assert.equal(`${check.stdout}${check.stderr}`.trim(), '', 'no lint warnings');
   });

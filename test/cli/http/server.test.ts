@@ -12,7 +12,8 @@ import { startHttpListener, type HttpListener } from '../../../src/cli/http/serv
 import { ConfigErrors, ConfigError } from '../../../src/config/errors.js';
 import { loadConfig, parseConfig } from '../../../src/config/load.js';
 import { Secret } from '../../../src/config/secret.js';
-import { fakeRunView, loopStatus, NOW, sampleFleet } from '../../support/fake-run-view.js';
+import { fakeRunView, H, loopStatus, NOW, sampleFleet, user } from '../../support/fake-run-view.js';
+import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.js';
 
 const TOKEN = 's3cret-token';
 const silent = pino({ level: 'silent' });
@@ -50,7 +51,7 @@ describe('HTTP listener', () => {
     const ok = await fetch(new URL('healthz', open.url));
     assert.equal(ok.status, 200);
     assert.equal(await ok.text(), 'ok\n');
-    const health = new Map([['imap2', { pausedUntil: NOW + 60_000, consecutiveFailures: 1, droppedInARow: 0, lastError: 'connection refused' }]]);
+    const health = new Map([['imap2', { pausedUntil: NOW + 60_000, consecutiveFailures: 1, droppedInARow: 0, lastError: 'connection refused', trippedBy: 'xbackup' as const }]]);
     const old = loopStatus({ fleet: sampleFleet(), lastSuccessAt: NOW - 31 * 60_000 });
     const sick = await listen(fakeRunView({ status: old, health }));
     try {
@@ -58,7 +59,7 @@ describe('HTTP listener', () => {
       assert.equal(bad.status, 503);
       assert.deepEqual((await bad.text()).trim().split('\n'), [
         'the last successful cycle ended 31m ago, more than 3 schedules of 10m',
-        'imap2 is paused by its circuit breaker until 2026-11-23T12:01:00.000Z (the log and the status page say why)',
+        'imap2 is paused by its circuit breaker until a probe succeeds: the next probe after 2026-11-23T12:01:00.000Z (the log and the status page say why)',
       ]);
       const head = await fetch(new URL('healthz', sick.url), { method: 'HEAD' });
       assert.equal(head.status, 503);
@@ -70,8 +71,8 @@ describe('HTTP listener', () => {
 
   test('/status is the report JSON of §3.1, with report\'s filters as query parameters; counts stay over every user', async () => {
     const all = (await (await fetch(new URL('status', open.url))).json()) as { generatedAt: string; maxAgeSeconds: number; discovery: string; counts: Record<string, number>; users: Array<Record<string, unknown>> };
-    assert.deepEqual(Object.keys(all), ['generatedAt', 'maxAgeSeconds', 'discovery', 'counts', 'behind', 'compared', 'users']);
-    assert.equal(all.generatedAt, new Date(NOW).toISOString(), 'as of the snapshot');
+    assert.deepEqual(Object.keys(all), ['generatedAt', 'classifiedAt', 'maxAgeSeconds', 'discovery', 'counts', 'behind', 'compared', 'users']);
+    assert.equal(all.generatedAt, new Date(NOW).toISOString(), 'as of the request');
     assert.equal(all.users.length, 7);
     assert.deepEqual(Object.keys(all.users[0]!), ['userid', 'kind', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataFile', 'dataBytes', 'chunks', 'behind', 'comparedAt', 'lastInSync', 'error', 'lastAttempt']);
     const missing = (await (await fetch(new URL('status?state=missing&sort=user&limit=1', open.url))).json()) as typeof all;
@@ -93,6 +94,34 @@ describe('HTTP listener', () => {
     const tooMany = await fetch(new URL(`status?${Array.from({ length: 21 }, (_, i) => `user=u${i}`).join('&')}`, open.url));
     assert.equal(tooMany.status, 400);
     assert.match(await tooMany.text(), /^at most 20 user patterns; this request has 21/);
+  });
+
+  test('ages are those of the moment asked, not of the last classification: /status, /status/summary and /metrics; a fresh user past maxAge since is stale', async () => {
+    const later = NOW + 46_000;
+    const fleet = sampleFleet();
+    fleet.classification.users.push(user('zoe', 'fresh', 24 * H - 10_000));
+    const asked = await startHttpListener({ listen: { host: '127.0.0.1', port: 0 }, allowedHosts: [], token: undefined, view: fakeRunView({ status: loopStatus({ fleet }) }), metrics: new SchedulerMetrics(), logger: silent, now: () => later });
+    try {
+      const report = (await (await fetch(new URL('status', asked.url))).json()) as { generatedAt: string; classifiedAt: string; counts: Record<string, number>; users: Array<{ userid: string; state: string; ageSeconds: number | null }> };
+      assert.equal(report.generatedAt, new Date(later).toISOString());
+      assert.equal(report.classifiedAt, new Date(NOW).toISOString());
+      const anne = report.users.find((u) => u.userid === 'anne')!;
+      assert.equal(anne.ageSeconds, 2 * 3600 + 46);
+      assert.equal(anne.state, 'fresh');
+      assert.equal(report.users.find((u) => u.userid === 'dave')!.ageSeconds, null, 'no backup, no age');
+      assert.deepEqual(report.users.find((u) => u.userid === 'zoe'), { ...report.users.find((u) => u.userid === 'zoe'), state: 'stale', ageSeconds: 24 * 3600 + 36 });
+      assert.equal(report.counts.stale, 2, 'bob and zoe');
+      assert.equal(report.counts.fresh, 2);
+      const summary = (await (await fetch(new URL('status/summary', asked.url))).json()) as { fleet: { stalest: Array<{ userid: string; ageSeconds: number }>; counts: Record<string, number> } };
+      assert.deepEqual(summary.fleet.stalest[0], { ...summary.fleet.stalest[0], userid: 'bob', ageSeconds: 50 * 3600 + 46 });
+      assert.equal(summary.fleet.counts.stale, 2);
+      const metrics = parsePrometheusText(await (await fetch(new URL('metrics', asked.url))).text());
+      assert.equal(sampleValue(metrics, 'xbackup_oldest_backup_age_seconds'), 50 * 3600 + 46);
+      assert.equal(sampleValue(metrics, 'xbackup_users', { state: 'stale' }), 2);
+      assert.equal(sampleValue(metrics, 'xbackup_report_generated_timestamp_seconds'), NOW / 1000, 'when the states were decided');
+    } finally {
+      await asked.close();
+    }
   });
 
   test('/status before any cycle has looked at the fleet: 503 with Retry-After', async () => {

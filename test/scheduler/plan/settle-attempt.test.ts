@@ -120,12 +120,12 @@ test('tripsBreaker: the failures that would fail every user of the server pause 
 });
 
 test('nextServerHealth: paused with the retry backoff by its failures in a row; dropped connections counted in a row', () => {
-  const first = nextServerHealth(undefined, 'down', false, POLICY, NOW, middle);
-  assert.deepEqual(first, { pausedUntil: NOW + BASE, consecutiveFailures: 1, droppedInARow: 0, lastError: 'down' });
-  const second = nextServerHealth(first, 'dropped', true, POLICY, NOW, middle);
-  assert.deepEqual(second, { pausedUntil: NOW + 2 * BASE, consecutiveFailures: 2, droppedInARow: 1, lastError: 'dropped' });
-  const third = nextServerHealth(second, 'dropped', true, POLICY, NOW, middle);
+  const first = nextServerHealth(undefined, 'down', false, 'xbackup', POLICY, NOW, middle);
+  assert.deepEqual(first, { pausedUntil: NOW + BASE, consecutiveFailures: 1, droppedInARow: 0, lastError: 'down', trippedBy: 'xbackup' });
+  const second = nextServerHealth(first, 'dropped', true, 'xbackup', POLICY, NOW, middle);
+  assert.deepEqual(second, { pausedUntil: NOW + 2 * BASE, consecutiveFailures: 2, droppedInARow: 1, lastError: 'dropped', trippedBy: 'xbackup' });
+  const third = nextServerHealth(second, 'dropped', true, 'xbackup', POLICY, NOW, middle);
   assert.equal(third.droppedInARow, 2);
-  assert.equal(nextServerHealth(third, 'refused', false, POLICY, NOW, middle).droppedInARow, 0, 'another kind of failure ends the run of drops');
-  assert.equal(nextServerHealth({ ...HEALTHY, consecutiveFailures: 50 }, 'x', false, POLICY, NOW, middle).pausedUntil, NOW + MAX, 'capped at maxDelay');
+  assert.equal(nextServerHealth(third, 'refused', false, 'xbackup', POLICY, NOW, middle).droppedInARow, 0, 'another kind of failure ends the run of drops');
+  assert.equal(nextServerHealth({ ...HEALTHY, consecutiveFailures: 50 }, 'x', false, 'xbackup', POLICY, NOW, middle).pausedUntil, NOW + MAX, 'capped at maxDelay');
 });
