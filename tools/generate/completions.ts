@@ -83,8 +83,10 @@ export function zshCompletion(root: CommandModel): string {
 }
 
 const zshName = (c: CommandModel) => [`_${fn}`, ...c.path.map((p) => p.replaceAll('-', '_'))].join('_');
-/** Text inside an _arguments [description] or a _describe item. */
-const zshText = (s: string) => s.replace(/([[\]:\\])/g, '\\$1');
+/** Text inside an _arguments [description]. */
+const zshText = (s: string) => s.replace(/([[\]\\])/g, '\\$1');
+/** Text of a _describe item, where a colon ends the name. */
+const zshItem = (s: string) => s.replace(/([:\\])/g, '\\$1');
 
 function zshFunction(c: CommandModel): string[] {
   const specs = everyOption(c).flatMap((o) => {
@@ -106,7 +108,7 @@ function zshFunction(c: CommandModel): string[] {
       '    command)',
       '      local -a commands',
       '      commands=(',
-      ...c.commands.map((s) => `        ${sq(`${zshText(s.path.at(-1)!)}:${zshText(s.summary)}`)}`),
+      ...c.commands.map((s) => `        ${sq(`${zshItem(s.path.at(-1)!)}:${zshItem(s.summary)}`)}`),
       '      )',
       "      _describe -t commands 'command' commands ;;",
       '    args)',

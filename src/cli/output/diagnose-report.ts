@@ -51,10 +51,13 @@ export class Pseudonyms {
     return name;
   }
 
-  /** The text with every whole occurrence of a known userid replaced, longest first (so `anne.b` before `anne`). */
+  /**
+   * The text with every occurrence of a known userid between non-word characters replaced, longest first
+   * (`anne.b` before `anne`); a dot may border it, as in a mailbox name (user.bob.Sent).
+   */
   scrub(text: string): string {
     const known = [...this.#names.keys()].sort((a, b) => b.length - a.length);
-    return known.reduce((t, userid) => t.replace(new RegExp(`(?<![\\w.@+-])${escapeRegExp(userid)}(?![\\w.@+-])`, 'g'), this.#names.get(userid)!), text);
+    return known.reduce((t, userid) => t.replace(new RegExp(`(?<![\\w@+-])${escapeRegExp(userid)}(?![\\w@+-])`, 'g'), this.#names.get(userid)!), text);
   }
 }
 
