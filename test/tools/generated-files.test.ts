@@ -20,6 +20,11 @@ test('the committed man pages, completions and config JSON Schema are what the c
   assert.deepEqual(staleFiles(generatedFiles()), []);
 });
 
+test('package.json\'s "man" lists every generated man page, so that npm install -g links them all', () => {
+  const man = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { man: string[] }).man;
+  assert.deepEqual([...man].sort(), [...generatedFiles().keys()].filter((p) => p.startsWith('man/')).map((p) => `./${p}`).sort());
+});
+
 test('a command whose option changed makes its committed man page and the completions stale', () => {
   const model = cliModel();
   const report = model.commands.find((c) => c.path.join(' ') === 'report')!;
