@@ -52,6 +52,11 @@ export interface HistoryOptions extends GlobalOptions {
   limit: number;
 }
 
+export interface DiagnoseOptions extends GlobalOptions {
+  attempts: number;
+  userids?: boolean;
+}
+
 type SetExit = (code: number) => void;
 
 /** A parser for an option's value whose errors commander shows as usage errors. */
@@ -164,5 +169,48 @@ export function defineCommands(program: Command, io: CliIo, setExit: SetExit): v
     .action(async (userid: string | undefined, _opts: unknown, command: Command) => {
       const { runHistory } = await import('./actions/history.js');
       runHistory(userid, command.optsWithGlobals<HistoryOptions>(), io);
+    });
+
+  const config = program
+    .command('config')
+    .description('the configuration file: check it offline, or print it as the program reads it');
+
+  config
+    .command('validate')
+    .summary('check the configuration file offline; exit 0 when it is valid')
+    .description(
+      'Check the configuration file as every command loads it: its YAML, every key and value, with the file, line and key of each problem. ' +
+        'Offline: no IMAP server is contacted, no Cyrus file and no password or token file is read, so it runs anywhere the file is, before it is installed.',
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const { runConfigValidate } = await import('./actions/config.js');
+      runConfigValidate(command.optsWithGlobals<GlobalOptions>(), io, setExit);
+    });
+
+  config
+    .command('show')
+    .summary('the effective configuration: defaults filled in, secrets redacted')
+    .description(
+      'Print the configuration as the program uses it: every default filled in, relative paths made absolute, durations and sizes as the file writes them. ' +
+        'YAML, or JSON with --json. Secrets are left out: a password or token file is named, never read; a URL is cut to its scheme, host and port.',
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const { runConfigShow } = await import('./actions/config.js');
+      runConfigShow(command.optsWithGlobals<GlobalOptions>(), io);
+    });
+
+  program
+    .command('diagnose')
+    .summary('one JSON document for a bug report: versions, redacted config, check, recent attempts, state database')
+    .description(
+      'Print one JSON document to attach to a bug report: the versions of this tool, Node.js, the OS and Cyrus (the backup server\'s, from cyr_info beside ctl_backups, and each IMAP server\'s, as announced at login), ' +
+        'the configuration as `config show` prints it, the results of `check` (without a canary), a summary of the recent attempts and the state database\'s size, schema version and rows per table. ' +
+        'It holds no password, token or URL path. Userids are replaced by user-1, user-2, ... unless --userids is given, since bug reports are often public.',
+    )
+    .addOption(new Option('--attempts <n>', 'the last n attempts').argParser(wholeNumber).default(20))
+    .option('--userids', 'show the attempts\' userids instead of user-1, user-2, ...')
+    .action(async (_opts: unknown, command: Command) => {
+      const { runDiagnose } = await import('./actions/diagnose.js');
+      await runDiagnose(command.optsWithGlobals<DiagnoseOptions>(), io);
     });
 }

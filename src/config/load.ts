@@ -9,6 +9,8 @@ import type { Secret } from './secret.js';
 import { dottedPath, lineOf } from './yaml-locate.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/xbackup-scheduler/config.yaml';
+/** Names the config file when no -c is given. */
+export const CONFIG_ENV = 'XBACKUP_SCHEDULER_CONFIG';
 
 export type ServerConfig = ParsedServer & {
   /** Loaded only when the command talks IMAP, so `report` works for an operator who cannot read the password. */
@@ -36,7 +38,7 @@ export interface LoadOptions {
 }
 
 export function configFileFromEnv(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return flag ?? env.XBACKUP_SCHEDULER_CONFIG ?? DEFAULT_CONFIG_FILE;
+  return flag ?? env[CONFIG_ENV] ?? DEFAULT_CONFIG_FILE;
 }
 
 /** Overrides backupd.pageReader, so that one command can rule the page reader out without an edit of the file. */

@@ -1,23 +1,38 @@
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
-import { parseDuration } from '../units/duration.js';
+import { DURATION_PATTERN, parseDuration } from '../units/duration.js';
 import { parseHost } from './http-host.js';
-import { parseSize } from '../units/size.js';
+import { parseSize, SIZE_PATTERN } from '../units/size.js';
 
 const DEFAULT_MAX_UNCHANGED_AGE = 7 * 24 * 3600 * 1000;
 
+/**
+ * Values the config writes as text and the program holds as numbers or parts: `config show` writes them
+ * back as text (src/config/effective.ts) by the kind registered here on the schema of the text.
+ */
+export type ValueKind = 'duration' | 'size' | 'listen';
+export const valueKinds = z.registry<{ kind: ValueKind }>();
+
+const DURATION_TEXT = 'a duration: a number with a unit, ms, s, m, h, d or w, or a sum of them (90s, 10m, 24h, 7d, 1h30m)';
+
 const duration = (what: string) =>
-  z.string({ error: `expected a ${what} duration with a unit, e.g. 90s, 10m, 24h, 7d` }).transform((text, ctx) => {
-    try {
-      return parseDuration(text);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
+  z
+    .string({ error: `expected a ${what} duration with a unit, e.g. 90s, 10m, 24h, 7d` })
+    .meta({ description: `${what}: ${DURATION_TEXT}`, pattern: DURATION_PATTERN })
+    .register(valueKinds, { kind: 'duration' })
+    .transform((text, ctx) => {
+      try {
+        return parseDuration(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    });
 
 const size = z
-  .union([z.string(), z.number()], { error: 'expected a size, e.g. 500MB or 2GiB' })
+  .union([z.string().meta({ pattern: SIZE_PATTERN }), z.number()], { error: 'expected a size, e.g. 500MB or 2GiB' })
+  .meta({ description: 'a size: bytes, or a number with KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. 500MB, 2GiB' })
+  .register(valueKinds, { kind: 'size' })
   .transform((text, ctx) => {
     try {
       return parseSize(text);
@@ -51,15 +66,19 @@ const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|::1|\[::1\])$/i;
 const LISTEN_ERROR = 'expected host:port (e.g. 127.0.0.1:9465, [::1]:9465, 0.0.0.0:9465) or a port alone for loopback';
 
 /** `host:port`, `[v6]:port`, or a bare port, which binds to loopback: metrics and user lists stay on the machine unless asked. */
-const listenAddress = z.union([z.string(), z.number()], { error: LISTEN_ERROR }).transform((value, ctx) => {
-  const match = /^(?:(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/i.exec(String(value));
-  const port = Number(match?.[2]);
-  if (!match || port < 1 || port > 65535) {
-    ctx.addIssue({ code: 'custom', message: LISTEN_ERROR });
-    return z.NEVER;
-  }
-  return { host: match[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1', port };
-});
+const listenAddress = z
+  .union([z.string(), z.number()], { error: LISTEN_ERROR })
+  .meta({ description: 'host:port, [v6]:port, or a port alone, which binds to loopback' })
+  .register(valueKinds, { kind: 'listen' })
+  .transform((value, ctx) => {
+    const match = /^(?:(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/i.exec(String(value));
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: LISTEN_ERROR });
+      return z.NEVER;
+    }
+    return { host: match[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1', port };
+  });
 
 const server = z
   .strictObject({

@@ -8,3 +8,12 @@ export const ExitCode = {
   stateUnwritable: 4,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** What each exit code means, for the man pages' EXIT STATUS (tools/generate/man-pages.ts). */
+export const EXIT_CODE_MEANING: Record<ExitCode, string> = {
+  [ExitCode.ok]: 'success',
+  [ExitCode.someWorkFailed]: 'some work failed: a backup attempt, a check, a server that could not be asked',
+  [ExitCode.usageOrConfig]: 'a usage or configuration error: nothing was done',
+  [ExitCode.unknown]: 'the state could not be determined (the Nagios plugin\'s UNKNOWN)',
+  [ExitCode.stateUnwritable]: 'the state database refused a write (disk full, I/O error): nothing more was sent',
+};

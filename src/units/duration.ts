@@ -10,6 +10,9 @@ const UNIT_MS: Record<string, number> = {
 
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/y;
 
+/** What parseDuration accepts, as a JSON Schema pattern (the config's schema/config.schema.json). */
+export const DURATION_PATTERN = `^\\s*(?:${PART.source})+\\s*$`;
+
 /**
  * Parses `90s`, `10m`, `24h`, `7d`, `2w` and sums like `1h30m` (the form Cyrus's own imapd.conf accepts).
  * A bare number is refused: whether `60` means seconds or minutes is exactly the ambiguity that bites at 3 a.m.
@@ -28,6 +31,19 @@ export function parseDuration(text: string): number {
     total += Number(m[1]) * UNIT_MS[m[2]!]!;
   }
   return Math.round(total);
+}
+
+/** A duration as the config writes it, exactly: `24h`, `1h30m`, `250ms` (what `config show` prints). */
+export function formatDuration(ms: number): string {
+  let rest = ms;
+  let text = '';
+  for (const unit of ['d', 'h', 'm', 's', 'ms']) {
+    const size = UNIT_MS[unit]!;
+    const whole = Math.floor(rest / size);
+    if (whole > 0) text += `${whole}${unit}`;
+    rest -= whole * size;
+  }
+  return text === '' ? '0s' : text;
 }
 
 const UNITS: Array<[string, number]> = [

@@ -13,6 +13,11 @@ const UNIT_BYTES: Record<string, number> = {
 
 const SIZE = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i;
 
+/** What parseSize accepts as text, as a JSON Schema pattern, which has no case-insensitive flag. */
+export const SIZE_PATTERN = `^\\s*\\d+(?:\\.\\d+)?\\s*(?:${Object.keys(UNIT_BYTES)
+  .map((unit) => [...unit].map((c) => `[${c}${c.toUpperCase()}]`).join(''))
+  .join('|')})?\\s*$`;
+
 /** Parses `500MB` (decimal), `2GiB` (binary) or a plain byte count. */
 export function parseSize(text: string | number): number {
   if (typeof text === 'number') {
@@ -26,6 +31,17 @@ export function parseSize(text: string | number): number {
     throw new Error(`"${text}" is not a size; use a number with B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. 500MB, 2GiB`);
   }
   return Math.round(Number(m[1]) * factor);
+}
+
+/** A size as the config writes it, exactly: `2GiB`, `12MB`, or bytes alone (what `config show` prints). */
+export function formatSize(bytes: number): string {
+  for (const units of [['TiB', 'GiB', 'MiB', 'KiB'], ['TB', 'GB', 'MB', 'KB']]) {
+    for (const unit of units) {
+      const factor = UNIT_BYTES[unit.toLowerCase()]!;
+      if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
+    }
+  }
+  return `${bytes}B`;
 }
 
 /** Binary units, one decimal below 10: `512B`, `3.4KiB`, `120MiB`. */

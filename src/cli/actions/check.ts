@@ -32,12 +32,29 @@ export async function runCheck(opts: CheckOptions, io: CliIo, setExit: (code: nu
     io.stdout(checkLine(line, opts.json ?? false));
   };
   const config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: true });
+  await checkLoadedConfig(config, opts.canary, say, commandLogger(opts));
+  setExit(lines.some((l) => l.verdict === 'FAIL') ? ExitCode.someWorkFailed : ExitCode.ok);
+}
+
+/** The Cyrus version each IMAP server announced at login: null when it announced none, absent when the login failed. */
+export type ImapVersions = Record<string, string | null>;
+
+/** Every check after the config has loaded, each line said as it is found (`diagnose` collects them). */
+export async function checkLoadedConfig(
+  config: Config,
+  canary: string | undefined,
+  say: (l: CheckLine) => void,
+  logger: ReturnType<typeof commandLogger>,
+): Promise<ImapVersions> {
   say({ verdict: 'PASS', what: 'config', detail: `${config.file}: ${config.servers.length} IMAP servers` });
   for (const line of schedulePolicyLines(config.policy)) say(line);
   const paths = await checkBackupServer(config, say);
-  const logger = commandLogger(opts);
-  for (const server of config.servers) await checkImapServer(server, paths, opts.canary, config.policy.compareLive, say, logger);
-  setExit(lines.some((l) => l.verdict === 'FAIL') ? ExitCode.someWorkFailed : ExitCode.ok);
+  const versions: ImapVersions = {};
+  for (const server of config.servers) {
+    const version = await checkImapServer(server, paths, canary, config.policy.compareLive, say, logger);
+    if (version !== undefined) versions[server.name] = version;
+  }
+  return versions;
 }
 
 async function checkBackupServer(config: Config, say: (l: CheckLine) => void): Promise<BackupServerPaths | null> {
@@ -99,16 +116,16 @@ async function checkImapServer(
   compareLive: boolean,
   say: (l: CheckLine) => void,
   logger: ReturnType<typeof commandLogger>,
-): Promise<void> {
+): Promise<string | null | undefined> {
   let session: AdminSession;
   try {
     session = await AdminSession.open(server, { logger });
   } catch (err) {
     say({ verdict: 'FAIL', what: `${server.name} login`, detail: connectionError(server.name, err).message });
-    return;
+    return undefined;
   }
+  const version = session.version;
   try {
-    const version = session.version;
     say({
       verdict: 'PASS',
       what: `${server.name} login`,
@@ -116,12 +133,12 @@ async function checkImapServer(
     });
     if (version && !hasXbackup(version)) {
       say({ verdict: 'FAIL', what: `${server.name} version`, detail: `Cyrus ${version.text} has no XBACKUP. ${XBACKUP_REMOVED_ADVICE}` });
-      return;
+      return version.text;
     }
     const probe = await probeXbackup(session);
     if (!probe.ok) {
       say({ verdict: 'FAIL', what: `${server.name} XBACKUP`, detail: probe.message });
-      return;
+      return version?.text ?? null;
     }
     say({ verdict: 'PASS', what: `${server.name} XBACKUP`, detail: `enabled, ${server.user} is an admin; channel "${server.channel}" (only --canary shows that the channel is configured on the server and backupd is reachable)` });
     if (compareLive) say(comparisonLine(server.name, session.capabilities));
@@ -131,6 +148,7 @@ async function checkImapServer(
   } finally {
     await session.close();
   }
+  return version?.text ?? null;
 }
 
 async function checkCanary(session: AdminSession, paths: BackupServerPaths, userid: string, say: (l: CheckLine) => void): Promise<void> {
