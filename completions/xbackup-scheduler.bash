@@ -21,7 +21,7 @@ _xbackup_scheduler_options() {
   case $1 in
     '') echo '-V --version -c --config --json -v --verbose -q --quiet -h --help' ;;
     'check') echo '--canary -h --help -c --config --json -v --verbose -q --quiet' ;;
-    'report') echo '--format --state --user --sort --limit --max-age --warn-age --crit-age --warn-messages --crit-messages --no-discovery -h --help -c --config --json -v --verbose -q --quiet' ;;
+    'report') echo '--format --state --user --sort --limit --max-age --warn-age --crit-age --warn-messages --crit-messages --no-discovery --timeout -h --help -c --config --json -v --verbose -q --quiet' ;;
     'backup') echo '--server --dry-run -h --help -c --config --json -v --verbose -q --quiet' ;;
     'bootstrap') echo '--dry-run --group-size --max-group-bytes --pause -h --help -c --config --json -v --verbose -q --quiet' ;;
     'plan') echo '-h --help -c --config --json -v --verbose -q --quiet' ;;
@@ -37,7 +37,7 @@ _xbackup_scheduler_valued() {
   case $1 in
     '') echo '-c --config' ;;
     'check') echo '--canary -c --config' ;;
-    'report') echo '--format --state --user --sort --limit --max-age --warn-age --crit-age --warn-messages --crit-messages -c --config' ;;
+    'report') echo '--format --state --user --sort --limit --max-age --warn-age --crit-age --warn-messages --crit-messages --timeout -c --config' ;;
     'backup') echo '--server -c --config' ;;
     'bootstrap') echo '--group-size --max-group-bytes --pause -c --config' ;;
     'plan') echo '-c --config' ;;
@@ -78,6 +78,7 @@ _xbackup_scheduler() {
     'report|--crit-age') ;;
     'report|--warn-messages') ;;
     'report|--crit-messages') ;;
+    'report|--timeout') ;;
     'report|-c'|'report|--config') _xbackup_scheduler_files ;;
     'backup|--server') ;;
     'backup|-c'|'backup|--config') _xbackup_scheduler_files ;;
