@@ -131,4 +131,7 @@ export const MIGRATIONS: readonly string[] = [
    UPDATE user_memory SET last_attempt_id = (SELECT k.last_attempt_id FROM temp.last_attempt_kept k WHERE k.userid = user_memory.userid);
    DROP TABLE temp.last_attempt_kept;
    ALTER TABLE user_memory ADD COLUMN last_in_sync INTEGER`,
+  // Releases before chunk ids judged backups stored 0 as a user's last verified backup when it had none
+  // (shown as 1970-01-01): none is NULL. No real backup is dated 0.
+  `UPDATE user_memory SET last_verified = NULL WHERE last_verified = 0`,
 ];
