@@ -35,3 +35,10 @@ export interface BackupResult {
   /** The index before the command and after it (null when the command never reached the server). */
   chunks: { before: ChunkMark; after: ChunkMark | null } | null;
 }
+
+/**
+ * The log level of a finished attempt: a failure is a warning (the user is retried with backoff; a user
+ * that keeps failing is logged as an error when it turns `failing`); a success, or a locked mailbox (waited
+ * out, not counted as a failure), is info.
+ */
+export const attemptLogLevel = (r: Pick<BackupResult, 'outcome' | 'locked'>): 'info' | 'warn' => (r.outcome === 'ok' || r.locked ? 'info' : 'warn');

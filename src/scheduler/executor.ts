@@ -5,7 +5,7 @@ import { connectionError } from '../imap/admin-session.js';
 import { ImapConnectionError } from '../imap/imap-connection-error.js';
 import { OTHER_LINES_KEPT, runXbackup, type XbackupRun } from '../imap/xbackup.js';
 import { SHARED_BACKUP_KEY } from '../cyrus-names/cyrus-userid.js';
-import type { BackupResult } from './backup-result.js';
+import { attemptLogLevel, type BackupResult } from './backup-result.js';
 import type { PlannedCommand } from './plan/plan-types.js';
 import { tripsBreaker } from './plan/settle-attempt.js';
 import type { SessionPool } from './session-pool.js';
@@ -222,7 +222,8 @@ export class Executor {
     const present = await listInboxes(session, command.pattern);
     const unknown = [...present].filter((userid) => !planned.has(userid));
     if (unknown.length === 0) return [{ pattern: command.pattern, userids: command.userids }];
-    this.deps.logger.warn(
+    // Info: nothing to do, the new users get their first backups through the bootstrap groups.
+    this.deps.logger.info(
       { server: session.server.name, pattern: command.pattern, newUsers: unknown.length, first: unknown.slice(0, 10) },
       'users created since the last discovery would be swept into a wildcard: covering the planned users without them',
     );
@@ -251,7 +252,7 @@ export class Executor {
       this.deps.random,
     );
     for (const r of results) {
-      this.deps.logger.info({ userid: r.userid, server, outcome: r.outcome, seconds: r.seconds, error: r.error ?? undefined, inDoubt: r.inDoubt || undefined }, 'backup attempt');
+      this.deps.logger[attemptLogLevel(r)]({ userid: r.userid, server, outcome: r.outcome, seconds: r.seconds, error: r.error ?? undefined, inDoubt: r.inDoubt || undefined }, 'backup attempt');
       this.deps.onResult?.(r);
     }
   }

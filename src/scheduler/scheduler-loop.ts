@@ -6,6 +6,8 @@ import type { CycleOutcome, FleetSnapshot } from './cycle.js';
 import { cycleResult, type CycleResult } from './cycle-result.js';
 import type { SchedulerParts } from './open-scheduler.js';
 import { StateDbError } from './state/state-db-error.js';
+import { turnedInto } from '../staleness/turned-into.js';
+import type { UserState } from '../staleness/user-state.js';
 
 export interface CycleSummary {
   /** What started it: `start`, `schedule`, `next bootstrap group`. */
@@ -40,6 +42,7 @@ export interface LoopStatus {
 }
 
 const RECENT_CYCLES = 10;
+const TURNS_LOGGED_AS_ERRORS: readonly UserState[] = ['failing', 'unreadable'];
 
 /**
  * The long-lived scheduler: a cycle at start and on every cron tick, never two at once. When first
@@ -110,6 +113,7 @@ export class SchedulerLoop {
         signal: this.stopped.signal,
         schedulePeriod: this.period,
         onFleet: (fleet) => {
+          this.logTurned(this.status.fleet, fleet);
           this.status.fleet = fleet;
         },
       });
@@ -140,6 +144,13 @@ export class SchedulerLoop {
     } finally {
       this.status.cycles++;
       this.status.runningSince = null;
+    }
+  }
+
+  /** Users who turned failing or unreadable since the fleet was last classified: errors, whose backups stopped. */
+  private logTurned(before: FleetSnapshot | null, after: FleetSnapshot): void {
+    for (const [state, users] of turnedInto(before?.classification ?? null, after.classification, TURNS_LOGGED_AS_ERRORS)) {
+      this.logger.error({ state, users: users.length, first: users.slice(0, 10) }, `users turned ${state}`);
     }
   }
 

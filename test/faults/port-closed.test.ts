@@ -27,6 +27,7 @@ const TEST_TIMEOUT_MS = 240_000;
 
 interface LogLine {
   msg: string;
+  level: string;
   userid?: string;
   server?: string;
   outcome?: string;
@@ -124,12 +125,15 @@ describe('fault: the connection to one IMAP server cut mid-XBACKUP', () => {
       assert.match(a.error ?? '', /^imap1: XBACKUP .* connection lost before the tagged answer/, JSON.stringify(a));
       const logged = lines.find((l) => l.msg === 'backup attempt' && l.userid === a.userid && l.server === 'imap1');
       assert.equal(logged?.inDoubt, true, `the log says ${a.userid} is in doubt\n${show}`);
+      assert.equal(logged?.level, 'warn', `a failed attempt is a warning\n${show}`);
     }
     // A user reported before the cut keeps its own, verified OK.
     for (const a of cutCommand.filter((x) => x.outcome === 'ok')) assert.ok(a.ended_at! >= a.started_at);
     const paused = lines.find((l) => l.msg === 'server paused' && l.server === 'imap1');
     assert.ok(paused, `imap1 is paused after the dropped connection\n${show}`);
     assert.match(paused.error ?? '', /connection lost before the tagged answer/);
+    assert.equal(paused.level, 'warn');
+    assert.ok(lines.some((l) => l.msg === 'backup attempt' && l.server === 'imap2' && l.outcome === 'ok' && l.level === 'info'), `a success is info\n${show}`);
     // One cut is not the two-drops-in-a-row pattern of an unconfigured channel.
     assert.doesNotMatch(stdout, /dropped \d+ times in a row/, show);
     assert.equal(serverHealth(state, 'imap1').dropped_in_a_row, 1);

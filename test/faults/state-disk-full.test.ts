@@ -97,7 +97,7 @@ describe('fault: the state database\'s disk fills up during run', () => {
       assertDiskFullMessage(stderr, state, shown);
       assert.doesNotMatch(stderr, /\n\s+at |TypeError|ReferenceError|unhandled/i, `no crash or stack trace\n${shown}`);
       const halted = logLines(stdout).find((l) => l.msg === 'scheduler halted: its state database cannot be written, so no further XBACKUP is sent');
-      assert.ok(halted && halted.level === 50 && halted.state === state, `the log says why it stopped, at level error\n${shown}`);
+      assert.ok(halted && halted.level === 'error' && halted.state === state, `the log says why it stopped, at level error\n${shown}`);
       const failedCycle = logLines(stdout).find((l) => l.msg === 'cycle failed');
       const failure = String(failedCycle?.err ?? '').match(/\((SQLITE_\w+|E[A-Z]+):/)?.[1] ?? 'unknown';
 
@@ -219,7 +219,7 @@ function integrityCheck(state: string): string {
 
 interface LogLine {
   msg?: string;
-  level?: number;
+  level?: string;
   [key: string]: unknown;
 }
 

@@ -4,9 +4,11 @@ import pino from 'pino';
 import type { CycleOptions, CycleOutcome, FleetSnapshot } from '../../src/scheduler/cycle.js';
 import type { SchedulerParts } from '../../src/scheduler/open-scheduler.js';
 import { SchedulerLoop } from '../../src/scheduler/scheduler-loop.js';
-import type { BackupResult } from '../../src/scheduler/backup-result.js';
+import { attemptLogLevel, type BackupResult } from '../../src/scheduler/backup-result.js';
 import type { CycleResult } from '../../src/scheduler/cycle-result.js';
 import type { CycleLog } from '../../src/scheduler/state/cycle-log.js';
+import type { UserState } from '../../src/staleness/user-state.js';
+import { userStatus } from '../support/user-status.js';
 
 const silent = pino({ level: 'silent' });
 const NOW = Date.parse('2026-11-23T12:00:00Z');
@@ -133,5 +135,83 @@ describe('scheduler loop status', () => {
       await loop.stop(1000);
     }
     assert.equal(loop.nextCycleAt(), null, 'no next cycle once stopping');
+  });
+});
+
+describe('the level of each event the loop logs', () => {
+  /** A logger that keeps each record as pino writes it (levels as words, as the CLI's loggers write them). */
+  function capturing() {
+    const records: Array<{ level: string; msg: string; [key: string]: unknown }> = [];
+    const logger = pino({ formatters: { level: (label) => ({ level: label }) } }, { write: (line: string) => void records.push(JSON.parse(line)) });
+    return { logger, records };
+  }
+  const fleetOf = (at: number, states: Record<string, UserState>): FleetSnapshot => ({
+    ...fleet(at),
+    classification: { coverage: 'complete', users: Object.entries(states).map(([userid, state]) => userStatus(userid, state, 1000, at)) },
+  });
+
+  test('a cycle: info when every attempt succeeded, a warning when its due work was not done, an error when it could not run', async () => {
+    const { logger, records } = capturing();
+    let results: Array<Pick<BackupResult, 'outcome'>> = [{ outcome: 'ok' }];
+    let fail = false;
+    const loop = new SchedulerLoop(
+      partsWith(async () => {
+        if (fail) throw new Error('backups.db: CRC mismatch');
+        return outcome(results, NOW);
+      }),
+      '*/10 * * * *',
+      logger,
+      () => NOW,
+    );
+    await loop.tick('start');
+    results = [{ outcome: 'ok' }, { outcome: 'no' }];
+    await loop.tick('schedule');
+    fail = true;
+    await loop.tick('schedule');
+    assert.deepEqual(
+      records.filter((r) => r.msg !== 'cycle start').map((r) => [r.msg, r.level]),
+      [['cycle end', 'info'], ['cycle end: due work not done', 'warn'], ['cycle failed', 'error']],
+    );
+  });
+
+  test('users who turn failing or unreadable are errors, once per turn; other states are not logged', async () => {
+    const { logger, records } = capturing();
+    const looks: Array<Record<string, UserState>> = [
+      { anne: 'fresh', bob: 'failing', carol: 'missing' },
+      { anne: 'failing', bob: 'failing', carol: 'unreadable', dave: 'stale' },
+      { anne: 'failing', bob: 'fresh', carol: 'unreadable', dave: 'failing' },
+    ];
+    const loop = new SchedulerLoop(
+      partsWith(async (options) => {
+        for (const [i, states] of looks.entries()) options.onFleet!(fleetOf(NOW + i, states));
+        return outcome([], NOW + 2);
+      }),
+      '*/10 * * * *',
+      logger,
+      () => NOW,
+    );
+    await loop.tick('start');
+    const turned = records.filter((r) => r.msg.startsWith('users turned'));
+    assert.deepEqual(
+      turned.map((r) => [r.msg, r.level, r.first]),
+      [
+        ['users turned failing', 'error', ['bob']],
+        ['users turned failing', 'error', ['anne']],
+        ['users turned unreadable', 'error', ['carol']],
+        ['users turned failing', 'error', ['dave']],
+      ],
+      'at start, who is failing already; then each turn once',
+    );
+  });
+
+  test('an attempt: a failure is a warning; a success or a locked mailbox (waited out, no failure) is info', () => {
+    const cases: Array<[Pick<BackupResult, 'outcome' | 'locked'>, 'info' | 'warn']> = [
+      [{ outcome: 'ok', locked: false }, 'info'],
+      [{ outcome: 'no', locked: true }, 'info'],
+      [{ outcome: 'no', locked: false }, 'warn'],
+      [{ outcome: 'unverified', locked: false }, 'warn'],
+      [{ outcome: 'error', locked: false }, 'warn'],
+    ];
+    for (const [result, level] of cases) assert.equal(attemptLogLevel(result), level, JSON.stringify(result));
   });
 });

@@ -97,12 +97,45 @@ describe('chunks left by failed attempts', () => {
     s.db.close();
   });
 
-  test('lastVerified stays null when neither side has one (never 1970)', () => {
-    const s = stores();
-    attempt(s, 'eve', 0, 'no', 0);
-    attempt(s, 'eve', 0, 'no', 0);
-    assert.equal(s.memory.all().get('eve')!.lastVerified, null);
-    s.db.close();
+});
+
+describe('lastVerified: the newest verified backup, null while there is none (never 1970)', () => {
+  const T1 = NOW - 7_200_000;
+  const T2 = NOW - 3_600_000;
+  // [case, attempts as (chunk before, outcome, verified at), lastVerified after]
+  const cases: Array<[string, Array<[number, AttemptSettlement['outcome'], number | null]>, number | null]> = [
+    ['never backed up, two failed attempts', [[0, 'no', null], [0, 'no', null]], null],
+    ['backed up outside the scheduler (chunk 4 already there), then its attempts failed', [[4, 'no', null], [4, 'error', null], [4, 'unverified', null]], null],
+    ['verified once, then failures', [[4, 'ok', T1], [5, 'no', null], [5, 'error', null]], T1],
+    ['verified, then verified again later', [[4, 'ok', T1], [5, 'ok', T2]], T2],
+    ['a verified backup older than the one kept does not move it back', [[4, 'ok', T2], [5, 'ok', T1]], T2],
+  ];
+  for (const [name, steps, expected] of cases) {
+    test(name, () => {
+      const s = stores();
+      for (const [before, outcome, verifiedAt] of steps) attempt(s, 'eve', before, outcome, before + (outcome === 'ok' ? 1 : 0), { verifiedBackupAt: verifiedAt });
+      assert.equal(s.memory.all().get('eve')!.lastVerified, expected);
+      s.db.close();
+    });
+  }
+
+  test('a state database that stored 0 for "none" (an earlier release did) reads null after the upgrade; real times stay', () => {
+    const file = join(dir, `stored-zero-${n++}.db`);
+    const older = new Database(file);
+    const version = MIGRATIONS.findIndex((m) => m.includes('last_in_sync')) + 1;
+    older.exec(MIGRATIONS.slice(0, version).join(';\n'));
+    older.pragma(`user_version = ${version}`);
+    const insert = older.prepare('INSERT INTO user_memory (userid, last_verified, consecutive_failures) VALUES (?, ?, ?)');
+    insert.run('eve', 0, 3);
+    insert.run('anne', T1, 0);
+    insert.run('bob', null, 1);
+    older.close();
+
+    const db = openStateDb(file);
+    const memory = new UserMemory(db).all();
+    assert.deepEqual(['eve', 'anne', 'bob'].map((u) => memory.get(u)!.lastVerified), [null, T1, null]);
+    assert.equal(memory.get('eve')!.consecutiveFailures, 3);
+    db.close();
   });
 });
 
@@ -125,7 +158,7 @@ describe('a due user found in sync with its mailboxes', () => {
   test('a state database of the release before keeps every attempt and each user’s last one across the upgrade', () => {
     const file = join(dir, `before-in-sync-${n++}.db`);
     const older = new Database(file);
-    const version = MIGRATIONS.length - 1;
+    const version = MIGRATIONS.findIndex((m) => m.includes('last_in_sync'));
     older.pragma('foreign_keys = ON');
     older.exec(MIGRATIONS.slice(0, version).join(';\n'));
     older.pragma(`user_version = ${version}`);

@@ -32,11 +32,11 @@ export interface UserMemoryBefore {
   consecutiveFailures: number;
   untrustedThrough: number | null;
   trustedBackupAt: number | null;
+  /** The newest verified backup's time (ms); null while there is none (never 0: that reads as 1970). */
+  lastVerified: number | null;
 }
 
 export interface UserMemoryAfter extends UserMemoryBefore {
-  /** The verified backup's time, for an ok attempt (the store keeps the newest). */
-  lastVerified: number | null;
   /** Backoff: no new attempt before this time (ms). */
   nextAttemptAt: number | null;
   inDoubtUntil: number | null;
@@ -79,7 +79,8 @@ export function retryDelay(failures: number, base: number, max: number, random: 
 }
 
 /**
- * A verified backup clears failures, backoff, doubt and distrust. `Mailbox is locked` waits one base
+ * A verified backup clears failures, backoff, doubt and distrust, and its time is kept unless an older
+ * attempt's is later (a user never verified keeps null, whatever fails). `Mailbox is locked` waits one base
  * delay without counting as a failure. Anything else counts, with exponential backoff. After a timeout
  * the server goes on: the user is in doubt for `inDoubtGrace`, or until a chunk past the one it had
  * settles it. Otherwise a chunk the failed attempt left is a part at most and not trusted; after a
@@ -124,7 +125,7 @@ export function nextUserMemory(
   }
   return {
     consecutiveFailures: failures,
-    lastVerified: s.outcome === 'ok' ? s.verifiedBackupAt : null,
+    lastVerified: newest(before?.lastVerified ?? null, s.outcome === 'ok' ? s.verifiedBackupAt : null),
     nextAttemptAt,
     inDoubtUntil,
     inDoubtChunkBefore,
@@ -132,6 +133,9 @@ export function nextUserMemory(
     trustedBackupAt,
   };
 }
+
+/** The later of two times, either of which may be missing: null only when both are. */
+const newest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
 
 /** Which whole-command failures pause the server: they would fail every other user of it the same way. */
 const BREAKER_KINDS: ReadonlySet<XbackupFailureKind> = new Set(['backupd-unreachable', 'connection-dropped', 'disabled', 'removed', 'not-admin', 'response-limit']);

@@ -140,4 +140,7 @@ export const MIGRATIONS: readonly string[] = [
      last_at INTEGER NOT NULL
    ) STRICT;
    ALTER TABLE server_state ADD COLUMN tripped_by TEXT CHECK (tripped_by IN ('discovery', 'xbackup'))`,
+  // Releases before chunk ids judged backups stored 0 as a user's last verified backup when it had none
+  // (shown as 1970-01-01): none is NULL. No real backup is dated 0.
+  `UPDATE user_memory SET last_verified = NULL WHERE last_verified = 0`,
 ];

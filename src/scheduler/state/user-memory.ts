@@ -55,12 +55,12 @@ export class UserMemory {
 
   /** Persists what each attempt makes of its user's memory (the rules: plan/settle-attempt.ts). */
   settle(settlements: readonly AttemptSettlement[], policy: RetryPolicy, now: number, random: () => number = Math.random): void {
-    const current = this.db.prepare('SELECT consecutive_failures, untrusted_through, trusted_backup_at FROM user_memory WHERE userid = ?');
+    const current = this.db.prepare('SELECT consecutive_failures, untrusted_through, trusted_backup_at, last_verified FROM user_memory WHERE userid = ?');
     const upsert = this.db.prepare(
       `INSERT INTO user_memory (userid, last_verified, consecutive_failures, next_attempt_at, in_doubt_until, in_doubt_chunk_before, last_attempt_id, untrusted_through, trusted_backup_at)
        VALUES (@userid, @lastVerified, @consecutiveFailures, @nextAttemptAt, @inDoubtUntil, @inDoubtChunkBefore, @attemptId, @untrustedThrough, @trustedBackupAt)
        ON CONFLICT (userid) DO UPDATE SET
-         last_verified = CASE WHEN last_verified IS NULL OR excluded.last_verified > last_verified THEN coalesce(excluded.last_verified, last_verified) ELSE last_verified END,
+         last_verified = excluded.last_verified,
          consecutive_failures = excluded.consecutive_failures,
          next_attempt_at = excluded.next_attempt_at,
          in_doubt_until = excluded.in_doubt_until,
@@ -71,8 +71,8 @@ export class UserMemory {
     );
     stateWrite(this.db, this.db.transaction(() => {
       for (const s of settlements) {
-        const row = current.get(s.userid) as Pick<Row, 'consecutive_failures' | 'untrusted_through' | 'trusted_backup_at'> | undefined;
-        const before = row && { consecutiveFailures: row.consecutive_failures, untrustedThrough: row.untrusted_through, trustedBackupAt: row.trusted_backup_at };
+        const row = current.get(s.userid) as Pick<Row, 'consecutive_failures' | 'untrusted_through' | 'trusted_backup_at' | 'last_verified'> | undefined;
+        const before = row && { consecutiveFailures: row.consecutive_failures, untrustedThrough: row.untrusted_through, trustedBackupAt: row.trusted_backup_at, lastVerified: row.last_verified };
         upsert.run({ userid: s.userid, attemptId: s.attemptId, ...nextUserMemory(before, s, policy, now, random) });
       }
     }));

@@ -68,10 +68,10 @@ const settlement = (over: Partial<AttemptSettlement>): AttemptSettlement => ({
   chunks: { before: mark(3), after: mark(3) },
   ...over,
 });
-const clean: UserMemoryBefore = { consecutiveFailures: 0, untrustedThrough: null, trustedBackupAt: null };
+const clean: UserMemoryBefore = { consecutiveFailures: 0, untrustedThrough: null, trustedBackupAt: null, lastVerified: null };
 
 test('nextUserMemory: each kind of attempt, as a table', () => {
-  const twoFailed: UserMemoryBefore = { consecutiveFailures: 2, untrustedThrough: 5, trustedBackupAt: 3000 };
+  const twoFailed: UserMemoryBefore = { consecutiveFailures: 2, untrustedThrough: 5, trustedBackupAt: 3000, lastVerified: null };
   const cases: Array<[string, UserMemoryBefore | undefined, Partial<AttemptSettlement>, Partial<ReturnType<typeof nextUserMemory>>]> = [
     ['ok clears failures, backoff and distrust; keeps the verified time', twoFailed, { outcome: 'ok', verifiedBackupAt: 9000, chunks: { before: mark(5), after: mark(6) } },
       { consecutiveFailures: 0, nextAttemptAt: null, untrustedThrough: null, trustedBackupAt: null, lastVerified: 9000, inDoubtUntil: null }],
@@ -89,7 +89,7 @@ test('nextUserMemory: each kind of attempt, as a table', () => {
       { consecutiveFailures: 1, inDoubtUntil: NOW + POLICY.inDoubtGrace, inDoubtChunkBefore: 3, untrustedThrough: null }],
     ['a dropped connection: in doubt, and no chunk trusted until a success', clean, { inDoubt: true, connectionDropped: true, chunks: { before: mark(3), after: null } },
       { inDoubtUntil: NOW + POLICY.inDoubtGrace, inDoubtChunkBefore: 3, untrustedThrough: UNTIL_A_SUCCESS, trustedBackupAt: 3000 }],
-    ['a later failure keeps the earlier, older whole backup', { consecutiveFailures: 1, untrustedThrough: 4, trustedBackupAt: 3000 }, { chunks: { before: mark(4), after: mark(5) } },
+    ['a later failure keeps the earlier, older whole backup', { ...clean, consecutiveFailures: 1, untrustedThrough: 4, trustedBackupAt: 3000 }, { chunks: { before: mark(4), after: mark(5) } },
       { consecutiveFailures: 2, untrustedThrough: 5, trustedBackupAt: 3000 }],
     ['a command that never reached the server: counts, distrusts nothing', clean, { chunks: null },
       { consecutiveFailures: 1, untrustedThrough: null, inDoubtChunkBefore: null }],
@@ -100,6 +100,21 @@ test('nextUserMemory: each kind of attempt, as a table', () => {
       assert.equal(after[key as keyof typeof after], value, `${what}: ${key} of ${JSON.stringify(after)}`);
     }
   }
+});
+
+test('nextUserMemory: lastVerified is the newest verified backup, null while there is none (never 0, which reads as 1970)', () => {
+  const verifiedAt = (t: number | null) => ({ ...clean, lastVerified: t });
+  const cases: Array<[string, UserMemoryBefore | undefined, Partial<AttemptSettlement>, number | null]> = [
+    ['a new user whose attempt failed', undefined, {}, null],
+    ['never verified (backed up outside the scheduler), failed again', verifiedAt(null), { outcome: 'error', chunks: { before: mark(4), after: mark(4) } }, null],
+    ['never verified, locked', verifiedAt(null), { locked: true }, null],
+    ['never verified, unverified OK', verifiedAt(null), { outcome: 'unverified' }, null],
+    ['verified before, failed now', verifiedAt(5000), {}, 5000],
+    ['verified before, verified again later', verifiedAt(5000), { outcome: 'ok', verifiedBackupAt: 9000 }, 9000],
+    ['verified before, verified now at an earlier time (an attempt settled in doubt meanwhile)', verifiedAt(9000), { outcome: 'ok', verifiedBackupAt: 5000 }, 9000],
+    ['first verified backup', verifiedAt(null), { outcome: 'ok', verifiedBackupAt: 9000 }, 9000],
+  ];
+  for (const [what, before, over, expected] of cases) assert.equal(nextUserMemory(before, settlement(over), POLICY, NOW, middle).lastVerified, expected, what);
 });
 
 test('tripsBreaker: the failures that would fail every user of the server pause it; one user\'s or a slow answer do not', () => {
