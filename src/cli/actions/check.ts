@@ -18,6 +18,7 @@ import type { CliIo } from '../program.js';
 import type { CheckOptions } from '../commands.js';
 import { checkLine, type CheckLine } from '../output/check-lines.js';
 import { comparisonLine, schedulePolicyLines } from '../output/policy-check-lines.js';
+import { plural } from '../../text/plural.js';
 
 
 /** A canary slower than this has most likely waited for the IMAP-protocol probe `<channel>_sync_try_imap: no` avoids. */
@@ -32,11 +33,19 @@ export async function runCheck(opts: CheckOptions, io: CliIo, setExit: (code: nu
     io.stdout(checkLine(line, opts.json ?? false));
   };
   const config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: true });
-  say({ verdict: 'PASS', what: 'config', detail: `${config.file}: ${config.servers.length} IMAP servers` });
+  say({ verdict: 'PASS', what: 'config', detail: `${config.file}: ${plural(config.servers.length, 'IMAP server')}` });
   for (const line of schedulePolicyLines(config.policy)) say(line);
   const paths = await checkBackupServer(config, say);
   const logger = commandLogger(opts);
-  for (const server of config.servers) await checkImapServer(server, paths, opts.canary, config.policy.compareLive, say, logger);
+  const canaryOn: Array<{ server: string; found: boolean }> = [];
+  for (const server of config.servers) {
+    const found = await checkImapServer(server, paths, opts.canary, config.policy.compareLive, say, logger);
+    if (found !== undefined) canaryOn.push({ server: server.name, found });
+  }
+  if (opts.canary !== undefined && canaryOn.length > 0 && canaryOn.every((c) => !c.found)) {
+    const asked = canaryOn.map((c) => c.server).join(', ');
+    say({ verdict: 'FAIL', what: 'canary', detail: `${opts.canary} is on none of the servers asked (${asked}), so nothing was backed up; give --canary the userid of a small user that exists there (it is backed up for real)` });
+  }
   setExit(lines.some((l) => l.verdict === 'FAIL') ? ExitCode.someWorkFailed : ExitCode.ok);
 }
 
@@ -55,7 +64,7 @@ async function checkBackupServer(config: Config, say: (l: CheckLine) => void): P
   }
   try {
     const probe = await probeBackupServer(paths);
-    say({ verdict: 'PASS', what: 'backups.db', detail: `${paths.backupsDb} (${probe.backend}): ${probe.users} backups, ${probe.sampled} indexes read` });
+    say({ verdict: 'PASS', what: 'backups.db', detail: `${paths.backupsDb} (${probe.backend}): ${plural(probe.users, 'backup')}, ${plural(probe.sampled, 'index', 'indexes')} read` });
     for (const u of probe.unreadable) say({ verdict: 'FAIL', what: `index of ${u.userid}`, detail: u.error });
   } catch (err) {
     say({ verdict: 'FAIL', what: 'backups.db', detail: (err as Error).message });
@@ -99,13 +108,13 @@ async function checkImapServer(
   compareLive: boolean,
   say: (l: CheckLine) => void,
   logger: ReturnType<typeof commandLogger>,
-): Promise<void> {
+): Promise<boolean | undefined> {
   let session: AdminSession;
   try {
     session = await AdminSession.open(server, { logger });
   } catch (err) {
     say({ verdict: 'FAIL', what: `${server.name} login`, detail: connectionError(server.name, err).message });
-    return;
+    return undefined;
   }
   try {
     const version = session.version;
@@ -116,33 +125,35 @@ async function checkImapServer(
     });
     if (version && !hasXbackup(version)) {
       say({ verdict: 'FAIL', what: `${server.name} version`, detail: `Cyrus ${version.text} has no XBACKUP. ${XBACKUP_REMOVED_ADVICE}` });
-      return;
+      return undefined;
     }
     const probe = await probeXbackup(session);
     if (!probe.ok) {
       say({ verdict: 'FAIL', what: `${server.name} XBACKUP`, detail: probe.message });
-      return;
+      return undefined;
     }
     say({ verdict: 'PASS', what: `${server.name} XBACKUP`, detail: `enabled, ${server.user} is an admin; channel "${server.channel}" (only --canary shows that the channel is configured on the server and backupd is reachable)` });
     if (compareLive) say(comparisonLine(server.name, session.capabilities));
-    if (canary !== undefined && paths) await checkCanary(session, paths, canary, say);
+    return canary !== undefined && paths ? await checkCanary(session, paths, canary, say) : undefined;
   } catch (err) {
     say({ verdict: 'FAIL', what: server.name, detail: connectionError(server.name, err).message });
+    return undefined;
   } finally {
     await session.close();
   }
 }
 
-async function checkCanary(session: AdminSession, paths: BackupServerPaths, userid: string, say: (l: CheckLine) => void): Promise<void> {
+/** Whether the canary is on this server; backed up and checked when it is. Found on no server at all is check's FAIL. */
+async function checkCanary(session: AdminSession, paths: BackupServerPaths, userid: string, say: (l: CheckLine) => void): Promise<boolean> {
   const name = session.server.name;
   if (!(await userExists(session, userid))) {
     say({ verdict: 'WARN', what: `${name} canary`, detail: `${userid} is not on ${name}; canary skipped here` });
-    return;
+    return false;
   }
   const result = await runUserBackup(session, new BackupsDbReader(paths), userid);
   if (result.outcome !== 'ok') {
     say({ verdict: 'FAIL', what: `${name} canary ${userid}`, detail: result.error ?? result.outcome });
-    return;
+    return true;
   }
   const took = `${result.seconds.toFixed(2)} s`;
   if (result.seconds * 1000 >= SLOW_CANARY_MS) {
@@ -150,4 +161,5 @@ async function checkCanary(session: AdminSession, paths: BackupServerPaths, user
   } else {
     say({ verdict: 'PASS', what: `${name} canary ${userid}`, detail: `backed up in ${took} and a new chunk is in its index` });
   }
+  return true;
 }
