@@ -17,7 +17,8 @@ test('the IMAP ID names this tool and its package version, not imapflow', async 
   const ids = server.commands.filter((c) => c.name === 'ID');
   assert.ok(ids.length > 0, 'the fake server announces ID, so the client sends it');
   for (const id of ids) {
-    const fields = id.args.map((a) => a.replace(/^\(|\)$/g, ''));
+    // The fake server splits a parenthesised list at spaces only: the parentheses and quotes stay on.
+    const fields = id.args.map((a) => a.replace(/^\(|\)$/g, '').replace(/^"(.*)"$/, '$1')).filter((a) => a !== '');
     const pairs = new Map<string, string>();
     for (let i = 0; i + 1 < fields.length; i += 2) pairs.set(fields[i]!, fields[i + 1]!);
     assert.deepEqual(Object.fromEntries(pairs), { name: 'xbackup-scheduler', version }, `ID ${id.args.join(' ')}`);

@@ -36,7 +36,7 @@ export function chooseFirstBackupGroup(candidates: readonly FirstBackupCandidate
   let bytes = 0;
   for (const candidate of ordered) {
     const size = candidate.sizeBytes ?? 0;
-    if (users.length === room || (users.length > 0 && bytes + size > limits.maxGroupBytes)) break;
+    if (users.length === room || (users.length > 0 && bytes + size > limits.maxGroupBytes.value)) break;
     users.push(candidate);
     bytes += size;
   }
@@ -82,8 +82,8 @@ function whyFull(
   const limit =
     users.length === room
       ? `${room} users (bootstrap.groupSize ${limits.groupSize})`
-      : bytes > limits.maxGroupBytes
-        ? `${users[0]!.userid} (${formatBytes(bytes)}) is larger than bootstrap.maxGroupBytes ${formatBytes(limits.maxGroupBytes)} and makes a group of its own`
-        : `${formatBytes(bytes)}, and ${next.userid} (${formatBytes(next.sizeBytes)}) would take it over bootstrap.maxGroupBytes ${formatBytes(limits.maxGroupBytes)}`;
+      : bytes > limits.maxGroupBytes.value
+        ? `${users[0]!.userid} (${formatBytes(bytes)}) is larger than bootstrap.maxGroupBytes ${limits.maxGroupBytes.text} and makes a group of its own`
+        : `${formatBytes(bytes)}, and ${next.userid} (${formatBytes(next.sizeBytes)}) would take it over bootstrap.maxGroupBytes ${limits.maxGroupBytes.text}`;
   return { reason: 'bootstrap-group-full', detail: `the next first-backup group is full: ${limit}${unknownNote}` };
 }
