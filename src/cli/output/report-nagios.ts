@@ -1,6 +1,7 @@
 import type { StalenessReport } from '../../staleness/report.js';
 import { USER_STATES } from '../../staleness/user-state.js';
 import { formatAge } from '../../units/duration.js';
+import { plural } from '../../text/plural.js';
 
 export interface NagiosThresholds {
   warnAge: number;
@@ -34,12 +35,12 @@ export function writeReportNagios(report: StalenessReport, thresholds: NagiosThr
     problems.push(why);
     if (STATUS[to] > STATUS[status]) status = to;
   };
-  if (crit > 0) raise('CRITICAL', `${crit} backups older than ${formatAge(thresholds.critAge)}`);
-  else if (warn > 0) raise('WARNING', `${warn} backups older than ${formatAge(thresholds.warnAge)}`);
+  if (crit > 0) raise('CRITICAL', `${plural(crit, 'backup')} older than ${formatAge(thresholds.critAge)}`);
+  else if (warn > 0) raise('WARNING', `${plural(warn, 'backup')} older than ${formatAge(thresholds.warnAge)}`);
   const atRisk = report.behind.messages;
-  if (thresholds.critMessages !== undefined && atRisk >= thresholds.critMessages) raise('CRITICAL', `${atRisk} messages not yet in the backup`);
-  else if (thresholds.warnMessages !== undefined && atRisk >= thresholds.warnMessages) raise('WARNING', `${atRisk} messages not yet in the backup`);
-  if (report.undated > 0) raise('WARNING', `${report.undated} backups dated in the future (not believed)`);
+  if (thresholds.critMessages !== undefined && atRisk >= thresholds.critMessages) raise('CRITICAL', `${plural(atRisk, 'message')} not yet in the backup`);
+  else if (thresholds.warnMessages !== undefined && atRisk >= thresholds.warnMessages) raise('WARNING', `${plural(atRisk, 'message')} not yet in the backup`);
+  if (report.undated > 0) raise('WARNING', `${plural(report.undated, 'backup')} dated in the future (not believed)`);
   if (c.failing > 0) raise('CRITICAL', `${c.failing} failing`);
   if (c.unreadable > 0) raise('WARNING', `${c.unreadable} unreadable`);
   if (c.conflict > 0) raise('WARNING', `${c.conflict} on two servers`);
@@ -47,7 +48,7 @@ export function writeReportNagios(report: StalenessReport, thresholds: NagiosThr
   if (unasked.length > 0) raise('WARNING', `could not ask ${unasked.join(', ')} for ${unasked.length === 1 ? 'its' : 'their'} users`);
   if (c.missing > 0) problems.push(`${c.missing} never backed up`);
   const oldest = report.oldest ? `oldest ${formatAge(report.oldest.age)} (${report.oldest.userid})` : 'no backups yet';
-  const summary = problems.length > 0 ? `${problems.join(', ')}; ${oldest}` : `${report.totalUsers} users, ${oldest}`;
+  const summary = problems.length > 0 ? `${problems.join(', ')}; ${oldest}` : `${plural(report.totalUsers, 'user')}, ${oldest}`;
   const perf = [
     ...USER_STATES.map((s) => `${s}=${c[s]}`),
     `oldest_age=${Math.floor((report.oldest?.age ?? 0) / 1000)}s;${Math.floor(thresholds.warnAge / 1000)};${Math.floor(thresholds.critAge / 1000)};0`,
