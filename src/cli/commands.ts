@@ -5,7 +5,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ReportSort } from '../staleness/report.js';
 import { isUserState, USER_STATES, type UserState } from '../staleness/user-state.js';
 import { parseDuration } from '../units/duration.js';
-import { parseSize } from '../units/size.js';
+import type { Setting } from '../units/setting.js';
+import { LEAST, readDuration, readSize } from '../config/least-values.js';
 import type { GlobalOptions } from './global-options.js';
 import { REPORT_FORMAT_NAMES, type ReportFormat } from './output/report-formats.js';
 import type { CliIo } from './program.js';
@@ -39,7 +40,7 @@ export interface BackupOptions extends GlobalOptions {
 export interface BootstrapOptions extends GlobalOptions {
   dryRun?: boolean;
   groupSize?: number;
-  maxGroupBytes?: number;
+  maxGroupBytes?: Setting;
   pause?: number;
 }
 
@@ -69,6 +70,9 @@ const arg =
       throw new InvalidArgumentError((err as Error).message);
     }
   };
+
+/** Stale from this age: refused below the least policy.maxAge (config/least-values.ts). */
+const backupAge = arg((text) => readDuration(text, 'backup age', LEAST.backupAge));
 
 const wholeNumber = arg((text) => {
   const n = Number(text);
@@ -107,9 +111,9 @@ export function defineCommands(program: Command, io: CliIo, setExit: SetExit): v
     .option('--user <pattern>', 'only users matching (* and %; repeatable)', (p: string, prev: string[] = []) => [...prev, p])
     .addOption(new Option('--sort <key>', 'order of the users').choices(['age', 'size', 'user']).default('age'))
     .option('--limit <n>', 'at most n users', wholeNumber)
-    .option('--max-age <duration>', 'stale from this age (overrides policy.maxAge)', arg(parseDuration))
-    .option('--warn-age <duration>', 'nagios: WARNING when a backup is older (default: max age)', arg(parseDuration))
-    .option('--crit-age <duration>', 'nagios: CRITICAL when a backup is older (default: twice max age)', arg(parseDuration))
+    .option('--max-age <duration>', 'stale from this age (overrides policy.maxAge)', backupAge)
+    .option('--warn-age <duration>', 'nagios: WARNING when a backup is older (default: max age)', backupAge)
+    .option('--crit-age <duration>', 'nagios: CRITICAL when a backup is older (default: twice max age)', backupAge)
     .option('--warn-messages <n>', 'nagios: WARNING when at least n messages are not yet in the backups (default: never)', wholeNumber)
     .option('--crit-messages <n>', 'nagios: CRITICAL when at least n messages are not yet in the backups (default: never)', wholeNumber)
     .option('--no-discovery', 'do not ask the IMAP servers for their users (the backup server\'s files alone)')
@@ -136,7 +140,7 @@ export function defineCommands(program: Command, io: CliIo, setExit: SetExit): v
     .description('first backups of every user never backed up, a small group at a time; resumable')
     .option('--dry-run', 'print the groups, back up nobody')
     .option('--group-size <n>', 'users per group (bootstrap.groupSize)', wholeNumber)
-    .option('--max-group-bytes <size>', 'bytes per group when sizes are known (bootstrap.maxGroupBytes)', arg(parseSize))
+    .option('--max-group-bytes <size>', 'bytes per group when sizes are known (bootstrap.maxGroupBytes)', arg((text) => readSize(text, 'group size in bytes', LEAST.groupBytes)))
     .option('--pause <duration>', 'pause between groups (bootstrap.pause)', arg(parseDuration))
     .action(async (_opts: unknown, command: Command) => {
       const { runBootstrapCommand } = await import('./actions/bootstrap.js');

@@ -1,7 +1,2 @@
-import { readFileSync } from 'node:fs';
-
-/** Read from package.json at run time, so `--version` cannot drift from what npm installed. */
-export function packageVersion(): string {
-  const url = new URL('../../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
-}
+// Where the CLI's modules have always found it; the IMAP stage needs it too, so it lives in stage 0.
+export { packageVersion } from '../about/package-identity.js';

@@ -1,5 +1,4 @@
 import { formatDuration } from '../units/duration.js';
-import { formatSize } from '../units/size.js';
 import type { Config } from './load.js';
 import { configSchema, valueKinds, type ValueKind } from './schema.js';
 
@@ -52,7 +51,8 @@ function unwrap(schema: unknown): { node: SchemaNode; kind?: ValueKind } {
 
 function writeAs(kind: ValueKind, value: unknown): PlainValue {
   if (kind === 'duration' && typeof value === 'number') return formatDuration(value);
-  if (kind === 'size' && typeof value === 'number') return formatSize(value);
+  // A size kept as it was written (units/setting.ts): said back in the admin's own words.
+  if (kind === 'size' && isRecord(value) && typeof value.text === 'string') return value.text;
   if (kind === 'listen' && isRecord(value)) {
     const host = String(value.host);
     return `${host.includes(':') ? `[${host}]` : host}:${String(value.port)}`;

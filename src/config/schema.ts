@@ -1,8 +1,9 @@
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
-import { DURATION_PATTERN, parseDuration } from '../units/duration.js';
+import { DURATION_PATTERN } from '../units/duration.js';
+import { SIZE_PATTERN } from '../units/size.js';
 import { parseHost } from './http-host.js';
-import { parseSize, SIZE_PATTERN } from '../units/size.js';
+import { LEAST, readDuration, readSize, type LeastValue } from './least-values.js';
 
 const DEFAULT_MAX_UNCHANGED_AGE = 7 * 24 * 3600 * 1000;
 
@@ -15,32 +16,35 @@ export const valueKinds = z.registry<{ kind: ValueKind }>();
 
 const DURATION_TEXT = 'a duration: a number with a unit, ms, s, m, h, d or w, or a sum of them (90s, 10m, 24h, 7d, 1h30m)';
 
-const duration = (what: string) =>
+/** A duration setting in milliseconds, refused below `least` (see least-values.ts) when it has one. */
+const duration = (what: string, least?: LeastValue) =>
   z
     .string({ error: `expected a ${what} duration with a unit, e.g. 90s, 10m, 24h, 7d` })
-    .meta({ description: `${what}: ${DURATION_TEXT}`, pattern: DURATION_PATTERN })
+    .meta({ description: `${what}: ${DURATION_TEXT}${least ? `, at least ${least.text}` : ''}`, pattern: DURATION_PATTERN })
     .register(valueKinds, { kind: 'duration' })
     .transform((text, ctx) => {
       try {
-        return parseDuration(text);
+        return readDuration(text, what, least);
       } catch (err) {
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
         return z.NEVER;
       }
     });
 
-const size = z
-  .union([z.string().meta({ pattern: SIZE_PATTERN }), z.number()], { error: 'expected a size, e.g. 500MB or 2GiB' })
-  .meta({ description: 'a size: bytes, or a number with KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. 500MB, 2GiB' })
-  .register(valueKinds, { kind: 'size' })
-  .transform((text, ctx) => {
-    try {
-      return parseSize(text);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
+/** A size setting, kept with the text it was written as (see units/setting.ts). */
+const size = (what: string, least?: LeastValue) =>
+  z
+    .union([z.string().meta({ pattern: SIZE_PATTERN }), z.number()], { error: 'expected a size, e.g. 500MB or 2GiB' })
+    .meta({ description: `${what}: a size: bytes, or a number with KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. 500MB, 2GiB` })
+    .register(valueKinds, { kind: 'size' })
+    .transform((input, ctx) => {
+      try {
+        return readSize(input, what, least);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    });
 
 const positiveInt = (what: string) => z.number({ error: `expected ${what}, a whole number ≥ 1` }).int({ error: `expected ${what}, a whole number ≥ 1` }).min(1, { error: `expected ${what}, a whole number ≥ 1` });
 
@@ -109,11 +113,9 @@ const server = z
     maxConcurrent: positiveInt('the number of XBACKUP commands in flight').default(1),
     // Cyrus backs every shared mailbox of a server up into one backup, %SHARED.
     sharedMailboxes: z.boolean({ error: 'expected true or false' }).default(true),
-    commandTimeout: duration('command timeout').prefault('6h'),
+    commandTimeout: duration('command timeout', LEAST.commandTimeout).prefault('6h'),
     // Every network step but XBACKUP: logging in, a LIST, a NOOP, a LOGOUT; a server that misses it is paused like any failing one.
-    stepTimeout: duration('step timeout')
-      .prefault('30s')
-      .refine((ms) => ms >= 100, { error: 'expected a step timeout of at least 100ms, e.g. 30s' }),
+    stepTimeout: duration('step timeout', LEAST.stepTimeout).prefault('30s'),
   })
   .superRefine((s, ctx) => {
     if ((s.passwordFile === undefined) === (s.passwordEnv === undefined)) {
@@ -150,7 +152,7 @@ export const configSchema = z
           .string({ error: 'expected a cron expression, e.g. "*/10 * * * *"' })
           .refine((s) => isValidCron(s), { error: 'expected a valid cron expression, e.g. "*/10 * * * *"' })
           .default('*/10 * * * *'),
-        maxAge: duration('maximum backup age').prefault('24h'),
+        maxAge: duration('maximum backup age', LEAST.backupAge).prefault('24h'),
         maxPerCycle: positiveInt('the number of users per cycle').default(500),
         failingAfter: positiveInt('the number of failed attempts').default(3),
         discoverEvery: duration('discovery interval').prefault('1h'),
@@ -170,19 +172,19 @@ export const configSchema = z
       .prefault({}),
     retry: z
       .strictObject({
-        baseDelay: duration('retry delay').prefault('5m'),
+        baseDelay: duration('retry delay', LEAST.retryDelay).prefault('5m'),
         maxDelay: duration('maximum retry delay').prefault('6h'),
-        inDoubtGrace: duration('in-doubt grace').prefault('2h'),
+        inDoubtGrace: duration('in-doubt grace', LEAST.inDoubtGrace).prefault('2h'),
       })
       .prefault({}),
     bootstrap: z
       .strictObject({
         groupSize: positiveInt('the number of users per group').default(5),
-        maxGroupBytes: size.prefault('2GiB'),
+        maxGroupBytes: size('group size in bytes', LEAST.groupBytes).prefault('2GiB'),
         pause: duration('pause between groups').prefault('30s'),
         order: z.enum(['smallest', 'largest', 'name'], { error: 'expected one of: smallest, largest, name' }).default('smallest'),
         concurrentGroups: positiveInt('the number of groups in flight').default(1),
-        minStagingFreeBytes: size.optional(),
+        minStagingFreeBytes: size('free staging space').optional(),
         compactAfter: z.boolean({ error: 'expected true or false' }).default(false),
       })
       .prefault({}),
@@ -204,11 +206,22 @@ export const configSchema = z
   })
   .superRefine((c, ctx) => {
     const seen = new Map<string, number>();
+    const address = new Map<string, number>();
     c.servers.forEach((s, i) => {
       const first = seen.get(s.name);
       if (first !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['servers', i, 'name'], message: `server name "${s.name}" is already used by servers[${first}]` });
       } else seen.set(s.name, i);
+      // The same server twice finds every user twice, and a user found on two servers is never backed up (a conflict).
+      const where = `${s.host.toLowerCase().replace(/^\[|\]$/g, '')}:${s.port}`;
+      const same = address.get(where);
+      if (same !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['servers', i, 'host'],
+          message: `servers[${i}] "${s.name}" and servers[${same}] "${c.servers[same]!.name}" are the same IMAP server, ${s.host}:${s.port}: every user would be found on both, as a conflict, and backed up by neither; list each IMAP server once`,
+        });
+      } else address.set(where, i);
     });
     if (c.retry.maxDelay < c.retry.baseDelay) {
       ctx.addIssue({ code: 'custom', path: ['retry', 'maxDelay'], message: 'must not be shorter than retry.baseDelay' });

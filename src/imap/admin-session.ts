@@ -2,6 +2,7 @@ import { ImapFlow } from 'imapflow';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
+import { packageVersion, TOOL_NAME } from '../about/package-identity.js';
 import type { ServerConfig } from '../config/load.js';
 import { parseCyrusVersion, type CyrusVersion } from './cyrus-version.js';
 import { ImapConnectionError, type ConnectionProblem } from './imap-connection-error.js';
@@ -16,6 +17,12 @@ import type { MailboxNaming } from './mailbox-names.js';
 const MAX_LINE_BYTES = 1024 * 1024;
 const MAX_RESPONSE_BYTES = 2 * MAX_LINE_BYTES; // imapflow wants it above the literal cap
 const MAX_RESPONSE_TOKENS = 10_000;
+
+/**
+ * What the IMAP ID command says about us, in the server's logs: this tool and its version. imapflow
+ * fills in its own version, vendor and support address for any field not given; false leaves one out.
+ */
+const CLIENT_INFO = { name: TOOL_NAME, version: packageVersion(), vendor: false, 'support-url': false } as const;
 
 export interface AdminSessionOptions {
   logger?: Logger | undefined;
@@ -68,7 +75,7 @@ export class AdminSession {
         pass: server.password.reveal(),
         ...(server.authzid && { authzid: server.authzid, loginMethod: 'AUTH=PLAIN' }),
       },
-      clientInfo: { name: 'xbackup-scheduler' },
+      clientInfo: CLIENT_INFO,
       logger: false,
       disableAutoIdle: true,
       disableCompression: true,

@@ -3,6 +3,7 @@
 import { internalMailboxName, isDeletedMailbox, isSieveMailbox } from '../cyrus-names/internal-mailbox-name.js';
 import { attributeValue, type ExecAttribute, type UntaggedResponse } from './imapflow-exec.js';
 import type { MailboxNaming, MailboxOwner } from './mailbox-names.js';
+import { plural } from '../text/plural.js';
 
 /** A user's live mailbox as LIST-STATUS reports it, under its internal name (internalMailboxName). */
 export interface LiveMailbox {
@@ -133,7 +134,7 @@ export class LiveMailboxCollector {
     const states = new Map<string, LiveState | { problem: string }>();
     for (const [userid, user] of this.users) {
       if (user.problem !== null) states.set(userid, { problem: user.problem });
-      else if (user.described !== user.listed) states.set(userid, { problem: `${user.listed} mailboxes listed, ${user.described} with a STATUS` });
+      else if (user.described !== user.listed) states.set(userid, { problem: `${plural(user.listed, 'mailbox', 'mailboxes')} listed, ${user.described} with a STATUS` });
       else states.set(userid, { at: this.at, mailboxes: `[${user.encoded.join(',')}]` });
     }
     this.users.clear();

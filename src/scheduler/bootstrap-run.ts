@@ -17,6 +17,26 @@ export interface BootstrapOutcome {
 
 const STAGING_RECHECK_MS = 30_000;
 
+/** A bootstrap's users, each counted once. */
+export interface BootstrapTally {
+  ok: number;
+  failed: number;
+  leftOver: number;
+}
+
+/**
+ * Each user counted once, by its final outcome: its last result in this run (a user that failed and was
+ * tried again in a later group is what the later attempt came to), or left for later when it was never
+ * tried. A user that failed and waits for its retry is failed, not also left for later.
+ */
+export function tallyBootstrap(outcome: BootstrapOutcome): BootstrapTally {
+  const last = new Map<string, BackupResult>();
+  for (const r of outcome.results) last.set(r.userid, r);
+  const ok = [...last.values()].filter((r) => r.outcome === 'ok').length;
+  const leftOver = new Set(outcome.leftOver.map((h) => h.userid).filter((u) => !last.has(u))).size;
+  return { ok, failed: last.size - ok, leftOver };
+}
+
 /**
  * First backups of every missing user, one small group at a time (spec §5). Each round re-reads the
  * backup server and our history, so a killed bootstrap started again goes on with who is left.

@@ -153,7 +153,7 @@ export class CycleRunner {
         order: config.bootstrap.order,
         groupInFlight: this.groupRunning,
         nextGroupAt,
-        stagingShort: minFree !== undefined && free !== null && free < minFree,
+        stagingShort: minFree !== undefined && free !== null && free < minFree.value,
       },
       includeFirstBackups: options.firstBackups,
     });

@@ -21,6 +21,7 @@ import type { AdminSession } from '../imap/admin-session.js';
 import { batchPatterns, type PatternBatch } from './plan/batch-patterns.js';
 import { readChunkMarks } from './verify-backups.js';
 import type { ChunkMark } from './backup-result.js';
+import { plural } from '../text/plural.js';
 
 export interface ExecutorDeps {
   servers: ReadonlyMap<string, ServerConfig>;
@@ -288,7 +289,7 @@ export class Executor {
     const health = this.deps.serverStates.trip(server.name, error, dropped, trippedBy, this.deps.retry, this.now(), this.deps.random);
     const channelHint =
       health.droppedInARow >= 2
-        ? `; the connection dropped ${health.droppedInARow} times in a row during XBACKUP: channel ${server.channel} is probably not configured on ${server.name} (imapd crashes then)`
+        ? `; the connection dropped ${plural(health.droppedInARow, 'time')} in a row during XBACKUP: channel ${server.channel} is probably not configured on ${server.name} (imapd crashes then)`
         : '';
     this.deps.logger.warn({ server: server.name, pausedUntil: new Date(health.pausedUntil!).toISOString(), error: `${error}${channelHint}` }, 'server paused');
   }

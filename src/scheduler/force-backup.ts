@@ -11,6 +11,9 @@ import { discoverFleet } from '../imap/discover-fleet.js';
 import type { FleetDiscovery } from '../imap/fleet-discovery.js';
 import { validateUserid, validateUseridPattern } from '../imap/wire-validation.js';
 import { ALL_USERS, type BackupResult } from './backup-result.js';
+import type { ServerHealth } from './plan/settle-attempt.js';
+import { plural } from '../text/plural.js';
+import { isoTime } from '../units/time.js';
 
 export interface ForceBackupTarget {
   userid: string;
@@ -65,12 +68,52 @@ export async function planForcedBackup(
       else targets.push({ userid, server, inbox });
     }
   }
-  for (const p of patterns) {
-    if (!isUseridPattern(p) && !foundOn.has(p) && discovery.servers.every((s) => s.ok)) {
-      refuse(p, '-', `${p} is on none of the configured servers (${servers.map((s) => s.name).join(', ')}) within their servers[].users patterns`);
+  const asked = discovery.servers.filter((s) => s.ok).map((s) => s.name);
+  patterns.forEach((p, i) => {
+    const on = new Set([...foundOn].filter(([userid]) => wanted[i]!.matches(userid)).flatMap(([, names]) => names));
+    if (on.size === 0) {
+      if (!isUseridPattern(p)) {
+        if (discovery.servers.every((s) => s.ok)) refuse(p, '-', `${p} is on none of the configured servers (${servers.map((s) => s.name).join(', ')}) within their servers[].users patterns`);
+      } else {
+        // A pattern that matches nobody is most often a typo: "0 ok, 0 failed" would read as done.
+        refuse(p, '-', `${p} matches no user on ${asked.length > 0 ? asked.join(', ') : 'any server (none could be asked)'} within their servers[].users patterns`);
+      }
+    } else if (options.onlyServer !== undefined && !on.has(options.onlyServer)) {
+      refuse(p, '-', `${p} matches no user on ${options.onlyServer} (--server), only on ${[...on].sort().join(', ')}`);
     }
-  }
+  });
   return { targets, refused, discovery };
+}
+
+/** A target that was never sent, and why. */
+export interface SkippedTarget {
+  userid: string;
+  server: string;
+  reason: string;
+}
+
+/**
+ * Why the users left on a server were not sent: its circuit breaker opened during the run (or was
+ * open already), and the executor sends nothing more to a paused server.
+ */
+export function skippedReason(server: string, health: ServerHealth | undefined, now: number): string {
+  if (health?.pausedUntil === undefined || health.pausedUntil === null || health.pausedUntil <= now) {
+    return `not sent: the run stopped before it`;
+  }
+  const after = health.consecutiveFailures > 0 ? ` after ${plural(health.consecutiveFailures, 'failure')} in a row` : '';
+  const last = health.lastError ? ` (last: ${health.lastError})` : '';
+  return `not sent: ${server} was paused${after}${last}, until ${isoTime(health.pausedUntil)}; try again after that`;
+}
+
+/** The targets that got no result, each with why. */
+export function skippedTargets(
+  plan: ForceBackupPlan,
+  results: readonly BackupResult[],
+  health: ReadonlyMap<string, ServerHealth>,
+  now: number,
+): SkippedTarget[] {
+  const done = new Set(results.map((r) => r.userid));
+  return plan.targets.filter((t) => !done.has(t.userid)).map((t) => ({ userid: t.userid, server: t.server, reason: skippedReason(t.server, health.get(t.server), now) }));
 }
 
 /**

@@ -98,10 +98,10 @@ describe('table', () => {
   test('the fleet total says what it can: nothing compared, all in sync, or only changes without new mail', () => {
     const summary = (users: UserStatus[]) => writeReportTable(buildReport({ coverage: 'complete', users }, { now: NOW, maxAge: MAX_AGE }));
     assert.match(summary([user('anne', 'fresh', H)]), /; no user compared with its mailboxes \(ages only\)$/m);
-    assert.match(summary([user('anne', 'fresh', H, { comparedAt: NOW })]), /; all 1 users compared are in sync with their mailboxes$/m);
+    assert.match(summary([user('anne', 'fresh', H, { comparedAt: NOW })]), /; the 1 user compared is in sync with its mailboxes$/m);
     assert.match(
       summary([user('anne', 'fresh', H, { comparedAt: NOW, behind: { mailboxes: 1, messages: 0, bytes: 0 } }), user('bob', 'fresh', H, { comparedAt: NOW })]),
-      /; 1 of 2 users compared have changes not yet in the backup \(flags, expunges or folders; no new message\)$/m,
+      /; 1 of 2 users compared has changes not yet in the backup \(flags, expunges or folders; no new message\)$/m,
     );
     assert.match(
       summary([user('anne', 'fresh', H, { comparedAt: NOW, behind: { mailboxes: 1, messages: 3, bytes: 3 * 1024 } }), user('bob', 'fresh', H, { comparedAt: NOW, behind: { mailboxes: 2, messages: 309, bytes: 0 } })]),
@@ -221,7 +221,7 @@ describe('Nagios', () => {
   test('CRITICAL for a failing user or a backup older than critAge, with perfdata per state', () => {
     const n = writeReportNagios(report, { warnAge: MAX_AGE, critAge: 2 * MAX_AGE });
     assert.equal(n.exitCode, 2);
-    assert.match(n.text, /^XBACKUP CRITICAL - 1 backups older than 2d, 1 failing, 1 never backed up; oldest 2d 2h \(bob\) \| /);
+    assert.match(n.text, /^XBACKUP CRITICAL - 1 backup older than 2d, 1 failing, 1 never backed up; oldest 2d 2h \(bob\) \| /);
     assert.match(n.text, /\| fresh=1 stale=1 missing=1 failing=1 unreadable=0 orphan=1 conflict=0 oldest_age=181800s;86400;172800;0 messages_not_in_backup=5;;;0 users_behind=1\n$/);
   });
   test('messages not yet in the backups: WARNING and CRITICAL from the thresholds given, never without', () => {
@@ -240,7 +240,7 @@ describe('Nagios', () => {
     const calm = buildReport({ coverage: 'complete', users: [user('anne', 'stale', 30 * H)] }, { now: NOW, maxAge: MAX_AGE });
     const n = writeReportNagios(calm, { warnAge: MAX_AGE, critAge: 2 * MAX_AGE });
     assert.equal(n.exitCode, 1);
-    assert.match(n.text, /^XBACKUP WARNING - 1 backups older than 1d;/);
+    assert.match(n.text, /^XBACKUP WARNING - 1 backup older than 1d;/);
   });
   test('OK when all is young; orphans never alarm', () => {
     const calm = buildReport({ coverage: 'complete', users: [user('anne', 'fresh', H), user('olga', 'orphan', 900 * H)] }, { now: NOW, maxAge: MAX_AGE });

@@ -85,7 +85,7 @@ function checkConfig(config: Config): void {
     assert.ok(Number.isFinite(ms) && ms >= 0, `duration ${ms}`);
   }
   assert.ok(config.retry.maxDelay >= config.retry.baseDelay);
-  assert.ok(Number.isFinite(config.bootstrap.maxGroupBytes));
+  assert.ok(Number.isFinite(config.bootstrap.maxGroupBytes.value));
 }
 
 function checkYaml(text: string): void {

@@ -57,7 +57,7 @@ describe('a valid file', () => {
     assert.equal(c.policy.maxAge, 24 * 3600_000);
     assert.equal(c.policy.schedule, '*/10 * * * *');
     assert.equal(c.retry.baseDelay, 5 * 60_000);
-    assert.equal(c.bootstrap.maxGroupBytes, 2 * 2 ** 30);
+    assert.deepEqual(c.bootstrap.maxGroupBytes, { value: 2 * 2 ** 30, text: '2GiB' });
     assert.equal(c.bootstrap.order, 'smallest');
     assert.deepEqual(c.http.listen, { host: '127.0.0.1', port: 9465 });
     assert.equal(s.password, undefined, 'passwords are not read unless asked for');
@@ -107,7 +107,9 @@ describe('every error names file, line and key', () => {
   });
 
   test('a step timeout too short for any login', () => {
-    assert.deepEqual(problems(`${SERVER}    stepTimeout: 10ms\n`), ['c.yaml:8: servers[0].stepTimeout: expected a step timeout of at least 100ms, e.g. 30s']);
+    assert.deepEqual(problems(`${SERVER}    stepTimeout: 10ms\n`), [
+      'c.yaml:8: servers[0].stepTimeout: 10ms is below the least step timeout that can work, 100ms: a login is several round trips to the server, and a shorter bound fails on any network but loopback',
+    ]);
   });
 
   test('bad size', () => {
@@ -165,6 +167,61 @@ describe('every error names file, line and key', () => {
 
   test('a missing config file says how to give one', () => {
     assert.throws(() => loadConfig(join(dir, 'nope.yaml')), /nope\.yaml: no such file; give one with -c <file> or XBACKUP_SCHEDULER_CONFIG/);
+  });
+});
+
+describe('values that cannot work are refused, with the least that can', () => {
+  const cases: Array<[yaml: string, line: number, key: string, least: string]> = [
+    ['policy:\n  maxAge: 0s\n', 2, 'policy.maxAge', '0s is below the least maximum backup age that can work, 1s: '],
+    ['policy:\n  maxAge: 500ms\n', 2, 'policy.maxAge', '500ms is below the least maximum backup age that can work, 1s: '],
+    [`${SERVER}    commandTimeout: 5ms\n`, 8, 'servers[0].commandTimeout', '5ms is below the least command timeout that can work, 1s: '],
+    ['retry:\n  baseDelay: 0s\n', 2, 'retry.baseDelay', '0s is below the least retry delay that can work, 1s: '],
+    ['retry:\n  inDoubtGrace: 0s\n', 2, 'retry.inDoubtGrace', '0s is below the least in-doubt grace that can work, 1s: '],
+    ['bootstrap:\n  maxGroupBytes: 0\n', 2, 'bootstrap.maxGroupBytes', '0B is below the least group size in bytes that can work, 1B: '],
+    ['bootstrap:\n  maxGroupBytes: 0MB\n', 2, 'bootstrap.maxGroupBytes', '0MB is below the least group size in bytes that can work, 1B: '],
+  ];
+  for (const [yaml, line, key, least] of cases) {
+    test(`${key}: ${yaml.trim().split('\n').at(-1)!.trim()}`, () => {
+      const found = problems(yaml);
+      assert.equal(found.length, 1, found.join('\n'));
+      assert.ok(found[0]!.startsWith(`c.yaml:${line}: ${key}: ${least}`), found[0]);
+    });
+  }
+
+  test('the shortest values the test suites and the sandbox use still load', () => {
+    const c = parseConfig(
+      `${SERVER}    commandTimeout: 1s\n    stepTimeout: 100ms\npolicy:\n  maxAge: 1s\n  discoverEvery: 0s\n  shutdownGrace: 0s\nretry:\n  baseDelay: 1s\n  maxDelay: 1s\n  inDoubtGrace: 1s\nbootstrap:\n  pause: 0s\n  maxGroupBytes: 1\n  minStagingFreeBytes: 0\n`,
+      'c.yaml',
+    );
+    assert.equal(c.policy.maxAge, 1000);
+    assert.equal(c.servers[0]!.commandTimeout, 1000);
+    assert.equal(c.bootstrap.pause, 0);
+  });
+
+  test('a size is kept with the text it was configured as, which messages say back', () => {
+    const c = parseConfig('bootstrap:\n  maxGroupBytes: 12MB\n  minStagingFreeBytes: 5368709120\n', 'c.yaml');
+    assert.deepEqual(c.bootstrap.maxGroupBytes, { value: 12_000_000, text: '12MB' });
+    assert.deepEqual(c.bootstrap.minStagingFreeBytes, { value: 5_368_709_120, text: '5368709120B' });
+  });
+});
+
+describe('the same IMAP server listed twice', () => {
+  test('is refused at load, naming both entries, at the second one\'s line', () => {
+    const second = SERVER.replace('servers:\n', '').replace('name: imap1', 'name: imap1-again');
+    assert.deepEqual(problems(`${SERVER}${second}`), [
+      'c.yaml:9: servers[1].host: servers[1] "imap1-again" and servers[0] "imap1" are the same IMAP server, 127.0.0.1:1143: every user would be found on both, as a conflict, and backed up by neither; list each IMAP server once',
+    ]);
+  });
+
+  test('by the port its TLS mode implies, and whatever the case of the host name', () => {
+    const yaml = 'servers:\n' + ['IMAP.example.com', 'imap.example.com'].map((host, i) => `  - name: s${i}\n    host: ${host}\n    ${i === 0 ? 'port: 993\n    ' : ''}user: admin\n    passwordEnv: P\n`).join('');
+    const found = problems(yaml);
+    assert.equal(found.length, 1, found.join('\n'));
+    assert.match(found[0]!, /servers\[1\] "s1" and servers\[0\] "s0" are the same IMAP server, imap\.example\.com:993/);
+  });
+
+  test('the same host on another port is another server', () => {
+    assert.deepEqual(problems(`${SERVER}${SERVER.replace('servers:\n', '').replace('name: imap1', 'name: imap2').replace('port: 1143', 'port: 1144')}`), []);
   });
 });
 

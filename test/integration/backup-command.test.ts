@@ -95,6 +95,17 @@ describe('backup, check and report with discovery, against two real IMAP servers
     assert.deepEqual(await backedUp(), before);
   });
 
+  test('a pattern that matches nobody says so, naming the servers asked, and exits 1', async () => {
+    const run = await runCliProcess(['backup', 'zz*', '-c', config]);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /^ERROR zz\*: zz\* matches no user on imap1, imap2 within their servers\[\]\.users patterns$/m);
+    assert.equal(run.stdout.trim().split('\n').at(-1), '0 ok, 1 failed');
+    // Users of the pattern only on another server than --server's are not silently nobody either.
+    const elsewhere = await runCliProcess(['backup', 'b*', '--server', 'imap2', '--dry-run', '-c', config]);
+    assert.equal(elsewhere.code, 1, elsewhere.stdout + elsewhere.stderr);
+    assert.match(elsewhere.stdout, /^ERROR b\*: b\* matches no user on imap2 \(--server\), only on imap1$/m);
+  });
+
   test('--server limits to one server; an unknown server name is a usage error', async () => {
     const dry = await runCliProcess(['backup', '*', '--server', 'imap2', '--dry-run', '-c', config]);
     assert.equal(dry.code, 1, 'dup is on imap1 too, so it is refused on imap2');
@@ -129,5 +140,12 @@ describe('backup, check and report with discovery, against two real IMAP servers
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /^PASS imap1 canary carl: backed up in \d+\.\d\d s and a new chunk is in its index$/m);
     assert.match(run.stdout, /^WARN imap2 canary: carl is not on imap2; canary skipped here$/m);
+    assert.doesNotMatch(run.stdout, /^FAIL/m);
+  });
+
+  test('check --canary with a user on no server fails, saying which servers were asked and what to do', async () => {
+    const run = await runCliProcess(['check', '--canary', 'nosuchuser', '-c', config]);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /^FAIL canary: nosuchuser is on none of the servers asked \(imap1, imap2\), so nothing was backed up; give --canary the userid of a small user that exists there/m);
   });
 });

@@ -11,8 +11,9 @@ export const H = 3_600_000;
 
 /** A config with two IMAP servers, as the loader makes it; `http` is YAML under the http key. */
 export function twoServerConfig(http = ''): Config {
-  const server = (name: string) => `  - name: ${name}\n    host: 127.0.0.1\n    tls: none\n    user: admin\n    passwordEnv: PW\n`;
-  return parseConfig(`servers:\n${server('imap1')}${server('imap2')}${http ? `http:\n${http}` : ''}`, '/etc/xbackup-scheduler/config.yaml');
+  // Two ports: one server listed twice is refused at load.
+  const server = (name: string, port: number) => `  - name: ${name}\n    host: 127.0.0.1\n    port: ${port}\n    tls: none\n    user: admin\n    passwordEnv: PW\n`;
+  return parseConfig(`servers:\n${server('imap1', 1143)}${server('imap2', 1144)}${http ? `http:\n${http}` : ''}`, '/etc/xbackup-scheduler/config.yaml');
 }
 
 export const user = (userid: string, state: UserStatus['state'], age: number | null, extra: Partial<UserStatus> = {}): UserStatus =>

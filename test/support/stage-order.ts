@@ -1,12 +1,12 @@
 // The rule of src/'s folders: data flows one way, config → backupd → imap → staleness → scheduler → cli,
 // and a stage imports only from itself and earlier ones. Below all of them, the shared vocabulary
-// (Cyrus's names, units, text, error classes) imports from nothing else.
+// (Cyrus's names, units, text, error classes, the tool's own name and version) imports from nothing else.
 import fs from 'node:fs';
 import path from 'node:path';
 import { sourceFiles } from './source-tree.js';
 
 export const STAGES: readonly (readonly string[])[] = [
-  ['cyrus-names', 'units', 'text', 'errors'],
+  ['cyrus-names', 'units', 'text', 'errors', 'about'],
   ['config'],
   ['backupd'],
   ['imap'],

@@ -1,10 +1,10 @@
 import { configFileFromEnv, loadConfig, type ServerConfig } from '../../config/load.js';
 import type { BackupResult } from '../../scheduler/backup-result.js';
-import { executeForcedBackup, planForcedBackup, validateRequestedPatterns } from '../../scheduler/force-backup.js';
+import { executeForcedBackup, planForcedBackup, skippedTargets, validateRequestedPatterns, type SkippedTarget } from '../../scheduler/force-backup.js';
 import { openFor } from '../scheduler-setup.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { commandLogger } from '../logger.js';
-import { backupResultJson, backupResultLine, backupSummary, forcedBackupDryRun } from '../output/backup-result-lines.js';
+import { backupResultJson, backupResultLine, backupSummary, forcedBackupDryRun, skippedJson, skippedLine } from '../output/backup-result-lines.js';
 import type { CliIo } from '../program.js';
 import { UsageError } from '../usage-error.js';
 import type { BackupOptions } from '../commands.js';
@@ -30,14 +30,17 @@ export async function runBackup(patterns: string[], opts: BackupOptions, io: Cli
   }
   const { parts } = openFor(config, logger, { onResult: print });
   let results;
+  let skipped: SkippedTarget[];
   try {
     results = await executeForcedBackup(plan, parts.executor);
+    skipped = skippedTargets(plan, results, parts.serverStates.all(), Date.now());
   } finally {
     await parts.close();
   }
+  for (const s of skipped) io.stdout(opts.json ? skippedJson(s) : skippedLine(s));
   const ok = results.filter((r) => r.outcome === 'ok').length;
-  io.stdout(backupSummary(ok, failed, opts.json ?? false));
-  setExit(failed > 0 ? ExitCode.someWorkFailed : ExitCode.ok);
+  io.stdout(backupSummary({ ok, failed, skipped: skipped.length }, opts.json ?? false));
+  setExit(failed > 0 || skipped.length > 0 ? ExitCode.someWorkFailed : ExitCode.ok);
 }
 
 function checkServerName(servers: ServerConfig[], name: string | undefined, file: string): void {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackupResult } from '../../scheduler/backup-result.js';
-import { runBootstrap } from '../../scheduler/bootstrap-run.js';
+import { runBootstrap, tallyBootstrap } from '../../scheduler/bootstrap-run.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { commandLogger } from '../logger.js';
 import { backupResultJson, backupResultLine } from '../output/backup-result-lines.js';
@@ -14,11 +14,7 @@ import type { BootstrapOptions } from '../commands.js';
 export async function runBootstrapCommand(opts: BootstrapOptions, io: CliIo, setExit: (code: number) => void): Promise<void> {
   const logger = commandLogger(opts);
   const progress = !opts.json && !opts.dryRun && process.stderr.isTTY ? new BootstrapProgress() : null;
-  let ok = 0;
-  let failed = 0;
   const onResult = (r: BackupResult) => {
-    if (r.outcome === 'ok') ok++;
-    else failed++;
     if (opts.json) io.stdout(backupResultJson(r));
     else if (progress) progress.result(r);
     else io.stdout(backupResultLine(r));
@@ -64,8 +60,9 @@ export async function runBootstrapCommand(opts: BootstrapOptions, io: CliIo, set
     });
     progress?.stop();
     for (const h of outcome.leftOver) io.stderr(leftOverLine(h));
-    io.stdout(bootstrapSummary(ok, failed, outcome.leftOver.length, opts.json ?? false));
-    setExit(failed > 0 || outcome.leftOver.length > 0 || stopping ? ExitCode.someWorkFailed : ExitCode.ok);
+    const tally = tallyBootstrap(outcome);
+    io.stdout(bootstrapSummary(tally, opts.json ?? false));
+    setExit(tally.failed > 0 || tally.leftOver > 0 || stopping ? ExitCode.someWorkFailed : ExitCode.ok);
   } finally {
     progress?.stop();
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);

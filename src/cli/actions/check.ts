@@ -18,6 +18,7 @@ import type { CliIo } from '../program.js';
 import type { CheckOptions } from '../commands.js';
 import { checkLine, type CheckLine } from '../output/check-lines.js';
 import { comparisonLine, schedulePolicyLines } from '../output/policy-check-lines.js';
+import { plural } from '../../text/plural.js';
 
 
 /** A canary slower than this has most likely waited for the IMAP-protocol probe `<channel>_sync_try_imap: no` avoids. */
@@ -46,13 +47,20 @@ export async function checkLoadedConfig(
   say: (l: CheckLine) => void,
   logger: ReturnType<typeof commandLogger>,
 ): Promise<ImapVersions> {
-  say({ verdict: 'PASS', what: 'config', detail: `${config.file}: ${config.servers.length} IMAP servers` });
+  say({ verdict: 'PASS', what: 'config', detail: `${config.file}: ${plural(config.servers.length, 'IMAP server')}` });
   for (const line of schedulePolicyLines(config.policy)) say(line);
   const paths = await checkBackupServer(config, say);
   const versions: ImapVersions = {};
+  const canaryOn: Array<{ server: string; found: boolean }> = [];
   for (const server of config.servers) {
-    const version = await checkImapServer(server, paths, canary, config.policy.compareLive, say, logger);
-    if (version !== undefined) versions[server.name] = version;
+    const checked = await checkImapServer(server, paths, canary, config.policy.compareLive, say, logger);
+    if (checked === undefined) continue;
+    versions[server.name] = checked.version;
+    if (checked.canaryFound !== undefined) canaryOn.push({ server: server.name, found: checked.canaryFound });
+  }
+  if (canary !== undefined && canaryOn.length > 0 && canaryOn.every((c) => !c.found)) {
+    const asked = canaryOn.map((c) => c.server).join(', ');
+    say({ verdict: 'FAIL', what: 'canary', detail: `${canary} is on none of the servers asked (${asked}), so nothing was backed up; give --canary the userid of a small user that exists there (it is backed up for real)` });
   }
   return versions;
 }
@@ -72,7 +80,7 @@ async function checkBackupServer(config: Config, say: (l: CheckLine) => void): P
   }
   try {
     const probe = await probeBackupServer(paths);
-    say({ verdict: 'PASS', what: 'backups.db', detail: `${paths.backupsDb} (${probe.backend}): ${probe.users} backups, ${probe.sampled} indexes read` });
+    say({ verdict: 'PASS', what: 'backups.db', detail: `${paths.backupsDb} (${probe.backend}): ${plural(probe.users, 'backup')}, ${plural(probe.sampled, 'index', 'indexes')} read` });
     for (const u of probe.unreadable) say({ verdict: 'FAIL', what: `index of ${u.userid}`, detail: u.error });
   } catch (err) {
     say({ verdict: 'FAIL', what: 'backups.db', detail: (err as Error).message });
@@ -116,7 +124,7 @@ async function checkImapServer(
   compareLive: boolean,
   say: (l: CheckLine) => void,
   logger: ReturnType<typeof commandLogger>,
-): Promise<string | null | undefined> {
+): Promise<{ version: string | null; canaryFound?: boolean } | undefined> {
   let session: AdminSession;
   try {
     session = await AdminSession.open(server, { logger });
@@ -133,34 +141,35 @@ async function checkImapServer(
     });
     if (version && !hasXbackup(version)) {
       say({ verdict: 'FAIL', what: `${server.name} version`, detail: `Cyrus ${version.text} has no XBACKUP. ${XBACKUP_REMOVED_ADVICE}` });
-      return version.text;
+      return { version: version.text };
     }
     const probe = await probeXbackup(session);
     if (!probe.ok) {
       say({ verdict: 'FAIL', what: `${server.name} XBACKUP`, detail: probe.message });
-      return version?.text ?? null;
+      return { version: version?.text ?? null };
     }
     say({ verdict: 'PASS', what: `${server.name} XBACKUP`, detail: `enabled, ${server.user} is an admin; channel "${server.channel}" (only --canary shows that the channel is configured on the server and backupd is reachable)` });
     if (compareLive) say(comparisonLine(server.name, session.capabilities));
-    if (canary !== undefined && paths) await checkCanary(session, paths, canary, say);
+    if (canary !== undefined && paths) return { version: version?.text ?? null, canaryFound: await checkCanary(session, paths, canary, say) };
   } catch (err) {
     say({ verdict: 'FAIL', what: server.name, detail: connectionError(server.name, err).message });
   } finally {
     await session.close();
   }
-  return version?.text ?? null;
+  return { version: version?.text ?? null };
 }
 
-async function checkCanary(session: AdminSession, paths: BackupServerPaths, userid: string, say: (l: CheckLine) => void): Promise<void> {
+/** Whether the canary is on this server; backed up and checked when it is. Found on no server at all is check's FAIL. */
+async function checkCanary(session: AdminSession, paths: BackupServerPaths, userid: string, say: (l: CheckLine) => void): Promise<boolean> {
   const name = session.server.name;
   if (!(await userExists(session, userid))) {
     say({ verdict: 'WARN', what: `${name} canary`, detail: `${userid} is not on ${name}; canary skipped here` });
-    return;
+    return false;
   }
   const result = await runUserBackup(session, new BackupsDbReader(paths), userid);
   if (result.outcome !== 'ok') {
     say({ verdict: 'FAIL', what: `${name} canary ${userid}`, detail: result.error ?? result.outcome });
-    return;
+    return true;
   }
   const took = `${result.seconds.toFixed(2)} s`;
   if (result.seconds * 1000 >= SLOW_CANARY_MS) {
@@ -168,4 +177,5 @@ async function checkCanary(session: AdminSession, paths: BackupServerPaths, user
   } else {
     say({ verdict: 'PASS', what: `${name} canary ${userid}`, detail: `backed up in ${took} and a new chunk is in its index` });
   }
+  return true;
 }

@@ -1,5 +1,6 @@
 import { ALL_USERS, type BackupResult } from '../../scheduler/backup-result.js';
-import type { ForceBackupTarget } from '../../scheduler/force-backup.js';
+import type { ForceBackupTarget, SkippedTarget } from '../../scheduler/force-backup.js';
+import { plural } from '../../text/plural.js';
 
 /** `OK anne 0.4s`, `NO bob: Mailbox is locked`: one line per user, printed as each one finishes. */
 export function backupResultLine(r: BackupResult): string {
@@ -17,17 +18,36 @@ export function backupResultJson(r: BackupResult): string {
   return `${JSON.stringify({ userid: r.userid, server: r.server, outcome: r.outcome, seconds: Math.round(r.seconds * 1000) / 1000, error: r.error, group: r.group })}\n`;
 }
 
-export function backupSummaryJson(ok: number, failed: number): string {
-  return `${JSON.stringify({ summary: { ok, failed } })}\n`;
+/** What a run came to: `skipped` only where users can be left unsent (`backup`, after a server's breaker opened). */
+export interface BackupCounts {
+  ok: number;
+  failed: number;
+  skipped?: number;
+}
+
+/** spec §3.1's `{"summary": {"ok": N, "failed": N}}`, with `"skipped": N` only when some were. */
+export function backupSummaryJson({ ok, failed, skipped }: BackupCounts): string {
+  return `${JSON.stringify({ summary: skipped ? { ok, failed, skipped } : { ok, failed } })}\n`;
 }
 
 /** `backup`'s closing line. */
-export function backupSummary(ok: number, failed: number, json: boolean): string {
-  return json ? backupSummaryJson(ok, failed) : `${ok} ok, ${failed} failed\n`;
+export function backupSummary(counts: BackupCounts, json: boolean): string {
+  if (json) return backupSummaryJson(counts);
+  return `${counts.ok} ok, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}\n`;
+}
+
+/** `SKIPPED carl (imap1): not sent: imap1 was paused after …`: a user the run never sent, and why. */
+export function skippedLine(s: SkippedTarget): string {
+  return `SKIPPED ${s.userid} (${s.server}): ${s.reason}\n`;
+}
+
+/** The JSON line of a skipped user: the shape of a result's line, with outcome "skipped". */
+export function skippedJson(s: SkippedTarget): string {
+  return `${JSON.stringify({ userid: s.userid, server: s.server, outcome: 'skipped', seconds: 0, error: s.reason, group: null })}\n`;
 }
 
 /** `backup --dry-run`: who would be backed up, and on which server. */
 export function forcedBackupDryRun(targets: readonly ForceBackupTarget[], json: boolean): string {
   if (json) return targets.map((t) => `${JSON.stringify({ userid: t.userid, server: t.server, dryRun: true })}\n`).join('');
-  return `${targets.map((t) => `would back up ${t.userid} on ${t.server}\n`).join('')}${targets.length} users would be backed up\n`;
+  return `${targets.map((t) => `would back up ${t.userid} on ${t.server}\n`).join('')}${plural(targets.length, 'user')} would be backed up\n`;
 }

@@ -1,20 +1,21 @@
 import type { CyclePlan } from '../../scheduler/plan/plan-types.js';
 import { formatAge } from '../../units/duration.js';
 import { formatBytes } from '../../units/size.js';
+import { plural } from '../../text/plural.js';
 
 export function writePlanText(plan: CyclePlan, now: number): string {
   const out: string[] = [];
-  out.push(`${plan.planned.length} users would be backed up now, in this order:`);
+  out.push(`${plural(plan.planned.length, 'user')} would be backed up now, in this order:`);
   for (const p of plan.planned) out.push(`  ${p.kind === 'first' ? 'first  ' : 'refresh'} ${p.userid} on ${p.server}: ${p.state}, ${p.age === null ? 'never backed up' : `${formatAge(p.age)} old`}`);
   if (plan.refreshes.length > 0) {
     out.push('', `${plan.refreshes.length} XBACKUP commands for the refreshes:`);
-    for (const c of plan.refreshes) out.push(`  ${c.server}: XBACKUP ${c.pattern}  (${c.userids.length} users)`);
+    for (const c of plan.refreshes) out.push(`  ${c.server}: XBACKUP ${c.pattern}  (${plural(c.userids.length, 'user')})`);
   }
   if (plan.firstGroup) {
-    out.push('', `first-backup group: ${plan.firstGroup.users.length} users, ${formatBytes(plan.firstGroup.bytes)} known`);
+    out.push('', `first-backup group: ${plural(plan.firstGroup.users.length, 'user')}, ${formatBytes(plan.firstGroup.bytes)} known`);
   }
   if (plan.held.length > 0) {
-    out.push('', `${plan.held.length} users held back:`);
+    out.push('', `${plural(plan.held.length, 'user')} held back:`);
     for (const h of plan.held) out.push(`  ${h.userid}: ${h.reason}: ${h.detail}`);
   }
   out.push('', `planned at ${new Date(now).toISOString()}`);

@@ -6,6 +6,7 @@ import { CommanderError } from 'commander';
 import type { StalenessReport } from '../../staleness/report.js';
 import { USER_STATES } from '../../staleness/user-state.js';
 import { formatAge } from '../../units/duration.js';
+import { plural } from '../../text/plural.js';
 import { UsageError } from '../usage-error.js';
 import type { MonitoringCheck, ThresholdOptions } from './report-formats.js';
 
@@ -72,8 +73,8 @@ export const NAGIOS_CHECK: MonitoringCheck = {
  */
 export function writeReportNagios(report: StalenessReport, thresholds: NagiosThresholds): { text: string; exitCode: number } {
   const { scope } = thresholds;
-  const scopeText = scope && `${report.totalUsers} of ${scope.fleetUsers} users matching ${scope.patterns.join(' ')}`;
-  if (scope && report.totalUsers === 0) return nagiosUnknown(`no user matches --user ${scope.patterns.join(' ')} (of ${scope.fleetUsers} user${scope.fleetUsers === 1 ? '' : 's'})`);
+  const scopeText = scope && `${report.totalUsers} of ${plural(scope.fleetUsers, 'user')} matching ${scope.patterns.join(' ')}`;
+  if (scope && report.totalUsers === 0) return nagiosUnknown(`no user matches --user ${scope.patterns.join(' ')} (of ${plural(scope.fleetUsers, 'user')})`);
   const c = report.counts;
   const problems: string[] = [];
   let status: Status = 'OK';
@@ -81,19 +82,19 @@ export function writeReportNagios(report: StalenessReport, thresholds: NagiosThr
     problems.push(why);
     if (STATUS[to] > STATUS[status]) status = to;
   };
-  const byAge = (ages: readonly number[], what: string) => {
+  const byAge = (ages: readonly number[], what: (n: number) => string, limit: (age: string) => string) => {
     const crit = ages.filter((age) => age >= thresholds.critAge).length;
     const warn = ages.filter((age) => age >= thresholds.warnAge).length;
-    if (crit > 0) raise('CRITICAL', `${crit} ${what} ${formatAge(thresholds.critAge)}`);
-    else if (warn > 0) raise('WARNING', `${warn} ${what} ${formatAge(thresholds.warnAge)}`);
+    if (crit > 0) raise('CRITICAL', `${what(crit)} ${limit(formatAge(thresholds.critAge))}`);
+    else if (warn > 0) raise('WARNING', `${what(warn)} ${limit(formatAge(thresholds.warnAge))}`);
   };
-  byAge(report.ages, 'backups older than');
+  byAge(report.ages, (n) => plural(n, 'backup'), (age) => `older than ${age}`);
   const waits = (thresholds.firstBackupsDueSince ?? []).map((since) => report.generatedAt - since);
-  byAge(waits, 'without a first backup for more than');
+  byAge(waits, (n) => plural(n, 'user'), (age) => `without a first backup for more than ${age}`);
   const atRisk = report.behind.messages;
-  if (thresholds.critMessages !== undefined && atRisk >= thresholds.critMessages) raise('CRITICAL', `${atRisk} messages not yet in the backup`);
-  else if (thresholds.warnMessages !== undefined && atRisk >= thresholds.warnMessages) raise('WARNING', `${atRisk} messages not yet in the backup`);
-  if (report.undated > 0) raise('WARNING', `${report.undated} backups dated in the future (not believed)`);
+  if (thresholds.critMessages !== undefined && atRisk >= thresholds.critMessages) raise('CRITICAL', `${plural(atRisk, 'message')} not yet in the backup`);
+  else if (thresholds.warnMessages !== undefined && atRisk >= thresholds.warnMessages) raise('WARNING', `${plural(atRisk, 'message')} not yet in the backup`);
+  if (report.undated > 0) raise('WARNING', `${plural(report.undated, 'backup')} dated in the future (not believed)`);
   if (c.failing > 0) raise('CRITICAL', `${c.failing} failing`);
   if (c.unreadable > 0) raise('WARNING', `${c.unreadable} unreadable`);
   if (c.conflict > 0) raise('WARNING', `${c.conflict} on two servers`);
@@ -101,7 +102,7 @@ export function writeReportNagios(report: StalenessReport, thresholds: NagiosThr
   if (unasked.length > 0) raise('WARNING', `could not ask ${unasked.join(', ')} for ${unasked.length === 1 ? 'its' : 'their'} users`);
   if (c.missing > 0) problems.push(`${c.missing} never backed up`);
   const oldest = report.oldest ? `oldest ${formatAge(report.oldest.age)} (${report.oldest.userid})` : 'no backups yet';
-  const covered = scopeText ?? `${report.totalUsers} users`;
+  const covered = scopeText ?? plural(report.totalUsers, 'user');
   const summary = problems.length > 0 ? `${problems.join(', ')}; ${scopeText ? `${scopeText}, ` : ''}${oldest}` : `${covered}, ${oldest}`;
   const perf = [
     ...USER_STATES.map((s) => `${s}=${c[s]}`),

@@ -5,6 +5,7 @@ import { formatAge } from '../../units/duration.js';
 import { formatBytes } from '../../units/size.js';
 import type { UserStatus } from '../../staleness/classify.js';
 import { fleetBehindSentence } from './fleet-behind.js';
+import { plural } from '../../text/plural.js';
 
 const HEADERS = ['USER', 'STATE', 'SERVER', 'AGE', 'LAST BACKUP', 'BEHIND', 'SIZE', 'CHUNKS', 'LAST ATTEMPT', 'NOTE'];
 
@@ -36,7 +37,7 @@ export function writeReportTable(report: StalenessReport): string {
       .join('  ')
       .trimEnd();
   const out = [line(HEADERS), ...rows.map(line)];
-  if (report.users.length < report.totalUsers) out.push(`(${report.users.length} of ${report.totalUsers} users shown)`);
+  if (report.users.length < report.totalUsers) out.push(`(${report.users.length} of ${plural(report.totalUsers, 'user')} shown)`);
   out.push('', summaryLine(report));
   for (const note of report.notes) out.push(`note: ${note}`);
   out.push('', ...ageHistogram(report));
@@ -47,13 +48,13 @@ export function writeReportTable(report: StalenessReport): string {
 function behindCell(u: UserStatus): string {
   if (u.comparedAt === null) return '-';
   if (u.behind === null) return 'in sync';
-  return `${u.behind.messages} msg${u.behind.messages === 1 ? '' : 's'}, ${u.behind.mailboxes} mbox`;
+  return `${plural(u.behind.messages, 'msg')}, ${u.behind.mailboxes} mbox`;
 }
 
 export function summaryLine(report: StalenessReport): string {
   const counts = USER_STATES.map((s) => `${report.counts[s]} ${s}`).join(', ');
   const oldest = report.oldest ? `; oldest ${formatAge(report.oldest.age)} (${report.oldest.userid})` : '';
-  return `${report.totalUsers} users: ${counts} (max age ${formatAge(report.maxAge)}${oldest}); ${fleetBehindSentence(report)}`;
+  return `${plural(report.totalUsers, 'user')}: ${counts} (max age ${formatAge(report.maxAge)}${oldest}); ${fleetBehindSentence(report)}`;
 }
 
 /** The age buckets as bars of `#`. */

@@ -2,6 +2,7 @@
 // they go a few users and a few GiB at a time.
 import { formatBytes } from '../../units/size.js';
 import type { BootstrapLimits, FirstBackupGroup, HeldUser } from './plan-types.js';
+import { plural } from '../../text/plural.js';
 
 export interface FirstBackupCandidate {
   userid: string;
@@ -36,7 +37,7 @@ export function chooseFirstBackupGroup(candidates: readonly FirstBackupCandidate
   let bytes = 0;
   for (const candidate of ordered) {
     const size = candidate.sizeBytes ?? 0;
-    if (users.length === room || (users.length > 0 && bytes + size > limits.maxGroupBytes)) break;
+    if (users.length === room || (users.length > 0 && bytes + size > limits.maxGroupBytes.value)) break;
     users.push(candidate);
     bytes += size;
   }
@@ -77,13 +78,13 @@ function whyFull(
   const unknown = users.filter((user) => user.sizeBytes === null).length;
   const unknownNote = unknown > 0 ? `; the size of ${unknown} of its users is unknown and counted as 0` : '';
   if (users.length === room && room < limits.groupSize) {
-    return { reason: 'max-per-cycle', detail: `policy.maxPerCycle leaves room for ${room} first backups after the refreshes, and the group has them` };
+    return { reason: 'max-per-cycle', detail: `policy.maxPerCycle leaves room for ${plural(room, 'first backup')} after the refreshes, and the group has them` };
   }
   const limit =
     users.length === room
-      ? `${room} users (bootstrap.groupSize ${limits.groupSize})`
-      : bytes > limits.maxGroupBytes
-        ? `${users[0]!.userid} (${formatBytes(bytes)}) is larger than bootstrap.maxGroupBytes ${formatBytes(limits.maxGroupBytes)} and makes a group of its own`
-        : `${formatBytes(bytes)}, and ${next.userid} (${formatBytes(next.sizeBytes)}) would take it over bootstrap.maxGroupBytes ${formatBytes(limits.maxGroupBytes)}`;
+      ? `${plural(room, 'user')} (bootstrap.groupSize ${limits.groupSize})`
+      : bytes > limits.maxGroupBytes.value
+        ? `${users[0]!.userid} (${formatBytes(bytes)}) is larger than bootstrap.maxGroupBytes ${limits.maxGroupBytes.text} and makes a group of its own`
+        : `${formatBytes(bytes)}, and ${next.userid} (${formatBytes(next.sizeBytes)}) would take it over bootstrap.maxGroupBytes ${limits.maxGroupBytes.text}`;
   return { reason: 'bootstrap-group-full', detail: `the next first-backup group is full: ${limit}${unknownNote}` };
 }

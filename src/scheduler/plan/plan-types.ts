@@ -1,3 +1,4 @@
+import type { Setting } from '../../units/setting.js';
 import type { MailboxNaming } from '../../imap/mailbox-names.js';
 import type { UserStatus } from '../../staleness/classify.js';
 
@@ -24,7 +25,8 @@ export interface PlanUserMemory {
 
 export interface BootstrapLimits {
   groupSize: number;
-  maxGroupBytes: number;
+  /** Bytes, and the text configured, which messages say back. */
+  maxGroupBytes: Setting;
   order: 'smallest' | 'largest' | 'name';
   /** A first-backup group is already running: no new one starts (concurrentGroups = 1). */
   groupInFlight: boolean;

@@ -136,7 +136,16 @@ const rules: RuleCase[] = [
     input: planInput([user('a', 'missing', { mailBytes: GiB }), user('b', 'missing', { mailBytes: GiB / 2 }), user('c', 'missing', { mailBytes: GiB })]),
     planned: ['b first', 'a first'],
     held: { c: 'bootstrap-group-full' },
-    detail: { c: /1\.5GiB, and c \(1\.0GiB\) would take it over bootstrap.maxGroupBytes 2\.0GiB/ },
+    detail: { c: /1\.5GiB, and c \(1\.0GiB\) would take it over bootstrap.maxGroupBytes 2GiB$/ },
+  },
+  {
+    rule: 'a held group says bootstrap.maxGroupBytes as it was configured (12MB), not converted (11MiB)',
+    input: planInput([user('a', 'missing', { mailBytes: 8_000_000 }), user('b', 'missing', { mailBytes: 9_000_000 })], {
+      bootstrap: { ...planInput([]).bootstrap, maxGroupBytes: { value: 12_000_000, text: '12MB' } },
+    }),
+    planned: ['a first'],
+    held: { b: 'bootstrap-group-full' },
+    detail: { b: /would take it over bootstrap\.maxGroupBytes 12MB$/ },
   },
   {
     rule: 'a user larger than bootstrap.maxGroupBytes makes a group of its own',

@@ -38,7 +38,7 @@ export function planInput(users: readonly UserStatus[], extra: Partial<PlanInput
     memory: new Map(),
     inFlightUsers: new Set(),
     maxPerCycle: 500,
-    bootstrap: { groupSize: 5, maxGroupBytes: 2 * GiB, order: 'smallest', groupInFlight: false, nextGroupAt: null, stagingShort: false },
+    bootstrap: { groupSize: 5, maxGroupBytes: { value: 2 * GiB, text: '2GiB' }, order: 'smallest', groupInFlight: false, nextGroupAt: null, stagingShort: false },
     includeFirstBackups: true,
     ...extra,
   };
