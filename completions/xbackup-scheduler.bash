@@ -19,34 +19,34 @@ _xbackup_scheduler_commands() {
 }
 _xbackup_scheduler_options() {
   case $1 in
-    '') echo '-V --version -c --config --json -v --verbose -q --quiet -h --help' ;;
-    'check') echo '--canary -h --help -c --config --json -v --verbose -q --quiet' ;;
-    'report') echo '--format --state --user --sort --limit --max-age --warn-age --crit-age --warn-messages --crit-messages --no-discovery --timeout -h --help -c --config --json -v --verbose -q --quiet' ;;
-    'backup') echo '--server --dry-run -h --help -c --config --json -v --verbose -q --quiet' ;;
-    'bootstrap') echo '--dry-run --group-size --max-group-bytes --pause -h --help -c --config --json -v --verbose -q --quiet' ;;
-    'plan') echo '-h --help -c --config --json -v --verbose -q --quiet' ;;
-    'run') echo '--once --pretty -h --help -c --config --json -v --verbose -q --quiet' ;;
-    'history') echo '--limit -h --help -c --config --json -v --verbose -q --quiet' ;;
-    'config') echo '-h --help -c --config --json -v --verbose -q --quiet' ;;
-    'config validate') echo '-h --help -c --config --json -v --verbose -q --quiet' ;;
-    'config show') echo '-h --help -c --config --json -v --verbose -q --quiet' ;;
-    'diagnose') echo '--attempts --userids -h --help -c --config --json -v --verbose -q --quiet' ;;
+    '') echo '-V --version -c --config --json -v --verbose -q --quiet --log-format -h --help' ;;
+    'check') echo '--canary -h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
+    'report') echo '--format --state --user --sort --limit --max-age --warn-age --crit-age --warn-messages --crit-messages --no-discovery --timeout -h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
+    'backup') echo '--server --dry-run -h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
+    'bootstrap') echo '--dry-run --group-size --max-group-bytes --pause -h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
+    'plan') echo '-h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
+    'run') echo '--once --pretty -h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
+    'history') echo '--limit -h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
+    'config') echo '-h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
+    'config validate') echo '-h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
+    'config show') echo '-h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
+    'diagnose') echo '--attempts --userids -h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
   esac
 }
 _xbackup_scheduler_valued() {
   case $1 in
-    '') echo '-c --config' ;;
-    'check') echo '--canary -c --config' ;;
-    'report') echo '--format --state --user --sort --limit --max-age --warn-age --crit-age --warn-messages --crit-messages --timeout -c --config' ;;
-    'backup') echo '--server -c --config' ;;
-    'bootstrap') echo '--group-size --max-group-bytes --pause -c --config' ;;
-    'plan') echo '-c --config' ;;
-    'run') echo '-c --config' ;;
-    'history') echo '--limit -c --config' ;;
-    'config') echo '-c --config' ;;
-    'config validate') echo '-c --config' ;;
-    'config show') echo '-c --config' ;;
-    'diagnose') echo '--attempts -c --config' ;;
+    '') echo '-c --config --log-format' ;;
+    'check') echo '--canary -c --config --log-format' ;;
+    'report') echo '--format --state --user --sort --limit --max-age --warn-age --crit-age --warn-messages --crit-messages --timeout -c --config --log-format' ;;
+    'backup') echo '--server -c --config --log-format' ;;
+    'bootstrap') echo '--group-size --max-group-bytes --pause -c --config --log-format' ;;
+    'plan') echo '-c --config --log-format' ;;
+    'run') echo '-c --config --log-format' ;;
+    'history') echo '--limit -c --config --log-format' ;;
+    'config') echo '-c --config --log-format' ;;
+    'config validate') echo '-c --config --log-format' ;;
+    'config show') echo '-c --config --log-format' ;;
+    'diagnose') echo '--attempts -c --config --log-format' ;;
   esac
 }
 _xbackup_scheduler_files() {
@@ -66,8 +66,10 @@ _xbackup_scheduler() {
   if [[ " $(_xbackup_scheduler_valued "$path") " == *" $prev "* ]]; then
     case "$path|$prev" in
     '|-c'|'|--config') _xbackup_scheduler_files ;;
+    '|--log-format') COMPREPLY=($(compgen -W 'json text' -- "$cur")) ;;
     'check|--canary') ;;
     'check|-c'|'check|--config') _xbackup_scheduler_files ;;
+    'check|--log-format') COMPREPLY=($(compgen -W 'json text' -- "$cur")) ;;
     'report|--format') COMPREPLY=($(compgen -W 'table json csv prometheus nagios' -- "$cur")) ;;
     'report|--state') ;;
     'report|--user') ;;
@@ -80,21 +82,31 @@ _xbackup_scheduler() {
     'report|--crit-messages') ;;
     'report|--timeout') ;;
     'report|-c'|'report|--config') _xbackup_scheduler_files ;;
+    'report|--log-format') COMPREPLY=($(compgen -W 'json text' -- "$cur")) ;;
     'backup|--server') ;;
     'backup|-c'|'backup|--config') _xbackup_scheduler_files ;;
+    'backup|--log-format') COMPREPLY=($(compgen -W 'json text' -- "$cur")) ;;
     'bootstrap|--group-size') ;;
     'bootstrap|--max-group-bytes') ;;
     'bootstrap|--pause') ;;
     'bootstrap|-c'|'bootstrap|--config') _xbackup_scheduler_files ;;
+    'bootstrap|--log-format') COMPREPLY=($(compgen -W 'json text' -- "$cur")) ;;
     'plan|-c'|'plan|--config') _xbackup_scheduler_files ;;
+    'plan|--log-format') COMPREPLY=($(compgen -W 'json text' -- "$cur")) ;;
     'run|-c'|'run|--config') _xbackup_scheduler_files ;;
+    'run|--log-format') COMPREPLY=($(compgen -W 'json text' -- "$cur")) ;;
     'history|--limit') ;;
     'history|-c'|'history|--config') _xbackup_scheduler_files ;;
+    'history|--log-format') COMPREPLY=($(compgen -W 'json text' -- "$cur")) ;;
     'config|-c'|'config|--config') _xbackup_scheduler_files ;;
+    'config|--log-format') COMPREPLY=($(compgen -W 'json text' -- "$cur")) ;;
     'config validate|-c'|'config validate|--config') _xbackup_scheduler_files ;;
+    'config validate|--log-format') COMPREPLY=($(compgen -W 'json text' -- "$cur")) ;;
     'config show|-c'|'config show|--config') _xbackup_scheduler_files ;;
+    'config show|--log-format') COMPREPLY=($(compgen -W 'json text' -- "$cur")) ;;
     'diagnose|--attempts') ;;
     'diagnose|-c'|'diagnose|--config') _xbackup_scheduler_files ;;
+    'diagnose|--log-format') COMPREPLY=($(compgen -W 'json text' -- "$cur")) ;;
     esac
     return
   fi
