@@ -52,7 +52,7 @@ const SERVERS = `  - name: imap1
     user: admin
     passwordFile: imap1.password
   - name: imap2
-    host: 127.0.0.1
+    host: localhost
     port: ${port}
     tls: none
     user: admin

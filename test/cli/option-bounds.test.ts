@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { runCliInProcess } from '../support/run-cli.js';
 
 // Refused while the command line is read: no config file is needed (none exists at the default path here).
+// A Nagios check says it on stdout too, as UNKNOWN (exit 3), as the plugin guidelines want.
 const refusals: Array<[args: string[], message: RegExp]> = [
   [['report', '--max-age', '0s'], /--max-age.*0s is below the least backup age that can work, 1s: Cyrus's chunk times are whole seconds/],
   [['report', '--format', 'nagios', '--warn-age', '0s'], /--warn-age.*0s is below the least backup age that can work, 1s/],
@@ -13,8 +14,10 @@ const refusals: Array<[args: string[], message: RegExp]> = [
 for (const [args, message] of refusals) {
   test(`${args.join(' ')}: a usage error saying the least value that works`, async () => {
     const run = await runCliInProcess([...args, '-c', '/nonexistent/config.yaml']);
-    assert.equal(run.code, 2, run.stdout + run.stderr);
+    const nagios = args.includes('nagios');
+    assert.equal(run.code, nagios ? 3 : 2, run.stdout + run.stderr);
     assert.match(run.stderr, message);
+    if (nagios) assert.match(run.stdout, /^XBACKUP UNKNOWN - /);
   });
 }
 

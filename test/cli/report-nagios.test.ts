@@ -33,7 +33,7 @@ describe('the writer', () => {
     assert.equal(n.exitCode, 0);
     assert.match(n.text, /^XBACKUP OK - 2 of 5 users matching c0\*, oldest 2h \(c02\) \|/);
     const stale = fleet([['c01', 'stale', 30 * H, NOW]]);
-    assert.match(writeReportNagios(stale, { ...AGES, scope: { patterns: ['c0*'], fleetUsers: 5 } }).text, /^XBACKUP WARNING - 1 backups older than 1d; 1 of 5 users matching c0\*, oldest 1d 6h \(c01\) \|/);
+    assert.match(writeReportNagios(stale, { ...AGES, scope: { patterns: ['c0*'], fleetUsers: 5 } }).text, /^XBACKUP WARNING - 1 backup older than 1d; 1 of 5 users matching c0\*, oldest 1d 6h \(c01\) \|/);
     const none = writeReportNagios(fleet([]), { ...AGES, scope: { patterns: ['c0*', 'd*'], fleetUsers: 5 } });
     assert.deepEqual(none, { text: 'XBACKUP UNKNOWN - no user matches --user c0* d* (of 5 users)\n', exitCode: 3 });
   });
@@ -42,8 +42,8 @@ describe('the writer', () => {
     const waiting = fleet([['anne', 'fresh', H, NOW], ['newbie', 'missing', null, NOW]]);
     const cases: Array<[waited: number, exitCode: number, text: RegExp]> = [
       [MAX_AGE - H, 0, /^XBACKUP OK - 1 never backed up; oldest 1h \(anne\)/],
-      [MAX_AGE + H, 1, /^XBACKUP WARNING - 1 without a first backup for more than 1d, 1 never backed up;/],
-      [2 * MAX_AGE + H, 2, /^XBACKUP CRITICAL - 1 without a first backup for more than 2d, 1 never backed up;/],
+      [MAX_AGE + H, 1, /^XBACKUP WARNING - 1 user without a first backup for more than 1d, 1 never backed up;/],
+      [2 * MAX_AGE + H, 2, /^XBACKUP CRITICAL - 1 user without a first backup for more than 2d, 1 never backed up;/],
     ];
     for (const [waited, exitCode, text] of cases) {
       const n = writeReportNagios(waiting, { ...AGES, firstBackupsDueSince: [NOW - waited] });
@@ -159,7 +159,7 @@ describe('report --format nagios', () => {
     }
     const r = await runCliProcess(['report', '--format', 'nagios', '-c', config], { env });
     assert.equal(r.code, 2, r.stdout + r.stderr);
-    assert.match(r.stdout, /^XBACKUP CRITICAL - 1 without a first backup for more than 2d, 1 never backed up; oldest 1h \(anne\) \| fresh=1 stale=0 missing=1 /);
+    assert.match(r.stdout, /^XBACKUP CRITICAL - 1 user without a first backup for more than 2d, 1 never backed up; oldest 1h \(anne\) \| fresh=1 stale=0 missing=1 /);
   });
 
   test('an IMAP server that refuses the login: WARNING naming it, whatever else is fine', async () => {
