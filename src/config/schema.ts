@@ -2,6 +2,7 @@ import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { parseDuration } from '../units/duration.js';
 import { parseHost } from './http-host.js';
+import { notifySchema } from './notify.js';
 import { parseSize } from '../units/size.js';
 
 const DEFAULT_MAX_UNCHANGED_AGE = 7 * 24 * 3600 * 1000;
@@ -182,6 +183,7 @@ export const configSchema = z
         perUserMetrics: z.boolean({ error: 'expected true or false' }).default(false),
       })
       .prefault({}),
+    notify: notifySchema,
   })
   .superRefine((c, ctx) => {
     const seen = new Map<string, number>();
