@@ -35,6 +35,27 @@ export interface LoopStatus {
 
 const RECENT_CYCLES = 10;
 
+/** How a cycle ended, for what watches the loop (notifications). */
+export interface CycleEnd {
+  why: string;
+  startedAt: number;
+  endedAt: number;
+  /** success: the due work got done or there was none; failure: due work not done; error: the cycle could not run. */
+  result: 'success' | 'failure' | 'error';
+  /** Why the cycle could not run (result `error`). */
+  error: string | null;
+  /** null when it could not run. */
+  outcome: CycleOutcome | null;
+}
+
+/** Told of each cycle as it goes; called synchronously, so an implementation must return at once and never throw. */
+export interface CycleHooks {
+  started(why: string, at: number): void;
+  /** The fleet as the cycle classified it: before its commands, and again after (CycleOptions.onFleet). */
+  fleet(snapshot: FleetSnapshot): void;
+  ended(end: CycleEnd): void;
+}
+
 /**
  * The long-lived scheduler: a cycle at start and on every cron tick, never two at once. When first
  * backups wait only for the pause between groups, the next cycle comes when the pause ends rather
@@ -59,6 +80,7 @@ export class SchedulerLoop {
 
   /** The schedule's longest gap between ticks (cronPeriod). */
   private period: number;
+  private hooks: CycleHooks | null = null;
 
   constructor(
     private parts: SchedulerParts,
@@ -70,6 +92,11 @@ export class SchedulerLoop {
     this.status = { startedAt: now(), cycles: 0, runningSince: null, recentCycles: [], lastSuccessAt: null, fleet: null, nextGroupAt: null };
     // One listener per server being asked for its users, however many servers there are: not a leak.
     setMaxListeners(0, this.stopped.signal);
+  }
+
+  /** Tells `hooks` of every cycle from the next one on. */
+  observe(hooks: CycleHooks): void {
+    this.hooks = hooks;
   }
 
   start(): void {
@@ -95,6 +122,7 @@ export class SchedulerLoop {
     const startedAt = this.now();
     this.status.runningSince = startedAt;
     this.logger.info({ why }, 'cycle start');
+    this.hooks?.started(why, startedAt);
     try {
       const outcome = await this.parts.cycle.run({
         refreshes: true,
@@ -104,6 +132,7 @@ export class SchedulerLoop {
         schedulePeriod: this.period,
         onFleet: (fleet) => {
           this.status.fleet = fleet;
+          this.hooks?.fleet(fleet);
         },
       });
       const failed = outcome.results.filter((r) => r.outcome !== 'ok').length;
@@ -115,10 +144,14 @@ export class SchedulerLoop {
         'cycle end',
       );
       this.scheduleFollowUp(outcome);
+      // 'success' whenever the cycle ran: the coordinator wires the real result (scheduler/cycle-result.ts) at merge.
+      this.hooks?.ended({ why, startedAt, endedAt: outcome.endedAt, result: 'success', error: null, outcome });
       return outcome;
     } catch (err) {
-      this.record({ why, startedAt, endedAt: this.now(), attempted: 0, failed: 0, error: (err as Error).message });
+      const endedAt = this.now();
+      this.record({ why, startedAt, endedAt, attempted: 0, failed: 0, error: (err as Error).message });
       this.logger.error({ err: (err as Error).message }, 'cycle failed');
+      this.hooks?.ended({ why, startedAt, endedAt, result: 'error', error: (err as Error).message, outcome: null });
       if (err instanceof StateDbError) this.halt(err);
       return null;
     } finally {
