@@ -39,8 +39,12 @@ export async function postWithDeadline(request: PostRequest): Promise<void> {
   throw new DeliveryError(`answered ${response.status}`, RETRYABLE_STATUS(response.status));
 }
 
-/** fetch's own words are `fetch failed`; the cause has the system's code (ECONNREFUSED, ENOTFOUND, ...). */
+/**
+ * fetch's own words are `fetch failed`; the cause has the system's code (ECONNREFUSED, ENOTFOUND, ...) or
+ * undici's own short words (`other side closed`), neither of which repeats the URL.
+ */
 function connectProblem(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code?.startsWith('UND_ERR') && cause.message) return cause.message;
   return cause?.code ?? (err as Error).name ?? 'unknown error';
 }
