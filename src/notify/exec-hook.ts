@@ -6,6 +6,9 @@ import { DeliveryError } from './delivery-queue.js';
 /** After the timeout's SIGTERM, this long before SIGKILL. */
 export const KILL_GRACE_MS = 2000;
 
+/** After it exits, how long its output pipes are read before they are let go. */
+const OUTPUT_GRACE_MS = 500;
+
 /** What of its output a failed command's log line shows at most. */
 const OUTPUT_KEPT = 500;
 
@@ -67,6 +70,18 @@ export function runHookCommand({ command, env, timeoutMs, signal }: HookRun): Pr
     });
     child.on('exit', (code, sig) => {
       done();
+      // Its last output is read until its pipes close; something it left running may hold them open, and
+      // would keep this process alive (`run --once`) as long as it runs: they are let go after a moment.
+      const letGo = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, OUTPUT_GRACE_MS);
+      child.once('close', () => {
+        clearTimeout(letGo);
+        settle(code, sig);
+      });
+    });
+    const settle = (code: number | null, sig: NodeJS.Signals | null) => {
       if (killedBy !== null) {
         // What it started may still be running: the group goes too, after the same grace.
         clearTimeout(killTimer);
@@ -79,6 +94,6 @@ export function runHookCommand({ command, env, timeoutMs, signal }: HookRun): Pr
         const said = output.trim().replace(/\s+/g, ' ');
         reject(new DeliveryError(`${command[0]} ${code === null ? `was killed by ${sig}` : `exited ${code}`}${said ? `: ${said}` : ''}`, false));
       }
-    });
+    };
   });
 }

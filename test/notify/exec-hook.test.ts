@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,5 +70,26 @@ describe('the exec hook', () => {
     const run = runHookCommand({ command: ['/bin/sh', '-c', `trap "" TERM; touch ${ready}; while :; do sleep 1; done`], env: { PATH: '/usr/bin:/bin' }, timeoutMs: 1000, signal: never });
     await waitFor(() => existsSync(ready), { what: 'the hook started', timeoutMs: 10_000 });
     await assert.rejects(run, /killed/);
+  });
+});
+
+describe('the exec hook, left running', () => {
+  test('a command that exits 0 leaving a child that holds its output open does not keep the scheduler\'s process alive', async () => {
+    const pids = join(dir, 'bg-pids');
+    const hook = new URL('../../src/notify/exec-hook.js', import.meta.url).href;
+    // A process of its own, as `run --once` is: it must end once the hook has, whatever the hook left running.
+    const script = `const { runHookCommand } = await import(${JSON.stringify(hook)});
+await runHookCommand({ command: ['/bin/sh', '-c', 'sleep 600 & echo $! > ${pids}'], env: { PATH: '/usr/bin:/bin' }, timeoutMs: 30000, signal: new AbortController().signal });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' });
+    let code: number | null | undefined;
+    child.on('exit', (c) => (code = c));
+    try {
+      await waitFor(() => code !== undefined, { what: 'the process that ran the hook to end', timeoutMs: 60_000 });
+      assert.equal(code, 0);
+    } finally {
+      child.kill('SIGKILL');
+      // The hook's child is the admin's business; this test's own cleanup ends it.
+      if (existsSync(pids)) process.kill(Number(readFileSync(pids, 'utf8')), 'SIGKILL');
+    }
   });
 });
