@@ -55,7 +55,9 @@ export async function startReceiver(): Promise<Receiver> {
         });
         return;
       }
-      res.writeHead(answer, { 'content-type': 'text/plain' }).end('OK');
+      // A redirect points somewhere that would answer 200: following it would look like a delivery.
+      const redirect = answer >= 300 && answer < 400 ? { location: '/redirected' } : {};
+      res.writeHead(answer, { 'content-type': 'text/plain', ...redirect }).end('OK');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
