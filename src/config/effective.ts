@@ -1,6 +1,7 @@
 import { formatDuration } from '../units/duration.js';
 import type { Config } from './load.js';
-import { configSchema, valueKinds, type ValueKind } from './schema.js';
+import { configSchema } from './schema.js';
+import { valueKinds, type ValueKind } from './value-schemas.js';
 
 /** A config value as a YAML or JSON document holds it. */
 export type PlainValue = string | number | boolean | null | PlainValue[] | { [key: string]: PlainValue };

@@ -28,6 +28,8 @@ export const LEAST = {
   retryDelay: duration('1s', 'at 0 the backoff base × 2^n stays 0: a failing user or a paused server would be tried again at every cycle'),
   /** retry.inDoubtGrace. */
   inDoubtGrace: duration('1s', 'a user whose command timed out may still be backed up by the server; a second XBACKUP at once only waits and fails with Mailbox is locked'),
+  /** notify.webhook.timeout, notify.exec.timeout, notify.ping.timeout. */
+  notifyTimeout: duration('1s', 'a receiver on another host, or a command that has to start, cannot answer sooner'),
   /** bootstrap.maxGroupBytes, bootstrap --max-group-bytes. */
   groupBytes: { text: '1B', value: parseSize(1), why: 'a limit of 0 would read as no limit but make every user a group of its own (for that, set groupSize: 1)' },
 } satisfies Record<string, LeastValue>;

@@ -44,6 +44,26 @@ export interface LoopStatus {
 const RECENT_CYCLES = 10;
 const TURNS_LOGGED_AS_ERRORS: readonly UserState[] = ['failing', 'unreadable'];
 
+/** How a cycle ended, for what watches the loop (notifications). */
+export interface CycleEnd {
+  why: string;
+  startedAt: number;
+  endedAt: number;
+  result: CycleResult;
+  /** Why the cycle could not run (result `error`). */
+  error: string | null;
+  /** null when it could not run. */
+  outcome: CycleOutcome | null;
+}
+
+/** Told of each cycle as it goes; called synchronously, so an implementation must return at once and never throw. */
+export interface CycleHooks {
+  started(why: string, at: number): void;
+  /** The fleet as the cycle classified it: before its commands, and again after (CycleOptions.onFleet). */
+  fleet(snapshot: FleetSnapshot): void;
+  ended(end: CycleEnd): void;
+}
+
 /**
  * The long-lived scheduler: a cycle at start and on every cron tick, never two at once. When first
  * backups wait only for the pause between groups, the next cycle comes when the pause ends rather
@@ -68,6 +88,7 @@ export class SchedulerLoop {
 
   /** The schedule's longest gap between ticks (cronPeriod). */
   private period: number;
+  private hooks: CycleHooks | null = null;
 
   constructor(
     private parts: SchedulerParts,
@@ -80,6 +101,11 @@ export class SchedulerLoop {
     this.status = { startedAt: now(), cycles: 0, runningSince: null, recentCycles: [], lastSuccessAt: totals.lastAt.success, cycleCounts: totals.counts, fleet: null, nextGroupAt: null };
     // One listener per server being asked for its users, however many servers there are: not a leak.
     setMaxListeners(0, this.stopped.signal);
+  }
+
+  /** Tells `hooks` of every cycle from the next one on. */
+  observe(hooks: CycleHooks): void {
+    this.hooks = hooks;
   }
 
   start(): void {
@@ -105,6 +131,7 @@ export class SchedulerLoop {
     const startedAt = this.now();
     this.status.runningSince = startedAt;
     this.logger.info({ why }, 'cycle start');
+    this.hooks?.started(why, startedAt);
     try {
       const outcome = await this.parts.cycle.run({
         refreshes: true,
@@ -115,6 +142,7 @@ export class SchedulerLoop {
         onFleet: (fleet) => {
           this.logTurned(this.status.fleet, fleet);
           this.status.fleet = fleet;
+          this.hooks?.fleet(fleet);
         },
       });
       const { results, plan } = outcome;
@@ -128,17 +156,20 @@ export class SchedulerLoop {
       if (result === 'success') this.logger.info(fields, 'cycle end');
       else this.logger.warn({ ...fields, why: reasons }, 'cycle end: due work not done');
       this.scheduleFollowUp(outcome);
+      this.hooks?.ended({ why, startedAt, endedAt: outcome.endedAt, result, error: null, outcome });
       return outcome;
     } catch (err) {
       const error = (err as Error).message;
+      const endedAt = this.now();
       const { result, why: reasons } = cycleResult({ error, attempts: [], held: [], serversNotAsked: [], pausedServers: [] });
       // A state database that refused a write may refuse this one too: the halt below says so.
       try {
-        this.record({ why, startedAt, endedAt: this.now(), attempted: 0, failed: 0, result, because: reasons, error });
+        this.record({ why, startedAt, endedAt, attempted: 0, failed: 0, result, because: reasons, error });
       } catch (recordErr) {
         if (!(recordErr instanceof StateDbError)) throw recordErr;
       }
       this.logger.error({ err: error }, 'cycle failed');
+      this.hooks?.ended({ why, startedAt, endedAt, result, error, outcome: null });
       if (err instanceof StateDbError) this.halt(err);
       return null;
     } finally {

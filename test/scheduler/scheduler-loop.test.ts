@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pino from 'pino';
-import type { CycleOptions, CycleOutcome, FleetSnapshot } from '../../src/scheduler/cycle.js';
-import type { SchedulerParts } from '../../src/scheduler/open-scheduler.js';
+import type { CycleOutcome, FleetSnapshot } from '../../src/scheduler/cycle.js';
 import { SchedulerLoop } from '../../src/scheduler/scheduler-loop.js';
 import { attemptLogLevel, type BackupResult } from '../../src/scheduler/backup-result.js';
-import type { CycleResult } from '../../src/scheduler/cycle-result.js';
-import type { CycleLog } from '../../src/scheduler/state/cycle-log.js';
+import { memoryCycleLog, partsWith } from '../support/loop-parts.js';
 import type { UserState } from '../../src/staleness/user-state.js';
 import { userStatus } from '../support/user-status.js';
 
@@ -15,28 +13,6 @@ const NOW = Date.parse('2026-11-23T12:00:00Z');
 
 function fleet(at: number): FleetSnapshot {
   return { at, maxAge: 86_400_000, notes: [], classification: { coverage: 'complete', users: [] } };
-}
-
-/** The state database's cycle log, in memory: what one run leaves for the next. */
-function memoryCycleLog(): CycleLog {
-  const rows = new Map<CycleResult, { cycles: number; lastAt: number }>();
-  return {
-    record(result: CycleResult, endedAt: number) {
-      const row = rows.get(result);
-      rows.set(result, { cycles: (row?.cycles ?? 0) + 1, lastAt: Math.max(row?.lastAt ?? 0, endedAt) });
-    },
-    totals() {
-      return {
-        counts: { success: rows.get('success')?.cycles ?? 0, failure: rows.get('failure')?.cycles ?? 0, error: rows.get('error')?.cycles ?? 0 },
-        lastAt: { success: rows.get('success')?.lastAt ?? null, failure: rows.get('failure')?.lastAt ?? null, error: rows.get('error')?.lastAt ?? null },
-      };
-    },
-  } as CycleLog;
-}
-
-/** Parts whose only pieces are the cycle and its log: the loop needs nothing else. */
-function partsWith(cycle: (options: CycleOptions) => Promise<CycleOutcome>, cycles: CycleLog = memoryCycleLog()): SchedulerParts {
-  return { cycle: { run: cycle }, cycles } as unknown as SchedulerParts;
 }
 
 function outcome(results: Array<Pick<BackupResult, 'outcome'>>, endedAt: number, extra: Partial<CycleOutcome> = {}): CycleOutcome {

@@ -1,4 +1,4 @@
-// The rule of src/'s folders: data flows one way, config → backupd → imap → staleness → scheduler → cli,
+// The rule of src/'s folders: data flows one way, config → backupd → imap → staleness → scheduler → notify → cli,
 // and a stage imports only from itself and earlier ones. Below all of them, the shared vocabulary
 // (Cyrus's names, units, text, error classes, the tool's own name and version) imports from nothing else.
 import fs from 'node:fs';
@@ -12,6 +12,7 @@ export const STAGES: readonly (readonly string[])[] = [
   ['imap'],
   ['staleness'],
   ['scheduler'],
+  ['notify'],
   ['cli'],
 ];
 

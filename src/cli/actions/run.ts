@@ -1,5 +1,7 @@
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { configFileFromEnv, loadConfig } from '../../config/load.js';
+import { configFileFromEnv, loadConfig, type Config } from '../../config/load.js';
+import { Notifier } from '../../notify/notifier.js';
 import type { BackupResult } from '../../scheduler/backup-result.js';
 import { Runner } from '../../scheduler/runner.js';
 import { SchedulerLoop } from '../../scheduler/scheduler-loop.js';
@@ -12,6 +14,7 @@ import type { CliIo } from '../program.js';
 import { openFor, setUpScheduler, type SchedulerSetup } from '../scheduler-setup.js';
 import { UsageError } from '../usage-error.js';
 import type { RunOptions } from '../commands.js';
+import { packageVersion } from '../version.js';
 
 /** `run`: the scheduler, until a signal (or one cycle with --once). */
 export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: number) => void): Promise<void> {
@@ -21,10 +24,14 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
   const onResult = (result: BackupResult) => metrics.recordAttempt(result);
   const setup = setUpScheduler(opts, io.env, logger, { exclusive: 'run', onResult });
   if (opts.once) {
+    const notifier = notifierFor(setup.config, logger, io.env, () => setup.parts.serverStates.all());
     try {
       const loop = new SchedulerLoop(setup.parts, setup.config.policy.schedule, logger);
+      if (notifier) loop.observe(notifier);
       const outcome = await loop.tick('once');
       await loop.stop(0);
+      // The cycle's events and its end ping go out before the process ends, within one try's deadline.
+      await notifier?.close(notifyGrace(setup.config));
       if (loop.haltedBy) throw loop.haltedBy;
       // Exit 1 unless the cycle was a success (cycle-result.ts): a failed attempt, or due users left undone.
       const done = outcome !== null && loop.status.recentCycles[0]?.result === 'success';
@@ -44,10 +51,16 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
     reload: (current) => {
       const config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: true });
       if (config.state !== current.config.state) throw new Error(`state: cannot change on reload (${current.config.state} → ${config.state}); restart instead`);
+      if (notifyKey(config) !== notifyKey(current.config)) logger.warn('notify: takes effect at the next start, not on reload');
       // Opening the state database again writes to it: a full disk refuses the reload, not crashes the scheduler.
       return openFor(config, logger, { onResult, holds: setup.lock });
     },
   });
+  const notifier = notifierFor(setup.config, logger, io.env, () => runner.setup.parts.serverStates.all());
+  if (notifier) {
+    runner.loop.observe(notifier);
+    runner.addReleaser(() => notifier.close(notifyGrace(setup.config)));
+  }
   // Read through the runner on every request: a SIGHUP reload replaces its setup.
   const view: RunView = { loop: runner.loop, config: () => runner.setup.config, serverHealth: () => runner.setup.parts.serverStates.all() };
   const http = await listen(setup, view, metrics, logger);
@@ -72,4 +85,25 @@ async function listen(setup: SchedulerSetup, view: RunView, metrics: SchedulerMe
     setup.lock?.release();
     throw new UsageError(`http.listen: ${(err as Error).message}`);
   }
+}
+
+/** The notifications of `run`, when notify: names a destination. */
+function notifierFor(config: Config, logger: Logger, env: NodeJS.ProcessEnv, serverHealth: () => ReturnType<SchedulerSetup['parts']['serverStates']['all']>): Notifier | null {
+  const { notify } = config;
+  if (!notify.webhook && !notify.exec && !notify.ping) return null;
+  const destinations = [notify.webhook && `webhook ${notify.webhook.url.source}`, notify.exec && `exec ${notify.exec.command[0]}`, notify.ping && `ping ${notify.ping.url.source}`].filter(Boolean);
+  logger.info({ destinations, events: notify.events }, 'notifications on');
+  return new Notifier({ config: notify, logger, serverHealth, host: hostname(), userAgent: `xbackup-scheduler/${packageVersion()}`, env });
+}
+
+/** At stop, what is queued gets one try's deadline, the longest configured, to go out. */
+function notifyGrace(config: Config): number {
+  const { webhook, exec, ping } = config.notify;
+  return Math.max(0, webhook?.timeout ?? 0, exec?.timeout ?? 0, ping?.timeout ?? 0);
+}
+
+/** notify: as loaded, its URLs included, to tell whether a reload changed it. */
+function notifyKey(config: Config): string {
+  const { webhook, ping, ...rest } = config.notify;
+  return JSON.stringify({ ...rest, webhook: webhook && { ...webhook, url: webhook.url.reveal() }, ping: ping && { ...ping, url: ping.url.reveal() } });
 }

@@ -1,0 +1,13 @@
+// A Healthchecks-style ping URL (healthchecks.io's convention): `<url>/start` when a cycle starts,
+// `<url>` when it succeeds, `<url>/fail` when it fails.
+import type { CycleResultKind } from './event.js';
+
+export type PingKind = 'start' | CycleResultKind;
+
+/** The URL to request: the suffix goes on the path, before any query (`?rid=...`). */
+export function pingUrl(base: string, kind: PingKind): string {
+  const url = new URL(base);
+  const suffix = kind === 'start' ? '/start' : kind === 'success' ? '' : '/fail';
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${suffix}`;
+  return url.href;
+}
