@@ -23,31 +23,17 @@ export function serialTypeSize(serialType: number): number {
 
 /** The integer of serial type 1-6, 8 or 9 at `pos`; null for NULL. Any other type is not read here. */
 export function integerOrNull(buf: Buffer, pos: number, serialType: number): number | null {
-  switch (serialType) {
-    case 0:
-      return null;
-    case 8:
-      return 0;
-    case 9:
-      return 1;
-    case 1:
-      return buf.readInt8(pos);
-    case 2:
-      return buf.readInt16BE(pos);
-    case 3:
-      return buf.readIntBE(pos, 3);
-    case 4:
-      return buf.readInt32BE(pos);
-    case 5:
-      return buf.readIntBE(pos, 6);
-    case 6: {
-      const value = Number(buf.readBigInt64BE(pos));
-      if (!Number.isSafeInteger(value)) throw new NotPlainPages('an integer beyond 2^53');
-      return value;
-    }
-    default:
-      throw new NotPlainPages(`serial type ${serialType} where an integer was expected`);
-  }
+  if (serialType === 0) return null;
+  if (serialType === 8) return 0;
+  if (serialType === 9) return 1;
+  if (!(serialType >= 1 && serialType <= 6)) throw new NotPlainPages(`serial type ${serialType} where an integer was expected`);
+  // Big-endian two's complement, byte by byte (the first one signed): no Buffer method, no BigInt, and
+  // exact in a double wherever the result is a safe integer. Anything else was rounded to an unsafe one.
+  const end = pos + (serialType <= 4 ? serialType : serialType === 5 ? 6 : 8);
+  let value = (buf[pos]! << 24) >> 24;
+  for (let i = pos + 1; i < end; i++) value = value * 256 + buf[i]!;
+  if (!Number.isSafeInteger(value)) throw new NotPlainPages('an integer beyond 2^53');
+  return value;
 }
 
 /** Whether the TEXT value at `pos` of serial type `serialType` is exactly `ascii`, without making a string. */

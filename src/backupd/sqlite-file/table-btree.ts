@@ -20,31 +20,52 @@ export type VisitRow = (page: Buffer, rowid: number, recordStart: number, localE
  * rowids rising) and refuses the file rather than guess.
  */
 export function forEachTableRow(file: PageFile, root: number, visit: VisitRow): number {
-  const walk = new TableWalk(file, visit);
-  walk.page(root, 0);
-  return walk.rows;
+  if (walking) throw new Error('forEachTableRow called from a row of another walk');
+  walking = true;
+  try {
+    const walk = new TableWalk(file, visit);
+    walk.page(root, 0);
+    return walk.rows;
+  } finally {
+    walking = false;
+  }
 }
+
+/**
+ * Per page number, the walk that last reached it: a walk of a few pages neither allocates nor clears a
+ * map of the whole file (a scan walks three tables in each of a hundred thousand files). Walks do not
+ * nest, so one map and one cursor serve them all.
+ */
+let reachedBy = new Uint32Array(64);
+let walks = 0;
+let walking = false;
+const cursor = new PageCursor();
 
 class TableWalk {
   rows = 0;
   private lastRowid = -Infinity;
-  private readonly seen: Uint8Array;
-  private readonly cursor = new PageCursor();
+  private readonly walk: number;
   private readonly usable: number;
 
   constructor(
     private readonly file: PageFile,
     private readonly visit: VisitRow,
   ) {
-    this.seen = new Uint8Array(file.header.pageCount + 1);
+    const pages = file.header.pageCount + 1;
+    if (reachedBy.length < pages) reachedBy = new Uint32Array(Math.max(pages, 2 * reachedBy.length));
+    if (walks === 0xffffffff) {
+      reachedBy.fill(0);
+      walks = 0;
+    }
+    this.walk = ++walks;
     this.usable = file.header.usableSize;
   }
 
   page(pgno: number, depth: number): void {
     if (depth >= MAX_DEPTH) throw new NotPlainPages('b-tree deeper than SQLite allows');
-    if (this.seen[pgno]) throw new NotPlainPages(`page ${pgno} reached twice`);
+    if (reachedBy[pgno] === this.walk) throw new NotPlainPages(`page ${pgno} reached twice`);
     const page = this.file.read(pgno, depth);
-    this.seen[pgno] = 1;
+    reachedBy[pgno] = this.walk;
     const h = pgno === 1 ? 100 : 0;
     const kind = page[h];
     if (kind !== LEAF_TABLE && kind !== INTERIOR_TABLE) throw new NotPlainPages(`page ${pgno} is not a table page`);
@@ -82,7 +103,7 @@ class TableWalk {
   }
 
   private leafCell(page: Buffer, cell: number): void {
-    const c = this.cursor.at(page, cell, this.usable);
+    const c = cursor.at(page, cell, this.usable);
     const payloadSize = c.varint();
     const rowid = c.varint();
     if (rowid <= this.lastRowid) throw new NotPlainPages('rowids out of order');
