@@ -28,6 +28,7 @@ interface ComparedUser {
   comparedAt: string | null;
   lastInSync: string | null;
   chunks: number | null;
+  ageSeconds: number | null;
   error: string | null;
 }
 
@@ -105,6 +106,8 @@ for (const { name, bed: bedOptions, userid } of beds) {
       assert.deepEqual([me(r).behind, me(r).state], [null, 'fresh'], JSON.stringify(me(r)));
       assert.ok(me(r).comparedAt !== null, 'compared');
       assert.ok(r.compared >= 1);
+      // Its age counts from the reading of its mailboxes, which the report made itself: never before "now".
+      assert.ok(me(r).ageSeconds !== null && me(r).ageSeconds! >= 0, JSON.stringify(me(r)));
     });
 
     test('a message appended to a subfolder: behind by exactly 1 message in 1 mailbox, still fresh by age', async () => {

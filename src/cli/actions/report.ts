@@ -119,7 +119,6 @@ interface Settled extends ReportOptions {
 async function report(config: Config, stateDb: StateDb | null, opts: Settled, io: CliIo, setExit: (code: number) => void, bound: Bound): Promise<void> {
   const { format, maxAge, thresholds } = opts;
   const paths = resolveBackupServer(config);
-  const now = Date.now();
   const { cannotRead, write } = REPORT_FORMATS[format];
   const print = (written: WrittenReport) => {
     // Past the bound the report has ended, saying so; work that was under way then is not printed.
@@ -142,6 +141,10 @@ async function report(config: Config, stateDb: StateDb | null, opts: Settled, io
     return;
   }
   const discovery = opts.discovery && config.servers.length > 0 ? await discover(config.servers, config.policy.compareLive, opts, bound) : null;
+  // Ages are as of the moment every piece of evidence is in: a reading of the mailboxes or a chunk made
+  // during the scan or the discovery would otherwise be younger than "now" (a negative age, or a backup
+  // dated in the future).
+  const now = Date.now();
   const { classification, notes } = assessFleet({
     backupd: view,
     discovery,
