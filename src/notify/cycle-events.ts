@@ -1,6 +1,7 @@
 // Which events one cycle produced: a pure function of what was known before it and after it.
 import type { UserState } from '../staleness/user-state.js';
-import type { CycleResultKind, NotifyEvent } from './event.js';
+import type { CycleResult } from '../scheduler/cycle-result.js';
+import type { NotifyEvent } from './event.js';
 
 export interface WatchedUser {
   state: UserState;
@@ -25,7 +26,7 @@ export interface Watched {
 }
 
 export interface CycleFacts {
-  result: CycleResultKind;
+  result: CycleResult;
   error: string | null;
   startedAt: number;
   attempted: number;

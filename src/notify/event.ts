@@ -3,6 +3,7 @@
 import type { NotifyEventKind } from '../config/notify.js';
 import type { UserState } from '../staleness/user-state.js';
 import { isoOrNull, isoTime } from '../units/time.js';
+import type { CycleResult } from '../scheduler/cycle-result.js';
 
 /** Bumped when a field changes meaning or goes away; new fields may come without a bump. */
 export const EVENT_BODY_VERSION = 1;
@@ -10,15 +11,13 @@ export const EVENT_BODY_VERSION = 1;
 /** An error text from an IMAP server goes out at most this long: a body stays small whatever a server said. */
 const MAX_ERROR_CHARS = 1000;
 
-/** Same shape as src/scheduler/cycle-result.ts's CycleResult: success, failure (due work not done), error (the cycle could not run). */
-export type CycleResultKind = 'success' | 'failure' | 'error';
 
 export type NotifyEvent =
   | { kind: 'user.failing' | 'user.unreadable' | 'user.recovered'; userid: string; server: string | null; state: UserState; previousState: UserState; error: string | null }
   | { kind: 'server.paused'; server: string; error: string | null; pausedUntil: number | null }
   | { kind: 'server.back'; server: string; previousError: string | null }
   | { kind: 'bootstrap.group-finished'; group: number; users: number; ok: number; failed: number; remaining: number | null }
-  | { kind: 'cycle.failed'; result: Exclude<CycleResultKind, 'success'>; error: string | null; attempted: number; failed: number; startedAt: number };
+  | { kind: 'cycle.failed'; result: Exclude<CycleResult, 'success'>; error: string | null; attempted: number; failed: number; startedAt: number };
 
 // Every kind the config accepts has a shape here, and no other: a kind added on one side only does not compile.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;

@@ -277,6 +277,9 @@ export class Executor {
   }
 
   private updateBreaker(server: ServerConfig, run: XbackupRun): void {
+    // A connection our own shutdown dropped (its grace over) says nothing about the server: its users are
+    // in doubt, and the next start must not find it paused.
+    if (run.failure?.kind === 'connection-dropped' && this.deps.pool.closed) return;
     if (run.failure && tripsBreaker(run.failure.kind)) {
       this.tripBreaker(server, run.failure.message, run.failure.kind === 'connection-dropped', 'xbackup');
     } else if (run.items.some((i) => i.ok)) {

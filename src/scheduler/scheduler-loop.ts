@@ -153,8 +153,9 @@ export class SchedulerLoop {
       this.record({ why, startedAt, endedAt: outcome.endedAt, attempted: results.length, failed, result, because: reasons, error: null });
       this.status.nextGroupAt = outcome.nextGroupAt;
       const fields = { result, attempted: results.length, failed, held: plan.held.length, seconds: (outcome.endedAt - startedAt) / 1000 };
+      // One message for every end, so that what follows the log keys on it; the level and `result` say how it went.
       if (result === 'success') this.logger.info(fields, 'cycle end');
-      else this.logger.warn({ ...fields, why: reasons }, 'cycle end: due work not done');
+      else this.logger.warn({ ...fields, why: reasons }, 'cycle end');
       this.scheduleFollowUp(outcome);
       this.hooks?.ended({ why, startedAt, endedAt: outcome.endedAt, result, error: null, outcome });
       return outcome;

@@ -18,6 +18,11 @@ export class SessionPool {
     setMaxListeners(0, this.closing.signal);
   }
 
+  /** Whether closeAll() has run: a command that broke since was cut by the shutdown, not by its server. */
+  get closed(): boolean {
+    return this.closing.signal.aborted;
+  }
+
   async acquire(server: ServerConfig): Promise<AdminSession> {
     const sessions = this.idle.get(server.name) ?? [];
     for (let s = sessions.pop(); s; s = sessions.pop()) {
