@@ -30,7 +30,7 @@ export function parseDailyWindow(text: string): DailyWindow {
   const match = WINDOW_TEXT.exec(text);
   if (!match) throw new Error(`"${text}" is not a window: expected HH:MM-HH:MM in the server's local time, e.g. 01:00-05:00 or 22:00-04:00 (across midnight)`);
   const [start, end] = [minuteOf(match[1]!, match[2]!), minuteOf(match[3]!, match[4]!)];
-  if (start === null || start === DAY_MINUTES || end === null || end === 0) {
+  if (start === null || start === DAY_MINUTES || end === null) {
     throw new Error(`"${text}" is not a window: times go from 00:00 to 23:59 (24:00 only as an end), e.g. 01:00-05:00`);
   }
   if (start === end % DAY_MINUTES && !(start === 0 && end === DAY_MINUTES)) {
