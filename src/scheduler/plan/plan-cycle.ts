@@ -244,7 +244,7 @@ function bootstrapHold(input: PlanInput): Hold | null {
   const budget = budgetLeft(input);
   // Used up, by a group or by a user larger than the budget that went alone: unknown sizes (counted as 0) wait too.
   if (budget !== null && budget.bytes === 0) {
-    return { reason: 'bootstrap-budget', detail: budget.why(', all of it'), ...(budget.resetsAt !== null && { until: budget.resetsAt }) };
+    return { reason: 'bootstrap-budget', detail: budget.why(', which uses it up'), ...(budget.resetsAt !== null && { until: budget.resetsAt }) };
   }
   return null;
 }
