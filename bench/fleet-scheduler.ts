@@ -121,8 +121,11 @@ export async function runFleetSchedulerBenchmark(
         groupInFlight: false,
         nextGroupAt: null,
         stagingShort: false,
+        window: null,
+        budget: null,
       },
       includeFirstBackups: true,
+      refreshWindow: null,
     };
     return planCycle(input);
   };

@@ -52,8 +52,8 @@ function unwrap(schema: unknown): { node: SchemaNode; kind?: ValueKind } {
 
 function writeAs(kind: ValueKind, value: unknown): PlainValue {
   if (kind === 'duration' && typeof value === 'number') return formatDuration(value);
-  // A size kept as it was written (units/setting.ts): said back in the admin's own words.
-  if (kind === 'size' && isRecord(value) && typeof value.text === 'string') return value.text;
+  // A size or window kept as it was written (units/setting.ts): said back in the admin's own words.
+  if ((kind === 'size' || kind === 'window') && isRecord(value) && typeof value.text === 'string') return value.text;
   if (kind === 'listen' && isRecord(value)) {
     const host = String(value.host);
     return `${host.includes(':') ? `[${host}]` : host}:${String(value.port)}`;

@@ -32,6 +32,8 @@ export const LEAST = {
   notifyTimeout: duration('1s', 'a receiver on another host, or a command that has to start, cannot answer sooner'),
   /** bootstrap.maxGroupBytes, bootstrap --max-group-bytes. */
   groupBytes: { text: '1B', value: parseSize(1), why: 'a limit of 0 would read as no limit but make every user a group of its own (for that, set groupSize: 1)' },
+  /** bootstrap.maxBytesPerWindow. */
+  windowBytes: { text: '1B', value: parseSize(1), why: 'a budget of 0 cannot be kept: a user larger than the budget still goes alone when a window opens, so that no one waits for good' },
 } satisfies Record<string, LeastValue>;
 
 /** A duration read from the config or the command line: its milliseconds; throws when it is no duration, or below `least`. */

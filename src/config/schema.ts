@@ -2,8 +2,10 @@ import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { parseHost } from './http-host.js';
 import { LEAST } from './least-values.js';
+import { maintenanceSchema } from './maintenance.js';
 import { notifySchema } from './notify.js';
 import { duration, size, valueKinds } from './value-schemas.js';
+import { dailyWindow } from './window.js';
 
 const DEFAULT_MAX_UNCHANGED_AGE = 7 * 24 * 3600 * 1000;
 
@@ -124,6 +126,8 @@ export const configSchema = z
         // backup: HIGHESTMODSEQ does not show every change (docs/modseq-coverage.md). Default: 7d, or
         // maxAge when that is longer.
         maxUnchangedAge: duration('maximum age of an unchanged backup').optional(),
+        // Refreshes of users already backed up start only inside it; left out, at any time.
+        window: dailyWindow('refresh window').optional(),
       })
       .refine((p) => p.maxUnchangedAge === undefined || p.maxUnchangedAge >= p.maxAge, {
         path: ['maxUnchangedAge'],
@@ -147,6 +151,10 @@ export const configSchema = z
         concurrentGroups: positiveInt('the number of groups in flight').default(1),
         minStagingFreeBytes: size('free staging space').optional(),
         compactAfter: z.boolean({ error: 'expected true or false' }).default(false),
+        // First backups start only inside it; left out, at any time.
+        window: dailyWindow('first-backup window').optional(),
+        // First-backup bytes (discovery's sizes) per opening of bootstrap.window, or per day without one.
+        maxBytesPerWindow: size('first-backup bytes per window', LEAST.windowBytes).optional(),
       })
       .prefault({}),
     http: z
@@ -165,6 +173,7 @@ export const configSchema = z
       })
       .prefault({}),
     notify: notifySchema,
+    maintenance: maintenanceSchema,
   })
   .superRefine((c, ctx) => {
     const seen = new Map<string, number>();

@@ -10,7 +10,7 @@ import { readDuration, readSize, type LeastValue } from './least-values.js';
  * Values the config writes as text and the program holds as numbers or parts: `config show` writes them
  * back as text (src/config/effective.ts) by the kind registered here on the schema of the text.
  */
-export type ValueKind = 'duration' | 'size' | 'listen';
+export type ValueKind = 'duration' | 'size' | 'listen' | 'window';
 export const valueKinds = z.registry<{ kind: ValueKind }>();
 
 const DURATION_TEXT = 'a duration: a number with a unit, ms, s, m, h, d or w, or a sum of them (90s, 10m, 24h, 7d, 1h30m)';

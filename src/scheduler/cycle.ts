@@ -139,8 +139,9 @@ export class CycleRunner {
     const free = minFree === undefined ? null : stagingFreeBytes(this.deps.paths.stagingPath);
     const maxAge = config.policy.maxAge;
     const refreshFrom = options.schedulePeriod === undefined ? maxAge : refreshFromAge(maxAge, options.schedulePeriod, Math.max(0, ...this.recentRefreshRuns));
+    const planAt = now();
     const plan = planCycle({
-      now: now(),
+      now: planAt,
       refreshFromAge: refreshFrom,
       users: options.refreshes ? classification.users : classification.users.filter((u) => u.state === 'missing'),
       servers,
@@ -154,8 +155,11 @@ export class CycleRunner {
         groupInFlight: this.groupRunning,
         nextGroupAt,
         stagingShort: minFree !== undefined && free !== null && free < minFree.value,
+        window: config.bootstrap.window ?? null,
+        budget: config.bootstrap.maxBytesPerWindow === undefined ? null : { maxBytes: config.bootstrap.maxBytesPerWindow, usedBytes: this.deps.groups.bytesThisWindow(config.bootstrap.window ?? null, planAt) },
       },
       includeFirstBackups: options.firstBackups,
+      refreshWindow: config.policy.window ?? null,
     });
     if (!options.dryRun) this.recordInSync(classification, remembered, view, plan, refreshFrom, classifiedAt);
     return { view, discovery: this.discovery, classification, classifiedAt, notes, plan, nextGroupAt };
@@ -275,7 +279,7 @@ export class CycleRunner {
       kind: 'first',
     }));
     this.groupRunning = true;
-    const group = groups.start(now());
+    const group = groups.start(now(), plan.firstGroup.bytes);
     try {
       const results = await executor.runAll(commands, group, shouldStop);
       if (config.bootstrap.compactAfter) {

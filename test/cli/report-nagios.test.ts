@@ -149,7 +149,7 @@ describe('report --format nagios', () => {
     try {
       const groups = new BootstrapGroups(db);
       const startedAt = Date.now() - 3 * MAX_AGE;
-      const group = groups.start(startedAt);
+      const group = groups.start(startedAt, 0);
       const log = new AttemptLog(db);
       const [id] = log.start([{ userid: 'newbie', server: 'imap1', kind: 'first', group, pattern: 'user.newbie', startedAt, chunkBefore: 0 }]);
       log.end([[id!, { endedAt: startedAt + 1000, outcome: 'no', error: 'Mailbox is locked', locked: true, inDoubt: false, chunkAfter: null, pattern: null }]]);

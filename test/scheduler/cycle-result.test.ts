@@ -26,6 +26,15 @@ const CASES: Array<[string, CycleFacts, ReturnType<typeof cycleResult>]> = [
     { result: 'success', why: [] },
   ],
   [
+    "the admin's own windows and budget are no failure, even on a paused server",
+    {
+      ...ran,
+      held: [{ reason: 'bootstrap-window', server: 'imap1' }, { reason: 'bootstrap-budget', server: 'imap1' }, { reason: 'policy-window', server: 'imap1' }, { reason: 'policy-window', server: 'imap2' }],
+      pausedServers: ['imap1'],
+    },
+    { result: 'success', why: [] },
+  ],
+  [
     'users waiting out their backoff on a paused server (backupd down): undone because of the server',
     { ...ran, held: [{ reason: 'backoff', server: 'imap1' }, { reason: 'in-doubt', server: 'imap1' }, { reason: 'backoff', server: 'imap2' }], pausedServers: ['imap1'] },
     { result: 'failure', why: ['2 due users left undone: their IMAP server paused or not reachable'] },

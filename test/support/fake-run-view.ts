@@ -49,7 +49,7 @@ export function loopStatus(overrides: Partial<LoopStatus> = {}): LoopStatus {
 
 /** A RunView over fixed parts: a 10-minute schedule unless told otherwise. */
 export function fakeRunView(
-  options: { status?: LoopStatus; config?: Config; health?: Map<string, ServerHealth>; scheduleInterval?: number | null; nextCycleAt?: number | null } = {},
+  options: { status?: LoopStatus; config?: Config; health?: Map<string, ServerHealth>; scheduleInterval?: number | null; nextCycleAt?: number | null; bootstrapBytes?: number } = {},
 ): RunView {
   const config = options.config ?? twoServerConfig();
   return {
@@ -60,5 +60,6 @@ export function fakeRunView(
     },
     config: () => config,
     serverHealth: () => options.health ?? new Map(),
+    bootstrapBytesThisWindow: () => options.bootstrapBytes ?? 0,
   };
 }

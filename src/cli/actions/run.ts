@@ -62,7 +62,9 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
     runner.addReleaser(() => notifier.close(notifyGrace(setup.config)));
   }
   // Read through the runner on every request: a SIGHUP reload replaces its setup.
-  const view: RunView = { loop: runner.loop, config: () => runner.setup.config, serverHealth: () => runner.setup.parts.serverStates.all() };
+  const view: RunView = { loop: runner.loop, config: () => runner.setup.config, serverHealth: () => runner.setup.parts.serverStates.all(),
+    bootstrapBytesThisWindow: (now) => runner.setup.parts.groups.bytesThisWindow(runner.setup.config.bootstrap.window ?? null, now),
+  };
   const http = await listen(setup, view, metrics, logger);
   if (http) runner.addReleaser(() => http.close());
   await runner.run();

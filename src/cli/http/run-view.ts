@@ -14,6 +14,8 @@ export interface RunView {
   loop: Pick<SchedulerLoop, 'status' | 'nextCycleAt' | 'scheduleInterval'>;
   config(): Config;
   serverHealth(): ReadonlyMap<string, ServerHealth>;
+  /** The first-backup bytes of bootstrap.window's current opening (state/bootstrap-groups.ts). */
+  bootstrapBytesThisWindow(now: number): number;
 }
 
 export interface ServerBreaker {

@@ -213,6 +213,24 @@ function drawBootstrap(f, s) {
   ]));
 }
 
+function bytes(n) {
+  var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  var i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (i === 0 ? String(n) : n.toFixed(1)) + units[i];
+}
+
+function drawPacing(s) {
+  var p = s.pacing;
+  $('pacing-card').hidden = p.windows.length === 0 && !p.firstBackupBudget;
+  var rows = p.windows.map(function (w) {
+    return [w.key + ' ' + w.window, w.open ? 'open, closes ' + when(w.closesAt) : 'closed, opens ' + when(w.opensAt)];
+  });
+  var b = p.firstBackupBudget;
+  if (b) rows.push(['first-backup budget', bytes(b.usedBytes) + ' of ' + b.maxBytes + ' used this ' + (b.per === 'day' ? 'day' : 'window')]);
+  replace('pacing', el('dl', {}, rows.flatMap(function (r) { return [el('dt', { text: r[0] }), el('dd', { text: r[1], 'data-key': r[0] })]; })));
+}
+
 function drawScheduler(s) {
   var sc = s.scheduler;
   var rows = [
@@ -253,6 +271,7 @@ function drawCycles(s) {
 function render(s) {
   drawHealth(s);
   drawScheduler(s);
+  drawPacing(s);
   drawCycles(s);
   var f = s.fleet;
   document.querySelectorAll('.needs-fleet').forEach(function (e) { e.hidden = !f; });
@@ -331,6 +350,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
     <div class="stack">
       <section class="card needs-fleet" hidden><h2>First backups</h2><div id="bootstrap"></div></section>
       <section class="card"><h2>Scheduler</h2><div id="scheduler"></div></section>
+      <section class="card" id="pacing-card" hidden><h2>Windows</h2><div id="pacing"></div></section>
     </div>
   </div>
   <div class="row needs-fleet" hidden>

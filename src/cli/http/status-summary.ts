@@ -5,6 +5,7 @@ import { fleetBehindSentence } from '../output/fleet-behind.js';
 import { userToJson } from '../output/report-json.js';
 import type { Health } from './health.js';
 import { fleetReport, serverBreakers, type RunView } from './run-view.js';
+import { windowsPart } from './status-windows.js';
 
 const STALEST_SHOWN = 8;
 const PROBLEMS_SHOWN = 10;
@@ -37,6 +38,7 @@ export function statusSummary(view: RunView, health: Health, now: number): objec
       })),
     },
     servers: serverBreakers(view).map((s) => ({ ...s, pausedUntil: isoOrNull(s.pausedUntil) })),
+    pacing: windowsPart(view, now),
     fleet: status.fleet && fleetPart(view, status.fleet, now),
   };
 }

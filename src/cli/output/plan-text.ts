@@ -2,6 +2,7 @@ import type { CyclePlan } from '../../scheduler/plan/plan-types.js';
 import { formatAge } from '../../units/duration.js';
 import { formatBytes } from '../../units/size.js';
 import { plural } from '../../text/plural.js';
+import { isoTime } from '../../units/time.js';
 
 export function writePlanText(plan: CyclePlan, now: number): string {
   const out: string[] = [];
@@ -23,5 +24,7 @@ export function writePlanText(plan: CyclePlan, now: number): string {
 }
 
 export function writePlanJson(plan: CyclePlan, now: number): string {
-  return `${JSON.stringify({ generatedAt: new Date(now).toISOString(), ...plan })}\n`;
+  // A window or budget hold says when it ends, as a time like generatedAt.
+  const held = plan.held.map(({ until, ...h }) => (until === undefined ? h : { ...h, until: isoTime(until) }));
+  return `${JSON.stringify({ generatedAt: new Date(now).toISOString(), ...plan, held })}\n`;
 }

@@ -19,15 +19,28 @@ export interface GroupChoice {
   whyWaiting: Omit<HeldUser, 'userid'> | null;
 }
 
-type GroupLimits = Pick<BootstrapLimits, 'groupSize' | 'maxGroupBytes' | 'order'>;
+/** What bootstrap.maxBytesPerWindow leaves in the window's current opening. */
+export interface BudgetLeft {
+  bytes: number;
+  /** Nothing started in this opening yet: a user larger than the whole budget goes alone now rather than never. */
+  untouched: boolean;
+  /** The hold's words, given what the next user would bring. */
+  why: (next: string) => string;
+  /** When the budget starts again (ms), or null when not known. */
+  resetsAt: number | null;
+}
+
+type GroupLimits = Pick<BootstrapLimits, 'groupSize' | 'maxGroupBytes' | 'order'> & { budget?: BudgetLeft | null };
 
 /**
  * Takes candidates in `limits.order` while the group stays within groupSize users, the
  * `roomInCycle` that policy.maxPerCycle leaves after the refreshes, and maxGroupBytes. It stops
  * at the first candidate that does not fit rather than letting a later, smaller one overtake
  * it, so the order is the order users are backed up in; a first candidate larger than
- * maxGroupBytes makes a group of its own. Unknown sizes count as 0. Null when there is no room
- * or no candidate.
+ * maxGroupBytes makes a group of its own. The window's byte budget cuts the group the same way: the
+ * user who would take it over waits for the next opening, unless nothing has started in this one yet (a
+ * user larger than the whole budget then goes alone, or it would wait for ever). Unknown sizes count as
+ * 0. Null when there is no room or no candidate; the group is empty when the budget stops its first user.
  */
 export function chooseFirstBackupGroup(candidates: readonly FirstBackupCandidate[], limits: GroupLimits, roomInCycle: number): GroupChoice | null {
   const room = Math.min(limits.groupSize, roomInCycle);
@@ -35,17 +48,33 @@ export function chooseFirstBackupGroup(candidates: readonly FirstBackupCandidate
   const ordered = [...candidates].sort(ORDERS[limits.order]);
   const users: FirstBackupCandidate[] = [];
   let bytes = 0;
+  let overBudget = false;
   for (const candidate of ordered) {
     const size = candidate.sizeBytes ?? 0;
     if (users.length === room || (users.length > 0 && bytes + size > limits.maxGroupBytes.value)) break;
+    const budget = limits.budget;
+    if (budget && bytes + size > budget.bytes && !(users.length === 0 && budget.untouched)) {
+      overBudget = true;
+      break;
+    }
     users.push(candidate);
     bytes += size;
   }
   const waiting = ordered.slice(users.length);
+  const next = waiting[0];
   return {
     group: { users: users.map(({ userid, server, sizeBytes }) => ({ userid, server, sizeBytes })), bytes },
     waiting,
-    whyWaiting: waiting.length === 0 ? null : whyFull(users, bytes, waiting[0]!, limits, room),
+    whyWaiting: next === undefined ? null : overBudget ? whyOverBudget(limits.budget!, bytes, next) : whyFull(users, bytes, next, limits, room),
+  };
+}
+
+function whyOverBudget(budget: BudgetLeft, bytes: number, next: FirstBackupCandidate): Omit<HeldUser, 'userid'> {
+  const group = bytes > 0 ? ` and ${formatBytes(bytes)} in this group` : '';
+  return {
+    reason: 'bootstrap-budget',
+    detail: budget.why(`${group}, and ${next.userid} (${formatBytes(next.sizeBytes)}) would take it over`),
+    ...(budget.resetsAt !== null && { until: budget.resetsAt }),
   };
 }
 

@@ -1,12 +1,14 @@
 // One scheduler cycle, decided without I/O (spec §4, §5): who is backed up now, by which
 // XBACKUP commands, and who is held back by which limit.
+import { ALL_DAY, localClock, windowState, type DailyWindow } from '../../units/daily-window.js';
 import { formatAge } from '../../units/duration.js';
+import { formatBytes } from '../../units/size.js';
 import { useridToMailbox } from '../../imap/mailbox-names.js';
 import { WireValueError } from '../../imap/wire-value-error.js';
 import type { UserStatus } from '../../staleness/classify.js';
 import { batchPatterns } from './batch-patterns.js';
 import { SHARED_BACKUP_KEY } from '../../cyrus-names/cyrus-userid.js';
-import { chooseFirstBackupGroup } from './bootstrap-group.js';
+import { chooseFirstBackupGroup, type BudgetLeft } from './bootstrap-group.js';
 import type { CyclePlan, FirstBackupGroup, HeldUser, PlanInput, PlannedCommand, PlannedUser, PlanServer } from './plan-types.js';
 
 /** A due user that no per-user limit holds back. */
@@ -30,6 +32,7 @@ export function planCycle(input: PlanInput): CyclePlan {
   const hold = (user: UserStatus, why: Hold) => held.push({ userid: user.userid, ...why });
   const refreshCandidates: Candidate[] = [];
   const firstCandidates: Candidate[] = [];
+  const refreshWindowShut = windowHold(input.refreshWindow, 'policy-window', 'policy.window', 'refreshes of users already backed up', input);
 
   for (const user of input.users) {
     const way = backupWay(user, input.refreshFromAge);
@@ -46,6 +49,10 @@ export function planCycle(input: PlanInput): CyclePlan {
     const inbox = inboxOnTheWire(user, server);
     if (typeof inbox !== 'string') {
       hold(user, inbox);
+      continue;
+    }
+    if (way === 'refresh' && refreshWindowShut) {
+      hold(user, refreshWindowShut);
       continue;
     }
     const why = userHold(user, server, input);
@@ -174,17 +181,54 @@ function planFirstGroup(
   }
   const choice = chooseFirstBackupGroup(
     candidates.map(({ user, server }) => ({ userid: user.userid, server: server.name, sizeBytes: user.mailBytes })),
-    input.bootstrap,
+    { ...input.bootstrap, budget: budgetLeft(input) },
     roomInCycle,
   );
   if (choice === null) return null;
   const byUserid = new Map(candidates.map(({ user }) => [user.userid, user]));
   for (const { userid } of choice.waiting) hold(byUserid.get(userid)!, choice.whyWaiting!);
-  return choice.group;
+  return choice.group.users.length > 0 ? choice.group : null;
+}
+
+/** A closed window's hold, saying when it opens; null when the window is open or there is none. */
+function windowHold(window: DailyWindow | null, reason: Hold['reason'], key: string, what: string, { now, timeZone }: PlanInput): Hold | null {
+  if (window === null) return null;
+  const { open, opensAt } = windowState(window, now, timeZone);
+  if (open || opensAt === null) return null;
+  return { reason, detail: `${key} ${window.text} is closed: ${what} wait until it opens at ${when(opensAt, now, timeZone)}`, until: opensAt };
+}
+
+/**
+ * What bootstrap.maxBytesPerWindow leaves in the window's current opening, and when it starts again: when
+ * the window next opens (without bootstrap.window, at the next local midnight). Null without a budget.
+ */
+function budgetLeft({ bootstrap, now, timeZone }: PlanInput): BudgetLeft | null {
+  if (bootstrap.budget === null) return null;
+  const window = bootstrap.window ?? ALL_DAY;
+  const current = windowState(window, now, timeZone);
+  const after = current.closesAt === null ? null : windowState(window, current.closesAt, timeZone);
+  const resetsAt = after === null ? null : after.open ? after.openedAt : after.opensAt;
+  const { maxBytes, usedBytes } = bootstrap.budget;
+  return {
+    bytes: Math.max(0, maxBytes.value - usedBytes),
+    untouched: usedBytes === 0,
+    why: (next) =>
+      `bootstrap.maxBytesPerWindow ${maxBytes.text}: ${formatBytes(usedBytes)} of first backups started in this window${next}; the budget starts again ${
+        resetsAt === null ? 'when the window next opens' : `at ${when(resetsAt, now, timeZone)}`
+      }`,
+    resetsAt,
+  };
+}
+
+function when(at: number, now: number, timeZone: string | undefined): string {
+  return `${localClock(at, timeZone)} local time, ${iso(at)} (${formatAge(Math.max(0, at - now))} from now)`;
 }
 
 /** What stops any first-backup group from starting now (spec §5), or null. */
-function bootstrapHold({ bootstrap, now }: PlanInput): Hold | null {
+function bootstrapHold(input: PlanInput): Hold | null {
+  const { bootstrap, now } = input;
+  const windowShut = windowHold(bootstrap.window, 'bootstrap-window', 'bootstrap.window', 'first backups', input);
+  if (windowShut) return windowShut;
   if (bootstrap.groupInFlight) {
     return { reason: 'bootstrap-group-in-flight', detail: 'a first-backup group is still running; groups go one at a time' };
   }
@@ -196,6 +240,11 @@ function bootstrapHold({ bootstrap, now }: PlanInput): Hold | null {
   }
   if (bootstrap.stagingShort) {
     return { reason: 'staging-space', detail: 'the backup staging path has less free space than bootstrap.minStagingFreeBytes; first backups wait until it has' };
+  }
+  const budget = budgetLeft(input);
+  // Used up, by a group or by a user larger than the budget that went alone: unknown sizes (counted as 0) wait too.
+  if (budget !== null && budget.bytes === 0) {
+    return { reason: 'bootstrap-budget', detail: budget.why(', which uses it up'), ...(budget.resetsAt !== null && { until: budget.resetsAt }) };
   }
   return null;
 }

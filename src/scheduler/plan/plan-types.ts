@@ -1,3 +1,4 @@
+import type { DailyWindow } from '../../units/daily-window.js';
 import type { Setting } from '../../units/setting.js';
 import type { MailboxNaming } from '../../imap/mailbox-names.js';
 import type { UserStatus } from '../../staleness/classify.js';
@@ -34,6 +35,15 @@ export interface BootstrapLimits {
   nextGroupAt: number | null;
   /** The staging path has less free space than bootstrap.minStagingFreeBytes. */
   stagingShort: boolean;
+  /** bootstrap.window: first backups start only inside it; null: at any time. */
+  window: DailyWindow | null;
+  /** bootstrap.maxBytesPerWindow and the bytes of the groups started in the window's current opening; null: no budget. */
+  budget: FirstBackupBudget | null;
+}
+
+export interface FirstBackupBudget {
+  maxBytes: Setting;
+  usedBytes: number;
 }
 
 export interface PlanInput {
@@ -49,6 +59,10 @@ export interface PlanInput {
   bootstrap: BootstrapLimits;
   /** Whether `missing` users are planned at all (run: yes; a refresh-only cycle: no). */
   includeFirstBackups: boolean;
+  /** policy.window: refreshes start only inside it; null: at any time. */
+  refreshWindow: DailyWindow | null;
+  /** The zone windows are read in (an IANA name); left out, the process's own, as the cron schedule. */
+  timeZone?: string;
 }
 
 /** One XBACKUP command to send: a batch pattern covering several due users, or one user's exact INBOX. */
@@ -82,13 +96,21 @@ export type HoldReason =
   | 'staging-space'
   | 'not-backed-up-by-us'
   /** Due, but on no server of this cycle (e.g. its server did not answer discovery): no one to ask. */
-  | 'server-unknown';
+  | 'server-unknown'
+  /** A refresh outside policy.window. */
+  | 'policy-window'
+  /** A first backup outside bootstrap.window. */
+  | 'bootstrap-window'
+  /** A first backup past bootstrap.maxBytesPerWindow for the window's current opening. */
+  | 'bootstrap-budget';
 
 export interface HeldUser {
   userid: string;
   reason: HoldReason;
   /** In words, with the time or limit that applies (`retry after 2026-…`, `maxPerCycle 500`). */
   detail: string;
+  /** When a window or budget hold ends: the window opens, or the budget starts again (ms). */
+  until?: number;
 }
 
 /** Why a due user is planned: shown by `plan`. */

@@ -1,3 +1,4 @@
+import { ALL_DAY, windowState, type DailyWindow } from '../../units/daily-window.js';
 import type { StateDb } from './open-state-db.js';
 import { stateWrite } from './state-write-error.js';
 
@@ -5,8 +6,21 @@ import { stateWrite } from './state-write-error.js';
 export class BootstrapGroups {
   constructor(private readonly db: StateDb) {}
 
-  start(now: number): number {
-    return Number(stateWrite(this.db, () => this.db.prepare('INSERT INTO bootstrap_group (started_at) VALUES (?)').run(now)).lastInsertRowid);
+  /** `bytes`: the group's known first-backup bytes, which bootstrap.maxBytesPerWindow counts. */
+  start(now: number, bytes: number): number {
+    return Number(stateWrite(this.db, () => this.db.prepare('INSERT INTO bootstrap_group (started_at, bytes) VALUES (?, ?)').run(now, bytes)).lastInsertRowid);
+  }
+
+  /**
+   * What bootstrap.maxBytesPerWindow has used: the bytes of the groups started since `window` last opened
+   * (without a window, since local midnight), read from the database so a restart inside a window goes on
+   * with it. 0 while the window is closed.
+   */
+  bytesThisWindow(window: DailyWindow | null, now: number): number {
+    const { openedAt } = windowState(window ?? ALL_DAY, now);
+    if (openedAt === null) return 0;
+    const row = this.db.prepare('SELECT coalesce(sum(bytes), 0) AS bytes FROM bootstrap_group WHERE started_at >= ? AND started_at <= ?').get(openedAt, now) as { bytes: number };
+    return row.bytes;
   }
 
   end(id: number, now: number): void {

@@ -143,4 +143,7 @@ export const MIGRATIONS: readonly string[] = [
   // Releases before chunk ids judged backups stored 0 as a user's last verified backup when it had none
   // (shown as 1970-01-01): none is NULL. No real backup is dated 0.
   `UPDATE user_memory SET last_verified = NULL WHERE last_verified = 0`,
+  // Each first-backup group's known bytes, which bootstrap.maxBytesPerWindow counts per window opening (a
+  // restart inside a window goes on with what it used). Older groups counted nothing: NULL, read as 0.
+  `ALTER TABLE bootstrap_group ADD COLUMN bytes INTEGER`,
 ];

@@ -38,8 +38,9 @@ export function planInput(users: readonly UserStatus[], extra: Partial<PlanInput
     memory: new Map(),
     inFlightUsers: new Set(),
     maxPerCycle: 500,
-    bootstrap: { groupSize: 5, maxGroupBytes: { value: 2 * GiB, text: '2GiB' }, order: 'smallest', groupInFlight: false, nextGroupAt: null, stagingShort: false },
+    bootstrap: { groupSize: 5, maxGroupBytes: { value: 2 * GiB, text: '2GiB' }, order: 'smallest', groupInFlight: false, nextGroupAt: null, stagingShort: false, window: null, budget: null },
     includeFirstBackups: true,
+    refreshWindow: null,
     ...extra,
   };
 }
