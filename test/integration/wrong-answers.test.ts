@@ -111,7 +111,7 @@ describe('wrong answers about backups, against real Cyrus', () => {
     assert.match(seen.error!, /in the future: not believed/);
     const nagios = await runCliProcess(['report', '--format', 'nagios', '-c', config]);
     assert.equal(nagios.code, 1, nagios.stdout);
-    assert.match(nagios.stdout, /1 backups dated in the future/);
+    assert.match(nagios.stdout, /1 backup dated in the future/);
     const plan = await runCliProcess(['plan', '-c', config]);
     assert.match(plan.stdout, /refresh fut/, plan.stdout);
 
