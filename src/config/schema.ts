@@ -2,6 +2,7 @@ import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { parseHost } from './http-host.js';
 import { LEAST } from './least-values.js';
+import { maintenanceCommandSchema } from './maintenance-command.js';
 import { notifySchema } from './notify.js';
 import { duration, size, valueKinds } from './value-schemas.js';
 
@@ -165,6 +166,7 @@ export const configSchema = z
       })
       .prefault({}),
     notify: notifySchema,
+    maintenance: maintenanceCommandSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const seen = new Map<string, number>();
