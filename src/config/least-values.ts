@@ -30,6 +30,8 @@ export const LEAST = {
   inDoubtGrace: duration('1s', 'a user whose command timed out may still be backed up by the server; a second XBACKUP at once only waits and fails with Mailbox is locked'),
   /** notify.webhook.timeout, notify.exec.timeout, notify.ping.timeout. */
   notifyTimeout: duration('1s', 'a receiver on another host, or a command that has to start, cannot answer sooner'),
+  /** maintenance.timeout. */
+  maintenanceTimeout: duration('10s', 'each run starts ctl_backups through the command prefix (sudo opens a PAM session), reads backups.db and then locks, reads and for compaction rewrites each backup it names: a shorter deadline kills it halfway through even small backups, and the work is lost'),
   /** bootstrap.maxGroupBytes, bootstrap --max-group-bytes. */
   groupBytes: { text: '1B', value: parseSize(1), why: 'a limit of 0 would read as no limit but make every user a group of its own (for that, set groupSize: 1)' },
   /** bootstrap.maxBytesPerWindow. */

@@ -10,6 +10,7 @@ import type { Classification } from '../staleness/classify.js';
 import type { UserHistory } from '../staleness/user-history.js';
 import type { BackupResult } from './backup-result.js';
 import { compactBackups } from './compact-backups.js';
+import { cyrusToolCommand } from './maintenance/cyrus-tool.js';
 import type { Executor } from './executor.js';
 import { planCycle } from './plan/plan-cycle.js';
 import { refreshFromAge } from './plan/refresh-ahead.js';
@@ -283,7 +284,7 @@ export class CycleRunner {
     try {
       const results = await executor.runAll(commands, group, shouldStop);
       if (config.bootstrap.compactAfter) {
-        await compactBackups(config.backupd.ctlBackups, this.deps.paths.imapdConf, results.filter((r) => r.outcome === 'ok').map((r) => r.userid), this.deps.logger);
+        await compactBackups(cyrusToolCommand(config, this.deps.paths.imapdConf), results.filter((r) => r.outcome === 'ok').map((r) => r.userid), this.deps.logger);
       }
       return { results, group };
     } finally {

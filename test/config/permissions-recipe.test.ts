@@ -3,12 +3,13 @@
 // same user and the one capability, and is a unit systemd accepts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { backupServerPaths } from '../../src/config/backup-server.js';
 import { parseImapdConf } from '../../src/config/imapd-conf.js';
+import { sudoersRule } from '../../src/scheduler/maintenance/sudoers-rule.js';
 import { repoRoot } from '../support/paths.js';
 import { asScheduler } from '../support/system-user.js';
 
@@ -105,6 +106,64 @@ describe('compaction: its own unit, as the backups\' owner, writing where ctl_ba
     const result = spawnSync(SYSTEMD_ANALYZE, ['verify', COMPACT_UNIT_FILE, COMPACT_TIMER_FILE], { encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stderr.trim(), '', 'no warning either');
+  });
+});
+
+// maintenance.command through sudo: sudo is setuid root, which no_new_privs refuses, and systemd sets
+// no_new_privs for a User= service with any of these (systemd.exec(5), "NoNewPrivileges=yes is implied").
+const IMPLY_NO_NEW_PRIVILEGES = ['NoNewPrivileges', 'SystemCallFilter', 'SystemCallArchitectures', 'SystemCallLog', 'RestrictAddressFamilies', 'RestrictNamespaces', 'LockPersonality', 'MemoryDenyWriteExecute', 'RestrictRealtime', 'RestrictSUIDSGID', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectKernelLogs', 'ProtectClock', 'ProtectHostname', 'PrivateDevices'];
+const DROP_IN_FILE = join(repoRoot, 'config/xbackup-scheduler-maintenance.conf');
+const SUDOERS_FILE = join(repoRoot, 'config/xbackup-scheduler.sudoers');
+const VISUDO = '/usr/sbin/visudo';
+
+describe('maintenance.command through sudo: the drop-in and the sudoers rule', () => {
+  const dropIn = directives(readFileSync(DROP_IN_FILE, 'utf8'));
+  const lifted = (value: string | undefined) => value === undefined || value === '' || value === 'no';
+
+  test('the drop-in lifts every setting of the unit that would set no_new_privs, and lets sudo become cyrus', () => {
+    for (const [key, values] of directives(UNIT)) {
+      if (!IMPLY_NO_NEW_PRIVILEGES.includes(key) || key === 'PrivateDevices') continue;
+      const last = dropIn.get(key)?.at(-1);
+      assert.ok(last !== undefined && lifted(last), `${key}=${values.join(' ')} in the unit sets no_new_privs (so sudo cannot run); the drop-in must lift it`);
+    }
+    const caps = (dropIn.get('CapabilityBoundingSet') ?? []).flatMap((v) => v.split(/\s+/));
+    for (const cap of ['CAP_SETUID', 'CAP_SETGID']) assert.ok(caps.includes(cap), `sudo needs ${cap} in the bounding set (seen: "unable to change to root gid")`);
+    assert.deepEqual(dropIn.get('AmbientCapabilities'), undefined, 'nothing ambient: the scheduler process itself gains no capability');
+  });
+
+  test('the drop-in lets ctl_backups write where compaction writes on a Debian backupd', () => {
+    const paths = backupServerPaths(parseImapdConf('configdirectory: /var/lib/cyrus\nbackuppartition-default: /var/spool/cyrus/backup\n', '/etc/imapd.conf'));
+    const writable = dropIn.get('ReadWritePaths')?.flatMap((v) => v.split(/\s+/)) ?? [];
+    for (const path of [paths.backupsDb, ...[...paths.partitions.values()].map((p) => `${p}/a/anne_Xq3zL0.index.new`)]) {
+      assert.ok(writable.some((dir) => within(path, dir)), `${path} stays read-only under the drop-in`);
+    }
+  });
+
+  test('systemd-analyze verify accepts the unit with the drop-in', { skip: NO_SYSTEMD_ANALYZE }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xbs-dropin-'));
+    try {
+      mkdirSync(join(dir, 'xbackup-scheduler.service.d'));
+      writeFileSync(join(dir, 'xbackup-scheduler.service'), UNIT);
+      writeFileSync(join(dir, 'xbackup-scheduler.service.d/maintenance.conf'), readFileSync(DROP_IN_FILE));
+      const result = spawnSync(SYSTEMD_ANALYZE, ['verify', join(dir, 'xbackup-scheduler.service')], { encoding: 'utf8', env: { ...process.env, SYSTEMD_UNIT_PATH: `${dir}:` } });
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stderr.trim(), '', 'no warning either (an unknown key in the drop-in is one)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the shipped sudoers rule is the one check prints for Debian's paths, and the README's", () => {
+    const rule = sudoersRule('xbackup', 'cyrus', '/usr/lib/cyrus/bin/ctl_backups', '/etc/imapd.conf');
+    const lines = readFileSync(SUDOERS_FILE, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    assert.deepEqual(lines, [rule]);
+    assert.ok(README.includes(rule), `README must carry: ${rule}`);
+    assert.ok(README.includes('/etc/systemd/system/xbackup-scheduler.service.d/maintenance.conf'), 'README installs the drop-in');
+  });
+
+  test('visudo accepts the sudoers file', { skip: existsSync(VISUDO) ? false : `${VISUDO} is absent (Debian package sudo)` }, () => {
+    const result = spawnSync(VISUDO, ['-c', '-f', SUDOERS_FILE], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr + result.stdout);
   });
 });
 

@@ -27,7 +27,7 @@ describe('ctl_backups compact (bootstrap.compactAfter) never takes a userid for 
   const compact = async (userids: string[]) => {
     const logged: Array<{ msg: string; error?: string; compacted?: number }> = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line)) });
-    await compactBackups(CTL_BACKUPS, bed.backup.confPath, userids, logger);
+    await compactBackups({ prefix: [], ctlBackups: CTL_BACKUPS, imapdConf: bed.backup.confPath, timeoutMs: 600_000 }, userids, logger);
     return logged;
   };
 

@@ -12,6 +12,7 @@ import { userExists } from '../../imap/user-exists.js';
 import { validateUserid } from '../../imap/wire-validation.js';
 import { runUserBackup } from '../../scheduler/run-user-backup.js';
 import { resolveBackupServer } from '../backup-server-view.js';
+import { checkMaintenanceCommand } from './check-maintenance.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { commandLogger } from '../logger.js';
 import type { CliIo } from '../program.js';
@@ -50,6 +51,7 @@ export async function checkLoadedConfig(
   say({ verdict: 'PASS', what: 'config', detail: `${config.file}: ${plural(config.servers.length, 'IMAP server')}` });
   for (const line of schedulePolicyLines(config.policy)) say(line);
   const paths = await checkBackupServer(config, say);
+  if (paths) await checkMaintenanceCommand(config, paths, say);
   const versions: ImapVersions = {};
   const canaryOn: Array<{ server: string; found: boolean }> = [];
   for (const server of config.servers) {
@@ -108,11 +110,11 @@ function checkReadAccess(config: Config, paths: BackupServerPaths, say: (l: Chec
   const access = readAccessOfThisProcess(paths.configDirectory);
   if (!access) return;
   say({ verdict: access.lasting ? 'PASS' : 'WARN', what: 'read access', detail: access.detail });
-  if (config.bootstrap.compactAfter && !access.cyrusTools) {
+  if (config.bootstrap.compactAfter && !access.cyrusTools && config.maintenance.command === undefined) {
     say({
       verdict: 'WARN',
       what: 'bootstrap.compactAfter',
-      detail: `${config.file}: ctl_backups compact works only as root or cyrus, which this process is not; set compactAfter: false and let xbackup-scheduler-compact.timer (config/) run \`ctl_backups compact -A\` as cyrus`,
+      detail: `${config.file}: ctl_backups compact works only as root or cyrus, which this process is not; set maintenance.command (README Permissions), or set compactAfter: false and let xbackup-scheduler-compact.timer (config/) run \`ctl_backups compact -A\` as cyrus`,
     });
   }
 }

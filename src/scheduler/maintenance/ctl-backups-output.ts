@@ -1,0 +1,94 @@
+// What `ctl_backups -j … -- compact|verify <userid>…` says about each backup it was given, as Cyrus 3.6 and
+// 3.10 print it (docs/cyrus-facts-maintenance.md): on stdout one pretty-printed JSON object per backup,
+//   { "command": "verify", "userid": "anne", "fname": "/…/anne_jgSfvM", "status": "ok" }
+// with status `ok`, `skipped` (compact: nothing to do), `locked` (another process holds the backup's
+// lock) or `failed (<Cyrus's error text>)`; on stderr `<userid>: not found in backups.db` for a userid
+// with no backup, and Cyrus's own account of a failure (`data length mismatch for chunk 1: …`), which
+// comes with no userid, so it can only be put to a backup's name when the run named that one backup.
+import { escapeControlCharacters } from '../../text/quote-for-log.js';
+
+export type MaintenanceVerb = 'compact' | 'verify';
+
+export type BackupStatus = 'ok' | 'skipped' | 'locked' | 'failed' | 'not-found' | 'no-answer';
+
+export interface BackupOutcome {
+  userid: string;
+  status: BackupStatus;
+  /** Cyrus's words: the text of `failed (…)`, and its stderr when the run named this backup alone. */
+  detail?: string;
+  /** The data file ctl_backups acted on, as it printed it. */
+  dataFile?: string;
+}
+
+export interface ParsedRun {
+  /** One per userid asked, in the order asked. */
+  outcomes: BackupOutcome[];
+  /** Objects about backups that were not asked for, and stdout that is no object: never put to a backup. */
+  stray: string[];
+}
+
+const FAILED = /^failed \((.*)\)$/s;
+const NOT_FOUND = /^(.*): not found in backups\.db$/;
+
+/** A stdout of separate objects, each `{` … `}` on lines of their own (jansson's JSON_INDENT). */
+function objects(stdout: string): { found: unknown[]; stray: string[] } {
+  const found: unknown[] = [];
+  const stray: string[] = [];
+  let open: string[] | null = null;
+  for (const line of stdout.split('\n')) {
+    if (open === null) {
+      if (line === '{') open = [line];
+      else if (line.trim() !== '') stray.push(line);
+      continue;
+    }
+    open.push(line);
+    if (line === '}') {
+      const text = open.join('\n');
+      open = null;
+      try {
+        found.push(JSON.parse(text));
+      } catch {
+        stray.push(text);
+      }
+    }
+  }
+  if (open !== null) stray.push(open.join('\n'));
+  return { found, stray };
+}
+
+function statusOf(text: string): { status: BackupStatus; detail?: string } {
+  if (text === 'ok' || text === 'skipped' || text === 'locked') return { status: text };
+  const failed = FAILED.exec(text);
+  return { status: 'failed', detail: escapeControlCharacters(failed ? failed[1]! : text) };
+}
+
+/**
+ * Each asked backup's outcome. A backup neither printed nor refused is `no-answer` (ctl_backups died, was
+ * killed, or stopped early); a second object about the same backup is stray, not a second outcome.
+ */
+export function parseCtlBackupsRun(verb: MaintenanceVerb, userids: readonly string[], stdout: string, stderr: string): ParsedRun {
+  const asked = new Set(userids);
+  const answered = new Map<string, BackupOutcome>();
+  const { found, stray } = objects(stdout);
+  for (const value of found) {
+    const o = value as Record<string, unknown> | null;
+    const userid = typeof o?.userid === 'string' ? o.userid : undefined;
+    if (o === null || typeof o !== 'object' || o.command !== verb || userid === undefined || typeof o.status !== 'string' || !asked.has(userid) || answered.has(userid)) {
+      stray.push(escapeControlCharacters(JSON.stringify(value)));
+      continue;
+    }
+    answered.set(userid, { userid, ...statusOf(o.status), ...(typeof o.fname === 'string' ? { dataFile: o.fname } : {}) });
+  }
+  const cyrusSaid: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const notFound = NOT_FOUND.exec(line);
+    if (notFound && asked.has(notFound[1]!) && !answered.has(notFound[1]!)) answered.set(notFound[1]!, { userid: notFound[1]!, status: 'not-found' });
+    else if (line.trim() !== '') cyrusSaid.push(escapeControlCharacters(line.trim()));
+  }
+  const outcomes = userids.map((userid) => answered.get(userid) ?? { userid, status: 'no-answer' as const });
+  // Cyrus prints why a backup failed on stderr, without its name: it belongs to the one backup of a one-backup run.
+  if (userids.length === 1 && outcomes[0]!.status === 'failed' && cyrusSaid.length > 0) {
+    outcomes[0] = { ...outcomes[0]!, detail: [...cyrusSaid, outcomes[0]!.detail].filter((d) => d !== undefined).join('; ') };
+  }
+  return { outcomes, stray };
+}

@@ -1,0 +1,45 @@
+// ctl_backups' per-backup output, as Debian 12's Cyrus 3.6.1 printed it on the test bed (docs/cyrus-facts-maintenance.md).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseCtlBackupsRun } from '../../../src/scheduler/maintenance/ctl-backups-output.js';
+
+const object = (command: string, userid: string, status: string) =>
+  `{\n  "command": "${command}",\n  "userid": "${userid}",\n  "fname": "/srv/backup/data/${userid[0]}/${userid}_jgSfvM",\n  "status": "${status}"\n}\n`;
+
+describe("ctl_backups -j compact|verify: each backup's outcome", () => {
+  test('ok, skipped, locked, and a failure with Cyrus\'s error text', () => {
+    const stdout = object('compact', 'anne', 'ok') + object('compact', 'bob', 'skipped') + object('compact', 'carl', 'locked') + object('compact', 'dora', 'failed (Unknown code ____ 255)');
+    const { outcomes, stray } = parseCtlBackupsRun('compact', ['anne', 'bob', 'carl', 'dora'], stdout, '');
+    assert.deepEqual(
+      outcomes.map((o) => [o.userid, o.status, o.detail]),
+      [['anne', 'ok', undefined], ['bob', 'skipped', undefined], ['carl', 'locked', undefined], ['dora', 'failed', 'Unknown code ____ 255']],
+    );
+    assert.equal(outcomes[0]!.dataFile, '/srv/backup/data/a/anne_jgSfvM');
+    assert.deepEqual(stray, []);
+  });
+
+  test('a userid with no backup is named on stderr only; one that was never answered is no-answer', () => {
+    const { outcomes } = parseCtlBackupsRun('verify', ['anne', 'nobody', '-A'], object('verify', 'anne', 'ok'), 'nobody: not found in backups.db\n');
+    assert.deepEqual(outcomes.map((o) => o.status), ['ok', 'not-found', 'no-answer']);
+  });
+
+  test("Cyrus's reason for a failed verify (stderr, without a userid) goes to the backup of a one-backup run", () => {
+    const stderr = 'data length mismatch for chunk 1: 0 on disk,7504 in index\n';
+    const one = parseCtlBackupsRun('verify', ['bob'], object('verify', 'bob', 'failed (Unknown code ____ 255)'), stderr);
+    assert.equal(one.outcomes[0]!.detail, 'data length mismatch for chunk 1: 0 on disk,7504 in index; Unknown code ____ 255');
+    const two = parseCtlBackupsRun('verify', ['anne', 'bob'], object('verify', 'anne', 'ok') + object('verify', 'bob', 'failed (Unknown code ____ 255)'), stderr);
+    assert.equal(two.outcomes[1]!.detail, 'Unknown code ____ 255', 'with two backups, stderr cannot be put to either');
+  });
+
+  test('objects about backups not asked for, of another verb, repeated, or broken are stray, never an outcome', () => {
+    const stdout = object('verify', 'anne', 'ok') + object('compact', 'anne', 'failed (x)') + object('verify', 'anne', 'failed (y)') + object('verify', 'eve', 'ok') + '{\n  "userid": \n}\nnoise\n';
+    const { outcomes, stray } = parseCtlBackupsRun('verify', ['anne'], stdout, '');
+    assert.deepEqual(outcomes.map((o) => o.status), ['ok']);
+    assert.equal(stray.length, 5);
+  });
+
+  test('control characters in what Cyrus says are escaped', () => {
+    const { outcomes } = parseCtlBackupsRun('verify', ['anne'], object('verify', 'anne', 'failed (bad\\u001b[31m)'), '');
+    assert.ok(!outcomes[0]!.detail!.includes('\u001b'), outcomes[0]!.detail);
+  });
+});
