@@ -14,7 +14,7 @@ test('each configured window, open or closed, when it opens or closes, and the b
     ...base,
     bootstrap: { ...base.bootstrap, window: parseDailyWindow('01:00-05:00'), maxBytesPerWindow: { value: 10 * 1024 ** 3, text: '10GiB' } },
     policy: { ...base.policy, window: parseDailyWindow('22:00-14:00') },
-    maintenance: { window: parseDailyWindow('02:00-04:00') },
+    maintenance: { ...base.maintenance, window: parseDailyWindow('02:00-04:00') },
   };
   assert.deepEqual(windowsPart(fakeRunView({ config, bootstrapBytes: 700 }), NOW), {
     windows: [
