@@ -2,17 +2,12 @@
 // <verb> <userid>…`, as the backups' owner through the configured prefix (maintenance.command: sudo,
 // runuser, or nothing when the scheduler is that user). The scheduler itself only reads Cyrus's files;
 // whatever is written, ctl_backups writes, taking each backup's lock as backupd does.
-import { spawn } from 'node:child_process';
+import { plural } from '../../text/plural.js';
+import { runBounded } from '../bounded-child.js';
 import { escapeControlCharacters } from '../../text/quote-for-log.js';
 import { parseCtlBackupsRun, type BackupOutcome, type MaintenanceVerb } from './ctl-backups-output.js';
 
 export type { BackupOutcome, BackupStatus, MaintenanceVerb } from './ctl-backups-output.js';
-
-/** After the deadline's SIGTERM, this long before SIGKILL. */
-export const KILL_GRACE_MS = 2000;
-
-/** After it exits, how long its output pipes are read before they are let go (something it started may hold them). */
-const OUTPUT_GRACE_MS = 500;
 
 /**
  * What a run may print, stdout and stderr together: a fixed part for Cyrus's own complaints, and a part
@@ -88,7 +83,7 @@ export function toolEnvironment(parent: NodeJS.ProcessEnv): Record<string, strin
  * Runs ctl_backups once over `userids` and reads each one's outcome from its output. Never rejects: a run
  * that could not start or was stopped says so in `problem`, and its unanswered backups are `no-answer`.
  */
-export function runCyrusTool(
+export async function runCyrusTool(
   command: CyrusToolCommand,
   verb: MaintenanceVerb,
   userids: readonly string[],
@@ -98,77 +93,33 @@ export function runCyrusTool(
   const now = options.now ?? Date.now;
   const started = now();
   const limit = OUTPUT_BASE_BYTES + OUTPUT_PER_BACKUP_BYTES * userids.length;
-  return new Promise((resolve) => {
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    let printed = 0;
-    let stoppedBy: string | null = null;
-    let killTimer: NodeJS.Timeout | undefined;
-    let settled = false;
-    // Its own process group, so that a deadline also ends what it started. Through sudo, the signal reaches
-    // sudo (whose real uid is ours), which passes it on to ctl_backups.
-    const child = spawn(argv[0]!, argv.slice(1), { env: toolEnvironment(options.env ?? process.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const killGroup = (sig: NodeJS.Signals) => {
-      try {
-        process.kill(-child.pid!, sig);
-      } catch {
-        // Gone already.
-      }
-    };
-    const stop = (why: string) => {
-      if (stoppedBy !== null || child.pid === undefined) return;
-      stoppedBy = why;
-      child.stdout.destroy();
-      child.stderr.destroy();
-      killGroup('SIGTERM');
-      killTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
-    };
-    const keep = (into: Buffer[]) => (chunk: Buffer) => {
-      if (stoppedBy !== null) return;
-      printed += chunk.length;
-      if (printed > limit) stop(`printed more than ${limit} bytes, far more than ctl_backups prints for ${userids.length} backup${userids.length === 1 ? '' : 's'}: stopped`);
-      else into.push(chunk);
-    };
-    child.stdout.on('data', keep(stdout));
-    child.stderr.on('data', keep(stderr));
-    const timer = setTimeout(() => stop(`ran longer than maintenance.timeout, ${command.timeoutMs / 1000} s: killed`), command.timeoutMs);
-    const onAbort = () => stop('cut short: the scheduler is stopping');
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.signal?.aborted) onAbort();
-    const finish = (exitCode: number | null, problem: string | undefined) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      if (stoppedBy !== null) {
-        // What it started may still be running: the group goes too, after the same grace.
-        clearTimeout(killTimer);
-        killTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
-        killTimer.unref();
-      }
-      const out = Buffer.concat(stdout).toString('utf8');
-      const err = Buffer.concat(stderr).toString('utf8');
-      const parsed = parseCtlBackupsRun(verb, userids, out, err);
-      const said = escapeControlCharacters(err.trim()).slice(0, STDERR_QUOTED);
-      resolve({ verb, argv, ...parsed, exitCode, stderr: said, ms: now() - started, ...(problem === undefined ? {} : { problem }) });
-    };
-    child.on('error', (e: NodeJS.ErrnoException) => finish(null, `could not start ${argv[0]}: ${e.code ?? e.message}`));
-    child.on('exit', (code, sig) => {
-      const letGo = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-      }, OUTPUT_GRACE_MS);
-      child.once('close', () => {
-        clearTimeout(letGo);
-        const said = escapeControlCharacters(Buffer.concat(stderr).toString('utf8').trim().replace(/\s+/g, ' ')).slice(0, STDERR_QUOTED);
-        let problem: string | undefined;
-        if (stoppedBy !== null) problem = `${argv[0]} ${stoppedBy}`;
-        else if (code === null) problem = `${argv[0]} was killed by ${sig}${said ? `: ${said}` : ''}`;
-        else if (code !== 0 && code !== EX_TEMPFAIL) problem = `${argv[0]} exited ${code}${said ? `: ${said}` : ''}`;
-        finish(code, problem);
-      });
-    });
+  const exit = await runBounded({
+    argv,
+    env: toolEnvironment(options.env ?? process.env),
+    timeoutMs: command.timeoutMs,
+    timeoutText: `ran longer than maintenance.timeout, ${command.timeoutMs / 1000} s: killed`,
+    ...(options.signal && { signal: options.signal }),
+    outputLimit: limit,
+    overLimit: { stopText: `printed more than ${limit} bytes, far more than ctl_backups prints for ${plural(userids.length, 'backup')}: stopped` },
   });
+  const out = exit.stdout.toString('utf8');
+  const err = exit.stderr.toString('utf8');
+  const said = escapeControlCharacters(err.trim().replace(/\s+/g, ' ')).slice(0, STDERR_QUOTED);
+  let problem: string | undefined;
+  if (exit.startError !== undefined) problem = `could not start ${argv[0]}: ${exit.startError}`;
+  else if (exit.stoppedBy !== null) problem = `${argv[0]} ${exit.stoppedBy}`;
+  else if (exit.code === null) problem = `${argv[0]} was killed by ${exit.signal}${said ? `: ${said}` : ''}`;
+  else if (exit.code !== 0 && exit.code !== EX_TEMPFAIL) problem = `${argv[0]} exited ${exit.code}${said ? `: ${said}` : ''}`;
+  const parsed = parseCtlBackupsRun(verb, userids, out, err);
+  return {
+    verb,
+    argv,
+    ...parsed,
+    exitCode: exit.code,
+    stderr: escapeControlCharacters(err.trim()).slice(0, STDERR_QUOTED),
+    ms: now() - started,
+    ...(problem === undefined ? {} : { problem }),
+  };
 }
 
 /** ctl_backups' exit when any backup was skipped, locked, failed or not found (sysexits.h). */
