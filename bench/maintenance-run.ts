@@ -146,6 +146,7 @@ async function main(): Promise<number> {
         `compaction: users reach ${options.compactChunks} chunks at ${options.chunksPerDay} (hot: ${options.hotChunksPerDay}) a day, ` +
         `each costing what a measured hot backup did. verify and compact read the whole data file: for real sizes give --backup-mib.`,
     );
+    if (probe) console.log(`probe: backupd's answer to the XBACKUP of ${probe.userid} while compacted: ${probe.firstRefusal || '(none: never refused)'}`);
     if (measurer.unseenLocks.length > 0) {
       console.log(`locks no poll saw (held under ~1 ms, counted as 0): ${measurer.unseenLocks.length} of ${figures.length * 4} runs (${measurer.unseenLocks.slice(0, 5).join(', ')}${measurer.unseenLocks.length > 5 ? ', …' : ''})`);
     }
