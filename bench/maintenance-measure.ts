@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CyrusTestBed } from '../test/cyrus/testbed.js';
 import { LockWatch } from './lock-watch.js';
-import { backupShape, type BackupShape } from './maintenance-fleet.js';
+import { backupShape, type BackupShape, type Group } from './maintenance-fleet.js';
 import { runWithRusage, type RusageRun } from './rusage-process.js';
 
 const CTL_BACKUPS = '/usr/lib/cyrus/bin/ctl_backups';
@@ -19,7 +19,7 @@ export interface ToolRun {
 
 export interface UserFigures {
   userid: string;
-  hot: boolean;
+  group: Group;
   before: BackupShape;
   after: BackupShape;
   list: ToolRun;
@@ -51,14 +51,14 @@ export class MaintenanceMeasurer {
   }
 
   /** list, verify, compact, then verify again (untimed: compaction must leave a sound backup). */
-  async measure(userid: string, hot: boolean, dataPath: string): Promise<UserFigures> {
+  async measure(userid: string, group: Group, dataPath: string): Promise<UserFigures> {
     const before = backupShape(dataPath);
     const list = await this.run(userid, ['list', '-u', userid], (out) => out.includes(`\t${userid}\t`));
     const verify = await this.run(userid, ['verify', '-u', userid]);
     const compact = await this.run(userid, ['compact', '-u', userid]);
     const after = backupShape(dataPath);
     await this.run(userid, ['verify', '-u', userid]);
-    return { userid, hot, before, after, list, verify, compact };
+    return { userid, group, before, after, list, verify, compact };
   }
 
   /**

@@ -8,7 +8,7 @@ import { appendFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { CyrusTestBed } from '../test/cyrus/testbed.js';
-import { buildFleet } from './maintenance-fleet.js';
+import { buildFleet, type Group } from './maintenance-fleet.js';
 import { MaintenanceMeasurer, type LockProbe, type UserFigures } from './maintenance-measure.js';
 import { maintenanceTable, type Projection } from './maintenance-table.js';
 import { wholeNumber } from './options.js';
@@ -20,6 +20,8 @@ const USAGE = `usage: npm run bench:maintenance -- [options]
   --message-kb N          size of each message, random so it does not compress (default 32; 10–40 a user, 1 more every other refresh)
   --rounds N              refreshes of every user after its first backup: chunks ≈ N + 1 (default 10)
   --hot-rounds N          more refreshes of the hot users (default 100: over the default threshold)
+  --large N               large users, refreshed like typical ones, for the fit of cost per MiB (default 4)
+  --large-mib N           each large user's mail (default 32)
   --compact-minsize KB    backupd's backup_compact_minsize for compact (default 0, Cyrus's: no merging)
   --fleet N               the server a day's share is projected to (default 10000)
   --verify-every-days N   every backup verified this often (default 30)
@@ -29,7 +31,7 @@ const USAGE = `usage: npm run bench:maintenance -- [options]
   --backup-mib N          project to backups of N MiB, by the fitted cost per MiB (default: at the measured sizes)`;
 
 function parseOptions() {
-  const names = ['message-kb', 'users', 'hot-percent', 'rounds', 'hot-rounds', 'compact-minsize', 'fleet', 'verify-every-days', 'compact-chunks', 'chunks-per-day', 'hot-chunks-per-day', 'backup-mib'];
+  const names = ['message-kb', 'users', 'hot-percent', 'rounds', 'hot-rounds', 'large', 'large-mib', 'compact-minsize', 'fleet', 'verify-every-days', 'compact-chunks', 'chunks-per-day', 'hot-chunks-per-day', 'backup-mib'];
   const { values } = parseArgs({
     options: { ...Object.fromEntries(names.map((n) => [n, { type: 'string' as const }])), help: { type: 'boolean', default: false } },
   });
@@ -42,6 +44,8 @@ function parseOptions() {
     users,
     hot: Math.round((users * hotPercent) / 100),
     messageKb: wholeNumber('message-kb', text('message-kb'), 32),
+    large: wholeNumber('large', text('large'), 4, 0),
+    largeMib: wholeNumber('large-mib', text('large-mib'), 32),
     rounds: wholeNumber('rounds', text('rounds'), 10, 0),
     hotRounds: wholeNumber('hot-rounds', text('hot-rounds'), 100, 0),
     compactMinsizeKb: wholeNumber('compact-minsize', text('compact-minsize'), 0, 0),
@@ -64,15 +68,15 @@ function machine(bed: CyrusTestBed): string {
 }
 
 /** Typical and hot users alternated, so a change in the machine's load falls on both groups alike. */
-function interleave(typical: readonly string[], hot: readonly string[]): Array<{ userid: string; hot: boolean }> {
-  const order: Array<{ userid: string; hot: boolean }> = [];
+function interleave(typical: readonly string[], hot: readonly string[]): Array<{ userid: string; group: Group }> {
+  const order: Array<{ userid: string; group: Group }> = [];
   const step = hot.length === 0 ? Infinity : typical.length / hot.length;
   let h = 0;
   for (const [i, userid] of typical.entries()) {
-    while (h < hot.length && h * step <= i) order.push({ userid: hot[h++]!, hot: true });
-    order.push({ userid, hot: false });
+    while (h < hot.length && h * step <= i) order.push({ userid: hot[h++]!, group: 'hot' });
+    order.push({ userid, group: 'typical' });
   }
-  while (h < hot.length) order.push({ userid: hot[h++]!, hot: true });
+  while (h < hot.length) order.push({ userid: hot[h++]!, group: 'hot' });
   return order;
 }
 
@@ -104,7 +108,7 @@ async function main(): Promise<number> {
     const withProbe = options.hot > 0 ? options.hot + 1 : 0;
     const fleet = await buildFleet(
       bed,
-      { messageBytes: options.messageKb * 1024, typical: options.users - options.hot, hot: withProbe, rounds: options.rounds, hotRounds: options.hotRounds },
+      { messageBytes: options.messageKb * 1024, typical: options.users - options.hot, hot: withProbe, large: options.large, largeBytes: options.largeMib * 2 ** 20, rounds: options.rounds, hotRounds: options.hotRounds },
       (line) => console.log(`${elapsed()} ${line}; load ${load()}`),
     );
     await bed.disconnect();
@@ -115,11 +119,11 @@ async function main(): Promise<number> {
       return path;
     };
     const probeUser = fleet.hot.at(-1);
-    const measured = interleave(fleet.typical, fleet.hot.slice(0, -1));
+    const measured = [...interleave(fleet.typical, fleet.hot.slice(0, -1)), ...fleet.large.map((userid) => ({ userid, group: 'large' as const }))];
     const measurer = new MaintenanceMeasurer(bed);
     const figures: UserFigures[] = [];
-    for (const [i, { userid, hot }] of measured.entries()) {
-      figures.push(await measurer.measure(userid, hot, pathOf(userid)));
+    for (const [i, { userid, group }] of measured.entries()) {
+      figures.push(await measurer.measure(userid, group, pathOf(userid)));
       if ((i + 1) % 20 === 0 || i + 1 === measured.length) console.log(`${elapsed()} measured ${i + 1}/${measured.length}; load ${load()}`);
     }
     let probe: LockProbe | undefined;
@@ -135,7 +139,7 @@ async function main(): Promise<number> {
       backupMib: options.backupMib,
     };
     console.log(
-      `\n${options.users} users measured (${options.hot} hot), each backed up ${options.rounds + 1} times` +
+      `\n${options.users} users measured (${options.hot} hot) and ${options.large} large ones of ${options.largeMib} MiB, each backed up ${options.rounds + 1} times` +
         ` (10–40 random messages of ${options.messageKb} KiB first, 1 more every other refresh)` +
         `${options.hot ? `, hot ones ${options.hotRounds} more` : ''}; backup_compact_minsize ${options.compactMinsizeKb} KB; ` +
         `each tool a fresh process as Cyrus's user; lock time = the data file's POSIX lock held in /proc/locks (polled every ~1 ms)\n`,

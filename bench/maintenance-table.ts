@@ -53,7 +53,7 @@ function minutes(ms: number): string {
   return m >= 100 ? `${m.toFixed(0)} min` : `${m.toFixed(1)} min`;
 }
 
-const WIDTHS = [40, 24, 24];
+const WIDTHS = [40, 24, 24, 24];
 
 /** Median (and max) of one tool's figure over a group. */
 function timing(group: readonly UserFigures[], tool: 'list' | 'verify' | 'compact', field: keyof ToolRun): string {
@@ -63,8 +63,8 @@ function timing(group: readonly UserFigures[], tool: 'list' | 'verify' | 'compac
 
 /** Users crossing the chunk threshold a day, each group after compaction keeping its measured chunks. */
 export function compactionsPerDay(figures: readonly UserFigures[], p: Projection): { typical: number; hot: number } {
-  const typical = figures.filter((u) => !u.hot);
-  const hot = figures.filter((u) => u.hot);
+  const typical = figures.filter((u) => u.group === 'typical');
+  const hot = figures.filter((u) => u.group === 'hot');
   const keptTypical = median(typical.map((u) => u.after.chunks));
   const keptHot = median(hot.map((u) => u.after.chunks));
   const daysToThreshold = (kept: number, perDay: number) => Math.max(p.compactChunks - (Number.isNaN(kept) ? 1 : kept), 1) / perDay;
@@ -75,30 +75,38 @@ export function compactionsPerDay(figures: readonly UserFigures[], p: Projection
 }
 
 export function maintenanceTable(figures: readonly UserFigures[], probe: LockProbe | undefined, p: Projection): string {
-  const typical = figures.filter((u) => !u.hot);
-  const hot = figures.filter((u) => u.hot);
-  const groups = [typical, hot];
+  const typical = figures.filter((u) => u.group === 'typical');
+  const hot = figures.filter((u) => u.group === 'hot');
+  const large = figures.filter((u) => u.group === 'large');
+  const groups = [typical, hot, large];
+  // The fleet's mix is typical and hot users; the large ones are there for the fit of cost per MiB.
+  const mix = [...typical, ...hot];
   const row = (label: string, cell: (g: readonly UserFigures[]) => string) => columns([label, ...groups.map((g) => (g.length ? cell(g) : '–'))], WIDTHS);
   const lines = [
-    columns(['per backup (median, max)', `typical: ${typical.length} users`, `hot: ${hot.length} users`], WIDTHS),
+    columns(['per backup (median, max)', `typical: ${typical.length} users`, `hot: ${hot.length} users`, `large: ${large.length} users`], WIDTHS),
     row('chunks before → after compact', (g) => `${median(g.map((u) => u.before.chunks))} → ${median(g.map((u) => u.after.chunks))}`),
     row('data file before → after', (g) => `${bytes(median(g.map((u) => u.before.dataBytes)))} → ${bytes(median(g.map((u) => u.after.dataBytes)))}`),
     row('ctl_backups list -u (wall)', (g) => timing(g, 'list', 'wallMs')),
     row('ctl_backups verify -u (wall)', (g) => timing(g, 'verify', 'wallMs')),
     row('  verify CPU (user+sys)', (g) => timing(g, 'verify', 'cpuMs')),
-    row('  verify wall ≈ fixed + per MiB (fit)', (g) => fitText(fitPerMib(g, (u) => u.verify.wallMs))),
     row('  verify ÷ list (medians)', (g) => formatRatio(median(g.map((u) => u.verify.wallMs)) / median(g.map((u) => u.list.wallMs)))),
     row('  verify: backupd locked out', (g) => timing(g, 'verify', 'lockMs')),
     row('ctl_backups compact -u (wall)', (g) => timing(g, 'compact', 'wallMs')),
-    row('  compact wall ≈ fixed + per MiB (fit)', (g) => fitText(fitPerMib(g, (u) => u.compact.wallMs))),
     row('  compact CPU (user+sys)', (g) => timing(g, 'compact', 'cpuMs')),
     row('  compact: backupd locked out', (g) => timing(g, 'compact', 'lockMs')),
   ];
+  // Over all groups: their sizes span the small to the large backups.
+  const fit = (tool: 'verify' | 'compact') =>
+    `wall ${fitText(fitPerMib(figures, (u) => u[tool].wallMs))}, CPU ${fitText(fitPerMib(figures, (u) => u[tool].cpuMs))}`;
+  lines.push(
+    columns([`verify ≈ fixed + per MiB (fit, all ${figures.length})`, fit('verify')], [WIDTHS[0]!]),
+    columns([`compact ≈ fixed + per MiB (fit, all ${figures.length})`, fit('compact')], [WIDTHS[0]!]),
+  );
   if (probe) {
     lines.push(
       columns(
-        ['  probe: XBACKUP during compact', '', `${probe.userid}: refused ${formatDuration(probe.refusedMs)}, ${probe.lockedAnswers}× locked (lock ${formatDuration(probe.watchedLockMs)})`],
-        WIDTHS,
+        ['probe: XBACKUP during a hot compact', `${probe.userid}: refused ${formatDuration(probe.refusedMs)}, ${probe.lockedAnswers}× locked (lock ${formatDuration(probe.watchedLockMs)})`],
+        [WIDTHS[0]!],
       ),
     );
   }
@@ -106,20 +114,20 @@ export function maintenanceTable(figures: readonly UserFigures[], probe: LockPro
   // A day's share, extrapolated: verification of fleet/verifyEvery backups at the measured mix's mean
   // cost; compaction of the backups crossing the threshold, each costing what a hot (over-threshold) one did.
   // With --backup-mib: the whole fleet's fit for its cost per MiB; the group's own mean for the rest.
-  const overThreshold = hot.length ? hot : figures;
+  const overThreshold = hot.length ? hot : mix;
   const perRun = (group: readonly UserFigures[], y: (u: UserFigures) => number) => {
     if (p.backupMib === undefined) return mean(group.map(y));
     const { perMib } = fitPerMib(figures, y);
     return mean(group.map((u) => y(u) + perMib * (p.backupMib! - u.before.dataBytes / MIB)));
   };
   const verifies = p.fleet / p.verifyEveryDays;
-  const verifyMs = verifies * perRun(figures, (u) => u.verify.wallMs);
-  const verifyCpuMs = verifies * perRun(figures, (u) => u.verify.cpuMs);
+  const verifyMs = verifies * perRun(mix, (u) => u.verify.wallMs);
+  const verifyCpuMs = verifies * perRun(mix, (u) => u.verify.cpuMs);
   const due = compactionsPerDay(figures, p);
   const compactions = due.typical + due.hot;
   const compactMs = compactions * perRun(overThreshold, (u) => u.compact.wallMs);
   const compactCpuMs = compactions * perRun(overThreshold, (u) => u.compact.cpuMs);
-  const sizes = p.backupMib === undefined ? `backups as measured, mean ${bytes(mean(figures.map((u) => u.before.dataBytes)))}` : `backups of ${p.backupMib} MiB by the fit`;
+  const sizes = p.backupMib === undefined ? `typical and hot backups as measured, mean ${bytes(mean(mix.map((u) => u.before.dataBytes)))}` : `backups of ${p.backupMib} MiB by the fit over all ${figures.length}`;
   const window = (ms: number) => `${minutes(ms)} at 1, ${minutes(ms / 2)} at 2`;
   lines.push(
     '',
