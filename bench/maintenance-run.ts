@@ -15,13 +15,13 @@ import { wholeNumber } from './options.js';
 import { PYTHON, python3Available } from './rusage-process.js';
 
 const USAGE = `usage: npm run bench:maintenance -- [options]
-  --users N               users backed up on the test bed and measured (default 100; about 3 s each to build and measure)
+  --users N               users backed up on the test bed and measured (default 100; about 1 s each to build and measure on a loaded 2-core machine)
   --hot-percent N         of them, hot users with many chunks (default 10)
   --message-kb N          size of each message, random so it does not compress (default 32; 10–40 a user, 1 more every other refresh)
   --rounds N              refreshes of every user after its first backup: chunks ≈ N + 1 (default 10)
   --hot-rounds N          more refreshes of the hot users (default 100: over the default threshold)
   --large N               large users, refreshed like typical ones, for the fit of cost per MiB (default 4)
-  --large-mib N           each large user's mail (default 32)
+  --large-mib N           each large user's mail (default 64: a data file of ~50 MiB)
   --compact-minsize KB    backupd's backup_compact_minsize for compact (default 0, Cyrus's: no merging)
   --fleet N               the server a day's share is projected to (default 10000)
   --verify-every-days N   every backup verified this often (default 30)
@@ -45,7 +45,7 @@ function parseOptions() {
     hot: Math.round((users * hotPercent) / 100),
     messageKb: wholeNumber('message-kb', text('message-kb'), 32),
     large: wholeNumber('large', text('large'), 4, 0),
-    largeMib: wholeNumber('large-mib', text('large-mib'), 32),
+    largeMib: wholeNumber('large-mib', text('large-mib'), 64),
     rounds: wholeNumber('rounds', text('rounds'), 10, 0),
     hotRounds: wholeNumber('hot-rounds', text('hot-rounds'), 100, 0),
     compactMinsizeKb: wholeNumber('compact-minsize', text('compact-minsize'), 0, 0),
@@ -56,6 +56,12 @@ function parseOptions() {
     hotChunksPerDay: wholeNumber('hot-chunks-per-day', text('hot-chunks-per-day'), 24),
     backupMib: text('backup-mib') === undefined ? undefined : wholeNumber('backup-mib', text('backup-mib'), 1),
   };
+}
+
+function prerequisiteProblem(): string | undefined {
+  if (process.getuid?.() !== 0) return 'run the benchmark as root: it starts Cyrus on the test bed and runs ctl_backups as its owner';
+  if (!python3Available()) return `${PYTHON} is missing (apt-get install -y python3): it reads each ctl_backups run's CPU time from wait4(2)`;
+  return undefined;
 }
 
 function load(): string {
@@ -92,8 +98,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const problem = process.getuid?.() !== 0 ? 'run the benchmark as root: it starts Cyrus on the test bed and runs ctl_backups as its owner'
-    : python3Available() ? undefined : `${PYTHON} is missing (apt-get install -y python3): it reads each ctl_backups run's CPU time from wait4(2)`;
+  const problem = prerequisiteProblem();
   if (problem) {
     console.error(problem);
     return 2;

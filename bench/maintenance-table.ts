@@ -53,7 +53,7 @@ function minutes(ms: number): string {
   return m >= 100 ? `${m.toFixed(0)} min` : `${m.toFixed(1)} min`;
 }
 
-const WIDTHS = [40, 24, 24, 24];
+const WIDTHS = [42, 24, 24, 24];
 
 /** Median (and max) of one tool's figure over a group. */
 function timing(group: readonly UserFigures[], tool: 'list' | 'verify' | 'compact', field: keyof ToolRun): string {
