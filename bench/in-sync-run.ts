@@ -12,7 +12,7 @@ import { buildFleet, fleetUserids } from './in-sync-fleet.js';
 import { SHARE_PER_MINUTE } from './in-sync-mail.js';
 import { MAX_AGE_MS, POLICY, runMode, SCHEDULE_PERIOD_MS, type ModeResult } from './in-sync-mode.js';
 import { modeNotes, resultTable } from './in-sync-table.js';
-import { wholeNumber } from './options.js';
+import { benchOptions, wholeNumber } from './options.js';
 
 const USAGE = `usage: npm run bench:in-sync -- [options]
   --minutes N   how long \`run\` runs in each mode (default 10; the bench takes about 2N + 5 minutes)
@@ -45,17 +45,8 @@ function machine(bed: CyrusTestBed): string {
 }
 
 async function main(): Promise<number> {
-  let options;
-  try {
-    options = parseOptions();
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (!options) {
-    console.log(USAGE);
-    return 0;
-  }
+  const options = benchOptions(parseOptions, USAGE);
+  if (typeof options === 'number') return options;
   if (process.getuid?.() !== 0) {
     console.error('run the benchmark as root: the Cyrus test bed starts Cyrus master as root');
     return 2;

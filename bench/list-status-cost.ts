@@ -15,7 +15,7 @@ import { measureVariants } from './list-status-measure.js';
 import { costModel } from './list-status-model.js';
 import { buildPopulation, MAILBOXES_PER_USER } from './list-status-population.js';
 import { fleetTable, measuredTable, type Mode } from './list-status-table.js';
-import { wholeNumber } from './options.js';
+import { benchOptions, wholeNumber } from './options.js';
 
 const USAGE = `usage: npm run bench:list-status -- [options]
   --users N        users on the bed, ${MAILBOXES_PER_USER} mailboxes each (default 300; about a minute in all;
@@ -54,17 +54,8 @@ function parseOptions() {
 }
 
 async function main(): Promise<number> {
-  let options;
-  try {
-    options = parseOptions();
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (!options) {
-    console.log(USAGE);
-    return 0;
-  }
+  const options = benchOptions(parseOptions, USAGE);
+  if (typeof options === 'number') return options;
   if (process.getuid?.() !== 0) {
     console.error('run the benchmark as root: the Cyrus test bed starts Cyrus master as root');
     return 2;

@@ -11,7 +11,7 @@ import { CyrusTestBed } from '../test/cyrus/testbed.js';
 import { buildFleet, type Group } from './maintenance-fleet.js';
 import { MaintenanceMeasurer, type LockProbe, type UserFigures } from './maintenance-measure.js';
 import { maintenanceTable, type Projection } from './maintenance-table.js';
-import { wholeNumber } from './options.js';
+import { benchOptions, wholeNumber } from './options.js';
 import { PYTHON, python3Available } from './rusage-process.js';
 
 const USAGE = `usage: npm run bench:maintenance -- [options]
@@ -87,17 +87,8 @@ function interleave(typical: readonly string[], hot: readonly string[]): Array<{
 }
 
 async function main(): Promise<number> {
-  let options;
-  try {
-    options = parseOptions();
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (!options) {
-    console.log(USAGE);
-    return 0;
-  }
+  const options = benchOptions(parseOptions, USAGE);
+  if (typeof options === 'number') return options;
   const problem = prerequisiteProblem();
   if (problem) {
     console.error(problem);

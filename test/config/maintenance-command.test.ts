@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, ConfigErrors } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
 import { sudoersRule, sudoRunAs } from '../../src/scheduler/maintenance/sudoers-rule.js';
+import { configProblems } from '../support/config-problems.js';
 
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, '/etc/x/c.yaml');
-  } catch (err) {
-    if (err instanceof ConfigErrors) return err.errors.map((e) => e.message);
-    if (err instanceof ConfigError) return [err.message];
-    throw err;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('config: maintenance.command and maintenance.timeout', () => {
   test('off by default: no command, a 1h deadline', () => {

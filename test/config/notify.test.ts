@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { describe, test } from 'node:test';
-import { ConfigError, ConfigErrors } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
 import { NOTIFY_EVENTS, redactedUrl } from '../../src/config/notify.js';
+import { configProblems } from '../support/config-problems.js';
 
 const TOKEN = 'sEcReT-t0ken';
 
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, '/etc/x/c.yaml');
-  } catch (err) {
-    if (err instanceof ConfigErrors) return err.errors.map((e) => e.message);
-    if (err instanceof ConfigError) return [err.message];
-    throw err;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('config: notify', () => {
   test('none by default; with a webhook, every event, its defaults, and the URL kept as a secret', () => {
