@@ -8,19 +8,11 @@ import { DeliveryError } from '../../src/notify/delivery-queue.js';
 import { eventBody, eventEnvironment } from '../../src/notify/event.js';
 import { hookEnvironment, runHookCommand } from '../../src/notify/exec-hook.js';
 import { waitFor } from '../support/wait-for.js';
+import { alive } from '../support/process-alive.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xbs-exec-hook-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const never = new AbortController().signal;
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('the exec hook', () => {
   test('gets the event as XBS_ variables and a few of the scheduler\'s own, never the rest (passwords)', async () => {

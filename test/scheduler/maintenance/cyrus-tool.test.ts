@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { OUTPUT_BASE_BYTES, OUTPUT_PER_BACKUP_BYTES, runCyrusTool, type CyrusToolCommand } from '../../../src/scheduler/maintenance/cyrus-tool.js';
 import { waitFor } from '../../support/wait-for.js';
+import { alive } from '../../support/process-alive.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xbs-cyrus-tool-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,15 +24,6 @@ const answerEach = (status: string) =>
   `for u in "$@"; do printf '{\\n  "command": "%s",\\n  "userid": "%s",\\n  "fname": "/d/%s",\\n  "status": "%s"\\n}\\n' "$verb" "$u" "$u" "${status}"; done`;
 
 const command = (ctlBackups: string, over: Partial<CyrusToolCommand> = {}): CyrusToolCommand => ({ prefix: [], ctlBackups, imapdConf: '/etc/backupd.conf', timeoutMs: 60_000, ...over });
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('runCyrusTool', () => {
   test('runs <prefix> ctl_backups -C <conf> -j -- <verb> <userids>, each word as it is, and reads every backup', async () => {
