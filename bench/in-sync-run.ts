@@ -13,6 +13,7 @@ import { SHARE_PER_MINUTE } from './in-sync-mail.js';
 import { MAX_AGE_MS, POLICY, runMode, SCHEDULE_PERIOD_MS, type ModeResult } from './in-sync-mode.js';
 import { modeNotes, resultTable } from './in-sync-table.js';
 import { benchOptions, wholeNumber } from './options.js';
+import { brokenFiguresExit, rootProblem } from './prerequisites.js';
 
 const USAGE = `usage: npm run bench:in-sync -- [options]
   --minutes N   how long \`run\` runs in each mode (default 10; the bench takes about 2N + 5 minutes)
@@ -47,8 +48,9 @@ function machine(bed: CyrusTestBed): string {
 async function main(): Promise<number> {
   const options = benchOptions(parseOptions, USAGE);
   if (typeof options === 'number') return options;
-  if (process.getuid?.() !== 0) {
-    console.error('run the benchmark as root: the Cyrus test bed starts Cyrus master as root');
+  const problem = rootProblem('starts Cyrus master on the test bed, which needs root');
+  if (problem) {
+    console.error(problem);
     return 2;
   }
   // On disk, like /var/lib: the state database's writes are part of what `run` costs.
@@ -78,12 +80,7 @@ async function main(): Promise<number> {
     for (const m of modes) console.log(modeNotes(m));
     console.log(`machine: ${machine(bed)}; load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     if (options.keep) console.log(`work folder kept: ${workDir} (each mode's config.yaml, state.db, run.log)`);
-    const problems = modes.flatMap((m) => m.problems);
-    if (problems.length > 0) {
-      console.error(`\nBROKEN (the figures above are not to be trusted):\n${[...new Set(problems)].slice(0, 20).map((p) => `  ${p}`).join('\n')}`);
-      return 1;
-    }
-    return 0;
+    return brokenFiguresExit(modes.flatMap((m) => m.problems));
   } finally {
     await bed.stop();
     if (!options.keep) rmSync(workDir, { recursive: true, force: true });

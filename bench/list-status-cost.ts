@@ -16,6 +16,7 @@ import { costModel } from './list-status-model.js';
 import { buildPopulation, MAILBOXES_PER_USER } from './list-status-population.js';
 import { fleetTable, measuredTable, type Mode } from './list-status-table.js';
 import { benchOptions, wholeNumber } from './options.js';
+import { brokenFiguresExit, rootProblem } from './prerequisites.js';
 
 const USAGE = `usage: npm run bench:list-status -- [options]
   --users N        users on the bed, ${MAILBOXES_PER_USER} mailboxes each (default 300; about a minute in all;
@@ -56,8 +57,9 @@ function parseOptions() {
 async function main(): Promise<number> {
   const options = benchOptions(parseOptions, USAGE);
   if (typeof options === 'number') return options;
-  if (process.getuid?.() !== 0) {
-    console.error('run the benchmark as root: the Cyrus test bed starts Cyrus master as root');
+  const problem = rootProblem('starts Cyrus master on the test bed, which needs root');
+  if (problem) {
+    console.error(problem);
     return 2;
   }
   const loadBefore = os.loadavg()[0]!;
@@ -98,12 +100,7 @@ async function main(): Promise<number> {
       '  (c): every LIST walks all of mailboxes.db (commands × mailboxes × per-pattern cost) plus a STATUS per mailbox found;\n' +
         '  (d) and full listings scale with the mailboxes asked for. statuscache figures are a warm, unchanging cache: its best case.',
     );
-    const distinct = [...new Set(problems)];
-    if (distinct.length > 0) {
-      console.error(`\nBROKEN (the figures above are not to be trusted):\n${distinct.slice(0, 20).map((p) => `  ${p}`).join('\n')}`);
-      return 1;
-    }
-    return 0;
+    return brokenFiguresExit(problems);
   } finally {
     await bed.stop();
   }

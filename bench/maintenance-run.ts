@@ -13,6 +13,7 @@ import { MaintenanceMeasurer, type LockProbe, type UserFigures } from './mainten
 import { maintenanceTable, type Projection } from './maintenance-table.js';
 import { benchOptions, wholeNumber } from './options.js';
 import { PYTHON, python3Available } from './rusage-process.js';
+import { brokenFiguresExit, rootProblem } from './prerequisites.js';
 
 const USAGE = `usage: npm run bench:maintenance -- [options]
   --users N               users backed up on the test bed and measured (default 100; about 1 s each to build and measure on a loaded 2-core machine)
@@ -59,7 +60,8 @@ function parseOptions() {
 }
 
 function prerequisiteProblem(): string | undefined {
-  if (process.getuid?.() !== 0) return 'run the benchmark as root: it starts Cyrus on the test bed and runs ctl_backups as its owner';
+  const root = rootProblem('starts Cyrus on the test bed and runs ctl_backups as its owner');
+  if (root) return root;
   if (!python3Available()) return `${PYTHON} is missing (apt-get install -y python3): it reads each ctl_backups run's CPU time from wait4(2)`;
   return undefined;
 }
@@ -151,11 +153,7 @@ async function main(): Promise<number> {
       console.log(`locks no poll saw (held under ~1 ms, counted as 0): ${measurer.unseenLocks.length} of ${figures.length * 4} runs (${measurer.unseenLocks.slice(0, 5).join(', ')}${measurer.unseenLocks.length > 5 ? ', …' : ''})`);
     }
     console.log(`finished in ${elapsed()}; load average ${load()} at the end`);
-    if (measurer.problems.length > 0) {
-      console.error(`\nBROKEN (the figures above are not to be trusted):\n${[...new Set(measurer.problems)].slice(0, 20).map((p) => `  ${p}`).join('\n')}`);
-      return 1;
-    }
-    return 0;
+    return brokenFiguresExit(measurer.problems);
   } finally {
     await bed.stop();
   }
