@@ -93,6 +93,9 @@ function backupWay(user: UserStatus, refreshFromAge: number): BackupWay {
       return user.age === null ? 'first' : 'refresh';
     case 'missing':
       return 'first';
+    case 'damaged':
+      // Cyrus found part of the backup wrong; what comes after it is still worth having, by age as ever.
+      return user.age === null || user.age >= refreshFromAge ? 'refresh' : 'not-due';
     case 'orphan':
     case 'unreadable':
     case 'conflict':

@@ -18,6 +18,7 @@ const DEFAULT_AGE: Record<UserStatus['state'], number | null> = {
   unreadable: null,
   orphan: 50 * H,
   conflict: null,
+  damaged: 3 * H,
 };
 
 export function user(userid: string, state: UserStatus['state'], extra: Partial<UserStatus> = {}): UserStatus {
