@@ -4,6 +4,7 @@ import { cronPeriod } from '../config/cron-period.js';
 import type { Logger } from 'pino';
 import type { CycleOutcome, FleetSnapshot } from './cycle.js';
 import { cycleResult, type CycleResult } from './cycle-result.js';
+import type { MaintenanceStatus } from './maintenance/maintenance-status.js';
 import type { SchedulerParts } from './open-scheduler.js';
 import { StateDbError } from './state/state-db-error.js';
 import { turnedInto } from '../staleness/turned-into.js';
@@ -39,6 +40,8 @@ export interface LoopStatus {
   fleet: FleetSnapshot | null;
   /** When the pause after the last first-backup group ends, as the latest cycle knew it. */
   nextGroupAt: number | null;
+  /** The maintenance lane as it last looked; null when maintenance is off (maintenance.command unset). */
+  maintenance: MaintenanceStatus | null;
 }
 
 const RECENT_CYCLES = 10;
@@ -98,7 +101,7 @@ export class SchedulerLoop {
   ) {
     this.period = cronPeriod(cron);
     const totals = parts.cycles.totals();
-    this.status = { startedAt: now(), cycles: 0, runningSince: null, recentCycles: [], lastSuccessAt: totals.lastAt.success, cycleCounts: totals.counts, fleet: null, nextGroupAt: null };
+    this.status = { startedAt: now(), cycles: 0, runningSince: null, recentCycles: [], lastSuccessAt: totals.lastAt.success, cycleCounts: totals.counts, fleet: null, nextGroupAt: null, maintenance: null };
     // One listener per server being asked for its users, however many servers there are: not a leak.
     setMaxListeners(0, this.stopped.signal);
   }
