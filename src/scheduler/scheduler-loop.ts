@@ -104,6 +104,14 @@ export class SchedulerLoop {
     this.status = { startedAt: now(), cycles: 0, runningSince: null, recentCycles: [], lastSuccessAt: totals.lastAt.success, cycleCounts: totals.counts, fleet: null, nextGroupAt: null, maintenance: null };
     // One listener per server being asked for its users, however many servers there are: not a leak.
     setMaxListeners(0, this.stopped.signal);
+    this.watchMaintenance();
+  }
+
+  private watchMaintenance(): void {
+    this.status.maintenance = null;
+    this.parts.maintenance?.watch((status) => {
+      this.status.maintenance = status;
+    });
   }
 
   /** Tells `hooks` of every cycle from the next one on. */
@@ -160,6 +168,9 @@ export class SchedulerLoop {
       if (result === 'success') this.logger.info(fields, 'cycle end');
       else this.logger.warn({ ...fields, why: reasons }, 'cycle end');
       this.scheduleFollowUp(outcome);
+      // After the cycle's XBACKUPs, from the fleet as they left it: the next cycle's plan holds the users whose backups ctl_backups is at.
+      const fleet = this.status.fleet;
+      if (fleet && !this.stopping) this.parts.maintenance?.offer(fleet.classification.users, fleet.at);
       this.hooks?.ended({ why, startedAt, endedAt: outcome.endedAt, result, error: null, outcome });
       return outcome;
     } catch (err) {
@@ -241,6 +252,7 @@ export class SchedulerLoop {
     await this.current;
     const old = this.parts;
     this.parts = parts;
+    this.watchMaintenance();
     if (cron !== this.cron) {
       this.cron = cron;
       this.period = cronPeriod(cron);
@@ -264,7 +276,11 @@ export class SchedulerLoop {
     this.stopped.abort();
     this.task?.stop();
     this.cancelFollowUp();
-    if (!this.current) return true;
+    const maintenance = this.parts.maintenance?.stop(graceMs);
+    if (!this.current) {
+      await maintenance;
+      return true;
+    }
     let timer: NodeJS.Timeout | undefined;
     const ended = await Promise.race([
       this.current.then(() => true),
@@ -273,6 +289,12 @@ export class SchedulerLoop {
       }),
     ]);
     clearTimeout(timer);
+    await maintenance;
     return ended;
+  }
+
+  /** Resolves when the maintenance lane has nothing under way (`run --once` waits for it). */
+  async maintenanceIdle(): Promise<void> {
+    await this.parts.maintenance?.idle();
   }
 }

@@ -102,7 +102,7 @@ export function maintenanceQueue(input: MaintenanceInput): MaintenanceQueue {
       subject,
       realBackupAt: user.realAge === null ? null : now - user.realAge,
     });
-    const found = recheckDue(user, memory, subject) ?? compactionDue(user, memory, policy, openedAt) ?? rollingDue(user, memory, now, policy.verifyEvery - margin);
+    const found = recheckDue(memory, subject, openedAt) ?? compactionDue(user, memory, policy, openedAt) ?? rollingDue(user, memory, now, policy.verifyEvery - margin);
     if (found === null) continue;
     if (input.busy.has(user.userid)) {
       busy++;
@@ -129,13 +129,14 @@ export function maintenanceQueue(input: MaintenanceInput): MaintenanceQueue {
 type Due = { reason: MaintenanceReason; detail: string } | null;
 
 /** A backup found damaged is verified again once it changed (moved aside for a new one, reindexed, or added to). */
-function recheckDue(user: UserStatus, memory: MaintenanceMemory | undefined, subject: BackupSubject): Due {
+function recheckDue(memory: MaintenanceMemory | undefined, subject: BackupSubject, openedAt: number): Due {
   const deep = memory?.deepVerify;
   if (!deep || deep.damage === null) return null;
   const was = deep.subject;
-  if (was && was.dataFile === subject.dataFile && was.chunks === subject.chunks && was.dataBytes === subject.dataBytes) return null;
-  if (user.state !== 'damaged' && was?.dataFile !== subject.dataFile) return { reason: 'recheck', detail: 'a new data file since a verification found the old one damaged' };
-  return { reason: 'recheck', detail: 'found damaged, and changed since' };
+  if (was?.dataFile !== subject.dataFile) return { reason: 'recheck', detail: 'a new data file since a verification found the old one damaged' };
+  if (was.chunks === subject.chunks && was.dataBytes === subject.dataBytes) return null;
+  // Once per opening: a damaged backup that XBACKUPs keep adding to is not verified at every cycle.
+  return deep.at >= openedAt ? null : { reason: 'recheck', detail: 'found damaged, and changed since' };
 }
 
 function compactionDue(user: UserStatus, memory: MaintenanceMemory | undefined, policy: MaintenancePolicy, openedAt: number): Due {

@@ -139,6 +139,9 @@ function userHold(user: UserStatus, server: PlanServer, input: PlanInput): Hold 
   if (input.inFlightUsers.has(user.userid)) {
     return { reason: 'in-flight', detail: 'an XBACKUP of this user is still running; never the same user twice at once' };
   }
+  if (input.maintenanceUsers.has(user.userid)) {
+    return { reason: 'maintenance', detail: 'ctl_backups is verifying or compacting its backup (the maintenance lane); backed up once it ends' };
+  }
   if (user.inDoubt) {
     const started = user.lastAttempt ? ` (started ${iso(user.lastAttempt.startedAt)})` : '';
     return {
