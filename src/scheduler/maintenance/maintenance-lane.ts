@@ -113,7 +113,7 @@ export class MaintenanceLane {
   status(): MaintenanceStatus {
     const q = this.queue;
     const due: Record<MaintenanceReason, number> = { recheck: 0, compact: 0, rolling: 0 };
-    for (const job of this.jobs) due[job.reason]++;
+    for (const job of q?.jobs ?? []) due[job.reason]++;
     const window = q?.window ?? null;
     return {
       window: this.deps.policy.window?.text ?? null,

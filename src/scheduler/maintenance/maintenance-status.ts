@@ -12,7 +12,7 @@ export interface MaintenanceStatus {
   closesAt: number | null;
   /** The runs under way now. */
   running: Array<{ userid: string; verb: MaintenanceRunVerb; reason: MaintenanceReason; since: number }>;
-  /** Due now, by reason (the queue as last computed), and this opening's share of rolling verifications. */
+  /** Due when the queue was last made (each cycle), by reason, and this opening's share of rolling verifications. */
   due: Record<MaintenanceReason, number>;
   share: number;
   rollingUsed: number;
