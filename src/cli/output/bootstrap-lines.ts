@@ -14,7 +14,7 @@ import { backupSummaryJson } from './backup-result-lines.js';
  * (or next) opening and which wait for later ones. Without either, the groups alone.
  */
 export function bootstrapDryRun(preview: BootstrapPreview, limits: DryRunLimits, json: boolean): string {
-  const { now } = preview;
+  const { now, timeZone } = preview;
   const groups = preview.openings.flatMap((o) => o.groups.map((g) => ({ ...g, notBefore: o.current ? null : o.from })));
   if (json) {
     return groups.map((g, i) => `${JSON.stringify({ group: i + 1, users: g.users.map((u) => u.userid), bytes: g.bytes, notBefore: g.notBefore === null ? null : isoTime(g.notBefore) })}\n`).join('');
@@ -25,13 +25,13 @@ export function bootstrapDryRun(preview: BootstrapPreview, limits: DryRunLimits,
     const state = preview.window;
     out.push(
       state.open
-        ? `bootstrap.window ${window.text} is open now, until ${localWhen(state.closesAt!, now)}`
-        : `bootstrap.window ${window.text} is closed now: no first backup starts before it opens at ${localWhen(state.opensAt!, now)}`,
+        ? `bootstrap.window ${window.text} is open now, until ${localWhen(state.closesAt!, now, timeZone)}`
+        : `bootstrap.window ${window.text} is closed now: no first backup starts before it opens at ${localWhen(state.opensAt!, now, timeZone)}`,
     );
   }
   let n = 0;
   for (const opening of preview.openings) {
-    if (budget !== null) out.push(openingHeader(opening, limits, now));
+    if (budget !== null) out.push(openingHeader(opening, limits, preview));
     for (const g of opening.groups) out.push(`group ${++n} (${formatBytes(g.bytes)}): ${g.users.map((u) => `${u.userid}@${u.server}`).join(', ')}`);
   }
   // The first opening is the one the clock is in, or the next when the window is closed; the budget sends groups past it.
@@ -48,15 +48,15 @@ export interface DryRunLimits {
   budget: Setting | null;
 }
 
-function openingHeader(opening: BootstrapOpening, { window, budget }: DryRunLimits, now: number): string {
+function openingHeader(opening: BootstrapOpening, { window, budget }: DryRunLimits, { now, timeZone }: BootstrapPreview): string {
   const when =
     window === null
       ? opening.current
         ? 'today (without bootstrap.window, bootstrap.maxBytesPerWindow counts from local midnight)'
-        : `from ${localWhen(opening.from, now)}`
+        : `from ${localWhen(opening.from, now, timeZone)}`
       : opening.current
         ? `now, while bootstrap.window is open`
-        : `when bootstrap.window opens at ${localWhen(opening.from, now)}`;
+        : `when bootstrap.window opens at ${localWhen(opening.from, now, timeZone)}`;
   if (budget === null) return `${when}:`;
   const whole = opening.budgetBytes === budget.value;
   const left = whole ? `bootstrap.maxBytesPerWindow ${budget.text}` : `${formatBytes(opening.budgetBytes)} left of bootstrap.maxBytesPerWindow ${budget.text}`;

@@ -18,6 +18,8 @@ export interface BootstrapOpening {
 export interface BootstrapPreview {
   /** The time it was made for (ms). */
   now: number;
+  /** The zone its windows were read in (IANA); undefined: the process's own. */
+  timeZone: string | undefined;
   /** bootstrap.window as it is now; null without one. */
   window: WindowState | null;
   /** In order; several only when the budget sends groups to later openings. The current one may have no group (budget used up). */
@@ -58,5 +60,5 @@ export function previewBootstrap(candidates: readonly FirstBackupCandidate[], li
     openings.push(opening);
     used = 0;
   }
-  return { now, window, openings };
+  return { now, timeZone, window, openings };
 }
