@@ -203,6 +203,6 @@ describe('windows and budgets: run --once, plan and bootstrap against real Cyrus
     const dryAfter = await cli(['bootstrap', '--dry-run', '-c', file]);
     assert.equal(dryAfter.code, 0, dryAfter.stderr);
     assert.match(dryAfter.stdout, /^now, while bootstrap\.window is open: no group, \S+ left of bootstrap\.maxBytesPerWindow 400KiB$/m);
-    assert.match(dryAfter.stdout, /^group 1 \(.*\): bb3@imap1\ngroup 2 .*: bb4@imap1$/m);
+    assert.match(dryAfter.stdout, /^when bootstrap\.window opens at .*\ngroup 1 \(.*\): bb3@imap1\nwhen bootstrap\.window opens at .*\ngroup 2 \(.*\): bb4@imap1$/m);
   });
 });
