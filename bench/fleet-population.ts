@@ -113,6 +113,7 @@ function fakeHistory(users: readonly SyntheticUser[], now: number, random: () =>
       inDoubtChunkBefore: null,
       untrustedThrough: null,
       trustedBackupAt: null,
+      deepVerify: null,
       lastInSync: null,
       nextAttemptAt: null,
     };

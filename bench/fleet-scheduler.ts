@@ -113,6 +113,7 @@ export async function runFleetSchedulerBenchmark(
       servers,
       memory: new Map([...fleet.history].map(([userid, m]) => [userid, { nextAttemptAt: m.nextAttemptAt }])),
       inFlightUsers: new Set(),
+      maintenanceUsers: new Set(),
       maxPerCycle,
       bootstrap: {
         groupSize: config.bootstrap.groupSize,

@@ -107,7 +107,7 @@ export function defineCommands(program: Command, io: CliIo, setExit: SetExit): v
     .command('report')
     .description('staleness of every user\'s backup, from the backup server\'s own files')
     .addOption(new Option('--format <format>', 'output format').choices(REPORT_FORMAT_NAMES).default('table'))
-    .option('--state <states>', `only these states, comma-separated (${USER_STATES.join(',')})`, statesArg)
+    .option('--state <states>', `only these states, comma-separated, of: ${USER_STATES.join(', ')}`, statesArg)
     .option('--user <pattern>', 'only users matching (* and %; repeatable)', (p: string, prev: string[] = []) => [...prev, p])
     .addOption(new Option('--sort <key>', 'order of the users').choices(['age', 'size', 'user']).default('age'))
     .option('--limit <n>', 'at most n users', wholeNumber)

@@ -32,6 +32,8 @@ export const LEAST = {
   notifyTimeout: duration('1s', 'a receiver on another host, or a command that has to start, cannot answer sooner'),
   /** maintenance.timeout. */
   maintenanceTimeout: duration('10s', 'each run starts ctl_backups through the command prefix (sudo opens a PAM session), reads backups.db and then locks, reads and for compaction rewrites each backup it names: a shorter deadline kills it halfway through even small backups, and the work is lost'),
+  /** maintenance.verifyEvery. */
+  verifyEvery: duration('1h', 'each backup verified more often than that would keep ctl_backups reading every data file on the server all day'),
   /** bootstrap.maxGroupBytes, bootstrap --max-group-bytes. */
   groupBytes: { text: '1B', value: parseSize(1), why: 'a limit of 0 would read as no limit but make every user a group of its own (for that, set groupSize: 1)' },
   /** bootstrap.maxBytesPerWindow. */

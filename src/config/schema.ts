@@ -4,12 +4,11 @@ import { parseHost } from './http-host.js';
 import { LEAST } from './least-values.js';
 import { maintenanceSchema } from './maintenance.js';
 import { notifySchema } from './notify.js';
-import { duration, size, valueKinds } from './value-schemas.js';
+import { duration, positiveInt, size, valueKinds } from './value-schemas.js';
 import { dailyWindow } from './window.js';
 
 const DEFAULT_MAX_UNCHANGED_AGE = 7 * 24 * 3600 * 1000;
 
-const positiveInt = (what: string) => z.number({ error: `expected ${what}, a whole number ≥ 1` }).int({ error: `expected ${what}, a whole number ≥ 1` }).min(1, { error: `expected ${what}, a whole number ≥ 1` });
 
 const path = z
   .string({ error: 'expected a file path' })

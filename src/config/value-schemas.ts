@@ -44,3 +44,6 @@ export const size = (what: string, least?: LeastValue) =>
         return z.NEVER;
       }
     });
+
+/** A count setting: a whole number, at least 1. */
+export const positiveInt = (what: string) => z.number({ error: `expected ${what}, a whole number ≥ 1` }).int({ error: `expected ${what}, a whole number ≥ 1` }).min(1, { error: `expected ${what}, a whole number ≥ 1` });

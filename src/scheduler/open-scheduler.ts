@@ -14,6 +14,9 @@ import { openStateDb, type StateDb } from './state/open-state-db.js';
 import { SqliteScanCache } from './state/scan-cache-store.js';
 import { ServerStates } from './state/server-state.js';
 import { UserMemory } from './state/user-memory.js';
+import { MaintenanceLog } from './state/maintenance-log.js';
+import { MaintenanceLane } from './maintenance/maintenance-lane.js';
+import { cyrusToolCommand } from './maintenance/cyrus-tool.js';
 
 export interface SchedulerParts {
   db: StateDb;
@@ -23,6 +26,9 @@ export interface SchedulerParts {
   groups: BootstrapGroups;
   /** The cycles' results, for the loop's last success and counts across restarts. */
   cycles: CycleLog;
+  maintenanceLog: MaintenanceLog;
+  /** The maintenance lane; null while maintenance.command is unset (maintenance is off by default). */
+  maintenance: MaintenanceLane | null;
   executor: Executor;
   cycle: CycleRunner;
   pool: SessionPool;
@@ -52,6 +58,11 @@ export function openScheduler(config: Config, paths: BackupServerPaths, options:
       options.logger.warn({ attempts: interrupted.length, users: interrupted.map((a) => a.userid) }, 'closed attempts a previous run left open as interrupted');
     }
   }
+  const maintenanceLog = new MaintenanceLog(db);
+  if (options.recoverInterrupted) {
+    const cut = maintenanceLog.closeInterrupted(now());
+    if (cut.length > 0) options.logger.warn({ runs: cut.length, users: cut.map((r) => r.userid) }, 'closed ctl_backups runs a previous run left open as interrupted');
+  }
   const serverStates = new ServerStates(db);
   const groups = new BootstrapGroups(db);
   const pool = new SessionPool(options.logger);
@@ -70,7 +81,21 @@ export function openScheduler(config: Config, paths: BackupServerPaths, options:
     now,
   });
   const scanner = new BackupServerScanner(backupsDb, new SqliteScanCache(db), now);
-  const cycle = new CycleRunner({ config, paths, scanner, executor, memory, attempts, serverStates, groups, logger: options.logger, now, ...(options.guard && { guard: options.guard }) });
+  const m = config.maintenance;
+  const maintenance =
+    m.command === undefined
+      ? null
+      : new MaintenanceLane({
+          tool: cyrusToolCommand(config, paths.imapdConf),
+          policy: { window: m.window ?? null, compactChunks: m.compactChunks, compactBelowUtilisation: m.compactBelowUtilisation ?? null, verifyEvery: m.verifyEvery },
+          concurrent: m.concurrent,
+          memory,
+          log: maintenanceLog,
+          xbackupsInFlight: executor.inFlightUsers,
+          logger: options.logger,
+          now,
+        });
+  const cycle = new CycleRunner({ config, paths, scanner, executor, memory, attempts, serverStates, groups, maintenance, logger: options.logger, now, ...(options.guard && { guard: options.guard }) });
   return {
     db,
     attempts,
@@ -78,10 +103,14 @@ export function openScheduler(config: Config, paths: BackupServerPaths, options:
     serverStates,
     groups,
     cycles: new CycleLog(db),
+    maintenanceLog,
+    maintenance,
     executor,
     cycle,
     pool,
     async close() {
+      // ctl_backups runs under way end first (or are cut short past the grace): they write to the state database.
+      await maintenance?.stop(config.policy.shutdownGrace);
       await pool.closeAll();
       await scanner.close();
       db.close();

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { CycleOutcome, FleetSnapshot } from './cycle.js';
 import { cycleResult, type CycleResult } from './cycle-result.js';
 import type { HeldUser } from './plan/plan-types.js';
+import type { MaintenanceStatus } from './maintenance/maintenance-status.js';
 import type { SchedulerParts } from './open-scheduler.js';
 import { StateDbError } from './state/state-db-error.js';
 import { turnedInto } from '../staleness/turned-into.js';
@@ -40,6 +41,8 @@ export interface LoopStatus {
   fleet: FleetSnapshot | null;
   /** When the pause after the last first-backup group ends, as the latest cycle knew it. */
   nextGroupAt: number | null;
+  /** The maintenance lane as it last looked; null when maintenance is off (maintenance.command unset). */
+  maintenance: MaintenanceStatus | null;
 }
 
 const RECENT_CYCLES = 10;
@@ -99,9 +102,17 @@ export class SchedulerLoop {
   ) {
     this.period = cronPeriod(cron);
     const totals = parts.cycles.totals();
-    this.status = { startedAt: now(), cycles: 0, runningSince: null, recentCycles: [], lastSuccessAt: totals.lastAt.success, cycleCounts: totals.counts, fleet: null, nextGroupAt: null };
+    this.status = { startedAt: now(), cycles: 0, runningSince: null, recentCycles: [], lastSuccessAt: totals.lastAt.success, cycleCounts: totals.counts, fleet: null, nextGroupAt: null, maintenance: null };
     // One listener per server being asked for its users, however many servers there are: not a leak.
     setMaxListeners(0, this.stopped.signal);
+    this.watchMaintenance();
+  }
+
+  private watchMaintenance(): void {
+    this.status.maintenance = null;
+    this.parts.maintenance?.watch((status) => {
+      this.status.maintenance = status;
+    });
   }
 
   /** Tells `hooks` of every cycle from the next one on. */
@@ -159,6 +170,9 @@ export class SchedulerLoop {
       else this.logger.warn({ ...fields, why: reasons }, 'cycle end');
       this.logPacing(plan.held);
       this.scheduleFollowUp(outcome);
+      // After the cycle's XBACKUPs, from the fleet as they left it: the next cycle's plan holds the users whose backups ctl_backups is at.
+      const fleet = this.status.fleet;
+      if (fleet && !this.stopping) this.parts.maintenance?.offer(fleet.classification.users, fleet.at);
       this.hooks?.ended({ why, startedAt, endedAt: outcome.endedAt, result, error: null, outcome });
       return outcome;
     } catch (err) {
@@ -257,6 +271,7 @@ export class SchedulerLoop {
     await this.current;
     const old = this.parts;
     this.parts = parts;
+    this.watchMaintenance();
     if (cron !== this.cron) {
       this.cron = cron;
       this.period = cronPeriod(cron);
@@ -280,7 +295,11 @@ export class SchedulerLoop {
     this.stopped.abort();
     this.task?.stop();
     this.cancelFollowUp();
-    if (!this.current) return true;
+    const maintenance = this.parts.maintenance?.stop(graceMs);
+    if (!this.current) {
+      await maintenance;
+      return true;
+    }
     let timer: NodeJS.Timeout | undefined;
     const ended = await Promise.race([
       this.current.then(() => true),
@@ -289,6 +308,12 @@ export class SchedulerLoop {
       }),
     ]);
     clearTimeout(timer);
+    await maintenance;
     return ended;
+  }
+
+  /** Resolves when the maintenance lane has nothing under way (`run --once` waits for it). */
+  async maintenanceIdle(): Promise<void> {
+    await this.parts.maintenance?.idle();
   }
 }

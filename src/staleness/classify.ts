@@ -7,7 +7,8 @@ import { isoTime } from '../units/time.js';
 import { backupEvidence, type BackupEvidence } from './backup-evidence.js';
 import { liveComparison } from './live-comparison.js';
 import type { Behind } from './sync-comparison.js';
-import type { UserHistory, LastAttempt } from './user-history.js';
+import { damagedText } from './damaged-text.js';
+import type { DeepVerify, UserHistory, LastAttempt } from './user-history.js';
 import type { UserState } from './user-state.js';
 
 export type DiscoveryCoverage = 'complete' | 'partial' | 'none';
@@ -29,6 +30,8 @@ export interface UserStatus {
   server: string | null;
   lastBackup: number | null;
   lastVerified: number | null;
+  /** When Cyrus's deep verification (`ctl_backups verify`) last ended on this backup's data file; null: never. */
+  lastDeepVerify: number | null;
   /** now − when the backup was last known whole (backup-evidence.ts); null without one, or when its date is not believed. */
   age: number | null;
   dataFile: string | null;
@@ -93,13 +96,15 @@ export function classifyUsers(input: ClassifyInput): Classification {
     const evidence = backupEvidence(entry?.index ?? null, remembered, now, { lastInSync, maxUnchangedAge: Math.max(policy.maxUnchangedAge, policy.maxAge) });
     const past = evidence.history;
     const age = evidence.backedUpAt === null ? null : now - evidence.backedUpAt;
-    const { state, error } = decide(userid, { entry, found, past, evidence, age, coverage, discoveredFrom: discovery?.startedAt ?? null, policy });
+    const deep = deepVerifyOf(entry, past);
+    const { state, error } = decide(userid, { entry, found, past, deep, evidence, age, coverage, discoveredFrom: discovery?.startedAt ?? null, policy });
     return {
       userid,
       state,
       server: found?.server ?? null,
       lastBackup: entry?.index?.lastBackup ?? null,
       lastVerified: past?.lastVerified ?? null,
+      lastDeepVerify: deep?.at ?? null,
       age,
       dataFile: entry?.dataFile ?? null,
       dataBytes: entry?.index?.dataBytes ?? null,
@@ -123,6 +128,12 @@ interface Found {
   mailBytes: number | null;
   live: LiveState | null;
   alsoOn: string[] | null;
+}
+
+/** The last deep verification, when it was of the data file the user has now: a verdict on a file since replaced is not this backup's. */
+function deepVerifyOf(entry: BackupdEntry | undefined, past: UserHistory | undefined): DeepVerify | null {
+  const deep = past?.deepVerify ?? null;
+  return entry && deep && deep.subject?.dataFile === entry.dataFile ? deep : null;
 }
 
 const latest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
@@ -150,6 +161,7 @@ interface Evidence {
   entry: BackupdEntry | undefined;
   found: Found | undefined;
   past: UserHistory | undefined;
+  deep: DeepVerify | null;
   evidence: BackupEvidence;
   age: number | null;
   coverage: DiscoveryCoverage;
@@ -159,10 +171,11 @@ interface Evidence {
 }
 
 /** The first state that applies, in order of what an admin must act on first, and why. */
-function decide(userid: string, { entry, found, past, evidence, age, coverage, discoveredFrom, policy }: Evidence): { state: UserState; error: string | null } {
+function decide(userid: string, { entry, found, past, deep, evidence, age, coverage, discoveredFrom, policy }: Evidence): { state: UserState; error: string | null } {
   const conflict = found?.alsoOn ? serverConflict(userid, [found.server, ...found.alsoOn]) : null;
   if (conflict) return { state: 'conflict', error: conflict };
   if (entry?.error) return { state: 'unreadable', error: entry.error.message };
+  if (deep?.damage != null) return { state: 'damaged', error: damagedText(userid, deep) };
   if (past && past.consecutiveFailures >= policy.failingAfter) {
     const last = past.lastAttempt?.error;
     return { state: 'failing', error: `${past.consecutiveFailures} failed attempts in a row${last ? `; last: ${last}` : ''}` };

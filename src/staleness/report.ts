@@ -36,6 +36,8 @@ export interface StalenessReport {
   behind: FleetBehind;
   /** Users whose backups were compared with their live mailboxes; the others are judged by time alone. */
   compared: number;
+  /** Over every user, as `counts`: how recently Cyrus's deep verification went over the backups. */
+  deepVerify: FleetDeepVerify;
   /** The filtered, sorted, limited selection. */
   users: UserStatus[];
 }
@@ -48,9 +50,24 @@ export interface FleetBehind {
   bytes: number | null;
 }
 
+/** Of the backups on the server (every user with a data file, orphans too: they may yet be restored). */
+export interface FleetDeepVerify {
+  backups: number;
+  /** Verified within `recentMs` of generatedAt. */
+  recent: number;
+  recentMs: number;
+  /** Never verified (or not since their data file was replaced). */
+  never: number;
+  /** The oldest last deep verification among the verified (ms), or null. */
+  oldestAt: number | null;
+}
+
+/** "Recently" deep-verified, when the report is not told maintenance.verifyEvery. */
+export const DEFAULT_RECENT_DEEP_VERIFY_MS = 30 * 86_400_000;
+
 export function buildReport(
   classification: Classification,
-  context: { now: number; maxAge: number; notes?: readonly string[]; classifiedAt?: number },
+  context: { now: number; maxAge: number; notes?: readonly string[]; classifiedAt?: number; verifyEvery?: number },
   options: ReportOptions = {},
 ): StalenessReport {
   const all = classification.users;
@@ -59,8 +76,17 @@ export function buildReport(
   const ages: number[] = [];
   const behind: FleetBehind = { users: 0, mailboxes: 0, messages: 0, bytes: 0 };
   let compared = 0;
+  const deepVerify: FleetDeepVerify = { backups: 0, recent: 0, recentMs: context.verifyEvery ?? DEFAULT_RECENT_DEEP_VERIFY_MS, never: 0, oldestAt: null };
   for (const u of all) {
     counts[u.state]++;
+    if (u.dataFile !== null) {
+      deepVerify.backups++;
+      if (u.lastDeepVerify === null) deepVerify.never++;
+      else {
+        if (context.now - u.lastDeepVerify < deepVerify.recentMs) deepVerify.recent++;
+        if (deepVerify.oldestAt === null || u.lastDeepVerify < deepVerify.oldestAt) deepVerify.oldestAt = u.lastDeepVerify;
+      }
+    }
     if (u.comparedAt !== null) compared++;
     if (u.behind) {
       behind.users++;
@@ -91,6 +117,7 @@ export function buildReport(
     undated: all.filter((u) => u.age === null && u.state === 'stale').length,
     behind,
     compared,
+    deepVerify,
     users: options.limit === undefined ? selected : selected.slice(0, options.limit),
   };
 }

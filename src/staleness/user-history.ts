@@ -7,6 +7,23 @@ export interface LastAttempt {
   error: string | null;
 }
 
+/** The last deep verification of a user's backup: `ctl_backups verify`, run by the maintenance lane. */
+export interface DeepVerify {
+  /** When it ended (ms). */
+  at: number;
+  /** null: Cyrus found the backup whole. Otherwise what it found wrong, in its own words where it said any. */
+  damage: string | null;
+  /** The backup as it was verified; null when not known. A verdict on another data file is not this backup's. */
+  subject: BackupSubject | null;
+}
+
+/** Which backup, and how far along, a maintenance run saw. */
+export interface BackupSubject {
+  dataFile: string;
+  chunks: number;
+  dataBytes: number;
+}
+
 /** What the scheduler's own records say about a user; the classifier reads it, the scheduler writes it. */
 export interface UserHistory {
   /** When our last verified backup of this user ended: survives `ctl_backups compact` moving ts_end back. */
@@ -30,4 +47,6 @@ export interface UserHistory {
   trustedBackupAt: number | null;
   /** When the scheduler last found the user's backup to hold everything its mailboxes had (ms), or null. */
   lastInSync: number | null;
+  /** Null until the maintenance lane verified the backup. */
+  deepVerify: DeepVerify | null;
 }

@@ -37,7 +37,7 @@ test('the window keys load, and config show writes them back as written', () => 
   assert.equal(shown.bootstrap!.window, '22:00-04:00');
   assert.equal(shown.bootstrap!.maxBytesPerWindow, '200GiB');
   assert.equal(shown.policy!.window, '00:00-24:00');
-  assert.deepEqual(shown.maintenance, { window: '01:00-05:00', timeout: '1h' });
+  assert.deepEqual(shown.maintenance, { window: '01:00-05:00', compactChunks: 100, verifyEvery: '30d', concurrent: 1, timeout: '1h' });
 });
 
 test('left out, there is no window and no budget', () => {

@@ -44,7 +44,7 @@ export function sampleFleet(): FleetSnapshot {
 }
 
 export function loopStatus(overrides: Partial<LoopStatus> = {}): LoopStatus {
-  return { startedAt: NOW - 2 * H, cycles: 0, runningSince: null, recentCycles: [], lastSuccessAt: null, cycleCounts: { success: 0, failure: 0, error: 0 }, fleet: null, nextGroupAt: null, ...overrides };
+  return { startedAt: NOW - 2 * H, cycles: 0, runningSince: null, recentCycles: [], lastSuccessAt: null, cycleCounts: { success: 0, failure: 0, error: 0 }, fleet: null, nextGroupAt: null, maintenance: null, ...overrides };
 }
 
 /** A RunView over fixed parts: a 10-minute schedule unless told otherwise. */

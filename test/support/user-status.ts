@@ -8,6 +8,7 @@ export function userStatus(userid: string, state: UserStatus['state'], age: numb
     server: state === 'orphan' ? null : 'imap1',
     lastBackup: age === null ? null : now - age,
     lastVerified: null,
+    lastDeepVerify: null,
     age,
     dataFile: age === null ? null : `/b/${userid[0]}/${userid}_X`,
     dataBytes: age === null ? null : 2048,

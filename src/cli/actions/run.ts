@@ -29,6 +29,8 @@ export async function runScheduler(opts: RunOptions, io: CliIo, setExit: (code: 
       const loop = new SchedulerLoop(setup.parts, setup.config.policy.schedule, logger);
       if (notifier) loop.observe(notifier);
       const outcome = await loop.tick('once');
+      // The cycle's share of maintenance, when maintenance is on: one pass of the queue it left, within the window.
+      await loop.maintenanceIdle();
       await loop.stop(0);
       // The cycle's events and its end ping go out before the process ends, within one try's deadline.
       await notifier?.close(notifyGrace(setup.config));

@@ -50,6 +50,10 @@ export interface CyrusToolRun {
    * outcomes say). Undefined when ctl_backups ran to its end.
    */
   problem?: string;
+  /** Killed at maintenance.timeout (a finding for verify: it loops forever on some damage). */
+  timedOut: boolean;
+  /** Cut short because the scheduler is stopping. */
+  cutShort: boolean;
   exitCode: number | null;
   /** Its stderr (bounded, control characters escaped): the prefix's complaints and Cyrus's. */
   stderr: string;
@@ -93,11 +97,12 @@ export async function runCyrusTool(
   const now = options.now ?? Date.now;
   const started = now();
   const limit = OUTPUT_BASE_BYTES + OUTPUT_PER_BACKUP_BYTES * userids.length;
+  const timeoutText = `ran longer than maintenance.timeout, ${command.timeoutMs / 1000} s: killed`;
   const exit = await runBounded({
     argv,
     env: toolEnvironment(options.env ?? process.env),
     timeoutMs: command.timeoutMs,
-    timeoutText: `ran longer than maintenance.timeout, ${command.timeoutMs / 1000} s: killed`,
+    timeoutText,
     ...(options.signal && { signal: options.signal }),
     outputLimit: limit,
     overLimit: { stopText: `printed more than ${limit} bytes, far more than ctl_backups prints for ${plural(userids.length, 'backup')}: stopped` },
@@ -115,6 +120,8 @@ export async function runCyrusTool(
     verb,
     argv,
     ...parsed,
+    timedOut: exit.stoppedBy === timeoutText,
+    cutShort: exit.stoppedBy !== null && options.signal?.aborted === true,
     exitCode: exit.code,
     stderr: escapeControlCharacters(err.trim()).slice(0, STDERR_QUOTED),
     ms: now() - started,

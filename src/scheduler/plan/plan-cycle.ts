@@ -93,6 +93,9 @@ function backupWay(user: UserStatus, refreshFromAge: number): BackupWay {
       return user.age === null ? 'first' : 'refresh';
     case 'missing':
       return 'first';
+    case 'damaged':
+      // Cyrus found part of the backup wrong; what comes after it is still worth having, by age as ever.
+      return user.age === null || user.age >= refreshFromAge ? 'refresh' : 'not-due';
     case 'orphan':
     case 'unreadable':
     case 'conflict':
@@ -135,6 +138,9 @@ function userHold(user: UserStatus, server: PlanServer, input: PlanInput): Hold 
   const { now } = input;
   if (input.inFlightUsers.has(user.userid)) {
     return { reason: 'in-flight', detail: 'an XBACKUP of this user is still running; never the same user twice at once' };
+  }
+  if (input.maintenanceUsers.has(user.userid)) {
+    return { reason: 'maintenance', detail: 'ctl_backups is verifying or compacting its backup (the maintenance lane); backed up once it ends' };
   }
   if (user.inDoubt) {
     const started = user.lastAttempt ? ` (started ${iso(user.lastAttempt.startedAt)})` : '';

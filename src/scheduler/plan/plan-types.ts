@@ -55,6 +55,8 @@ export interface PlanInput {
   memory: ReadonlyMap<string, PlanUserMemory>;
   /** Users with an XBACKUP running right now: never the same user twice at once. */
   inFlightUsers: ReadonlySet<string>;
+  /** Users whose backup ctl_backups is verifying or compacting right now (the maintenance lane): it holds their lock. */
+  maintenanceUsers: ReadonlySet<string>;
   maxPerCycle: number;
   bootstrap: BootstrapLimits;
   /** Whether `missing` users are planned at all (run: yes; a refresh-only cycle: no). */
@@ -89,6 +91,8 @@ export type HoldReason =
   | 'in-doubt'
   | 'server-paused'
   | 'in-flight'
+  /** ctl_backups is verifying or compacting the user's backup: an XBACKUP now would only be told `Mailbox is locked`. */
+  | 'maintenance'
   | 'max-per-cycle'
   | 'bootstrap-group-in-flight'
   | 'bootstrap-pause'

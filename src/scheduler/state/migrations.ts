@@ -146,4 +146,25 @@ export const MIGRATIONS: readonly string[] = [
   // Each first-backup group's known bytes, which bootstrap.maxBytesPerWindow counts per window opening (a
   // restart inside a window goes on with what it used). Older groups counted nothing: NULL, read as 0.
   `ALTER TABLE bootstrap_group ADD COLUMN bytes INTEGER`,
+  // The maintenance lane: each ctl_backups run on a user's backup (written when it starts, again when it
+  // ends: a crash leaves one with no end, closed as interrupted at the next start) with the chunks its backup had when it began; per user, the last
+  // deep verification's verdict and the backup's utilisation as `ctl_backups stat` last gave it.
+  `CREATE TABLE maintenance_run (
+     id         INTEGER PRIMARY KEY,
+     userid     TEXT NOT NULL,
+     verb       TEXT NOT NULL CHECK (verb IN ('verify', 'compact', 'stat')),
+     why        TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     ended_at   INTEGER,
+     chunks     INTEGER,
+     outcome    TEXT,
+     detail     TEXT
+   ) STRICT;
+   CREATE INDEX maintenance_run_by_start ON maintenance_run (started_at);
+   CREATE INDEX maintenance_run_open ON maintenance_run (id) WHERE ended_at IS NULL;
+   ALTER TABLE user_memory ADD COLUMN deep_verify_at INTEGER;
+   ALTER TABLE user_memory ADD COLUMN deep_verify_damage TEXT;
+   ALTER TABLE user_memory ADD COLUMN deep_verify_subject TEXT;
+   ALTER TABLE user_memory ADD COLUMN utilisation REAL;
+   ALTER TABLE user_memory ADD COLUMN utilisation_subject TEXT`,
 ];

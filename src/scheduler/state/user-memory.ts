@@ -1,5 +1,5 @@
 import { isSettledBy, settledNote, UNTIL_A_SUCCESS } from '../../staleness/backup-evidence.js';
-import type { AttemptOutcome, UserHistory } from '../../staleness/user-history.js';
+import type { AttemptOutcome, BackupSubject, DeepVerify, UserHistory } from '../../staleness/user-history.js';
 import type { ChunkMark } from '../backup-result.js';
 import { nextUserMemory, type AttemptSettlement, type RetryPolicy } from '../plan/settle-attempt.js';
 
@@ -22,6 +22,9 @@ interface Row {
   untrusted_through: number | null;
   trusted_backup_at: number | null;
   last_in_sync: number | null;
+  deep_verify_at: number | null;
+  deep_verify_damage: string | null;
+  deep_verify_subject: string | null;
   last_attempt_id: number | null;
   started_at: number | null;
   outcome: AttemptOutcome | null;
@@ -29,7 +32,8 @@ interface Row {
 }
 
 const SELECT = `SELECT m.userid, m.last_verified, m.consecutive_failures, m.next_attempt_at, m.in_doubt_until, m.in_doubt_chunk_before,
-                       m.untrusted_through, m.trusted_backup_at, m.last_in_sync, m.last_attempt_id, a.started_at, a.outcome, a.error
+                       m.untrusted_through, m.trusted_backup_at, m.last_in_sync,
+                       m.deep_verify_at, m.deep_verify_damage, m.deep_verify_subject, m.last_attempt_id, a.started_at, a.outcome, a.error
                   FROM user_memory m LEFT JOIN attempt a ON a.id = m.last_attempt_id`;
 
 
@@ -42,8 +46,20 @@ const toRemembered = (r: Row): RememberedUser => ({
   untrustedThrough: r.untrusted_through,
   trustedBackupAt: r.trusted_backup_at,
   lastInSync: r.last_in_sync,
+  deepVerify: r.deep_verify_at === null ? null : { at: r.deep_verify_at, damage: r.deep_verify_damage, subject: readSubject(r.deep_verify_subject) },
   lastAttempt: r.started_at === null || r.outcome === null ? null : { startedAt: r.started_at, outcome: r.outcome, error: r.error },
 });
+
+/** A subject as stored (JSON of our own writing); anything else is no subject, which no backup matches. */
+function readSubject(text: string | null): BackupSubject | null {
+  if (text === null) return null;
+  try {
+    const s = JSON.parse(text) as Partial<BackupSubject>;
+    return typeof s.dataFile === 'string' && Number.isSafeInteger(s.chunks) && Number.isSafeInteger(s.dataBytes) ? { dataFile: s.dataFile, chunks: s.chunks!, dataBytes: s.dataBytes! } : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Per-user memory between attempts: last verified backup, failures in a row, backoff, doubt, chunks not to trust. */
 export class UserMemory {
@@ -109,6 +125,52 @@ export class UserMemory {
       }
     }));
     return settled.filter((r) => r.untrusted_through !== UNTIL_A_SUCCESS).map((r) => r.userid);
+  }
+
+  /** The verdict of a deep verification (the maintenance lane's `ctl_backups verify`) of the user's backup. */
+  recordDeepVerify(userid: string, verdict: DeepVerify): void {
+    stateWrite(this.db, () =>
+      this.db
+        .prepare(
+          `INSERT INTO user_memory (userid, deep_verify_at, deep_verify_damage, deep_verify_subject) VALUES (@userid, @at, @damage, @subject)
+           ON CONFLICT (userid) DO UPDATE SET deep_verify_at = excluded.deep_verify_at, deep_verify_damage = excluded.deep_verify_damage,
+             deep_verify_subject = excluded.deep_verify_subject`,
+        )
+        .run({ userid, at: verdict.at, damage: verdict.damage, subject: verdict.subject && JSON.stringify(verdict.subject) }),
+    );
+  }
+
+  /** `ctl_backups stat`'s utilisation of the user's backup (percent) as read of its data file; null forgets it (a compaction changed it). */
+  recordUtilisation(userid: string, percent: number | null, dataFile: string | null): void {
+    stateWrite(this.db, () =>
+      this.db
+        .prepare(
+          `INSERT INTO user_memory (userid, utilisation, utilisation_subject) VALUES (?, ?, ?)
+           ON CONFLICT (userid) DO UPDATE SET utilisation = excluded.utilisation, utilisation_subject = excluded.utilisation_subject`,
+        )
+        .run(userid, percent, dataFile),
+    );
+  }
+
+  /** Utilisation per user, with the backup it was read of (a later backup may differ). */
+  utilisations(): Map<string, { percent: number; dataFile: string }> {
+    const rows = this.db.prepare('SELECT userid, utilisation, utilisation_subject FROM user_memory WHERE utilisation IS NOT NULL').all() as Array<{ userid: string; utilisation: number; utilisation_subject: string }>;
+    return new Map(rows.map((r) => [r.userid, { percent: r.utilisation, dataFile: r.utilisation_subject }]));
+  }
+
+  /**
+   * Before a compaction, which moves the index's newest chunk end back: when the user was last really
+   * backed up (already believed: its index or our verified record) is kept as its last verified backup.
+   */
+  keepBackupTime(userid: string, realBackupAt: number): void {
+    stateWrite(this.db, () =>
+      this.db
+        .prepare(
+          `INSERT INTO user_memory (userid, last_verified) VALUES (@userid, @at)
+           ON CONFLICT (userid) DO UPDATE SET last_verified = max(coalesce(last_verified, @at), @at)`,
+        )
+        .run({ userid, at: realBackupAt }),
+    );
   }
 
   /**

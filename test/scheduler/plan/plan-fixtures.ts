@@ -18,6 +18,7 @@ const DEFAULT_AGE: Record<UserStatus['state'], number | null> = {
   unreadable: null,
   orphan: 50 * H,
   conflict: null,
+  damaged: 3 * H,
 };
 
 export function user(userid: string, state: UserStatus['state'], extra: Partial<UserStatus> = {}): UserStatus {
@@ -37,6 +38,7 @@ export function planInput(users: readonly UserStatus[], extra: Partial<PlanInput
     servers: [server('imap1', users.filter((u) => u.server === 'imap1').map((u) => u.userid))],
     memory: new Map(),
     inFlightUsers: new Set(),
+    maintenanceUsers: new Set(),
     maxPerCycle: 500,
     bootstrap: { groupSize: 5, maxGroupBytes: { value: 2 * GiB, text: '2GiB' }, order: 'smallest', groupInFlight: false, nextGroupAt: null, stagingShort: false, window: null, budget: null },
     includeFirstBackups: true,

@@ -35,7 +35,8 @@ const fleetUser = fc.record({
   state: fc.oneof({ weight: 8, arbitrary: fc.constant<UserState>('stale') }, { weight: 3, arbitrary: fc.constantFrom(...USER_STATES) }),
   age: fc.option(fc.integer({ min: 0, max: 100 }).map((hours) => hours * H), { nil: null, freq: 6 }),
   inDoubt: rarely,
-  inFlight: rarely,
+  /** An XBACKUP of the user, or a ctl_backups run on its backup, under way. */
+  inFlight: fc.constantFrom<null | 'xbackup' | 'maintenance'>(...Array<null>(10).fill(null), 'xbackup', 'maintenance'),
   nextAttemptAt: fc.constantFrom(null, null, null, null, null, null, NOW - 1, NOW + H),
   server: fc.constantFrom('imap1', 'imap2'),
   /** On the server, but outside its servers[].users: the planner never sees it as a user. */
@@ -63,7 +64,8 @@ const fleet = fc
     return planInput(statuses, {
       servers: f.servers.map((s) => ({ ...s, allUserids: f.users.filter((u) => u.server === s.name).map((u) => u.userid) })),
       memory: new Map(f.users.map((u) => [u.userid, { nextAttemptAt: u.nextAttemptAt }])),
-      inFlightUsers: new Set(f.users.filter((u) => u.inFlight).map((u) => u.userid)),
+      inFlightUsers: new Set(f.users.filter((u) => u.inFlight === 'xbackup').map((u) => u.userid)),
+      maintenanceUsers: new Set(f.users.filter((u) => u.inFlight === 'maintenance').map((u) => u.userid)),
       maxPerCycle: f.maxPerCycle,
       includeFirstBackups: f.includeFirstBackups,
       bootstrap: { ...planInput([]).bootstrap, groupSize: f.groupSize },
@@ -73,8 +75,9 @@ const fleet = fc
 /** May this user be in a refresh command of this cycle, on this server? */
 function mayRefresh(input: PlanInput, userid: string, server: PlanServer): boolean {
   const status = input.users.find((u) => u.userid === userid);
-  if (!status || status.server !== server.name || status.inDoubt || input.inFlightUsers.has(userid)) return false;
-  if (!(status.state === 'stale' || (status.state === 'failing' && status.age !== null))) return false;
+  if (!status || status.server !== server.name || status.inDoubt || input.inFlightUsers.has(userid) || input.maintenanceUsers.has(userid)) return false;
+  const damagedDue = status.state === 'damaged' && (status.age === null || status.age >= input.refreshFromAge);
+  if (!(status.state === 'stale' || (status.state === 'failing' && status.age !== null) || damagedDue)) return false;
   const nextAttemptAt = input.memory.get(userid)?.nextAttemptAt ?? null;
   return (server.pausedUntil === null || server.pausedUntil <= input.now) && (nextAttemptAt === null || nextAttemptAt <= input.now);
 }
@@ -120,7 +123,9 @@ test('every due user is either planned or held, once; users that are not due are
       assert.equal(new Set([...planned, ...held]).size, planned.length + held.length, 'nobody listed twice');
       for (const u of input.users) {
         const notDue =
-          u.state === 'fresh' || (!input.includeFirstBackups && (u.state === 'missing' || (u.state === 'failing' && u.age === null)));
+          u.state === 'fresh' ||
+          (u.state === 'damaged' && u.age !== null && u.age < input.refreshFromAge) ||
+          (!input.includeFirstBackups && (u.state === 'missing' || (u.state === 'failing' && u.age === null)));
         assert.equal(planned.includes(u.userid) || held.includes(u.userid), !notDue, `${u.userid} (${u.state})`);
       }
     }),

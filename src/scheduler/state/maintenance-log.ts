@@ -1,0 +1,87 @@
+import type { StateDb } from './open-state-db.js';
+import { stateRead, stateWrite } from './state-write-error.js';
+
+export type MaintenanceRunVerb = 'verify' | 'compact' | 'stat';
+
+/** Why the lane ran it (maintenance-queue.ts). */
+export type MaintenanceWhy = 'rolling' | 'recheck' | 'before-compact' | 'compact' | 'utilisation';
+
+export interface MaintenanceRunRow {
+  id: number;
+  userid: string;
+  verb: MaintenanceRunVerb;
+  why: MaintenanceWhy;
+  startedAt: number;
+  endedAt: number | null;
+  chunks: number | null;
+  outcome: string | null;
+  detail: string | null;
+}
+
+interface Row {
+  id: number;
+  userid: string;
+  verb: MaintenanceRunVerb;
+  why: MaintenanceWhy;
+  started_at: number;
+  ended_at: number | null;
+  chunks: number | null;
+  outcome: string | null;
+  detail: string | null;
+}
+
+const toRun = (r: Row): MaintenanceRunRow => ({ id: r.id, userid: r.userid, verb: r.verb, why: r.why, startedAt: r.started_at, endedAt: r.ended_at, chunks: r.chunks, outcome: r.outcome, detail: r.detail });
+
+/** Every ctl_backups run of the maintenance lane: written when it starts and again when it ends. */
+export class MaintenanceLog {
+  constructor(private readonly db: StateDb) {}
+
+  start(userid: string, verb: MaintenanceRunVerb, why: MaintenanceWhy, chunks: number | null, at: number): number {
+    return stateWrite(this.db, () =>
+      Number(this.db.prepare('INSERT INTO maintenance_run (userid, verb, why, started_at, chunks) VALUES (?, ?, ?, ?, ?)').run(userid, verb, why, at, chunks).lastInsertRowid),
+    );
+  }
+
+  end(id: number, outcome: string, detail: string | null, at: number): void {
+    stateWrite(this.db, () => this.db.prepare('UPDATE maintenance_run SET ended_at = ?, outcome = ?, detail = ? WHERE id = ?').run(at, outcome, detail, id));
+  }
+
+  /** Runs a crash left open, closed as interrupted; returns them. */
+  closeInterrupted(at: number): MaintenanceRunRow[] {
+    return stateWrite(this.db, this.db.transaction(() => {
+      const open = (this.db.prepare('SELECT * FROM maintenance_run WHERE ended_at IS NULL').all() as Row[]).map(toRun);
+      this.db.prepare("UPDATE maintenance_run SET ended_at = ?, outcome = 'interrupted' WHERE ended_at IS NULL").run(at);
+      return open;
+    }));
+  }
+
+  /** Rolling verifications started since `since` (ms): what a window opening's share has used. */
+  rollingSince(since: number): number {
+    return stateRead(this.db, () => (this.db.prepare("SELECT count(*) AS n FROM maintenance_run WHERE verb = 'verify' AND why = 'rolling' AND started_at >= ?").get(since) as { n: number }).n);
+  }
+
+  /** Each user's last compaction: when it began, the chunks it began with, what ctl_backups said. */
+  lastCompactions(): Map<string, { at: number; chunks: number | null; outcome: string | null }> {
+    const rows = stateRead(
+      this.db,
+      () =>
+        this.db
+          .prepare("SELECT userid, max(started_at) AS at, chunks, outcome FROM maintenance_run WHERE verb = 'compact' GROUP BY userid")
+          .all() as Array<{ userid: string; at: number; chunks: number | null; outcome: string | null }>,
+    );
+    return new Map(rows.map((r) => [r.userid, { at: r.at, chunks: r.chunks, outcome: r.outcome }]));
+  }
+
+  /** Runs by verb and outcome, over every run on this state database (for /metrics). */
+  totals(): Array<{ verb: MaintenanceRunVerb; outcome: string; runs: number }> {
+    return stateRead(
+      this.db,
+      () => this.db.prepare('SELECT verb, outcome, count(*) AS runs FROM maintenance_run WHERE outcome IS NOT NULL GROUP BY verb, outcome ORDER BY verb, outcome').all() as Array<{ verb: MaintenanceRunVerb; outcome: string; runs: number }>,
+    );
+  }
+
+  /** The newest runs first, at most `limit`. */
+  recent(limit: number): MaintenanceRunRow[] {
+    return stateRead(this.db, () => (this.db.prepare('SELECT * FROM maintenance_run ORDER BY id DESC LIMIT ?').all(limit) as Row[]).map(toRun));
+  }
+}
