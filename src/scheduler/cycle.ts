@@ -16,8 +16,8 @@ import type { MaintenanceLane } from './maintenance/maintenance-lane.js';
 import { planCycle } from './plan/plan-cycle.js';
 import { refreshFromAge } from './plan/refresh-ahead.js';
 import { sparedBySync } from './plan/spared-by-sync.js';
-import { chooseFirstBackupGroup, type FirstBackupCandidate } from './plan/bootstrap-group.js';
-import type { CyclePlan, FirstBackupGroup, PlanServer, PlannedCommand } from './plan/plan-types.js';
+import { previewBootstrap, type BootstrapPreview } from './plan/bootstrap-preview.js';
+import type { CyclePlan, PlanServer, PlannedCommand } from './plan/plan-types.js';
 import type { BootstrapGroups } from './state/bootstrap-groups.js';
 import type { ServerStates } from './state/server-state.js';
 import { breakerOpen } from './plan/settle-attempt.js';
@@ -230,19 +230,16 @@ export class CycleRunner {
     return { at, maxAge: this.deps.config.policy.maxAge, classification, notes };
   }
 
-  /** Every group a bootstrap would make now, in order (`bootstrap --dry-run`). */
-  async previewGroups(): Promise<FirstBackupGroup[]> {
-    const { classification } = await this.look({ refreshes: false, firstBackups: true });
-    const { groupSize, maxGroupBytes, order } = this.deps.config.bootstrap;
-    const groups: FirstBackupGroup[] = [];
-    let waiting: FirstBackupCandidate[] = classification.users
+  /** Every group a bootstrap would make now, in order, and the opening of bootstrap.window each may start in (`bootstrap --dry-run`). */
+  async previewBootstrap(): Promise<BootstrapPreview> {
+    const { classification } = await this.look({ refreshes: false, firstBackups: true, dryRun: true });
+    const { groupSize, maxGroupBytes, order, window = null, maxBytesPerWindow } = this.deps.config.bootstrap;
+    const now = this.deps.now();
+    const candidates = classification.users
       .filter((u) => u.state === 'missing' && !u.inDoubt && u.server !== null && u.userid !== SHARED_BACKUP_KEY)
       .map((u) => ({ userid: u.userid, server: u.server!, sizeBytes: u.mailBytes }));
-    for (let choice = chooseFirstBackupGroup(waiting, { groupSize, maxGroupBytes, order }, groupSize); choice; choice = chooseFirstBackupGroup(waiting, { groupSize, maxGroupBytes, order }, groupSize)) {
-      groups.push(choice.group);
-      waiting = choice.waiting;
-    }
-    return groups;
+    const budget = maxBytesPerWindow === undefined ? null : { maxBytes: maxBytesPerWindow, usedBytes: this.deps.groups.bytesThisWindow(window, now) };
+    return previewBootstrap(candidates, { groupSize, maxGroupBytes, order, window, budget }, now);
   }
 
   async run(options: CycleOptions): Promise<CycleOutcome> {

@@ -4,6 +4,7 @@ import { cronPeriod } from '../config/cron-period.js';
 import type { Logger } from 'pino';
 import type { CycleOutcome, FleetSnapshot } from './cycle.js';
 import { cycleResult, type CycleResult } from './cycle-result.js';
+import type { HeldUser } from './plan/plan-types.js';
 import type { MaintenanceStatus } from './maintenance/maintenance-status.js';
 import type { SchedulerParts } from './open-scheduler.js';
 import { StateDbError } from './state/state-db-error.js';
@@ -167,6 +168,7 @@ export class SchedulerLoop {
       // One message for every end, so that what follows the log keys on it; the level and `result` say how it went.
       if (result === 'success') this.logger.info(fields, 'cycle end');
       else this.logger.warn({ ...fields, why: reasons }, 'cycle end');
+      this.logPacing(plan.held);
       this.scheduleFollowUp(outcome);
       // After the cycle's XBACKUPs, from the fleet as they left it: the next cycle's plan holds the users whose backups ctl_backups is at.
       const fleet = this.status.fleet;
@@ -197,6 +199,23 @@ export class SchedulerLoop {
   private logTurned(before: FleetSnapshot | null, after: FleetSnapshot): void {
     for (const [state, users] of turnedInto(before?.classification ?? null, after.classification, TURNS_LOGGED_AS_ERRORS)) {
       this.logger.error({ state, users: users.length, first: users.slice(0, 10) }, `users turned ${state}`);
+    }
+  }
+
+  /**
+   * Users held by a closed window or a used-up budget, one line per hold (its words say which key and when it
+   * ends): a `run --once` that sent nothing says why, not just how many it held.
+   */
+  private logPacing(held: readonly HeldUser[]): void {
+    const byDetail = new Map<string, { reason: HeldUser['reason']; until: number; users: string[] }>();
+    for (const h of held) {
+      if (h.until === undefined) continue;
+      const entry = byDetail.get(h.detail) ?? { reason: h.reason, until: h.until, users: [] };
+      entry.users.push(h.userid);
+      byDetail.set(h.detail, entry);
+    }
+    for (const [detail, { reason, until, users }] of byDetail) {
+      this.logger.info({ reason, users: users.length, first: users.slice(0, 10), until: new Date(until).toISOString() }, `held: ${detail}`);
     }
   }
 

@@ -1,5 +1,7 @@
 // A daily window, `01:00-05:00`, in the server's local time: when first backups, windowed refreshes and
 // (later) maintenance may start. One rule for whether it is open now and when it opens and closes.
+import { formatAge } from './duration.js';
+
 const MINUTE_MS = 60_000;
 const DAY_MINUTES = 1440;
 const DAY_MS = DAY_MINUTES * MINUTE_MS;
@@ -114,4 +116,9 @@ export function localClock(t: number, timeZone?: string): string {
   const local = t + offsetAt(t, timeZone);
   const minute = Math.floor((((local % DAY_MS) + DAY_MS) % DAY_MS) / MINUTE_MS);
   return `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+}
+
+/** An instant a window opens or a budget starts again, as messages say it: `01:00 local time, <ISO> (13h from now)`. */
+export function localWhen(at: number, now: number, timeZone?: string): string {
+  return `${localClock(at, timeZone)} local time, ${new Date(at).toISOString()} (${formatAge(Math.max(0, at - now))} from now)`;
 }

@@ -4,7 +4,7 @@ import { runBootstrap, tallyBootstrap } from '../../scheduler/bootstrap-run.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { commandLogger } from '../logger.js';
 import { backupResultJson, backupResultLine } from '../output/backup-result-lines.js';
-import { bootstrapDryRun, bootstrapGroupLine, bootstrapSummary, bootstrapWaitLine, leftOverLine } from '../output/bootstrap-lines.js';
+import { bootstrapDryRun, bootstrapGroupLine, bootstrapSummary, bootstrapWaitLine, leftOverLines } from '../output/bootstrap-lines.js';
 import { BootstrapProgress } from '../output/bootstrap-progress.js';
 import type { CliIo } from '../program.js';
 import { setUpScheduler } from '../scheduler-setup.js';
@@ -40,7 +40,8 @@ export async function runBootstrapCommand(opts: BootstrapOptions, io: CliIo, set
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     if (opts.dryRun) {
-      io.stdout(bootstrapDryRun(await setup.parts.cycle.previewGroups(), opts.json ?? false));
+      const { window = null, maxBytesPerWindow = null } = setup.config.bootstrap;
+      io.stdout(bootstrapDryRun(await setup.parts.cycle.previewBootstrap(), { window, budget: maxBytesPerWindow }, opts.json ?? false));
       return;
     }
     const outcome = await runBootstrap(setup.parts.cycle, {
@@ -59,7 +60,7 @@ export async function runBootstrapCommand(opts: BootstrapOptions, io: CliIo, set
       },
     });
     progress?.stop();
-    for (const h of outcome.leftOver) io.stderr(leftOverLine(h));
+    io.stderr(leftOverLines(outcome.leftOver));
     const tally = tallyBootstrap(outcome);
     io.stdout(bootstrapSummary(tally, opts.json ?? false));
     setExit(tally.failed > 0 || tally.leftOver > 0 || stopping ? ExitCode.someWorkFailed : ExitCode.ok);

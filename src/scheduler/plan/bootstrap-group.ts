@@ -53,7 +53,8 @@ export function chooseFirstBackupGroup(candidates: readonly FirstBackupCandidate
     const size = candidate.sizeBytes ?? 0;
     if (users.length === room || (users.length > 0 && bytes + size > limits.maxGroupBytes.value)) break;
     const budget = limits.budget;
-    if (budget && bytes + size > budget.bytes && !(users.length === 0 && budget.untouched)) {
+    // A used-up budget takes no one, not even a user of unknown size (counted as 0).
+    if (budget && (bytes + size > budget.bytes || budget.bytes === 0) && !(users.length === 0 && budget.untouched)) {
       overBudget = true;
       break;
     }

@@ -1,6 +1,6 @@
 // One scheduler cycle, decided without I/O (spec §4, §5): who is backed up now, by which
 // XBACKUP commands, and who is held back by which limit.
-import { ALL_DAY, localClock, windowState, type DailyWindow } from '../../units/daily-window.js';
+import { ALL_DAY, localWhen, windowState, type DailyWindow } from '../../units/daily-window.js';
 import { formatAge } from '../../units/duration.js';
 import { formatBytes } from '../../units/size.js';
 import { useridToMailbox } from '../../imap/mailbox-names.js';
@@ -9,7 +9,7 @@ import type { UserStatus } from '../../staleness/classify.js';
 import { batchPatterns } from './batch-patterns.js';
 import { SHARED_BACKUP_KEY } from '../../cyrus-names/cyrus-userid.js';
 import { chooseFirstBackupGroup, type BudgetLeft } from './bootstrap-group.js';
-import type { CyclePlan, FirstBackupGroup, HeldUser, PlanInput, PlannedCommand, PlannedUser, PlanServer } from './plan-types.js';
+import type { BootstrapLimits, CyclePlan, FirstBackupGroup, HeldUser, PlanInput, PlannedCommand, PlannedUser, PlanServer } from './plan-types.js';
 
 /** A due user that no per-user limit holds back. */
 interface Candidate {
@@ -201,14 +201,14 @@ function windowHold(window: DailyWindow | null, reason: Hold['reason'], key: str
   if (window === null) return null;
   const { open, opensAt } = windowState(window, now, timeZone);
   if (open || opensAt === null) return null;
-  return { reason, detail: `${key} ${window.text} is closed: ${what} wait until it opens at ${when(opensAt, now, timeZone)}`, until: opensAt };
+  return { reason, detail: `${key} ${window.text} is closed: ${what} wait until it opens at ${localWhen(opensAt, now, timeZone)}`, until: opensAt };
 }
 
 /**
  * What bootstrap.maxBytesPerWindow leaves in the window's current opening, and when it starts again: when
  * the window next opens (without bootstrap.window, at the next local midnight). Null without a budget.
  */
-function budgetLeft({ bootstrap, now, timeZone }: PlanInput): BudgetLeft | null {
+export function budgetLeft({ bootstrap, now, timeZone }: { bootstrap: Pick<BootstrapLimits, 'budget' | 'window'>; now: number; timeZone?: string | undefined }): BudgetLeft | null {
   if (bootstrap.budget === null) return null;
   const window = bootstrap.window ?? ALL_DAY;
   const current = windowState(window, now, timeZone);
@@ -220,14 +220,10 @@ function budgetLeft({ bootstrap, now, timeZone }: PlanInput): BudgetLeft | null 
     untouched: usedBytes === 0,
     why: (next) =>
       `bootstrap.maxBytesPerWindow ${maxBytes.text}: ${formatBytes(usedBytes)} of first backups started in this window${next}; the budget starts again ${
-        resetsAt === null ? 'when the window next opens' : `at ${when(resetsAt, now, timeZone)}`
+        resetsAt === null ? 'when the window next opens' : `at ${localWhen(resetsAt, now, timeZone)}`
       }`,
     resetsAt,
   };
-}
-
-function when(at: number, now: number, timeZone: string | undefined): string {
-  return `${localClock(at, timeZone)} local time, ${iso(at)} (${formatAge(Math.max(0, at - now))} from now)`;
 }
 
 /** What stops any first-backup group from starting now (spec §5), or null. */
