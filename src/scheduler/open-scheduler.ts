@@ -17,6 +17,7 @@ import { UserMemory } from './state/user-memory.js';
 import { MaintenanceLog } from './state/maintenance-log.js';
 import { MaintenanceLane } from './maintenance/maintenance-lane.js';
 import { cyrusToolCommand } from './maintenance/cyrus-tool.js';
+import { maintenancePolicy } from './maintenance/queue-now.js';
 
 export interface SchedulerParts {
   db: StateDb;
@@ -87,7 +88,7 @@ export function openScheduler(config: Config, paths: BackupServerPaths, options:
       ? null
       : new MaintenanceLane({
           tool: cyrusToolCommand(config, paths.imapdConf),
-          policy: { window: m.window ?? null, compactChunks: m.compactChunks, compactBelowUtilisation: m.compactBelowUtilisation ?? null, verifyEvery: m.verifyEvery },
+          policy: maintenancePolicy(m),
           concurrent: m.concurrent,
           memory,
           log: maintenanceLog,

@@ -1,10 +1,11 @@
+import { planMaintenanceJson, planMaintenanceLines, type PlanMaintenance } from './plan-maintenance.js';
 import type { CyclePlan } from '../../scheduler/plan/plan-types.js';
 import { formatAge } from '../../units/duration.js';
 import { formatBytes } from '../../units/size.js';
 import { plural } from '../../text/plural.js';
 import { isoTime } from '../../units/time.js';
 
-export function writePlanText(plan: CyclePlan, now: number): string {
+export function writePlanText(plan: CyclePlan, now: number, maintenance: PlanMaintenance | null = null): string {
   const out: string[] = [];
   out.push(`${plural(plan.planned.length, 'user')} would be backed up now, in this order:`);
   for (const p of plan.planned) out.push(`  ${p.kind === 'first' ? 'first  ' : 'refresh'} ${p.userid} on ${p.server}: ${p.state}, ${p.age === null ? 'never backed up' : `${formatAge(p.age)} old`}`);
@@ -19,12 +20,13 @@ export function writePlanText(plan: CyclePlan, now: number): string {
     out.push('', `${plural(plan.held.length, 'user')} held back:`);
     for (const h of plan.held) out.push(`  ${h.userid}: ${h.reason}: ${h.detail}`);
   }
+  if (maintenance) out.push('', ...planMaintenanceLines(maintenance));
   out.push('', `planned at ${new Date(now).toISOString()}`);
   return `${out.join('\n')}\n`;
 }
 
-export function writePlanJson(plan: CyclePlan, now: number): string {
+export function writePlanJson(plan: CyclePlan, now: number, maintenance: PlanMaintenance | null = null): string {
   // A window or budget hold says when it ends, as a time like generatedAt.
   const held = plan.held.map(({ until, ...h }) => (until === undefined ? h : { ...h, until: isoTime(until) }));
-  return `${JSON.stringify({ generatedAt: new Date(now).toISOString(), ...plan, held })}\n`;
+  return `${JSON.stringify({ generatedAt: new Date(now).toISOString(), ...plan, held, ...(maintenance && { maintenance: planMaintenanceJson(maintenance) }) })}\n`;
 }

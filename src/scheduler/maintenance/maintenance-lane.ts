@@ -8,7 +8,8 @@ import { ALL_DAY, windowState } from '../../units/daily-window.js';
 import type { MaintenanceLog, MaintenanceRunVerb, MaintenanceWhy } from '../state/maintenance-log.js';
 import type { UserMemory } from '../state/user-memory.js';
 import { runCyrusTool, type CyrusToolCommand } from './cyrus-tool.js';
-import { maintenanceQueue, type MaintenanceJob, type MaintenanceMemory, type MaintenancePolicy, type MaintenanceQueue, type MaintenanceReason } from './maintenance-queue.js';
+import type { MaintenanceJob, MaintenancePolicy, MaintenanceReason } from './maintenance-queue.js';
+import { queueNow, type QueueNow } from './queue-now.js';
 import type { MaintenanceStatus } from './maintenance-status.js';
 import { verifyVerdict, type VerifyVerdict } from './verify-verdict.js';
 
@@ -37,7 +38,7 @@ export class MaintenanceLane {
   /** Users with a run under way: the planner holds their XBACKUPs until it ends. */
   readonly running = new Map<string, Running>();
   private jobs: MaintenanceJob[] = [];
-  private queue: MaintenanceQueue | null = null;
+  private queue: QueueNow | null = null;
   /** Users a run ended for since the fleet the queue came from was classified: not due again from that fleet. */
   private doneSince = new Map<string, number>();
   private toolProblem: string | null = null;
@@ -57,28 +58,10 @@ export class MaintenanceLane {
   /** A new classification of the fleet (each cycle's): the queue is made again from it, and work starts if it may. */
   offer(users: readonly UserStatus[], classifiedAt: number): void {
     if (this.stopping) return;
-    const { now, memory, log, policy } = this.deps;
-    const at = now();
+    const at = this.deps.now();
     for (const [userid, endedAt] of this.doneSince) if (endedAt < classifiedAt) this.doneSince.delete(userid);
-    const history = memory.all();
-    const utilisation = memory.utilisations();
-    const compactions = log.lastCompactions();
-    const byUser = new Map<string, MaintenanceMemory>();
-    for (const user of users) {
-      if (user.dataFile === null) continue;
-      const h = history.get(user.userid);
-      const u = utilisation.get(user.userid);
-      byUser.set(user.userid, {
-        deepVerify: h?.deepVerify ?? null,
-        utilisation: u && u.dataFile === user.dataFile ? u.percent : null,
-        lastCompaction: compactions.get(user.userid) ?? null,
-        attemptUnsettled: user.inDoubt || (h?.untrustedThrough ?? null) !== null,
-      });
-    }
     const busy = new Set([...this.deps.xbackupsInFlight, ...this.running.keys(), ...this.doneSince.keys()]);
-    const openedAt = this.window(at).openedAt;
-    const rollingUsed = openedAt === null ? 0 : log.rollingSince(openedAt);
-    this.queue = maintenanceQueue({ now: at, users, memory: byUser, policy, rollingUsed, busy, ...this.zone() });
+    this.queue = queueNow(this.deps, this.deps.policy, users, busy, at, this.deps.timeZone);
     this.jobs = this.queue.jobs;
     // A tool that could not run is tried again with each new fleet, not at every job.
     this.toolProblem = null;
@@ -129,10 +112,6 @@ export class MaintenanceLane {
       totals: this.deps.log.totals(),
       toolProblem: this.toolProblem,
     };
-  }
-
-  private zone(): { timeZone?: string } {
-    return this.deps.timeZone === undefined ? {} : { timeZone: this.deps.timeZone };
   }
 
   private changed(): void {
