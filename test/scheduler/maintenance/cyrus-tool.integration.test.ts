@@ -6,13 +6,11 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runCyrusTool, type CyrusToolCommand } from '../../../src/scheduler/maintenance/cyrus-tool.js';
-import { releaseRoot } from '../../cyrus/releases.js';
 import { writeBedConfig } from '../../support/bed-config.js';
 import { parseCtlBackupsJsonList } from '../../support/ctl-backups-list.js';
 import { runCliInProcess } from '../../support/run-cli.js';
 import { useBed } from '../../support/use-bed.js';
-
-const CTL_BACKUPS = '/usr/lib/cyrus/bin/ctl_backups';
+import { CTL_BACKUPS, maintenancePrefix } from '../../support/maintenance-prefix.js';
 
 describe('ctl_backups compact and verify through the prefix, against real Cyrus', () => {
   const { bed, work } = useBed({
@@ -26,15 +24,7 @@ describe('ctl_backups compact and verify through the prefix, against real Cyrus'
     },
   });
 
-  /**
-   * As the bed's cyrus user, the way an admin's prefix would: runuser for the host's Cyrus (the bed runs as
-   * root), chroot --userspec for a release in a Debian root, whose cyrus has another uid.
-   */
-  const tool = (): CyrusToolCommand => {
-    const root = releaseRoot(bed.releases.backup);
-    const prefix = root === undefined ? ['/usr/sbin/runuser', '-u', 'cyrus', '--'] : ['/usr/sbin/chroot', `--userspec=${bed.backupAccount.uid}:${bed.backupAccount.gid}`, root];
-    return { prefix, ctlBackups: CTL_BACKUPS, imapdConf: bed.backup.confPath, timeoutMs: 600_000 };
-  };
+  const tool = (): CyrusToolCommand => ({ prefix: maintenancePrefix(bed), ctlBackups: CTL_BACKUPS, imapdConf: bed.backup.confPath, timeoutMs: 600_000 });
   const dataFiles = async () => new Map(parseCtlBackupsJsonList((await bed.ctlBackups(['-j', 'list'])).stdout).map((e) => [e.userid, e.fname]));
 
   test('compact: ok, the data file rewritten smaller and still the backups\' owner\'s; a second time skipped; no backup: not-found', async () => {
