@@ -101,6 +101,18 @@ const rules: RuleCase[] = [
     held: { anne: 'in-flight', bob: 'in-flight' },
   },
   {
+    rule: 'a user whose backup ctl_backups is verifying or compacting waits for it (its lock); the others go',
+    input: planInput([user('anne', 'stale'), user('bob', 'stale'), user('carl', 'damaged', { age: 30 * H })], { maintenanceUsers: new Set(['anne']), refreshFromAge: 24 * H }),
+    planned: ['bob refresh', 'carl refresh'],
+    held: { anne: 'maintenance' },
+  },
+  {
+    rule: 'a damaged backup is still refreshed by age: what comes after the damage is worth having',
+    input: planInput([user('anne', 'damaged', { age: 30 * H }), user('bob', 'damaged', { age: H })], { refreshFromAge: 24 * H }),
+    planned: ['anne refresh'],
+    held: {},
+  },
+  {
     rule: 'maxPerCycle counts refreshes first, oldest first, then first backups',
     input: planInput(
       [user('a', 'stale', { age: 30 * H }), user('b', 'stale', { age: 40 * H }), user('c', 'stale', { age: 50 * H }), user('m', 'missing')],
