@@ -44,7 +44,7 @@ export function statusSummary(view: RunView, health: Health, now: number): objec
 }
 
 function fleetPart(view: RunView, fleet: FleetSnapshot, now: number): object {
-  const report = fleetReport(fleet, now);
+  const report = fleetReport(view, fleet, now);
   // Orphans are never backed up by us, so their age says nothing about our work (as in report.ages).
   const ours = report.users.filter((u) => u.state !== 'orphan');
   const problems = report.users.filter((u) => PROBLEM_STATES.has(u.state));
