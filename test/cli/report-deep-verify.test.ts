@@ -98,6 +98,7 @@ describe('Prometheus', () => {
     assert.match(text, new RegExp(`^xbackup_oldest_deep_verify_age_seconds ${40 * 86400}$`, 'm'));
     assert.match(text, /^xbackup_backups_never_deep_verified 1$/m);
     assert.match(text, /^xbackup_backups_deep_verified_recently 2$/m);
+    assert.match(text, new RegExp(`^xbackup_deep_verify_every_seconds ${30 * 86400}$`, 'm'));
   });
   test('nothing ever deep-verified: the oldest age is 0, as the oldest backup age is without a backup; every backup counts as never', async () => {
     const text = await writeReportPrometheus(unmaintained);

@@ -22,6 +22,7 @@ export function registerReportGauges(registry: Registry): (report: StalenessRepo
     help: "Time since the least recently deep-verified backup was verified by ctl_backups verify (0 while none was); backups never verified: xbackup_backups_never_deep_verified",
     registers,
   });
+  const verifyEvery = new Gauge({ name: 'xbackup_deep_verify_every_seconds', help: 'maintenance.verifyEvery: every backup is to be deep-verified at least this often', registers });
   const neverDeep = new Gauge({ name: 'xbackup_backups_never_deep_verified', help: 'Backups ctl_backups verify never went over (or not since their data file was replaced)', registers });
   const recentDeep = new Gauge({ name: 'xbackup_backups_deep_verified_recently', help: 'Backups ctl_backups verify went over within maintenance.verifyEvery', registers });
   return (report) => {
@@ -37,6 +38,7 @@ export function registerReportGauges(registry: Registry): (report: StalenessRepo
     backups.set(deep.backups);
     // As the oldest backup age: 0 when there is none, so that the series never vanishes from a dashboard.
     oldestDeep.set(deep.oldestAt === null ? 0 : Math.max(0, (report.generatedAt - deep.oldestAt) / 1000));
+    verifyEvery.set(deep.recentMs / 1000);
     neverDeep.set(deep.never);
     recentDeep.set(deep.recent);
   };
