@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { USER_STATES } from '../../staleness/user-state.js';
 
 // The status page for people: one self-contained document (the backup server may have no internet, so
 // no CDN and no build step). It fetches status/summary (a relative URL, so it works behind a proxy's
@@ -74,7 +75,7 @@ const SCRIPT = `
 'use strict';
 var REFRESH_MS = 10000;
 var BAR_PX = 140;
-var STATES = ['fresh', 'stale', 'missing', 'failing', 'unreadable', 'orphan', 'conflict', 'damaged'];
+var STATES = ${JSON.stringify(USER_STATES)};
 var skew = 0;
 
 function $(id) { return document.getElementById(id); }
