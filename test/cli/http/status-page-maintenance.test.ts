@@ -1,7 +1,8 @@
 // The status page draws damaged users and the maintenance lane: in headless Chromium, against the listener
 // over a fixed run view (no Cyrus needed: the page only reads /status/summary).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -10,6 +11,7 @@ import type { RunView } from '../../../src/cli/http/run-view.js';
 import { startHttpListener, type HttpListener } from '../../../src/cli/http/server.js';
 import { statusSummary } from '../../../src/cli/http/status-summary.js';
 import { fakeRunView, H, loopStatus, NOW, sampleFleet, user } from '../../support/fake-run-view.js';
+import { repoRoot } from '../../support/paths.js';
 import { sampleMaintenance } from '../../support/sample-maintenance.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -55,7 +57,7 @@ describe('the page in headless Chromium', { skip: existsSync(CHROMIUM) ? false :
   async function open(view: RunView): Promise<Page> {
     const listener = await startHttpListener({ listen: { host: '127.0.0.1', port: 0 }, allowedHosts: [], token: undefined, view, metrics: new SchedulerMetrics(), logger: pino({ level: 'silent' }), now: () => NOW });
     listeners.push(listener);
-    const page = await browser.newPage();
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
@@ -83,6 +85,8 @@ describe('the page in headless Chromium', { skip: existsSync(CHROMIUM) ? false :
     assert.equal(await page.textContent('#tool-problem'), 'ctl_backups cannot run: sudo: a password is required');
     assert.equal(await page.evaluate("getComputedStyle(document.getElementById('tool-problem')).color"), 'rgb(198, 40, 40)', 'in the red of failing');
     const runs = await page.$$eval('#maintenance tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].slice(1).map((c) => c.textContent)));
+    mkdirSync(join(repoRoot, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: join(repoRoot, 'test-artifacts', 'status-page-maintenance.png'), fullPage: true });
     assert.deepEqual(runs, [
       ['bob', 'verify (rolling)', 'ok'],
       ['carol', 'verify (rolling)', 'damaged: chunk 7: checksum mismatch'],
