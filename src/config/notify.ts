@@ -6,7 +6,7 @@ import { duration } from './value-schemas.js';
 import { Secret } from './secret.js';
 
 /** What a cycle can tell (src/notify/cycle-events.ts decides when). */
-export const NOTIFY_EVENTS = ['user.failing', 'user.unreadable', 'user.recovered', 'server.paused', 'server.back', 'bootstrap.group-finished', 'cycle.failed'] as const;
+export const NOTIFY_EVENTS = ['user.failing', 'user.unreadable', 'user.damaged', 'user.recovered', 'server.paused', 'server.back', 'bootstrap.group-finished', 'cycle.failed'] as const;
 export type NotifyEventKind = (typeof NOTIFY_EVENTS)[number];
 
 const LOOPBACK_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;

@@ -36,7 +36,7 @@ export interface CycleFacts {
 }
 
 /** The states a user is reported into; leaving them for any other is `user.recovered`. */
-const BAD: ReadonlySet<UserState> = new Set(['failing', 'unreadable']);
+const BAD: ReadonlySet<UserState> = new Set(['failing', 'unreadable', 'damaged']);
 
 /**
  * Servers first (a paused server explains the users failing with it), then users by userid, the group,
@@ -60,6 +60,7 @@ export function cycleEvents(before: Watched, after: Watched, cycle: CycleFacts):
       const change = { userid, server: now.server, state: now.state, previousState: was.state, error: now.error };
       if (now.state === 'failing') events.push({ kind: 'user.failing', ...change });
       else if (now.state === 'unreadable') events.push({ kind: 'user.unreadable', ...change });
+      else if (now.state === 'damaged') events.push({ kind: 'user.damaged', ...change });
       else if (BAD.has(was.state)) events.push({ kind: 'user.recovered', ...change, error: null });
     }
   }

@@ -13,7 +13,7 @@ const MAX_ERROR_CHARS = 1000;
 
 
 export type NotifyEvent =
-  | { kind: 'user.failing' | 'user.unreadable' | 'user.recovered'; userid: string; server: string | null; state: UserState; previousState: UserState; error: string | null }
+  | { kind: 'user.failing' | 'user.unreadable' | 'user.damaged' | 'user.recovered'; userid: string; server: string | null; state: UserState; previousState: UserState; error: string | null }
   | { kind: 'server.paused'; server: string; error: string | null; pausedUntil: number | null }
   | { kind: 'server.back'; server: string; previousError: string | null }
   | { kind: 'bootstrap.group-finished'; group: number; users: number; ok: number; failed: number; remaining: number | null }
@@ -35,6 +35,8 @@ export function eventSummary(e: NotifyEvent): string {
       return `${e.userid} is failing${e.server ? ` on ${e.server}` : ''} (was ${e.previousState})${e.error ? `: ${short(e.error)}` : ''}`;
     case 'user.unreadable':
       return `${e.userid}'s backup is unreadable (was ${e.previousState})${e.error ? `: ${short(e.error)}` : ''}`;
+    case 'user.damaged':
+      return `${e.userid}'s backup is damaged (was ${e.previousState})${e.error ? `: ${short(e.error)}` : ''}`;
     case 'user.recovered':
       return `${e.userid} is ${e.state} again (was ${e.previousState})`;
     case 'server.paused':
@@ -54,6 +56,7 @@ export function eventBody(e: NotifyEvent, at: number, host: string): EventBody {
   switch (e.kind) {
     case 'user.failing':
     case 'user.unreadable':
+    case 'user.damaged':
     case 'user.recovered':
       return { ...head, userid: e.userid, server: e.server, state: e.state, previousState: e.previousState, error: short(e.error) };
     case 'server.paused':

@@ -57,7 +57,7 @@ describe('human units', () => {
 
 describe('report model', () => {
   test('counts cover everyone; the oldest ignores orphans; default order is oldest first with never-backed-up on top', () => {
-    assert.deepEqual(report.counts, { fresh: 1, stale: 1, missing: 1, failing: 1, unreadable: 0, orphan: 1, conflict: 0 });
+    assert.deepEqual(report.counts, { fresh: 1, stale: 1, missing: 1, failing: 1, unreadable: 0, orphan: 1, conflict: 0, damaged: 0 });
     assert.equal(report.oldest?.userid, 'bob');
     assert.deepEqual(report.users.map((u) => u.userid), ['dave', 'olga', 'bob', 'carol, "the boss"', 'anne']);
   });
@@ -75,7 +75,7 @@ describe('table', () => {
   const lines = text.split('\n');
 
   test('aligned columns under a header, with human ages', () => {
-    assert.match(lines[0]!, /^USER\s+STATE\s+SERVER\s+AGE\s+LAST BACKUP\s+BEHIND\s+SIZE\s+CHUNKS\s+LAST ATTEMPT\s+NOTE$/);
+    assert.match(lines[0]!, /^USER\s+STATE\s+SERVER\s+AGE\s+LAST BACKUP\s+BEHIND\s+SIZE\s+CHUNKS\s+DEEP VERIFY\s+LAST ATTEMPT\s+NOTE$/);
     const stateColumn = lines[0]!.indexOf('STATE');
     for (const row of lines.slice(1, 6)) assert.match(row.slice(stateColumn), /^(fresh|stale|missing|failing|orphan) /);
     assert.match(text, /bob\s+stale\s+imap1\s+2d 2h /);
@@ -137,7 +137,8 @@ test('JSON written in pieces is the whole report, for no user and for thousands'
 
 test('JSON has exactly the documented shape', () => {
   const json = JSON.parse([...reportJsonChunks(report)].join(''));
-  assert.deepEqual(Object.keys(json), ['generatedAt', 'classifiedAt', 'maxAgeSeconds', 'discovery', 'counts', 'behind', 'compared', 'users']);
+  assert.deepEqual(Object.keys(json), ['generatedAt', 'classifiedAt', 'maxAgeSeconds', 'discovery', 'counts', 'behind', 'compared', 'deepVerify', 'users']);
+  assert.deepEqual(json.deepVerify, { backups: 4, recent: 0, recentWithinSeconds: 30 * 86400, never: 4, oldest: null });
   assert.deepEqual(json.behind, { users: 1, mailboxes: 2, messages: 5, bytes: null });
   assert.equal(json.compared, 2);
   const anne = json.users.find((u: { userid: string }) => u.userid === 'anne');
@@ -148,7 +149,7 @@ test('JSON has exactly the documented shape', () => {
   assert.equal(json.maxAgeSeconds, 86400);
   assert.equal(json.discovery, 'complete');
   const carol = json.users.find((u: { userid: string }) => u.userid.startsWith('carol'));
-  assert.deepEqual(Object.keys(carol), ['userid', 'kind', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataFile', 'dataBytes', 'chunks', 'behind', 'comparedAt', 'lastInSync', 'error', 'lastAttempt']);
+  assert.deepEqual(Object.keys(carol), ['userid', 'kind', 'state', 'server', 'lastBackup', 'lastVerified', 'lastDeepVerify', 'ageSeconds', 'dataFile', 'dataBytes', 'chunks', 'behind', 'comparedAt', 'lastInSync', 'error', 'lastAttempt']);
   assert.deepEqual(carol.lastAttempt, { startedAt: '2026-11-23T11:00:00.000Z', outcome: 'no', error: 'Mailbox is locked' });
   assert.equal(carol.ageSeconds, 30 * 3600);
   const dave = json.users.find((u: { userid: string }) => u.userid === 'dave');
@@ -170,8 +171,8 @@ test(`times are written as Date's toISOString writes them (${fuzz.describe()})`,
 
 test('CSV quotes what needs quoting', () => {
   const rows = writeReportCsv(report).split('\r\n');
-  assert.equal(rows[0], 'userid,state,server,lastBackup,lastVerified,ageSeconds,dataBytes,chunks,dataFile,lastAttemptAt,lastAttemptOutcome,behindMailboxes,behindMessages,behindBytes,comparedAt,lastInSync,error');
-  assert.ok(rows.includes('dave,missing,imap1,,,,,,,,,,,,,,'));
+  assert.equal(rows[0], 'userid,state,server,lastBackup,lastVerified,ageSeconds,dataBytes,chunks,dataFile,lastAttemptAt,lastAttemptOutcome,behindMailboxes,behindMessages,behindBytes,comparedAt,lastInSync,error,lastDeepVerify');
+  assert.ok(rows.includes('dave,missing,imap1,,,,,,,,,,,,,,,'));
   assert.ok(rows.some((r) => r.startsWith('"carol, ""the boss""",failing,')));
 });
 
@@ -185,10 +186,10 @@ test('CSV: a text cell a spreadsheet would run as a formula (= + - @, tab, CR fi
     const row = cells(formula, `${first}cmd|' /C calc'!A0`);
     const quoted = (text: string) => `"'${text.replace(/"/g, '""')}"`;
     assert.ok(row.startsWith(`${quoted(formula)},failing,`), JSON.stringify(row));
-    assert.ok(row.endsWith(`,${quoted(`${first}cmd|' /C calc'!A0`)}`), JSON.stringify(row));
+    assert.ok(row.endsWith(`,${quoted(`${first}cmd|' /C calc'!A0`)},`), JSON.stringify(row));
   }
   assert.ok(cells('anne-marie', 'a-b').startsWith('anne-marie,failing,'), 'not at the start: as it was');
-  assert.ok(cells('anne-marie', 'a-b').endsWith(',a-b'));
+  assert.ok(cells('anne-marie', 'a-b').endsWith(',a-b,'));
   const negativeAge = buildReport({ coverage: 'complete', users: [user('anne', 'fresh', -30_000)] }, { now: NOW, maxAge: MAX_AGE });
   assert.equal(writeReportCsv(negativeAge).split('\r\n')[1]!.split(',')[5], '-30', 'a number stays a number');
 });
@@ -222,7 +223,7 @@ describe('Nagios', () => {
     const n = writeReportNagios(report, { warnAge: MAX_AGE, critAge: 2 * MAX_AGE });
     assert.equal(n.exitCode, 2);
     assert.match(n.text, /^XBACKUP CRITICAL - 1 backup older than 2d, 1 failing, 1 never backed up; oldest 2d 2h \(bob\) \| /);
-    assert.match(n.text, /\| fresh=1 stale=1 missing=1 failing=1 unreadable=0 orphan=1 conflict=0 oldest_age=181800s;86400;172800;0 messages_not_in_backup=5;;;0 users_behind=1\n$/);
+    assert.match(n.text, /\| fresh=1 stale=1 missing=1 failing=1 unreadable=0 orphan=1 conflict=0 damaged=0 oldest_age=181800s;86400;172800;0 messages_not_in_backup=5;;;0 users_behind=1\n$/);
   });
   test('messages not yet in the backups: WARNING and CRITICAL from the thresholds given, never without', () => {
     const behind = (messages: number) => buildReport({ coverage: 'complete', users: [user('anne', 'fresh', H, { comparedAt: NOW, behind: { mailboxes: 1, messages, bytes: null } })] }, { now: NOW, maxAge: MAX_AGE });

@@ -7,7 +7,7 @@ const T0 = Date.parse('2026-12-01T10:00:00Z');
 const OK: CycleFacts = { result: 'success', error: null, startedAt: T0, attempted: 0, failed: 0, group: null };
 
 const users = (states: Record<string, UserState>): Map<string, WatchedUser> =>
-  new Map(Object.entries(states).map(([userid, state]) => [userid, { state, server: 'imap1', error: state === 'failing' || state === 'unreadable' ? `${userid}: broken` : null }]));
+  new Map(Object.entries(states).map(([userid, state]) => [userid, { state, server: 'imap1', error: state === 'failing' || state === 'unreadable' || state === 'damaged' ? `${userid}: broken` : null }]));
 const servers = (paused: Record<string, boolean>): Map<string, WatchedServer> =>
   new Map(Object.entries(paused).map(([name, p]) => [name, { paused: p, pausedUntil: p ? T0 + 60_000 : null, error: p ? 'NO Retry operation' : null }]));
 const watched = (u: Record<string, UserState> | null, s: Record<string, boolean> = {}): Watched => ({ users: u && users(u), servers: servers(s) });
@@ -18,6 +18,7 @@ function brief(before: Watched, after: Watched, cycle: CycleFacts = OK): string[
     switch (e.kind) {
       case 'user.failing':
       case 'user.unreadable':
+      case 'user.damaged':
       case 'user.recovered':
         return `${e.kind} ${e.userid} ${e.previousState}→${e.state}`;
       case 'server.paused':
@@ -38,6 +39,10 @@ describe('cycleEvents: what a cycle produced, from before and after', () => {
     ['a user turns unreadable', watched({ a: 'fresh' }), watched({ a: 'unreadable' }), OK, ['user.unreadable a fresh→unreadable']],
     ['failing to unreadable is the new trouble', watched({ a: 'failing' }), watched({ a: 'unreadable' }), OK, ['user.unreadable a failing→unreadable']],
     ['unreadable to failing likewise', watched({ a: 'unreadable' }), watched({ a: 'failing' }), OK, ['user.failing a unreadable→failing']],
+    ['a user turns damaged (Cyrus\'s deep verification found its backup wrong)', watched({ a: 'fresh' }), watched({ a: 'damaged' }), OK, ['user.damaged a fresh→damaged']],
+    ['failing to damaged is the new trouble', watched({ a: 'failing' }), watched({ a: 'damaged' }), OK, ['user.damaged a failing→damaged']],
+    ['damaged stays damaged: nothing', watched({ a: 'damaged' }), watched({ a: 'damaged' }), OK, []],
+    ['damaged to fresh (a new backup, verified whole): recovered', watched({ a: 'damaged' }), watched({ a: 'fresh' }), OK, ['user.recovered a damaged→fresh']],
     ['failing stays failing: nothing', watched({ a: 'failing' }), watched({ a: 'failing' }), OK, []],
     ['failing back to fresh: recovered', watched({ a: 'failing' }), watched({ a: 'fresh' }), OK, ['user.recovered a failing→fresh']],
     ['unreadable to stale: recovered', watched({ a: 'unreadable' }), watched({ a: 'stale' }), OK, ['user.recovered a unreadable→stale']],

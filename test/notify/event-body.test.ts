@@ -21,6 +21,15 @@ describe('the event body (version 1) and the exec hook environment', () => {
     });
   });
 
+  test('a user damaged: what Cyrus found, in the summary and the error', () => {
+    const error = 'ctl_backups verify at 2026-12-01T09:00:00.000Z found: chunk 7: checksum mismatch. What was backed up since is kept';
+    const body = eventBody({ kind: 'user.damaged', userid: 'anne', server: 'imap1', state: 'damaged', previousState: 'fresh', error }, AT, 'backup1');
+    assert.equal(body.event, 'user.damaged');
+    assert.equal(body.summary, `anne's backup is damaged (was fresh): ${error}`);
+    assert.deepEqual([body.state, body.previousState, body.error], ['damaged', 'fresh', error]);
+    assert.equal(eventEnvironment(body).XBS_EVENT, 'user.damaged');
+  });
+
   test('a server paused: its next probe as ISO-8601', () => {
     const body = eventBody({ kind: 'server.paused', server: 'imap1', error: 'NO Retry operation', pausedUntil: AT + 5000 }, AT, 'backup1');
     assert.equal(body.pausedUntil, '2026-12-01T10:00:05.000Z');

@@ -12,6 +12,7 @@ import type { BackupResult } from '../../src/scheduler/backup-result.js';
 import { USER_STATES } from '../../src/staleness/user-state.js';
 import { fakeRunView, loopStatus, NOW, sampleFleet, twoServerConfig } from '../support/fake-run-view.js';
 import { repoRoot } from '../support/paths.js';
+import { sampleMaintenance } from '../support/sample-maintenance.js';
 import { parsePrometheusText } from '../support/prometheus-text.js';
 
 /** Prometheus's own series, which no exporter writes. */
@@ -22,6 +23,8 @@ const LABEL_VALUES: Record<string, readonly string[]> = {
   outcome: ['ok', 'no', 'unverified', 'error', 'interrupted', 'in-sync'],
   result: ['success', 'failure', 'error'],
   kind: ['first', 'refresh'],
+  verb: ['verify', 'compact', 'stat'],
+  reason: ['recheck', 'compact', 'rolling'],
 };
 
 const PROMTOOL = '/usr/bin/promtool';
@@ -73,14 +76,14 @@ function family(name: string, exposed: Map<string, string>): string | undefined 
 describe('shipped monitoring', () => {
   let exposed: Map<string, string>;
   before(async () => {
-    // Everything /metrics can say: a fleet, a last success, per-user series and one attempt of each kind.
+    // Everything /metrics can say: a fleet, a last success, per-user series, one attempt of each kind, the maintenance lane.
     const metrics = new SchedulerMetrics();
     const result = (group: number | null): BackupResult => ({
       userid: 'anne', server: 'imap1', outcome: 'ok', startedAt: NOW, seconds: 1, error: null, inDoubt: false, connectionDropped: false, locked: false, group, verifiedBackupAt: null, chunks: null, pattern: null,
     });
     metrics.recordAttempt(result(null));
     metrics.recordAttempt(result(1));
-    const view = fakeRunView({ status: loopStatus({ fleet: sampleFleet(), lastSuccessAt: NOW - 60_000 }), config: twoServerConfig('  perUserMetrics: true\n') });
+    const view = fakeRunView({ status: loopStatus({ fleet: sampleFleet(), lastSuccessAt: NOW - 60_000, maintenance: sampleMaintenance() }), config: twoServerConfig('  perUserMetrics: true\n') });
     exposed = parsePrometheusText(await metrics.render(view, NOW)).types;
   });
 

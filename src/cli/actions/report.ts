@@ -160,7 +160,7 @@ async function report(config: Config, stateDb: StateDb | null, opts: Settled, io
   // A check covers only the users --user matches; a listing lists them and counts everyone.
   const patterns = opts.user?.map(compileUseridPattern);
   const covered = thresholds && patterns ? { ...classification, users: classification.users.filter((u) => matchesAny(u.userid, patterns)) } : classification;
-  const report = buildReport(covered, { now, maxAge, notes }, {
+  const report = buildReport(covered, { now, maxAge, notes, verifyEvery: config.maintenance.verifyEvery }, {
     ...(opts.state && { states: opts.state }),
     ...(opts.user && { userPatterns: opts.user }),
     sort: opts.sort,

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BackupResult } from '../../scheduler/backup-result.js';
 import { CYCLE_RESULTS } from '../../scheduler/cycle-result.js';
+import type { MaintenanceStatus } from '../../scheduler/maintenance/maintenance-status.js';
 import type { StalenessReport } from '../../staleness/report.js';
 import { packageVersion } from '../version.js';
 import type { AttemptOutcome } from '../../staleness/user-history.js';
@@ -23,6 +24,8 @@ export class SchedulerMetrics {
   private readonly fleet = new Registry();
   private readonly perUser = new Registry();
   private readonly afterSuccess = new Registry();
+  /** Only while maintenance is on (maintenance.command set). */
+  private readonly maintenance = new Registry();
   readonly contentType = this.always.contentType;
 
   private readonly attempts = new Counter({
@@ -80,6 +83,28 @@ export class SchedulerMetrics {
     labelNames: ['server'],
     registers: [this.fleet],
   });
+  private readonly maintenanceRuns = new Counter({
+    name: 'xbackup_maintenance_runs_total',
+    help: 'ctl_backups runs of the maintenance lane by verb (verify, compact, stat) and outcome',
+    labelNames: ['verb', 'outcome'],
+    registers: [this.maintenance],
+  });
+  private readonly maintenanceOpen = new Gauge({
+    name: 'xbackup_maintenance_window_open',
+    help: '1 while maintenance.window is open (always, without a window)',
+    registers: [this.maintenance],
+  });
+  private readonly maintenanceDue = new Gauge({
+    name: 'xbackup_maintenance_due',
+    help: 'Backups due for maintenance by reason (recheck, compact, rolling), as the lane last computed its queue',
+    labelNames: ['reason'],
+    registers: [this.maintenance],
+  });
+  private readonly maintenanceRunning = new Gauge({
+    name: 'xbackup_maintenance_running',
+    help: 'ctl_backups runs of the maintenance lane under way',
+    registers: [this.maintenance],
+  });
   private readonly lastSuccess = new Gauge({
     name: 'xbackup_cycle_last_success_timestamp_seconds',
     help: 'When the last successful scheduler cycle ended',
@@ -110,7 +135,7 @@ export class SchedulerMetrics {
     for (const result of CYCLE_RESULTS) this.cycles.inc({ result }, cycleCounts[result]);
     const registries = [this.always];
     if (fleet) {
-      const report = fleetReport(fleet, now);
+      const report = fleetReport(view, fleet, now);
       this.setReport(report);
       this.bootstrapRemaining.set(report.counts.missing);
       this.setPerServer(report, view.config().servers.map((s) => s.name));
@@ -124,11 +149,25 @@ export class SchedulerMetrics {
         registries.push(this.perUser);
       }
     }
+    if (view.loop.status.maintenance) {
+      this.setMaintenance(view.loop.status.maintenance);
+      registries.push(this.maintenance);
+    }
     if (lastSuccessAt !== null) {
       this.lastSuccess.set(lastSuccessAt / 1000);
       registries.push(this.afterSuccess);
     }
     return Registry.merge(registries).metrics();
+  }
+
+  /** The lane's totals live in the state database, as the cycles' do: the counter is set to them. */
+  private setMaintenance(m: MaintenanceStatus): void {
+    this.maintenanceRuns.reset();
+    for (const { verb, outcome, runs } of m.totals) this.maintenanceRuns.inc({ verb, outcome }, runs);
+    this.maintenanceOpen.set(m.open ? 1 : 0);
+    this.maintenanceDue.reset();
+    for (const [reason, n] of Object.entries(m.due)) this.maintenanceDue.set({ reason }, n);
+    this.maintenanceRunning.set(m.running.length);
   }
 
   /** Per configured server: the users discovery found there, and the bytes of their backup data files. */

@@ -37,8 +37,12 @@ export function serverBreakers(view: RunView): ServerBreaker[] {
   });
 }
 
-/** The report model of the latest snapshot, its ages as of `now` (as-of.ts), its states as the cycle decided them. */
-export function fleetReport(fleet: FleetSnapshot, now: number, options: ReportOptions = {}): StalenessReport {
+/**
+ * The report model of the latest snapshot, its ages as of `now` (as-of.ts), its states as the cycle decided
+ * them; "recently deep-verified" is within maintenance.verifyEvery as configured now.
+ */
+export function fleetReport(view: RunView, fleet: FleetSnapshot, now: number, options: ReportOptions = {}): StalenessReport {
   const classification = classificationAt(fleet.classification, fleet.at, now, fleet.maxAge);
-  return buildReport(classification, { now: Math.max(now, fleet.at), maxAge: fleet.maxAge, notes: fleet.notes, classifiedAt: fleet.at }, options);
+  const context = { now: Math.max(now, fleet.at), maxAge: fleet.maxAge, notes: fleet.notes, classifiedAt: fleet.at, verifyEvery: view.config().maintenance.verifyEvery };
+  return buildReport(classification, context, options);
 }

@@ -5,6 +5,7 @@ import { quoteForLog } from '../../text/quote-for-log.js';
 import type { Secret } from '../../config/secret.js';
 import type { ReportOptions, ReportSort } from '../../staleness/report.js';
 import { isUserState, USER_STATES, type UserState } from '../../staleness/user-state.js';
+import { maintenanceToJson } from '../output/maintenance-json.js';
 import { reportToJson } from '../output/report-json.js';
 import { AUTH_CHALLENGES, carriesToken } from './auth.js';
 import { judgeHealth } from './health.js';
@@ -76,9 +77,11 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
     [
       '/status',
       (url) => {
-        const { fleet } = view.loop.status;
+        const { fleet, maintenance } = view.loop.status;
         if (!fleet) return { ...json(503, { error: 'no cycle has looked at the fleet yet; try again in a moment' }), headers: { 'Retry-After': '10' } };
-        return json(200, reportToJson(fleetReport(fleet, now(), reportOptions(url.searchParams))));
+        const report = reportToJson(fleetReport(view, fleet, now(), reportOptions(url.searchParams)));
+        // The lane's own status, after the report's keys, only where maintenance is on.
+        return json(200, maintenance ? { ...report, maintenance: maintenanceToJson(maintenance) } : report);
       },
     ],
     [

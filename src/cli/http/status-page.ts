@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { USER_STATES } from '../../staleness/user-state.js';
 
 // The status page for people: one self-contained document (the backup server may have no internet, so
 // no CDN and no build step). It fetches status/summary (a relative URL, so it works behind a proxy's
@@ -6,7 +7,7 @@ import { createHash } from 'node:crypto';
 
 const STYLE = `
 :root { --fresh: #2e7d32; --stale: #e65100; --missing: #1565c0; --failing: #c62828; --unreadable: #ad1457;
-  --orphan: #757575; --conflict: #6a1b9a; --ink: #1f2328; --muted: #656d76; --line: #d8dee4; --card: #fff; --bg: #f3f5f7; }
+  --orphan: #757575; --conflict: #6a1b9a; --damaged: #7f0000; --ink: #1f2328; --muted: #656d76; --line: #d8dee4; --card: #fff; --bg: #f3f5f7; }
 * { box-sizing: border-box; }
 [hidden] { display: none !important; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; color: var(--ink); background: var(--bg); }
@@ -25,7 +26,7 @@ main { max-width: 1280px; margin: 0 auto; padding: 16px 24px 32px; }
 .banner.bad { background: #ffebe9; border-color: #ff8182; }
 .banner.note, .banner.warn { background: #fff8c5; border-color: #d4a72c; }
 .banner ul { margin: 4px 0 0; padding-left: 20px; }
-.tiles { display: grid; grid-template-columns: repeat(7, 1fr); gap: 12px; }
+.tiles { display: grid; grid-template-columns: repeat(8, 1fr); gap: 12px; }
 .tile { background: var(--card); border: 1px solid var(--line); border-top: 4px solid var(--c); border-radius: 6px; padding: 10px 12px; }
 .tile .n { font-size: 30px; font-weight: 700; color: var(--c); font-variant-numeric: tabular-nums; }
 .tile .name { font-weight: 600; }
@@ -61,6 +62,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.fill { width: 100%; max-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 td.fill.wrap { white-space: normal; overflow-wrap: anywhere; }
 td.err { color: #57606a; }
+.tool-problem { margin: 0 0 8px; color: var(--failing); font-weight: 600; }
+#maintenance dl { margin-bottom: 10px; }
 .state { display: inline-block; padding: 0 7px; border-radius: 999px; color: #fff; font-size: 12px; font-weight: 600; background: var(--c); }
 .empty { color: var(--muted); font-style: italic; }
 footer { text-align: center; color: var(--muted); font-size: 12px; }
@@ -72,7 +75,7 @@ const SCRIPT = `
 'use strict';
 var REFRESH_MS = 10000;
 var BAR_PX = 140;
-var STATES = ['fresh', 'stale', 'missing', 'failing', 'unreadable', 'orphan', 'conflict'];
+var STATES = ${JSON.stringify(USER_STATES)};
 var skew = 0;
 
 function $(id) { return document.getElementById(id); }
@@ -136,21 +139,23 @@ function table(headers, rows, empty) {
 function td(text, cls, title) { return el('td', { text: String(text), class: cls || '', title: title || String(text) }); }
 
 /**
- * Red when /healthz answers 503; amber while users need an admin (failing, unreadable, in conflict, stale)
- * though the scheduler itself works; green only when neither.
+ * Red when /healthz answers 503 ("unhealthy"), or when a backup is damaged ("critical", as the Nagios check
+ * says: part of it cannot be restored) though the scheduler itself works; amber while users need an admin
+ * (failing, unreadable, in conflict, stale); green only when none of these.
  */
-var ATTENTION = ['failing', 'unreadable', 'conflict', 'stale'];
+var ATTENTION = ['damaged', 'failing', 'unreadable', 'conflict', 'stale'];
+var LEVELS = { bad: ['bad', 'unhealthy'], critical: ['bad', 'critical'], warn: ['warn', 'needs attention'], ok: ['ok', 'healthy'] };
 function drawHealth(s) {
   var pill = $('health');
   var f = s.fleet;
   var attention = f ? ATTENTION.filter(function (state) { return f.counts[state] > 0; }).map(function (state) { return plural(f.counts[state], 'user') + ' ' + state; }) : [];
-  var level = !s.health.healthy ? 'bad' : attention.length > 0 ? 'warn' : 'ok';
-  pill.className = 'pill ' + level;
+  var level = !s.health.healthy ? 'bad' : f && f.counts.damaged > 0 ? 'critical' : attention.length > 0 ? 'warn' : 'ok';
+  pill.className = 'pill ' + LEVELS[level][0];
   pill.setAttribute('data-level', level);
-  pill.textContent = level === 'bad' ? 'unhealthy' : level === 'warn' ? 'needs attention' : 'healthy';
+  pill.textContent = LEVELS[level][1];
   var reasons = $('reasons');
   reasons.hidden = level === 'ok';
-  reasons.className = 'banner ' + level;
+  reasons.className = 'banner ' + LEVELS[level][0];
   reasons.replaceChildren.apply(reasons, (s.health.healthy ? [] : [el('strong', { text: 'Unhealthy (/healthz answers 503):' }),
     el('ul', {}, s.health.reasons.map(function (r) { return el('li', { text: r }); }))]).concat(attention.length === 0 ? [] : [
     el('strong', { text: 'Users that need attention:' }), el('ul', {}, attention.map(function (r) { return el('li', { text: r }); }))]));
@@ -160,6 +165,7 @@ function drawTiles(f) {
   var what = {
     fresh: 'backed up within ' + age(f.maxAgeSeconds), stale: 'older than ' + age(f.maxAgeSeconds), missing: 'no backup yet',
     failing: 'attempts keep failing', unreadable: 'index cannot be read', orphan: 'on no IMAP server', conflict: 'on two IMAP servers',
+    damaged: 'deep verification found it wrong',
   };
   replace('tiles', el('div', { class: 'tiles' }, STATES.map(function (state) {
     var n = f.counts[state];
@@ -175,6 +181,9 @@ function drawTiles(f) {
   $('total').setAttribute('data-total', String(f.totalUsers));
   $('behind').textContent = f.behindSentence;
   $('behind').setAttribute('data-messages', String(f.behind.messages));
+  // Only once anything was deep-verified or is damaged: without maintenance, nothing to say.
+  $('deep').hidden = !f.deepVerifySentence;
+  $('deep').textContent = f.deepVerifySentence || '';
 }
 
 function drawHistogram(f) {
@@ -231,6 +240,26 @@ function drawPacing(s) {
   replace('pacing', el('dl', {}, rows.flatMap(function (r) { return [el('dt', { text: r[0] }), el('dd', { text: r[1], 'data-key': r[0] })]; })));
 }
 
+/** The maintenance lane (ctl_backups verify and compact), when maintenance is on. */
+function drawMaintenance(s) {
+  var m = s.maintenance;
+  $('maintenance-card').hidden = !m;
+  if (!m) return;
+  var windowText = m.window === null ? 'at any time' : m.window + ': ' + (m.open ? 'open, closes ' + when(m.closesAt) : 'closed, opens ' + when(m.opensAt));
+  var running = m.running.length === 0 ? 'nothing' : m.running.map(function (r) { return r.verb + ' ' + r.userid + ' (' + r.reason + ') since ' + clock(r.since); }).join('; ');
+  var due = Object.keys(m.due).map(function (reason) { return reason + ' ' + m.due[reason]; }).join(' · ');
+  var opening = m.rollingUsed + ' of ' + m.share + ' rolling verifications' + (m.deferred > 0 ? '; ' + m.deferred + ' due deferred to the next openings' : '');
+  var rows = [['Window', windowText], ['Running now', running], ['Due', due], ['This opening', opening]];
+  replace('maintenance', el('div', {}, [
+    m.toolProblem ? el('p', { class: 'tool-problem', id: 'tool-problem', text: 'ctl_backups cannot run: ' + m.toolProblem }) : null,
+    el('dl', {}, rows.flatMap(function (r) { return [el('dt', { text: r[0] }), el('dd', { text: r[1], 'data-key': r[0] })]; })),
+    table([['Started'], ['User'], ['Run'], ['Outcome']], m.recent.map(function (r) {
+      var outcome = r.endedAt === null ? 'running' : (r.outcome || '-') + (r.detail ? ': ' + r.detail : '');
+      return [td(clock(r.startedAt)), td(r.userid), td(r.verb + ' (' + r.why + ')'), td(outcome, r.outcome === 'ok' ? 'fill' : 'fill err wrap')];
+    }), 'no maintenance run yet'),
+  ]));
+}
+
 function drawScheduler(s) {
   var sc = s.scheduler;
   var rows = [
@@ -251,8 +280,8 @@ function drawUsers(f) {
   replace('problems', el('div', {}, [
     table([['User'], ['State'], ['Age', 'num'], ['Last error']], f.problems.map(function (u) {
       return [td(u.userid), el('td', {}, [statePill(u.state)]), td(age(u.ageSeconds), 'num'), td(u.error || (u.lastAttempt && u.lastAttempt.error) || '-', 'fill err wrap')];
-    }), 'no failing, unreadable or conflicting users'),
-    more > 0 ? el('p', { class: 'muted', text: 'and ' + more + ' more: see status?state=failing,unreadable,conflict' }) : null,
+    }), 'no damaged, failing, unreadable or conflicting users'),
+    more > 0 ? el('p', { class: 'muted', text: 'and ' + more + ' more: see status?state=damaged,failing,unreadable,conflict' }) : null,
   ]));
   $('problems-count').textContent = f.problemsTotal ? plural(f.problemsTotal, 'user') : '';
 }
@@ -272,6 +301,7 @@ function render(s) {
   drawHealth(s);
   drawScheduler(s);
   drawPacing(s);
+  drawMaintenance(s);
   drawCycles(s);
   var f = s.fleet;
   document.querySelectorAll('.needs-fleet').forEach(function (e) { e.hidden = !f; });
@@ -344,13 +374,14 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   <div id="reasons" class="banner bad" hidden></div>
   <p id="waiting" class="banner note" hidden>No cycle has looked at the fleet yet: the first one is scanning the backup server and asking the IMAP servers.</p>
   <div id="notes" class="banner note" hidden></div>
-  <section class="card needs-fleet" hidden><h2>Users by state <span id="total" class="aside"></span></h2><div id="tiles"></div><p id="behind" class="aside"></p></section>
+  <section class="card needs-fleet" hidden><h2>Users by state <span id="total" class="aside"></span></h2><div id="tiles"></div><p id="behind" class="aside"></p><p id="deep" class="aside" hidden></p></section>
   <div class="row">
     <section class="card needs-fleet" hidden><h2>Backup ages <span id="stale-limit" class="aside"></span></h2><div id="histogram"></div></section>
     <div class="stack">
       <section class="card needs-fleet" hidden><h2>First backups</h2><div id="bootstrap"></div></section>
       <section class="card"><h2>Scheduler</h2><div id="scheduler"></div></section>
       <section class="card" id="pacing-card" hidden><h2>Windows</h2><div id="pacing"></div></section>
+      <section class="card" id="maintenance-card" hidden><h2>Maintenance</h2><div id="maintenance"></div></section>
     </div>
   </div>
   <div class="row needs-fleet" hidden>

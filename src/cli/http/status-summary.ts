@@ -2,14 +2,17 @@ import type { FleetSnapshot } from '../../scheduler/cycle.js';
 import { ageBuckets } from '../../staleness/age-buckets.js';
 import { isoOrNull } from '../../units/time.js';
 import { fleetBehindSentence } from '../output/fleet-behind.js';
-import { userToJson } from '../output/report-json.js';
+import { fleetDeepVerifySentence } from '../output/fleet-deep-verify.js';
+import { maintenanceToJson } from '../output/maintenance-json.js';
+import { deepVerifyToJson, userToJson } from '../output/report-json.js';
 import type { Health } from './health.js';
 import { fleetReport, serverBreakers, type RunView } from './run-view.js';
 import { windowsPart } from './status-windows.js';
 
 const STALEST_SHOWN = 8;
 const PROBLEMS_SHOWN = 10;
-const PROBLEM_STATES = new Set(['failing', 'unreadable', 'conflict']);
+/** The problems listed, the most urgent state first (damaged is CRITICAL in the Nagios check); within a state, as the report sorts. */
+const PROBLEM_STATES = ['damaged', 'failing', 'unreadable', 'conflict'];
 
 /**
  * /status/summary: what the status page draws, small whatever the fleet's size (the page refreshes it
@@ -40,14 +43,15 @@ export function statusSummary(view: RunView, health: Health, now: number): objec
     servers: serverBreakers(view).map((s) => ({ ...s, pausedUntil: isoOrNull(s.pausedUntil) })),
     pacing: windowsPart(view, now),
     fleet: status.fleet && fleetPart(view, status.fleet, now),
+    maintenance: status.maintenance && maintenanceToJson(status.maintenance),
   };
 }
 
 function fleetPart(view: RunView, fleet: FleetSnapshot, now: number): object {
-  const report = fleetReport(fleet, now);
+  const report = fleetReport(view, fleet, now);
   // Orphans are never backed up by us, so their age says nothing about our work (as in report.ages).
   const ours = report.users.filter((u) => u.state !== 'orphan');
-  const problems = report.users.filter((u) => PROBLEM_STATES.has(u.state));
+  const problems = PROBLEM_STATES.flatMap((state) => report.users.filter((u) => u.state === state));
   // A backup dated in the future is a backup (stale, with no age to count).
   const backedUp = ours.filter((u) => u.age !== null || u.state === 'stale').length;
   const orphans = report.users.filter((u) => u.state === 'orphan' && u.age !== null).length;
@@ -64,6 +68,8 @@ function fleetPart(view: RunView, fleet: FleetSnapshot, now: number): object {
     behind: report.behind,
     compared: report.compared,
     behindSentence: fleetBehindSentence(report),
+    deepVerify: deepVerifyToJson(report.deepVerify),
+    deepVerifySentence: fleetDeepVerifySentence(report),
     ageBuckets: buckets,
     ageBucketsNote: bucketsNote(report.totalUsers, inBuckets, orphans, report.undated),
     stalest: ours.filter((u) => u.age !== null).slice(0, STALEST_SHOWN).map(userToJson),

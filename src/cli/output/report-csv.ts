@@ -1,7 +1,7 @@
 import type { StalenessReport } from '../../staleness/report.js';
 import { isoOrNull } from '../../units/time.js';
 
-const COLUMNS = ['userid', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataBytes', 'chunks', 'dataFile', 'lastAttemptAt', 'lastAttemptOutcome', 'behindMailboxes', 'behindMessages', 'behindBytes', 'comparedAt', 'lastInSync', 'error'];
+const COLUMNS = ['userid', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataBytes', 'chunks', 'dataFile', 'lastAttemptAt', 'lastAttemptOutcome', 'behindMailboxes', 'behindMessages', 'behindBytes', 'comparedAt', 'lastInSync', 'error', 'lastDeepVerify'];
 
 /**
  * RFC 4180: a field with a comma, quote or line break is quoted, and quotes doubled. Userids and error
@@ -36,6 +36,7 @@ export function writeReportCsv(report: StalenessReport): string {
       isoOrNull(u.comparedAt),
       isoOrNull(u.lastInSync),
       u.error,
+      isoOrNull(u.lastDeepVerify),
     ]
       .map(field)
       .join(','),

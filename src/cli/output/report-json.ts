@@ -1,6 +1,6 @@
 import { SHARED_BACKUP_KEY } from '../../cyrus-names/cyrus-userid.js';
 import type { UserStatus } from '../../staleness/classify.js';
-import type { StalenessReport } from '../../staleness/report.js';
+import type { FleetDeepVerify, StalenessReport } from '../../staleness/report.js';
 import { isoOrNull } from '../../units/time.js';
 
 /** The stable shape of spec §3.1; scripts and monitoring depend on every key. */
@@ -15,8 +15,14 @@ export function reportToJson(report: StalenessReport): object {
     // Over every user, as counts: what the backups lack of the live mailboxes as last read.
     behind: report.behind,
     compared: report.compared,
+    // Over every backup, as counts: how recently Cyrus's deep verification (`ctl_backups verify`) went over them.
+    deepVerify: deepVerifyToJson(report.deepVerify),
     users: report.users.map(userToJson),
   };
+}
+
+export function deepVerifyToJson(d: FleetDeepVerify): object {
+  return { backups: d.backups, recent: d.recent, recentWithinSeconds: Math.floor(d.recentMs / 1000), never: d.never, oldest: isoOrNull(d.oldestAt) };
 }
 
 /** One user as §3.1 shows it (also on the status page). */
@@ -28,6 +34,7 @@ export function userToJson(u: UserStatus): object {
     server: u.server,
     lastBackup: isoOrNull(u.lastBackup),
     lastVerified: isoOrNull(u.lastVerified),
+    lastDeepVerify: isoOrNull(u.lastDeepVerify),
     ageSeconds: u.age === null ? null : Math.floor(u.age / 1000),
     dataFile: u.dataFile,
     dataBytes: u.dataBytes,

@@ -4,6 +4,7 @@
 // status, and the UNKNOWN that any error before a verdict becomes.
 import { CommanderError } from 'commander';
 import type { StalenessReport } from '../../staleness/report.js';
+import { damagedFinding } from '../../staleness/damaged-text.js';
 import { USER_STATES } from '../../staleness/user-state.js';
 import { formatAge } from '../../units/duration.js';
 import { plural } from '../../text/plural.js';
@@ -64,7 +65,8 @@ export const NAGIOS_CHECK: MonitoringCheck = {
 };
 
 /**
- * One status line with perfdata, and the plugin exit code. CRITICAL: a backup older than critAge, a
+ * One status line with perfdata, and the plugin exit code. CRITICAL: a damaged backup (named first, with
+ * what Cyrus's deep verification found), a backup older than critAge, a
  * failing user, a user still without a first backup critAge after the group that should have taken it, or
  * at least critMessages messages not yet in the backups. WARNING: the same past warnAge / warnMessages, an
  * unreadable backup, a user on two servers, an IMAP server that could not be asked for its users. Users
@@ -88,6 +90,8 @@ export function writeReportNagios(report: StalenessReport, thresholds: NagiosThr
     if (crit > 0) raise('CRITICAL', `${what(crit)} ${limit(formatAge(thresholds.critAge))}`);
     else if (warn > 0) raise('WARNING', `${what(warn)} ${limit(formatAge(thresholds.warnAge))}`);
   };
+  // First: a backup Cyrus found wrong cannot be restored in part, however young it is.
+  if (c.damaged > 0) raise('CRITICAL', damagedProblem(report));
   byAge(report.ages, (n) => plural(n, 'backup'), (age) => `older than ${age}`);
   const waits = (thresholds.firstBackupsDueSince ?? []).map((since) => report.generatedAt - since);
   byAge(waits, (n) => plural(n, 'user'), (age) => `without a first backup for more than ${age}`);
@@ -111,6 +115,15 @@ export function writeReportNagios(report: StalenessReport, thresholds: NagiosThr
     `users_behind=${report.behind.users}`,
   ].join(' ');
   return { text: `XBACKUP ${status} - ${summary} | ${perf}\n`, exitCode: STATUS[status] };
+}
+
+/** Damaged users named with Cyrus's finding, the first few of them: the line stays one line. */
+const DAMAGED_NAMED = 3;
+function damagedProblem(report: StalenessReport): string {
+  const damaged = report.users.filter((u) => u.state === 'damaged');
+  const named = damaged.slice(0, DAMAGED_NAMED).map((u) => `${u.userid} (${damagedFinding(u.error ?? 'ctl_backups verify found it wrong')})`);
+  const more = report.counts.damaged - named.length;
+  return `${report.counts.damaged} damaged: ${named.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
 export function nagiosUnknown(reason: string): { text: string; exitCode: number } {

@@ -5,9 +5,10 @@ import { formatAge } from '../../units/duration.js';
 import { formatBytes } from '../../units/size.js';
 import type { UserStatus } from '../../staleness/classify.js';
 import { fleetBehindSentence } from './fleet-behind.js';
+import { deepVerifyCell, fleetDeepVerifySentence } from './fleet-deep-verify.js';
 import { plural } from '../../text/plural.js';
 
-const HEADERS = ['USER', 'STATE', 'SERVER', 'AGE', 'LAST BACKUP', 'BEHIND', 'SIZE', 'CHUNKS', 'LAST ATTEMPT', 'NOTE'];
+const HEADERS = ['USER', 'STATE', 'SERVER', 'AGE', 'LAST BACKUP', 'BEHIND', 'SIZE', 'CHUNKS', 'DEEP VERIFY', 'LAST ATTEMPT', 'NOTE'];
 
 /** Local time to the minute: what a person compares with their wall clock. */
 function localTime(ms: number | null): string {
@@ -27,6 +28,7 @@ export function writeReportTable(report: StalenessReport): string {
     behindCell(u),
     formatBytes(u.dataBytes ?? u.mailBytes),
     u.chunks === null ? '-' : String(u.chunks),
+    deepVerifyCell(u.lastDeepVerify, u.dataFile !== null, report.generatedAt),
     u.lastAttempt ? `${u.lastAttempt.outcome} ${formatAge(report.generatedAt - u.lastAttempt.startedAt)} ago` : '-',
     [u.inDoubt ? 'in doubt: the server may still be backing it up' : '', u.error ?? ''].filter(Boolean).join('; '),
   ]);
@@ -51,10 +53,12 @@ function behindCell(u: UserStatus): string {
   return `${plural(u.behind.messages, 'msg')}, ${u.behind.mailboxes} mbox`;
 }
 
+/** The counts per state, and the deep verification's figures when there are any (damaged among them, not among the counts). */
 export function summaryLine(report: StalenessReport): string {
-  const counts = USER_STATES.map((s) => `${report.counts[s]} ${s}`).join(', ');
+  const counts = USER_STATES.filter((s) => s !== 'damaged').map((s) => `${report.counts[s]} ${s}`).join(', ');
   const oldest = report.oldest ? `; oldest ${formatAge(report.oldest.age)} (${report.oldest.userid})` : '';
-  return `${plural(report.totalUsers, 'user')}: ${counts} (max age ${formatAge(report.maxAge)}${oldest}); ${fleetBehindSentence(report)}`;
+  const deep = fleetDeepVerifySentence(report);
+  return `${plural(report.totalUsers, 'user')}: ${counts} (max age ${formatAge(report.maxAge)}${oldest}); ${fleetBehindSentence(report)}${deep ? `; ${deep}` : ''}`;
 }
 
 /** The age buckets as bars of `#`. */

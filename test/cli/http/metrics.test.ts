@@ -6,6 +6,7 @@ import { SchedulerMetrics } from '../../../src/cli/http/metrics.js';
 import type { BackupResult } from '../../../src/scheduler/backup-result.js';
 import { fakeRunView, H, loopStatus, NOW, sampleFleet, twoServerConfig, user } from '../../support/fake-run-view.js';
 import { parsePrometheusText, sampleValue, withoutNodeGaugesNamedTotal } from '../../support/prometheus-text.js';
+import { sampleMaintenance } from '../../support/sample-maintenance.js';
 
 function result(userid: string, server: string, outcome: BackupResult['outcome'], seconds: number, group: number | null = null): BackupResult {
   return { userid, server, outcome, startedAt: NOW, seconds, error: null, inDoubt: false, connectionDropped: false, locked: false, group, verifiedBackupAt: null, chunks: null, pattern: null };
@@ -115,10 +116,40 @@ describe('/metrics text', () => {
     assert.equal(sampleValue(parsed, 'xbackup_server_backup_bytes', { server: 'imap2' }), 0);
   });
 
+  test('the maintenance lane only while maintenance is on: runs by verb and outcome, window, due by reason, running', async () => {
+    const off = parsePrometheusText(await scrape(new SchedulerMetrics(), fakeRunView({ status: loopStatus({ fleet: sampleFleet() }) })));
+    assert.ok(!off.samples.some((s) => s.name.startsWith('xbackup_maintenance_')), 'no maintenance series while it is off');
+    const metrics = new SchedulerMetrics();
+    const on = parsePrometheusText(await scrape(metrics, fakeRunView({ status: loopStatus({ fleet: sampleFleet(), maintenance: sampleMaintenance() }) })));
+    assert.equal(on.types.get('xbackup_maintenance_runs_total'), 'counter');
+    assert.equal(sampleValue(on, 'xbackup_maintenance_runs_total', { verb: 'verify', outcome: 'ok' }), 120);
+    assert.equal(sampleValue(on, 'xbackup_maintenance_runs_total', { verb: 'verify', outcome: 'damaged' }), 1);
+    assert.equal(sampleValue(on, 'xbackup_maintenance_runs_total', { verb: 'compact', outcome: 'ok' }), 9);
+    assert.equal(sampleValue(on, 'xbackup_maintenance_window_open'), 1);
+    assert.equal(sampleValue(on, 'xbackup_maintenance_due', { reason: 'recheck' }), 1);
+    assert.equal(sampleValue(on, 'xbackup_maintenance_due', { reason: 'compact' }), 2);
+    assert.equal(sampleValue(on, 'xbackup_maintenance_due', { reason: 'rolling' }), 40);
+    assert.equal(sampleValue(on, 'xbackup_maintenance_running'), 1);
+    const later = sampleMaintenance({ open: false, running: [], totals: [{ verb: 'verify', outcome: 'ok', runs: 121 }] });
+    const again = parsePrometheusText(await scrape(metrics, fakeRunView({ status: loopStatus({ fleet: sampleFleet(), maintenance: later }) })));
+    assert.equal(sampleValue(again, 'xbackup_maintenance_runs_total', { verb: 'verify', outcome: 'ok' }), 121, 'set to the totals, not added to them');
+    assert.deepEqual([sampleValue(again, 'xbackup_maintenance_window_open'), sampleValue(again, 'xbackup_maintenance_running')], [0, 0]);
+  });
+
+  test('the fleet\'s deep verification gauges and damaged users, from the snapshot', async () => {
+    const fleet = sampleFleet();
+    fleet.classification.users.push(user('vera', 'damaged', H, { lastDeepVerify: NOW - 45 * 24 * H, error: 'ctl_backups verify found it wrong' }));
+    const parsed = parsePrometheusText(await scrape(new SchedulerMetrics(), fakeRunView({ status: loopStatus({ fleet }) })));
+    assert.equal(sampleValue(parsed, 'xbackup_users', { state: 'damaged' }), 1);
+    assert.equal(sampleValue(parsed, 'xbackup_oldest_deep_verify_age_seconds'), 45 * 86400);
+    assert.equal(sampleValue(parsed, 'xbackup_backups_deep_verified_recently'), 0, 'not within maintenance.verifyEvery (30d by default)');
+    assert.equal(sampleValue(parsed, 'xbackup_backups_never_deep_verified'), 5, 'anne, anne.smith, bob, carol and the orphan olga');
+  });
+
   test('promtool check metrics accepts the whole text', { skip: existsSync(PROMTOOL) ? false : `${PROMTOOL} is absent (Debian package prometheus)` }, async () => {
     const metrics = new SchedulerMetrics();
     metrics.recordAttempt(result('anne', 'imap1', 'ok', 0.02));
-    const view = fakeRunView({ status: loopStatus({ fleet: sampleFleet(), lastSuccessAt: NOW, cycleCounts: { success: 1, failure: 2, error: 0 } }), config: twoServerConfig('  perUserMetrics: true\n') });
+    const view = fakeRunView({ status: loopStatus({ fleet: sampleFleet(), lastSuccessAt: NOW, cycleCounts: { success: 1, failure: 2, error: 0 }, maintenance: sampleMaintenance() }), config: twoServerConfig('  perUserMetrics: true\n') });
     const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: withoutNodeGaugesNamedTotal(await scrape(metrics, view)), encoding: 'utf8' });
     assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
     assert.equal(`${check.stdout}${check.stderr}`.trim(), '', 'no lint warnings');

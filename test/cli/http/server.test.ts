@@ -14,6 +14,7 @@ import { loadConfig, parseConfig } from '../../../src/config/load.js';
 import { Secret } from '../../../src/config/secret.js';
 import { fakeRunView, H, loopStatus, NOW, sampleFleet, user } from '../../support/fake-run-view.js';
 import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.js';
+import { sampleMaintenance } from '../../support/sample-maintenance.js';
 
 const TOKEN = 's3cret-token';
 const silent = pino({ level: 'silent' });
@@ -71,16 +72,33 @@ describe('HTTP listener', () => {
 
   test('/status is the report JSON of §3.1, with report\'s filters as query parameters; counts stay over every user', async () => {
     const all = (await (await fetch(new URL('status', open.url))).json()) as { generatedAt: string; maxAgeSeconds: number; discovery: string; counts: Record<string, number>; users: Array<Record<string, unknown>> };
-    assert.deepEqual(Object.keys(all), ['generatedAt', 'classifiedAt', 'maxAgeSeconds', 'discovery', 'counts', 'behind', 'compared', 'users']);
+    assert.deepEqual(Object.keys(all), ['generatedAt', 'classifiedAt', 'maxAgeSeconds', 'discovery', 'counts', 'behind', 'compared', 'deepVerify', 'users'], 'no maintenance key while maintenance is off');
     assert.equal(all.generatedAt, new Date(NOW).toISOString(), 'as of the request');
     assert.equal(all.users.length, 7);
-    assert.deepEqual(Object.keys(all.users[0]!), ['userid', 'kind', 'state', 'server', 'lastBackup', 'lastVerified', 'ageSeconds', 'dataFile', 'dataBytes', 'chunks', 'behind', 'comparedAt', 'lastInSync', 'error', 'lastAttempt']);
+    assert.deepEqual(Object.keys(all.users[0]!), ['userid', 'kind', 'state', 'server', 'lastBackup', 'lastVerified', 'lastDeepVerify', 'ageSeconds', 'dataFile', 'dataBytes', 'chunks', 'behind', 'comparedAt', 'lastInSync', 'error', 'lastAttempt']);
     const missing = (await (await fetch(new URL('status?state=missing&sort=user&limit=1', open.url))).json()) as typeof all;
     assert.deepEqual(missing.users.map((u) => u.userid), ['dave']);
     assert.equal(missing.counts.fresh, 2);
     const bad = await fetch(new URL('status?state=gone', open.url));
     assert.equal(bad.status, 400);
     assert.match(await bad.text(), /unknown state gone; states are fresh, stale/);
+  });
+
+  test('/status with maintenance on: the lane\'s status after the report, its times ISO-8601', async () => {
+    const lane = await listen(fakeRunView({ status: { ...status, maintenance: sampleMaintenance({ toolProblem: 'sudo: a password is required' }) } }));
+    try {
+      const body = (await (await fetch(new URL('status', lane.url))).json()) as Record<string, unknown> & { maintenance: Record<string, unknown> & { running: unknown[]; recent: Array<Record<string, unknown>> } };
+      assert.deepEqual(Object.keys(body).slice(-2), ['users', 'maintenance']);
+      const m = body.maintenance;
+      assert.deepEqual(Object.keys(m), ['window', 'open', 'opensAt', 'closesAt', 'running', 'due', 'share', 'rollingUsed', 'deferred', 'recent', 'totals', 'toolProblem']);
+      assert.deepEqual([m.window, m.open, m.opensAt, m.closesAt], ['01:00-05:00', true, null, '2026-11-23T14:00:00.000Z']);
+      assert.deepEqual(m.running, [{ userid: 'anne', verb: 'verify', reason: 'rolling', since: '2026-11-23T11:59:00.000Z' }]);
+      assert.deepEqual(m.due, { recheck: 1, compact: 2, rolling: 40 });
+      assert.deepEqual([m.share, m.rollingUsed, m.deferred, m.toolProblem], [34, 12, 6, 'sudo: a password is required']);
+      assert.deepEqual(m.recent[1], { userid: 'carol', verb: 'verify', why: 'rolling', startedAt: '2026-11-23T11:40:00.000Z', endedAt: '2026-11-23T11:41:00.000Z', chunks: 30, outcome: 'damaged', detail: 'chunk 7: checksum mismatch' });
+    } finally {
+      await lane.close();
+    }
   });
 
   test('/status?user= answers at once even for a pattern of many stars; patterns longer than any userid, or too many, are 400', async () => {
