@@ -43,7 +43,7 @@ describe('the sudoers rule check prints', () => {
   test('pins the program, the config and `--` before each verb; escapes sudoers\' special characters', () => {
     assert.equal(
       sudoersRule('xbackup', 'cyrus', '/usr/lib/cyrus/bin/ctl_backups', '/etc/cyrus/backup d,1.conf'),
-      'xbackup ALL=(cyrus) NOPASSWD: /usr/lib/cyrus/bin/ctl_backups -C /etc/cyrus/backup\\ d\\,1.conf -j -- compact *, /usr/lib/cyrus/bin/ctl_backups -C /etc/cyrus/backup\\ d\\,1.conf -j -- verify *',
+      'xbackup ALL=(cyrus) NOPASSWD: /usr/lib/cyrus/bin/ctl_backups -C /etc/cyrus/backup\\ d\\,1.conf -j -- compact *, /usr/lib/cyrus/bin/ctl_backups -C /etc/cyrus/backup\\ d\\,1.conf -j -- verify *, /usr/lib/cyrus/bin/ctl_backups -C /etc/cyrus/backup\\ d\\,1.conf -j -- stat *',
     );
   });
 

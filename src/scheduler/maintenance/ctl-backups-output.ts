@@ -7,7 +7,7 @@
 // comes with no userid, so it can only be put to a backup's name when the run named that one backup.
 import { escapeControlCharacters } from '../../text/quote-for-log.js';
 
-export type MaintenanceVerb = 'compact' | 'verify';
+export type MaintenanceVerb = 'compact' | 'verify' | 'stat';
 
 export type BackupStatus = 'ok' | 'skipped' | 'locked' | 'failed' | 'not-found' | 'no-answer';
 
@@ -18,6 +18,8 @@ export interface BackupOutcome {
   detail?: string;
   /** The data file ctl_backups acted on, as it printed it. */
   dataFile?: string;
+  /** stat: how much of the data file compaction would keep (`utilisation_ratio`, a percentage). */
+  utilisation?: number;
 }
 
 export interface ParsedRun {
@@ -28,6 +30,23 @@ export interface ParsedRun {
 }
 
 const FAILED = /^failed \((.*)\)$/s;
+
+/** `[line, userid, message]` when the line is `<an asked userid>: <message>`, the longest such userid. */
+function statErrorOf(line: string, asked: ReadonlySet<string>): [string, string, string] | null {
+  let best: string | null = null;
+  for (const userid of asked) if (line.startsWith(`${userid}: `) && (best === null || userid.length > best.length)) best = userid;
+  return best === null ? null : [line, best, line.slice(best.length + 2)];
+}
+
+/**
+ * stat's object has no status: its utilisation_ratio (compactable ÷ uncompressed bytes × 100) is the answer.
+ * A backup with no bytes gives no finite ratio, and anything but a percentage is not believed.
+ */
+function statOutcome(o: Record<string, unknown>): { status: BackupStatus; detail?: string; utilisation?: number } {
+  const ratio = o.utilisation_ratio;
+  if (typeof ratio === 'number' && Number.isFinite(ratio) && ratio >= 0 && ratio <= 100) return { status: 'ok', utilisation: ratio };
+  return { status: 'failed', detail: `utilisation_ratio is no percentage: ${escapeControlCharacters(JSON.stringify(ratio) ?? 'absent')}` };
+}
 const NOT_FOUND = /^(.*): not found in backups\.db$/;
 
 /** A stdout of separate objects, each `{` … `}` on lines of their own (jansson's JSON_INDENT). */
@@ -73,6 +92,10 @@ export function parseCtlBackupsRun(verb: MaintenanceVerb, userids: readonly stri
   for (const value of found) {
     const o = value as Record<string, unknown> | null;
     const userid = typeof o?.userid === 'string' ? o.userid : undefined;
+    if (verb === 'stat' && o !== null && typeof o === 'object' && userid !== undefined && asked.has(userid) && !answered.has(userid)) {
+      answered.set(userid, { userid, ...statOutcome(o), ...(typeof o.fname === 'string' ? { dataFile: o.fname } : {}) });
+      continue;
+    }
     if (o === null || typeof o !== 'object' || o.command !== verb || userid === undefined || typeof o.status !== 'string' || !asked.has(userid) || answered.has(userid)) {
       stray.push(escapeControlCharacters(JSON.stringify(value)));
       continue;
@@ -82,7 +105,12 @@ export function parseCtlBackupsRun(verb: MaintenanceVerb, userids: readonly stri
   const cyrusSaid: string[] = [];
   for (const line of stderr.split('\n')) {
     const notFound = NOT_FOUND.exec(line);
+    // stat prints no status: an error is `<userid>: <Cyrus's message>` on stderr.
+    const statError = verb === 'stat' ? statErrorOf(line, asked) : null;
     if (notFound && asked.has(notFound[1]!) && !answered.has(notFound[1]!)) answered.set(notFound[1]!, { userid: notFound[1]!, status: 'not-found' });
+    else if (statError && !answered.has(statError[1])) {
+      answered.set(statError[1], { userid: statError[1], status: 'failed', detail: escapeControlCharacters(statError[2]) });
+    }
     else if (line.trim() !== '') cyrusSaid.push(escapeControlCharacters(line.trim()));
   }
   const outcomes = userids.map((userid) => answered.get(userid) ?? { userid, status: 'no-answer' as const });

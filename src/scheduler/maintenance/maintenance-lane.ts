@@ -156,8 +156,27 @@ export class MaintenanceLane {
 
   private async carryOut(job: MaintenanceJob): Promise<void> {
     const verdict = await this.verify(job, job.reason === 'compact' ? 'before-compact' : job.reason);
-    if (job.reason !== 'compact' || verdict.kind !== 'whole' || this.stopping) return;
-    await this.compact(job);
+    if (verdict.kind !== 'whole' || this.stopping) return;
+    if (job.reason === 'compact') await this.compact(job);
+    // Utilisation is asked only when a rule uses it, of a backup just found whole (stat reads the index, and verifies quickly first).
+    else if (this.deps.policy.compactBelowUtilisation !== null) await this.stat(job);
+  }
+
+  /** `ctl_backups stat`: how much of the data file compaction would keep, for compactBelowUtilisation. */
+  private async stat(job: MaintenanceJob): Promise<void> {
+    const { log, memory, logger, now, tool } = this.deps;
+    this.running.set(job.userid, { verb: 'stat', reason: job.reason, since: now() });
+    const id = log.start(job.userid, 'stat', 'utilisation', job.subject.chunks, now());
+    const run = await runCyrusTool(tool, 'stat', [job.userid], { signal: this.stopped.signal, now });
+    const outcome = run.outcomes[0];
+    if (outcome?.status === 'ok' && outcome.utilisation !== undefined) {
+      memory.recordUtilisation(job.userid, outcome.utilisation, job.subject.dataFile);
+      log.end(id, 'ok', `${outcome.utilisation.toFixed(1)}%`, now());
+    } else {
+      const problem = run.problem ?? `${outcome?.status ?? 'no answer'}${outcome?.detail ? ` (${outcome.detail})` : ''}`;
+      log.end(id, run.cutShort ? 'interrupted' : 'failed', problem, now());
+      logger.warn({ userid: job.userid, error: problem }, 'ctl_backups stat failed');
+    }
   }
 
   /** One `ctl_backups verify` of one backup (Cyrus's reasons name no backup), its verdict recorded. */

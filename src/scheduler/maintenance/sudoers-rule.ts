@@ -1,4 +1,4 @@
-// The sudoers rule that lets the scheduler's user run exactly the two ctl_backups command lines the
+// The sudoers rule that lets the scheduler's user run exactly the three ctl_backups command lines the
 // runner (cyrus-tool.ts) runs, as the backups' owner, and nothing else: the program, its config and the
 // `--` before the verb are fixed, so the `*` can only be userids (ctl_backups' getopt reads no option
 // after `--`). README "Permissions" and config/xbackup-scheduler.sudoers carry it for Debian's paths.
@@ -8,7 +8,7 @@ const escape = (word: string) => word.replace(/[\\,:=\s]/g, (c) => `\\${c}`);
 
 export function sudoersRule(user: string, runAs: string, ctlBackups: string, imapdConf: string): string {
   const line = (verb: string) => `${escape(ctlBackups)} -C ${escape(imapdConf)} -j -- ${verb} *`;
-  return `${user} ALL=(${runAs}) NOPASSWD: ${line('compact')}, ${line('verify')}`;
+  return `${user} ALL=(${runAs}) NOPASSWD: ${line('compact')}, ${line('verify')}, ${line('stat')}`;
 }
 
 /** The user a sudo prefix runs as: its `-u <user>` (or `--user=<user>`), root without one. */

@@ -43,3 +43,23 @@ describe("ctl_backups -j compact|verify: each backup's outcome", () => {
     assert.ok(!outcomes[0]!.detail!.includes('\u001b'), outcomes[0]!.detail);
   });
 });
+
+describe('ctl_backups -j stat: the utilisation of each backup', () => {
+  // As Cyrus 3.6.1's cmd_stat_one prints it (backup/ctl_backups.c): no command, no status.
+  const stat = (userid: string, ratio: string) =>
+    `{\n  "userid": "${userid}",\n  "fname": "/srv/backup/data/${userid[0]}/${userid}_jgSfvM",\n  "compressed": 4096,\n  "uncompressed": 20480,\n  "compactable": 7000,\n` +
+    `  "compression_ratio": 20.0,\n  "utilisation_ratio": ${ratio},\n  "last_start_time": "2026-12-07 20:00:00",\n  "last_end_time": "2026-12-07 20:00:01"\n}\n`;
+
+  test('its utilisation_ratio, a percentage; an error on stderr names the backup; anything else is not believed', () => {
+    const { outcomes } = parseCtlBackupsRun('stat', ['anne', 'bob', 'carl', 'dora'], stat('anne', '34.1796875') + stat('bob', '1e999') + stat('carl', '-3'), 'dora: Unknown code ____ 255\n');
+    assert.deepEqual(
+      outcomes.map((o) => [o.userid, o.status, o.utilisation, o.detail]),
+      [
+        ['anne', 'ok', 34.1796875, undefined],
+        ['bob', 'failed', undefined, 'utilisation_ratio is no percentage: null'],
+        ['carl', 'failed', undefined, 'utilisation_ratio is no percentage: -3'],
+        ['dora', 'failed', undefined, 'Unknown code ____ 255'],
+      ],
+    );
+  });
+});

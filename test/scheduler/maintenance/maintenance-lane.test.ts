@@ -46,6 +46,7 @@ status=ok
 for d in ${list(answers.damaged)}; do [ "$u" = "$d" ] && [ "$verb" = verify ] && status='failed (Unknown code ____ 255)'; done
 for l in ${list(answers.locked)}; do [ "$u" = "$l" ] && status=locked; done
 echo "end $verb $u" >> ${log}
+if [ "$verb" = stat ]; then printf '{\\n  "userid": "%s",\\n  "fname": "/d/%s",\\n  "utilisation_ratio": 31.5\\n}\\n' "$u" "$u"; exit 0; fi
 printf '{\\n  "command": "%s",\\n  "userid": "%s",\\n  "fname": "/d/%s",\\n  "status": "%s"\\n}\\n' "$verb" "$u" "$u" "$status"
 [ "$status" = ok ] || exit 75
 `,
@@ -101,6 +102,20 @@ describe('maintenance lane', () => {
     assert.deepEqual(logOf(ctl), ['start verify anne', 'end verify anne', 'start compact anne', 'end compact anne', 'start verify bob', 'end verify bob']);
     assert.equal(l.memory.all().get('anne')!.lastVerified, NOW - 5 * H, 'compaction moves the newest chunk back: the backup time is kept');
     assert.equal(l.memory.all().get('bob')!.deepVerify!.damage, 'Unknown code ____ 255');
+    l.close();
+  });
+
+  test('with compactBelowUtilisation, a whole backup is stat-ed; the next fleet compacts one found below it', async () => {
+    const ctl = fakeCtl('stat');
+    const l = lane(ctl, { policy: { compactBelowUtilisation: 50 } });
+    l.it.offer([backup('anne')], NOW);
+    await l.it.idle();
+    assert.deepEqual(logOf(ctl), ['start verify anne', 'end verify anne', 'start stat anne', 'end stat anne']);
+    assert.deepEqual(l.memory.utilisations().get('anne'), { percent: 31.5, dataFile: '/b/a/anne_X' });
+    l.it.offer([backup('anne', { lastDeepVerify: NOW })], NOW + 1);
+    await l.it.idle();
+    assert.deepEqual(logOf(ctl).slice(4), ['start verify anne', 'end verify anne', 'start compact anne', 'end compact anne']);
+    assert.equal(l.memory.utilisations().get('anne'), undefined, 'forgotten once compacted: it was the old data file\'s');
     l.close();
   });
 
