@@ -34,6 +34,9 @@ const toRun = (r: Row): MaintenanceRunRow => ({ id: r.id, userid: r.userid, verb
 
 /** Every ctl_backups run of the maintenance lane: written when it starts and again when it ends. */
 export class MaintenanceLog {
+  /** totals(), counted once and then kept up by end(): the status page asks at every run's end, and the table only grows. */
+  private counted: Map<string, { verb: MaintenanceRunVerb; outcome: string; runs: number }> | null = null;
+
   constructor(private readonly db: StateDb) {}
 
   start(userid: string, verb: MaintenanceRunVerb, why: MaintenanceWhy, chunks: number | null, at: number): number {
@@ -43,7 +46,14 @@ export class MaintenanceLog {
   }
 
   end(id: number, outcome: string, detail: string | null, at: number): void {
-    stateWrite(this.db, () => this.db.prepare('UPDATE maintenance_run SET ended_at = ?, outcome = ?, detail = ? WHERE id = ?').run(at, outcome, detail, id));
+    const row = stateWrite(this.db, () => this.db.prepare('UPDATE maintenance_run SET ended_at = ?, outcome = ?, detail = ? WHERE id = ? RETURNING verb').get(at, outcome, detail, id)) as
+      | { verb: MaintenanceRunVerb }
+      | undefined;
+    if (row && this.counted) {
+      const key = `${row.verb}\0${outcome}`;
+      const total = this.counted.get(key) ?? { verb: row.verb, outcome, runs: 0 };
+      this.counted.set(key, { ...total, runs: total.runs + 1 });
+    }
   }
 
   /** Runs a crash left open, closed as interrupted; returns them. */
@@ -51,6 +61,7 @@ export class MaintenanceLog {
     return stateWrite(this.db, this.db.transaction(() => {
       const open = (this.db.prepare('SELECT * FROM maintenance_run WHERE ended_at IS NULL').all() as Row[]).map(toRun);
       this.db.prepare("UPDATE maintenance_run SET ended_at = ?, outcome = 'interrupted' WHERE ended_at IS NULL").run(at);
+      this.counted = null;
       return open;
     }));
   }
@@ -74,10 +85,16 @@ export class MaintenanceLog {
 
   /** Runs by verb and outcome, over every run on this state database (for /metrics). */
   totals(): Array<{ verb: MaintenanceRunVerb; outcome: string; runs: number }> {
-    return stateRead(
-      this.db,
-      () => this.db.prepare('SELECT verb, outcome, count(*) AS runs FROM maintenance_run WHERE outcome IS NOT NULL GROUP BY verb, outcome ORDER BY verb, outcome').all() as Array<{ verb: MaintenanceRunVerb; outcome: string; runs: number }>,
+    this.counted ??= new Map(
+      (
+        stateRead(this.db, () => this.db.prepare('SELECT verb, outcome, count(*) AS runs FROM maintenance_run WHERE outcome IS NOT NULL GROUP BY verb, outcome').all()) as Array<{
+          verb: MaintenanceRunVerb;
+          outcome: string;
+          runs: number;
+        }>
+      ).map((t) => [`${t.verb}\0${t.outcome}`, t]),
     );
+    return [...this.counted.values()].sort((a, b) => (a.verb + '\0' + a.outcome < b.verb + '\0' + b.outcome ? -1 : 1));
   }
 
   /** The newest runs first, at most `limit`. */
