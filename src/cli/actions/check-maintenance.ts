@@ -54,6 +54,21 @@ export async function checkMaintenanceCommand(config: Config, paths: BackupServe
     return;
   }
   say({ verdict: 'PASS', what: WHAT, detail: `${shown}: ctl_backups ran as the backups' owner and verified ${target.userid}'s backup (${outcome.status}), the data file the scheduler reads` });
+  if (config.maintenance.compactBelowUtilisation !== undefined) await checkStat(config, paths, target.userid, say);
+}
+
+/** compactBelowUtilisation needs `stat` through the same prefix: a sudoers rule written for compact and verify alone refuses it. */
+async function checkStat(config: Config, paths: BackupServerPaths, userid: string, say: (l: CheckLine) => void): Promise<void> {
+  const run = await runCyrusTool(cyrusToolCommand(config, paths.imapdConf), 'stat', [userid]);
+  const outcome = run.outcomes[0]!;
+  const shown = run.argv.join(' ');
+  const what = 'maintenance.compactBelowUtilisation';
+  if (run.problem === undefined && outcome.status === 'ok') {
+    say({ verdict: 'PASS', what, detail: `${shown}: ${userid}'s data file is ${outcome.utilisation!.toFixed(1)}% in use` });
+  } else {
+    const why = run.problem ?? `${outcome.status}${outcome.detail ? ` (${outcome.detail})` : ''}${run.stderr ? `: ${run.stderr}` : ''}`;
+    say({ verdict: 'FAIL', what, detail: `${shown}: ${why}${advice(config.maintenance.command!, config, paths, run.stderr)}` });
+  }
 }
 
 function smallest(entries: ReadonlyArray<{ userid: string; dataFile: string }>): { userid: string; dataFile: string } | undefined {

@@ -68,9 +68,12 @@ describe('ctl_backups compact and verify through the prefix, against real Cyrus'
   });
 
   test('check: the bed\'s own prefix passes, verifying a backup the scheduler reads', async () => {
-    const config = writeBedConfig(bed, join(work, 'cyrus'), { extra: `maintenance:\n  command: ${JSON.stringify(tool().prefix)}\n` });
+    const config = writeBedConfig(bed, join(work, 'cyrus'), { extra: `maintenance:\n  command: ${JSON.stringify(tool().prefix)}\n  compactBelowUtilisation: 50\n` });
     const result = await runCliInProcess(['check', '-c', config]);
     const line = result.stdout.split('\n').find((l) => l.includes('maintenance.command'));
     assert.match(line ?? result.stdout, /^PASS .*ctl_backups ran as the backups' owner and verified (anne|bob)'s backup/);
+    // compactBelowUtilisation asks `stat` too, through the same prefix: Cyrus's utilisation_ratio, read as a percentage.
+    const stat = result.stdout.split('\n').find((l) => l.includes('maintenance.compactBelowUtilisation'));
+    assert.match(stat ?? result.stdout, /^PASS .* -j -- stat (anne|bob): (anne|bob)'s data file is \d+\.\d% in use/);
   });
 });
