@@ -3,13 +3,17 @@ import { isoTime } from '../units/time.js';
 import type { DeepVerify } from './user-history.js';
 
 /** Where the finding ends and the way out begins. */
-const WAY_OUT = '. What was backed up since is kept';
+const WAY_OUT = '. Start a fresh backup';
 
-/** `ctl_backups verify` at <time> found: <damage>. Then the way out (docs/maintenance.md, "A damaged backup"). */
+/**
+ * `ctl_backups verify` at <time> found: <damage>. Then the way out, as found on Cyrus 3.6
+ * (docs/cyrus-facts-maintenance.md, "What clears a damaged backup"; docs/maintenance.md, "A damaged backup").
+ */
 export function damagedText(userid: string, deep: DeepVerify): string {
   return (
-    `ctl_backups verify at ${isoTime(deep.at)} found: ${deep.damage}${WAY_OUT}, but the damaged part cannot be restored: move this backup aside so that the next XBACKUP starts a new one ` +
-    `(docs/maintenance.md, "A damaged backup"; userid ${JSON.stringify(userid)}); the next verification then clears this state`
+    `ctl_backups verify at ${isoTime(deep.at)} found: ${deep.damage}${WAY_OUT}: as cyrus, move its data file and .index aside (to keep what can be read), then ` +
+    `\`cyr_dbtool -C <backupd's imapd.conf> <configdirectory>/backups.db twoskip delete ${JSON.stringify(userid)}\`; the next XBACKUP writes a whole new backup to a new file, ` +
+    'and its verification clears this state. Until then new mail may not reach it: backupd refuses a backup whose last chunk is damaged (reindex is no cure: docs/maintenance.md)'
   );
 }
 

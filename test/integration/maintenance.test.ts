@@ -1,18 +1,18 @@
 // The maintenance lane against real Cyrus: ctl_backups run as the bed's cyrus through maintenance.command.
 // A backup with 60 chunks is compacted inside the window (fewer chunks, the same backup time in `report`),
 // and not at all while the window is closed; every backup is deep-verified, and one damaged on purpose is
-// reported `damaged` with Cyrus's reason (report, Nagios CRITICAL) until it is replaced by a fresh backup.
+// reported `damaged` with Cyrus's reason (report, Nagios CRITICAL, the webhook) until a fresh backup replaces it.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { writeBedConfig } from '../support/bed-config.js';
-import { parseCtlBackupsJsonList } from '../support/ctl-backups-list.js';
 import { indexCounts } from '../support/index-counts.js';
 import { closedWindow, openWindow, TZ } from '../support/local-windows.js';
-import { maintenancePrefix } from '../support/maintenance-prefix.js';
-import { runCliProcess, type CliResult } from '../support/run-cli.js';
+import { bedCyrusPrefix, damageLastChunk, dataFileOf, replaceWithFreshBackup } from '../support/backup-maintenance.js';
+import { receivedEvents, startReceiver } from '../support/notify-receiver.js';
+import { waitFor } from '../support/wait-for.js';
+import { runCliProcess, startCliProcess, type CliResult } from '../support/run-cli.js';
 import { useBed } from '../support/use-bed.js';
 
 const env = { TZ };
@@ -67,7 +67,7 @@ describe('maintenance against real Cyrus: compaction by need, rolling deep verif
       // maxAge far off: no XBACKUP is due, so what changes the backups is maintenance alone.
       extra:
         'policy:\n  maxAge: 7d\n' +
-        `maintenance:\n  command: ${JSON.stringify(maintenancePrefix(bed))}\n  window: "${window}"\n  compactChunks: 50\n  verifyEvery: 1d\n  timeout: 10m\n`,
+        `maintenance:\n  command: ${JSON.stringify(bedCyrusPrefix(bed))}\n  window: "${window}"\n  compactChunks: 50\n  verifyEvery: 1d\n  timeout: 10m\n`,
     });
 
   test('a closed maintenance.window: run --once runs no ctl_backups at all; plan says when it opens and what waits', async () => {
@@ -108,19 +108,46 @@ describe('maintenance against real Cyrus: compaction by need, rolling deep verif
     assert.equal(maintenanceRuns(join(work, 'open', 'state.db')).length, runs.length);
   });
 
-  test('a data file damaged on purpose: the next verification makes its user damaged with Cyrus\'s reason, Nagios CRITICAL; a fresh backup to a new file clears it', async () => {
-    const file = config('damage', openWindow().text);
-    const fname = parseCtlBackupsJsonList((await bed.ctlBackups(['-j', 'list'])).stdout).find((e) => e.userid === 'rot')!.fname;
-    // The gzip trailer of its last chunk, flipped in place (the file stays cyrus's): damage Cyrus reports at once.
-    const bytes = readFileSync(fname);
-    bytes[bytes.length - 3]! ^= 0xff;
-    writeFileSync(fname, bytes);
-    assert.equal((await cli(['run', '--once', '-c', file])).code, 0);
-    const rot = (await report(file)).get('rot')!;
-    assert.equal(rot.state, 'damaged');
-    assert.match(rot.error ?? '', /ctl_backups verify at .* found: .*(Unknown code ____ 255|chunk \d+)/);
-    const nagios = await cli(['report', '--format', 'nagios', '-c', file]);
-    assert.equal(nagios.code, 2, nagios.stdout);
-    assert.match(nagios.stdout, /^XBACKUP CRITICAL.*rot/);
+  test('a data file damaged on purpose under `run`: user.damaged on the webhook, damaged with Cyrus\'s reason in report, Nagios CRITICAL; a fresh backup to a new file clears it', async (t) => {
+    const hook = await startReceiver();
+    t.after(() => hook.close());
+    const dir = join(work, 'damage');
+    const file = writeBedConfig(bed, dir, {
+      servers: [{ which: 'imap1', settings: { users: ['rot', 'calm'] } }],
+      extra:
+        'policy:\n  schedule: "* * * * * *"\n  maxAge: 7d\n' +
+        `maintenance:\n  command: ${JSON.stringify(bedCyrusPrefix(bed))}\n  window: "${openWindow().text}"\n  verifyEvery: 1d\n  timeout: 10m\n` +
+        `notify:\n  webhook:\n    url: "${hook.base}/hook"\n    timeout: 5s\n`,
+    });
+    const before = await dataFileOf(bed, 'rot');
+    await damageLastChunk(bed, 'rot');
+    const running = startCliProcess(['run', '-c', file], { env });
+    const events = () => receivedEvents(hook, '/hook') as Array<{ event: string; userid?: string; error?: string | null; state?: string; previousState?: string }>;
+    const show = () => `${running.output().stdout.slice(-3000)}\nevents: ${JSON.stringify(events())}`;
+    try {
+      const damaged = await waitFor(() => events().find((e) => e.event === 'user.damaged' && e.userid === 'rot'), { what: 'user.damaged for rot on the webhook', timeoutMs: 120_000, describe: show });
+      assert.match(damaged.error ?? '', /ctl_backups verify at .* found: .*(Unknown code ____ 255|chunk \d+)/);
+      const rot = (await report(file)).get('rot')!;
+      assert.equal(rot.state, 'damaged');
+      assert.match(rot.error ?? '', /cyr_dbtool .* twoskip delete "rot"/, 'says what to do');
+      const nagios = await cli(['report', '--format', 'nagios', '-c', file]);
+      assert.equal(nagios.code, 2, nagios.stdout);
+      assert.match(nagios.stdout, /^XBACKUP CRITICAL.*rot/);
+      // The cure Cyrus 3.6 needs (docs/cyrus-facts-maintenance.md): its key out of backups.db, the files aside, an XBACKUP.
+      const fresh = await replaceWithFreshBackup(bed, 'rot');
+      assert.notEqual(fresh.fresh, before);
+      const recovered = await waitFor(() => events().find((e) => e.event === 'user.recovered' && e.userid === 'rot'), { what: 'user.recovered for rot on the webhook', timeoutMs: 120_000, describe: show });
+      assert.equal(recovered.previousState, 'damaged');
+      // The verdict was on the old data file; the new one is verified at once, outside the day's share.
+      const runs = () => maintenanceRuns(join(dir, 'state.db')).filter((r) => r.userid === 'rot').map((r) => `${r.verb} ${r.why} ${r.outcome}`);
+      await waitFor(() => runs().includes('verify recheck ok'), { what: "rot's new backup verified", timeoutMs: 120_000, describe: () => `${JSON.stringify(runs())}\n${show()}` });
+      assert.deepEqual(runs(), ['verify rolling damaged', 'verify recheck ok']);
+      const after = (await report(file)).get('rot')!;
+      assert.equal(after.state, 'fresh');
+      assert.ok(after.lastDeepVerify, 'its new backup deep-verified');
+    } finally {
+      running.child.kill('SIGTERM');
+      await running.exited;
+    }
   });
 });

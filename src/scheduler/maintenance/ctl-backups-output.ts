@@ -5,6 +5,8 @@
 // lock) or `failed (<Cyrus's error text>)`; on stderr `<userid>: not found in backups.db` for a userid
 // with no backup, and Cyrus's own account of a failure (`data length mismatch for chunk 1: …`), which
 // comes with no userid, so it can only be put to a backup's name when the run named that one backup.
+// compact (and reindex) print what they could not read on stdout, before that backup's object
+// (`error reading chunk at offset 6989, byte 0: Input/output error`, then `"status": "ok"`): it is that backup's.
 import { escapeControlCharacters } from '../../text/quote-for-log.js';
 
 export type MaintenanceVerb = 'compact' | 'verify' | 'stat';
@@ -49,15 +51,19 @@ function statOutcome(o: Record<string, unknown>): { status: BackupStatus; detail
 }
 const NOT_FOUND = /^(.*): not found in backups\.db$/;
 
-/** A stdout of separate objects, each `{` … `}` on lines of their own (jansson's JSON_INDENT). */
-function objects(stdout: string): { found: unknown[]; stray: string[] } {
-  const found: unknown[] = [];
+/**
+ * A stdout of separate objects, each `{` … `}` on lines of their own (jansson's JSON_INDENT), each with the
+ * other lines printed since the previous object (`said`): Cyrus's words while working on that backup.
+ */
+function objects(stdout: string): { found: Array<{ value: unknown; said: string[] }>; stray: string[] } {
+  const found: Array<{ value: unknown; said: string[] }> = [];
   const stray: string[] = [];
+  let said: string[] = [];
   let open: string[] | null = null;
   for (const line of stdout.split('\n')) {
     if (open === null) {
       if (line === '{') open = [line];
-      else if (line.trim() !== '') stray.push(line);
+      else if (line.trim() !== '') said.push(line);
       continue;
     }
     open.push(line);
@@ -65,12 +71,14 @@ function objects(stdout: string): { found: unknown[]; stray: string[] } {
       const text = open.join('\n');
       open = null;
       try {
-        found.push(JSON.parse(text));
+        found.push({ value: JSON.parse(text), said });
       } catch {
-        stray.push(text);
+        stray.push(...said, text);
       }
+      said = [];
     }
   }
+  stray.push(...said);
   if (open !== null) stray.push(open.join('\n'));
   return { found, stray };
 }
@@ -89,7 +97,7 @@ export function parseCtlBackupsRun(verb: MaintenanceVerb, userids: readonly stri
   const asked = new Set(userids);
   const answered = new Map<string, BackupOutcome>();
   const { found, stray } = objects(stdout);
-  for (const value of found) {
+  for (const { value, said } of found) {
     const o = value as Record<string, unknown> | null;
     const userid = typeof o?.userid === 'string' ? o.userid : undefined;
     if (verb === 'stat' && o !== null && typeof o === 'object' && userid !== undefined && asked.has(userid) && !answered.has(userid)) {
@@ -97,10 +105,12 @@ export function parseCtlBackupsRun(verb: MaintenanceVerb, userids: readonly stri
       continue;
     }
     if (o === null || typeof o !== 'object' || o.command !== verb || userid === undefined || typeof o.status !== 'string' || !asked.has(userid) || answered.has(userid)) {
-      stray.push(escapeControlCharacters(JSON.stringify(value)));
+      stray.push(...said.map(escapeControlCharacters), escapeControlCharacters(JSON.stringify(value)));
       continue;
     }
-    answered.set(userid, { userid, ...statusOf(o.status), ...(typeof o.fname === 'string' ? { dataFile: o.fname } : {}) });
+    const { status, detail } = statusOf(o.status);
+    const words = [...said.map((line) => escapeControlCharacters(line.trim())), detail].filter((d) => d !== undefined);
+    answered.set(userid, { userid, status, ...(words.length > 0 ? { detail: words.join('; ') } : {}), ...(typeof o.fname === 'string' ? { dataFile: o.fname } : {}) });
   }
   const cyrusSaid: string[] = [];
   for (const line of stderr.split('\n')) {

@@ -135,8 +135,10 @@ function recheckDue(memory: MaintenanceMemory | undefined, subject: BackupSubjec
   const was = deep.subject;
   if (was?.dataFile !== subject.dataFile) return { reason: 'recheck', detail: 'a new data file since a verification found the old one damaged' };
   if (was.chunks === subject.chunks && was.dataBytes === subject.dataBytes) return null;
-  // Once per opening: a damaged backup that XBACKUPs keep adding to is not verified at every cycle.
-  return deep.at >= openedAt ? null : { reason: 'recheck', detail: 'found damaged, and changed since' };
+  // Smaller: made again at the same path (its files moved aside, its key kept), or reindexed.
+  if (subject.chunks < was.chunks || subject.dataBytes < was.dataBytes) return { reason: 'recheck', detail: 'found damaged, and made again or reindexed since' };
+  // Grown, by XBACKUPs (backupd appends after damage it does not see): once per opening, not at every cycle.
+  return deep.at >= openedAt ? null : { reason: 'recheck', detail: 'found damaged, and added to since' };
 }
 
 function compactionDue(user: UserStatus, memory: MaintenanceMemory | undefined, policy: MaintenancePolicy, openedAt: number): Due {

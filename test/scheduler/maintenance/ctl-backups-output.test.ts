@@ -31,6 +31,16 @@ describe("ctl_backups -j compact|verify: each backup's outcome", () => {
     assert.equal(two.outcomes[1]!.detail, 'Unknown code ____ 255', 'with two backups, stderr cannot be put to either');
   });
 
+  test("compact's account of what it could not read (stdout, before the object) goes to that backup, even when ok", () => {
+    const stdout = object('compact', 'anne', 'ok') + 'error reading chunk at offset 6989, byte 0: Input/output error\n' + object('compact', 'bob', 'ok');
+    const { outcomes, stray } = parseCtlBackupsRun('compact', ['anne', 'bob'], stdout, '');
+    assert.deepEqual(
+      outcomes.map((o) => [o.userid, o.status, o.detail]),
+      [['anne', 'ok', undefined], ['bob', 'ok', 'error reading chunk at offset 6989, byte 0: Input/output error']],
+    );
+    assert.deepEqual(stray, []);
+  });
+
   test('objects about backups not asked for, of another verb, repeated, or broken are stray, never an outcome', () => {
     const stdout = object('verify', 'anne', 'ok') + object('compact', 'anne', 'failed (x)') + object('verify', 'anne', 'failed (y)') + object('verify', 'eve', 'ok') + '{\n  "userid": \n}\nnoise\n';
     const { outcomes, stray } = parseCtlBackupsRun('verify', ['anne'], stdout, '');

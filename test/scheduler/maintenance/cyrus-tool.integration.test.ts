@@ -2,15 +2,15 @@
 // prefix, as maintenance.command would run them, and each backup's outcome read from what Cyrus printed;
 // and `check` of a prefix that cannot run ctl_backups.
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { runCyrusTool, type CyrusToolCommand } from '../../../src/scheduler/maintenance/cyrus-tool.js';
+import { runCyrusTool } from '../../../src/scheduler/maintenance/cyrus-tool.js';
+import { bedCyrusTool, damageLastChunk } from '../../support/backup-maintenance.js';
 import { writeBedConfig } from '../../support/bed-config.js';
 import { parseCtlBackupsJsonList } from '../../support/ctl-backups-list.js';
 import { runCliInProcess } from '../../support/run-cli.js';
 import { useBed } from '../../support/use-bed.js';
-import { CTL_BACKUPS, maintenancePrefix } from '../../support/maintenance-prefix.js';
 
 describe('ctl_backups compact and verify through the prefix, against real Cyrus', () => {
   const { bed, work } = useBed({
@@ -24,7 +24,7 @@ describe('ctl_backups compact and verify through the prefix, against real Cyrus'
     },
   });
 
-  const tool = (): CyrusToolCommand => ({ prefix: maintenancePrefix(bed), ctlBackups: CTL_BACKUPS, imapdConf: bed.backup.confPath, timeoutMs: 600_000 });
+  const tool = () => bedCyrusTool(bed);
   const dataFiles = async () => new Map(parseCtlBackupsJsonList((await bed.ctlBackups(['-j', 'list'])).stdout).map((e) => [e.userid, e.fname]));
 
   test('compact: ok, the data file rewritten smaller and still the backups\' owner\'s; a second time skipped; no backup: not-found', async () => {
@@ -44,13 +44,10 @@ describe('ctl_backups compact and verify through the prefix, against real Cyrus'
     const sound = await runCyrusTool(tool(), 'verify', ['anne', 'bob']);
     assert.equal(sound.problem, undefined, sound.stderr);
     assert.deepEqual(sound.outcomes.map((o) => o.status), ['ok', 'ok']);
-    // The gzip trailer of bob's last chunk, flipped in place (the file stays cyrus's): the damage Cyrus
-    // reports at once. Bytes flipped inside a chunk's deflate data can make verify loop forever instead
-    // (docs/cyrus-facts-maintenance.md), which the deadline is for.
-    const file = (await dataFiles()).get('bob')!;
-    const bytes = readFileSync(file);
-    bytes[bytes.length - 3]! ^= 0xff;
-    writeFileSync(file, bytes);
+    // The gzip trailer of bob's last chunk, flipped in place: the damage Cyrus reports at once. Bytes flipped
+    // inside a chunk's deflate data can make verify loop forever instead (docs/cyrus-facts-maintenance.md),
+    // which the deadline is for.
+    await damageLastChunk(bed, 'bob');
     const damaged = await runCyrusTool(tool(), 'verify', ['bob']);
     assert.equal(damaged.problem, undefined, damaged.stderr);
     assert.equal(damaged.outcomes[0]!.status, 'failed');

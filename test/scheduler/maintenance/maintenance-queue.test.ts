@@ -120,6 +120,13 @@ const cases: Case[] = [
     jobs: ['anne recheck'],
   },
   {
+    rule: 'a damaged backup made again at the same path (smaller) is verified again at once, even twice in an opening',
+    input: input([userStatus('anne', 'damaged', H, NOW, { chunks: 1, dataBytes: 900, lastDeepVerify: NOW - H })], {
+      memory: new Map([['anne', memory({ deepVerify: { at: NOW - H, damage: 'bad', subject: { dataFile: '/b/a/anne_X', chunks: 3, dataBytes: 2048 } } })]]),
+    }),
+    jobs: ['anne recheck'],
+  },
+  {
     rule: 'a damaged backup unchanged since is not verified again before its turn',
     input: input([userStatus('anne', 'damaged', H, NOW, { lastDeepVerify: NOW - 2 * D })], {
       memory: new Map([['anne', memory({ deepVerify: { at: NOW - 2 * D, damage: 'bad', subject: { dataFile: '/b/a/anne_X', chunks: 3, dataBytes: 2048 } } })]]),
