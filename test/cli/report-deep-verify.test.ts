@@ -50,7 +50,7 @@ describe('table', () => {
   });
 
   test('a damaged user shows its state and what Cyrus found, as other problem states do', () => {
-    assert.match(text, /^carol\s+damaged\s+imap1\s.*ctl_backups verify at 2026-11-22T12:00:00\.000Z found: chunk 7: checksum mismatch\. What was backed up since is kept/m);
+    assert.match(text, /^carol\s+damaged\s+imap1\s.*ctl_backups verify at 2026-11-22T12:00:00\.000Z found: chunk 7: checksum mismatch\. Start a fresh backup/m);
   });
 
   test('the summary says how many backups were deep-verified recently and how many are damaged', () => {

@@ -22,7 +22,7 @@ describe('the event body (version 1) and the exec hook environment', () => {
   });
 
   test('a user damaged: what Cyrus found, in the summary and the error', () => {
-    const error = 'ctl_backups verify at 2026-12-01T09:00:00.000Z found: chunk 7: checksum mismatch. What was backed up since is kept';
+    const error = 'ctl_backups verify at 2026-12-01T09:00:00.000Z found: chunk 7: checksum mismatch. Start a fresh backup';
     const body = eventBody({ kind: 'user.damaged', userid: 'anne', server: 'imap1', state: 'damaged', previousState: 'fresh', error }, AT, 'backup1');
     assert.equal(body.event, 'user.damaged');
     assert.equal(body.summary, `anne's backup is damaged (was fresh): ${error}`);

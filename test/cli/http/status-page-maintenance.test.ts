@@ -25,7 +25,7 @@ function maintainedFleet() {
   const users = fleet.classification.users.map((u) =>
     u.userid === 'anne' ? { ...u, lastDeepVerify: NOW - 2 * D } : u.userid === 'bob' ? { ...u, lastDeepVerify: NOW - 40 * D } : u,
   );
-  users.push(user('vera', 'damaged', H, { lastDeepVerify: NOW - D, error: 'ctl_backups verify at 2026-11-22T12:00:00.000Z found: chunk 7: checksum mismatch. What was backed up since is kept' }));
+  users.push(user('vera', 'damaged', H, { lastDeepVerify: NOW - D, error: 'ctl_backups verify at 2026-11-22T12:00:00.000Z found: chunk 7: checksum mismatch. Start a fresh backup' }));
   return { ...fleet, classification: { ...fleet.classification, users } };
 }
 
