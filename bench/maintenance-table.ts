@@ -2,6 +2,9 @@
 // share of them on a server of `fleet` users, extrapolated from the per-backup figures.
 import { columns, formatCount, formatDuration, formatRatio } from './format.js';
 import type { LockProbe, ToolRun, UserFigures } from './maintenance-measure.js';
+import { verificationShare } from '../src/scheduler/maintenance/maintenance-queue.js';
+
+const DAY_MS = 86_400_000;
 
 export interface Projection {
   /** The server projected to, and its hot share (the measured mix). */
@@ -111,8 +114,9 @@ export function maintenanceTable(figures: readonly UserFigures[], probe: LockPro
     );
   }
 
-  // A day's share, extrapolated: verification of fleet/verifyEvery backups at the measured mix's mean
-  // cost; compaction of the backups crossing the threshold, each costing what a hot (over-threshold) one did.
+  // A day's share, extrapolated: the lane's own share of verifications (maintenance-queue.ts) at the measured
+  // mix's mean cost; compaction of the backups crossing the threshold, each costing what a hot (over-threshold)
+  // one's verify and compact did (the lane verifies a backup before it compacts it).
   // With --backup-mib: the whole fleet's fit for its cost per MiB; the group's own mean for the rest.
   const overThreshold = hot.length ? hot : mix;
   const perRun = (group: readonly UserFigures[], y: (u: UserFigures) => number) => {
@@ -120,13 +124,13 @@ export function maintenanceTable(figures: readonly UserFigures[], probe: LockPro
     const { perMib } = fitPerMib(figures, y);
     return mean(group.map((u) => y(u) + perMib * (p.backupMib! - u.before.dataBytes / MIB)));
   };
-  const verifies = p.fleet / p.verifyEveryDays;
+  const verifies = verificationShare(p.fleet, p.verifyEveryDays * DAY_MS);
   const verifyMs = verifies * perRun(mix, (u) => u.verify.wallMs);
   const verifyCpuMs = verifies * perRun(mix, (u) => u.verify.cpuMs);
   const due = compactionsPerDay(figures, p);
   const compactions = due.typical + due.hot;
-  const compactMs = compactions * perRun(overThreshold, (u) => u.compact.wallMs);
-  const compactCpuMs = compactions * perRun(overThreshold, (u) => u.compact.cpuMs);
+  const compactMs = compactions * perRun(overThreshold, (u) => u.verify.wallMs + u.compact.wallMs);
+  const compactCpuMs = compactions * perRun(overThreshold, (u) => u.verify.cpuMs + u.compact.cpuMs);
   const sizes = p.backupMib === undefined ? `typical and hot backups as measured, mean ${bytes(mean(mix.map((u) => u.before.dataBytes)))}` : `backups of ${p.backupMib} MiB by the fit over all ${figures.length}`;
   const window = (ms: number) => `${minutes(ms)} at 1, ${minutes(ms / 2)} at 2`;
   lines.push(
@@ -135,7 +139,7 @@ export function maintenanceTable(figures: readonly UserFigures[], probe: LockPro
     columns(['', 'runs a day', 'window (wall) at 1 / 2 concurrent'], WIDTHS),
     columns([`verify (every ${p.verifyEveryDays}d)`, formatCount(Math.round(verifies)), `${window(verifyMs)}; CPU ${minutes(verifyCpuMs)}`], WIDTHS),
     columns(
-      [`compact (over ${p.compactChunks} chunks)`, `${formatCount(Math.round(compactions))} (${formatCount(Math.round(due.hot))} hot)`, `${window(compactMs)}; CPU ${minutes(compactCpuMs)}`],
+      [`verify + compact (over ${p.compactChunks} chunks)`, `${formatCount(Math.round(compactions))} (${formatCount(Math.round(due.hot))} hot)`, `${window(compactMs)}; CPU ${minutes(compactCpuMs)}`],
       WIDTHS,
     ),
     columns(['both', '', `${window(verifyMs + compactMs)}`], WIDTHS),

@@ -10,7 +10,8 @@ import { runCyrusTool, type CyrusToolCommand } from './maintenance/cyrus-tool.js
 export async function compactBackups(tool: CyrusToolCommand, userids: readonly string[], logger: Logger): Promise<void> {
   if (userids.length === 0) return;
   const run = await runCyrusTool(tool, 'compact', userids);
-  const failed = run.outcomes.filter((o) => o.status !== 'ok' && o.status !== 'skipped');
+  // An `ok` with Cyrus's `error reading chunk …` before it dropped what it could not read: no success.
+  const failed = run.outcomes.filter((o) => (o.status !== 'ok' && o.status !== 'skipped') || o.detail !== undefined);
   if (run.problem === undefined && failed.length === 0) {
     logger.info({ compacted: run.outcomes.filter((o) => o.status === 'ok').length, skipped: run.outcomes.filter((o) => o.status === 'skipped').length }, "compacted the group's backups");
   } else {

@@ -226,6 +226,13 @@ export class MaintenanceLane {
     const fields = { userid: job.userid, why: job.detail, seconds: run.ms / 1000 };
     if (run.cutShort) {
       log.end(id, 'interrupted', 'cut short: the scheduler was stopping', at);
+    } else if ((outcome?.status === 'ok' || outcome?.status === 'skipped') && outcome.detail !== undefined) {
+      // `error reading chunk …` before an `ok`: compaction dropped what it could not read, without failing.
+      const damage = `ctl_backups compact could not read part of the backup and dropped it: ${outcome.detail}`;
+      log.end(id, outcome.status, outcome.detail, at);
+      memory.recordDeepVerify(job.userid, { at, damage, subject: job.subject });
+      memory.recordUtilisation(job.userid, null, null);
+      logger.error({ ...fields, damage }, 'backup damaged: compaction dropped what it could not read');
     } else if (outcome?.status === 'ok' || outcome?.status === 'skipped') {
       log.end(id, outcome.status, null, at);
       // Its utilisation is that of the old data file.

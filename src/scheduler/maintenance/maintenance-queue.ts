@@ -84,7 +84,7 @@ export function maintenanceQueue(input: MaintenanceInput): MaintenanceQueue {
   const { now, policy } = input;
   const window = windowState(policy.window ?? ALL_DAY, now, input.timeZone);
   const backups = input.users.filter((u) => u.dataFile !== null && u.state !== 'unreadable');
-  const share = Math.ceil((backups.length * Math.min(DAY_MS, policy.verifyEvery)) / policy.verifyEvery);
+  const share = verificationShare(backups.length, policy.verifyEvery);
   const margin = Math.min(DAY_MS, policy.verifyEvery / 2);
   const openedAt = window.openedAt ?? now;
 
@@ -124,6 +124,11 @@ export function maintenanceQueue(input: MaintenanceInput): MaintenanceQueue {
     deferred: Math.max(0, rolling.length - left),
     busy,
   };
+}
+
+/** Rolling verifications per opening (per local day without a window): backups × one day ÷ verifyEvery, rounded up. */
+export function verificationShare(backups: number, verifyEvery: number): number {
+  return Math.ceil((backups * Math.min(DAY_MS, verifyEvery)) / verifyEvery);
 }
 
 type Due = { reason: MaintenanceReason; detail: string } | null;

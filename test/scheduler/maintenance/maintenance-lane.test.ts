@@ -30,7 +30,7 @@ const POLICY: MaintenancePolicy = { window: null, compactChunks: 100, compactBel
  * A fake ctl_backups: appends `<verb> <userid>` to its log, and answers `failed (…)` for users listed in
  * `damaged`, `locked` for those in `locked`, `ok` for the rest. `gate`, when it exists, holds every run until it is removed.
  */
-function fakeCtl(name: string, answers: { damaged?: string[]; locked?: string[]; hangOn?: string } = {}): { path: string; log: string; gate: string } {
+function fakeCtl(name: string, answers: { damaged?: string[]; locked?: string[]; hangOn?: string; unreadOnCompact?: string } = {}): { path: string; log: string; gate: string } {
   const path = join(dir, name);
   const log = `${path}.log`;
   const gate = `${path}.gate`;
@@ -46,6 +46,7 @@ status=ok
 for d in ${list(answers.damaged)}; do [ "$u" = "$d" ] && [ "$verb" = verify ] && status='failed (Unknown code ____ 255)'; done
 for l in ${list(answers.locked)}; do [ "$u" = "$l" ] && status=locked; done
 echo "end $verb $u" >> ${log}
+${answers.unreadOnCompact ? `[ "$verb" = compact ] && [ "$u" = "${answers.unreadOnCompact}" ] && echo 'error reading chunk at offset 6989, byte 0: Input/output error'` : ''}
 if [ "$verb" = stat ]; then printf '{\\n  "userid": "%s",\\n  "fname": "/d/%s",\\n  "utilisation_ratio": 31.5\\n}\\n' "$u" "$u"; exit 0; fi
 printf '{\\n  "command": "%s",\\n  "userid": "%s",\\n  "fname": "/d/%s",\\n  "status": "%s"\\n}\\n' "$verb" "$u" "$u" "$status"
 [ "$status" = ok ] || exit 75
@@ -102,6 +103,15 @@ describe('maintenance lane', () => {
     assert.deepEqual(logOf(ctl), ['start verify anne', 'end verify anne', 'start compact anne', 'end compact anne', 'start verify bob', 'end verify bob']);
     assert.equal(l.memory.all().get('anne')!.lastVerified, NOW - 5 * H, 'compaction moves the newest chunk back: the backup time is kept');
     assert.equal(l.memory.all().get('bob')!.deepVerify!.damage, 'Unknown code ____ 255');
+    l.close();
+  });
+
+  test('a compaction that could not read part of the backup (Cyrus says so, then ok) makes it damaged: it dropped that part', async () => {
+    const ctl = fakeCtl('unread', { unreadOnCompact: 'anne' });
+    const l = lane(ctl);
+    l.it.offer([backup('anne', { chunks: 150, lastDeepVerify: NOW - H })], NOW);
+    await l.it.idle();
+    assert.match(l.memory.all().get('anne')!.deepVerify!.damage ?? '', /^ctl_backups compact could not read part of the backup and dropped it: error reading chunk at offset 6989/);
     l.close();
   });
 
