@@ -163,6 +163,10 @@ async function startSandbox(): Promise<void> {
       'bootstrap:',
       '  groupSize: 4',
       '  pause: 2s',
+      // The maintenance lane: Cyrus's ctl_backups as cyrus (the sandbox runs as root); every backup deep-verified today.
+      'maintenance:',
+      '  command: [/usr/sbin/runuser, -u, cyrus, --]',
+      '  verifyEvery: 1d',
       'http:',
       `  listen: "127.0.0.1:${STATUS_PORT}"`,
       '',
