@@ -12,7 +12,7 @@ import type { BackupResult } from './backup-result.js';
 import { compactBackups } from './compact-backups.js';
 import { cyrusToolCommand } from './maintenance/cyrus-tool.js';
 import type { Executor } from './executor.js';
-import type { MaintenanceLane } from './maintenance/maintenance-lane.js';
+import type { MaintenanceLog } from './state/maintenance-log.js';
 import { planCycle } from './plan/plan-cycle.js';
 import { refreshFromAge } from './plan/refresh-ahead.js';
 import { sparedBySync } from './plan/spared-by-sync.js';
@@ -39,8 +39,8 @@ export interface CycleDeps {
   attempts: AttemptLog;
   serverStates: ServerStates;
   groups: BootstrapGroups;
-  /** The maintenance lane, when maintenance is on: its users' XBACKUPs wait for their ctl_backups runs. */
-  maintenance: MaintenanceLane | null;
+  /** The ctl_backups runs under way (this process's lane, or the running scheduler's, for `plan`): their users' XBACKUPs wait. */
+  maintenanceLog: MaintenanceLog;
   logger: Logger;
   now: () => number;
   /** Throws when this process may no longer work on its state database (see InstanceLock.stillHeld). */
@@ -151,7 +151,7 @@ export class CycleRunner {
       servers,
       memory: new Map([...remembered].map(([u, m]) => [u, { nextAttemptAt: m.nextAttemptAt }])),
       inFlightUsers: this.deps.executor.inFlightUsers,
-      maintenanceUsers: new Set(this.deps.maintenance?.running.keys()),
+      maintenanceUsers: this.deps.maintenanceLog.usersUnderWay(),
       maxPerCycle: config.policy.maxPerCycle,
       bootstrap: {
         groupSize: config.bootstrap.groupSize,

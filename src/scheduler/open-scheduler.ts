@@ -96,7 +96,7 @@ export function openScheduler(config: Config, paths: BackupServerPaths, options:
           logger: options.logger,
           now,
         });
-  const cycle = new CycleRunner({ config, paths, scanner, executor, memory, attempts, serverStates, groups, maintenance, logger: options.logger, now, ...(options.guard && { guard: options.guard }) });
+  const cycle = new CycleRunner({ config, paths, scanner, executor, memory, attempts, serverStates, groups, maintenanceLog, logger: options.logger, now, ...(options.guard && { guard: options.guard }) });
   return {
     db,
     attempts,

@@ -3,6 +3,7 @@
 // and not at all while the window is closed; every backup is deep-verified, and one damaged on purpose is
 // reported `damaged` with Cyrus's reason (report, Nagios CRITICAL, the webhook) until a fresh backup replaces it.
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -14,6 +15,7 @@ import { receivedEvents, startReceiver } from '../support/notify-receiver.js';
 import { waitFor } from '../support/wait-for.js';
 import { runCliProcess, startCliProcess, type CliResult } from '../support/run-cli.js';
 import { useBed } from '../support/use-bed.js';
+import { readAttempts, type AttemptRow } from '../support/state-db-reader.js';
 
 const env = { TZ };
 
@@ -39,7 +41,28 @@ async function report(config: string): Promise<Map<string, ReportUser & { backed
   return new Map(body.users.map((u) => [u.userid, { ...u, backedUpAt: u.age === null ? null : Math.round((at - u.age * 1000) / 1000) }]));
 }
 
+/** The user's XBACKUP attempts (not the in-sync checks, which send none). */
+function xbackupsOf(stateFile: string, userid: string): AttemptRow[] {
+  if (!existsSync(stateFile)) return [];
+  return readAttempts(stateFile).filter((a) => a.userid === userid && a.outcome !== 'in-sync');
+}
+
+function maintenanceRunTimes(stateFile: string): Array<{ userid: string; verb: string; started_at: number; ended_at: number | null }> {
+  if (!existsSync(stateFile)) return [];
+  const db = new Database(stateFile, { readonly: true });
+  try {
+    return db.prepare('SELECT userid, verb, started_at, ended_at FROM maintenance_run ORDER BY id').all() as Array<{ userid: string; verb: string; started_at: number; ended_at: number | null }>;
+  } finally {
+    db.close();
+  }
+}
+
+function openRun(stateFile: string): { userid: string; started_at: number } | undefined {
+  return maintenanceRunTimes(stateFile).find((r) => r.ended_at === null);
+}
+
 function maintenanceRuns(stateFile: string): Array<{ userid: string; verb: string; why: string; outcome: string | null; detail: string | null }> {
+  if (!existsSync(stateFile)) return [];
   const db = new Database(stateFile, { readonly: true });
   try {
     return db.prepare('SELECT userid, verb, why, outcome, detail FROM maintenance_run ORDER BY id').all() as Array<{ userid: string; verb: string; why: string; outcome: string | null; detail: string | null }>;
@@ -148,6 +171,51 @@ describe('maintenance against real Cyrus: compaction by need, rolling deep verif
     } finally {
       running.child.kill('SIGTERM');
       await running.exited;
+    }
+  });
+  test('never at once: while ctl_backups is at a user\'s backup, no XBACKUP of that user starts; the others go on, and it is backed up again after', async (t) => {
+    const dir = join(work, 'exclusive');
+    mkdirSync(dir, { recursive: true });
+    // A prefix that holds each ctl_backups run until the test lets it go, before ctl_backups starts: the
+    // scheduler alone keeps the user's XBACKUP back (Cyrus's lock is not yet taken).
+    const gate = join(dir, 'gate');
+    const wrapper = join(dir, 'hold-then-run');
+    writeFileSync(wrapper, `#!/bin/sh\nwhile [ -e ${gate} ]; do sleep 0.05; done\nexec "$@"\n`, { mode: 0o755 });
+    writeFileSync(gate, '');
+    t.after(() => rmSync(gate, { force: true }));
+    const file = writeBedConfig(bed, dir, {
+      servers: [{ which: 'imap1', settings: { users: ['hot', 'calm'] } }],
+      // Time alone (no comparison with the mailboxes): both users are due an XBACKUP every few seconds.
+      extra:
+        'policy:\n  schedule: "* * * * * *"\n  maxAge: 3s\n  compareLive: false\n' +
+        `maintenance:\n  command: ${JSON.stringify([wrapper, ...bedCyrusPrefix(bed)])}\n  verifyEvery: 1h\n  timeout: 10m\n`,
+    });
+    const state = join(dir, 'state.db');
+    const running = startCliProcess(['run', '-c', file], { env });
+    const show = () => `${JSON.stringify(maintenanceRuns(state))}\n${running.output().stdout.slice(-3000)}`;
+    try {
+      // Its state database is made (and migrated) before it says it started: only then is it read here.
+      await waitFor(() => running.output().stdout.includes('scheduler started'), { what: 'the scheduler started', timeoutMs: 120_000, describe: show });
+      // calm's verification is first (never verified; by userid), held at the gate.
+      const held = await waitFor(() => openRun(state), { what: 'a ctl_backups run under way', timeoutMs: 120_000, describe: show });
+      assert.equal(held.userid, 'calm');
+      const hotBefore = xbackupsOf(state, 'hot').length;
+      await waitFor(() => xbackupsOf(state, 'hot').length >= hotBefore + 3, { what: 'three more XBACKUPs of hot meanwhile', timeoutMs: 120_000, describe: show });
+      assert.deepEqual(xbackupsOf(state, 'calm').filter((a) => a.started_at >= held.started_at), [], 'no XBACKUP of calm while its backup is being verified');
+      const plan = await cli(['plan', '-c', file]);
+      assert.match(plan.stdout, /calm: maintenance: ctl_backups is verifying or compacting its backup/);
+      rmSync(gate);
+      await waitFor(() => xbackupsOf(state, 'calm').some((a) => a.started_at > held.started_at), { what: 'calm backed up again once its run ended', timeoutMs: 120_000, describe: show });
+    } finally {
+      running.child.kill('SIGTERM');
+      await running.exited;
+    }
+    // Over the whole run, no ctl_backups run of a user overlapped an XBACKUP of that user.
+    for (const run of maintenanceRunTimes(state)) {
+      for (const a of xbackupsOf(state, run.userid)) {
+        const overlaps = a.started_at < (run.ended_at ?? Infinity) && (a.ended_at ?? Infinity) > run.started_at;
+        assert.ok(!overlaps, `${run.verb} of ${run.userid} (${run.started_at}-${run.ended_at}) and its XBACKUP (${a.started_at}-${a.ended_at})`);
+      }
     }
   });
 });

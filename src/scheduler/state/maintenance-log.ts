@@ -66,6 +66,14 @@ export class MaintenanceLog {
     }));
   }
 
+  /**
+   * Users with a run not yet ended: under way in this process's lane or in the running scheduler's (one a
+   * crash left open stays so until the next `run` closes it as interrupted).
+   */
+  usersUnderWay(): Set<string> {
+    return new Set(stateRead(this.db, () => (this.db.prepare('SELECT DISTINCT userid FROM maintenance_run WHERE ended_at IS NULL').all() as Array<{ userid: string }>).map((r) => r.userid)));
+  }
+
   /** Rolling verifications started since `since` (ms): what a window opening's share has used. */
   rollingSince(since: number): number {
     return stateRead(this.db, () => (this.db.prepare("SELECT count(*) AS n FROM maintenance_run WHERE verb = 'verify' AND why = 'rolling' AND started_at >= ?").get(since) as { n: number }).n);
