@@ -35,6 +35,11 @@ const CASES: Array<[string, CycleFacts, ReturnType<typeof cycleResult>]> = [
     { result: 'success', why: [] },
   ],
   [
+    "a user held while ctl_backups is at its backup (the maintenance lane) is the scheduler's own pacing, even on a paused server",
+    { ...ran, attempts: [ok], held: [{ reason: 'maintenance', server: 'imap1' }], pausedServers: ['imap1'] },
+    { result: 'success', why: [] },
+  ],
+  [
     'users waiting out their backoff on a paused server (backupd down): undone because of the server',
     { ...ran, held: [{ reason: 'backoff', server: 'imap1' }, { reason: 'in-doubt', server: 'imap1' }, { reason: 'backoff', server: 'imap2' }], pausedServers: ['imap1'] },
     { result: 'failure', why: ['2 due users left undone: their IMAP server paused or not reachable'] },
