@@ -115,6 +115,8 @@ export class CycleRunner {
   private groupRunning = false;
   /** How long the last cycles took from their start to the end of their refreshes (ms), newest first. */
   private recentRefreshRuns: number[] = [];
+  /** What the last cycle looked at, for reassess(). */
+  private lastLooked: CycleView | null = null;
 
   constructor(private readonly deps: CycleDeps) {}
 
@@ -230,6 +232,17 @@ export class CycleRunner {
     return { at, maxAge: this.deps.config.policy.maxAge, classification, notes };
   }
 
+  /**
+   * The last cycle's fleet classified again with the scheduler's memory as it is now (the maintenance lane's
+   * verdicts since), from the same scan and discovery; null before any cycle looked.
+   */
+  reassess(): FleetSnapshot | null {
+    const looked = this.lastLooked;
+    if (looked === null) return null;
+    const at = this.deps.now();
+    return this.snapshot(this.assess(looked.view, looked.discovery, this.deps.memory.all(), at), at);
+  }
+
   /** Every group a bootstrap would make now, in order, and the opening of bootstrap.window each may start in (`bootstrap --dry-run`). */
   async previewBootstrap(): Promise<BootstrapPreview> {
     const { classification } = await this.look({ refreshes: false, firstBackups: true, dryRun: true });
@@ -245,6 +258,7 @@ export class CycleRunner {
   async run(options: CycleOptions): Promise<CycleOutcome> {
     const startedAt = this.deps.now();
     const looked = await this.look(options);
+    this.lastLooked = looked;
     const { onFleet } = options;
     if (!onFleet) return this.execute(looked, startedAt, options.shouldStop);
     onFleet(this.snapshot(looked, looked.classifiedAt));

@@ -110,9 +110,17 @@ export class SchedulerLoop {
 
   private watchMaintenance(): void {
     this.status.maintenance = null;
-    this.parts.maintenance?.watch((status) => {
-      this.status.maintenance = status;
-    });
+    this.parts.maintenance?.watch(
+      (status) => {
+        this.status.maintenance = status;
+      },
+      () => {
+        // Its verdicts (damaged, lastDeepVerify) show at once, not at the next cycle; a cycle under way sets its own.
+        if (this.current || this.stopping) return;
+        const fleet = this.parts.cycle.reassess();
+        if (fleet) this.status.fleet = fleet;
+      },
+    );
   }
 
   /** Tells `hooks` of every cycle from the next one on. */

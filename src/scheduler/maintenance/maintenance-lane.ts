@@ -46,12 +46,19 @@ export class MaintenanceLane {
   private readonly stopped = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
   private watcher: ((status: MaintenanceStatus) => void) | null = null;
+  private onSettled: (() => void) | null = null;
+  /** Runs ended since the lane last settled. */
+  private endedSinceSettled = 0;
 
   constructor(private readonly deps: MaintenanceLaneDeps) {}
 
-  /** Told of every change of the lane's status (the loop's status page and /metrics read it). */
-  watch(watcher: (status: MaintenanceStatus) => void): void {
+  /**
+   * Told of every change of the lane's status (the loop's status page and /metrics read it), and, through
+   * `settled`, when runs ended and none is under way or waiting: their verdicts are in the state database.
+   */
+  watch(watcher: (status: MaintenanceStatus) => void, settled?: () => void): void {
     this.watcher = watcher;
+    this.onSettled = settled ?? null;
     watcher(this.status());
   }
 
@@ -138,8 +145,13 @@ export class MaintenanceLane {
           this.running.delete(job.userid);
           this.doneSince.set(job.userid, this.deps.now());
           this.inFlight.delete(run);
+          this.endedSinceSettled++;
           this.pump();
           this.changed();
+          if (this.running.size === 0 && this.endedSinceSettled > 0 && (this.jobs.length === 0 || this.toolProblem !== null || this.stopping)) {
+            this.endedSinceSettled = 0;
+            this.onSettled?.();
+          }
         });
       this.inFlight.add(run);
     }

@@ -129,6 +129,24 @@ describe('maintenance lane', () => {
     l.close();
   });
 
+  test('settled once its runs ended and nothing waits, so the fleet shown can take in their verdicts; not before', async () => {
+    const ctl = fakeCtl('settled');
+    writeFileSync(ctl.gate, '');
+    const l = lane(ctl);
+    let settled = 0;
+    l.it.watch(() => undefined, () => settled++);
+    l.it.offer([backup('anne'), backup('bob')], NOW);
+    await waitFor(() => logOf(ctl).length === 1, { timeoutMs: 60_000, what: 'the first run started' });
+    assert.equal(settled, 0);
+    rmSync(ctl.gate);
+    await l.it.idle();
+    assert.equal(settled, 1, 'once, after both');
+    l.it.offer([backup('anne', { lastDeepVerify: NOW }), backup('bob', { lastDeepVerify: NOW })], NOW + 1);
+    await l.it.idle();
+    assert.equal(settled, 1, 'nothing ran: nothing to take in');
+    l.close();
+  });
+
   test('never more runs at once than maintenance.concurrent, and never a user whose XBACKUP is in flight', async () => {
     const ctl = fakeCtl('concurrent');
     writeFileSync(ctl.gate, '');
