@@ -35,7 +35,7 @@ export const RELEASE_MATRIX: readonly ReleasePair[] = [
   { imap: '3.10', backup: '3.6' },
 ];
 
-/** What matters for compatibility: discovery, backup, bootstrap, report against ctl_backups, verification, check, the comparison with the live mailboxes. */
+/** What matters for compatibility: discovery, backup, bootstrap, report against ctl_backups, verification, check, the comparison with the live mailboxes, maintenance. */
 export const COMPATIBILITY_FILES = [
   'integration/naming.test.js',
   'integration/backup-command.test.js',
@@ -45,6 +45,10 @@ export const COMPATIBILITY_FILES = [
   'integration/wrong-answers.test.js',
   'integration/in-sync.test.js',
   'imap/xbackup.integration.test.js',
+  // The maintenance lane runs the backupd release's own ctl_backups: its output, its damage and its cure.
+  'integration/maintenance.test.js',
+  'scheduler/maintenance/cyrus-tool.integration.test.js',
+  'scheduler/maintenance/cyrus-damage.integration.test.js',
 ] as const;
 
 /** The environment variable that sets a test bed's default releases: `3.10`, or `3.10/3.6` (IMAP/backupd). */
