@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { runCyrusTool, type CyrusToolCommand } from './maintenance/cyrus-tool.js';
+import { outcomeText, runCyrusTool, type CyrusToolCommand } from './maintenance/cyrus-tool.js';
 
 /**
  * `ctl_backups compact <userid>...` after a first-backup group (bootstrap.compactAfter), through the one
@@ -16,7 +16,7 @@ export async function compactBackups(tool: CyrusToolCommand, userids: readonly s
     logger.info({ compacted: run.outcomes.filter((o) => o.status === 'ok').length, skipped: run.outcomes.filter((o) => o.status === 'skipped').length }, "compacted the group's backups");
   } else {
     logger.warn(
-      { userids, failed: failed.map((o) => `${o.userid}: ${o.status}${o.detail ? ` (${o.detail})` : ''}`), error: [run.problem, run.stderr].filter(Boolean).join(' ') },
+      { userids, failed: failed.map((o) => `${o.userid}: ${outcomeText(o)}`), error: [run.problem, run.stderr].filter(Boolean).join(' ') },
       'ctl_backups compact failed',
     );
   }

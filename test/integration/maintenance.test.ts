@@ -47,28 +47,29 @@ function xbackupsOf(stateFile: string, userid: string): AttemptRow[] {
   return readAttempts(stateFile).filter((a) => a.userid === userid && a.outcome !== 'in-sync');
 }
 
-function maintenanceRunTimes(stateFile: string): Array<{ userid: string; verb: string; started_at: number; ended_at: number | null }> {
+interface MaintenanceRunRow {
+  userid: string;
+  verb: string;
+  why: string;
+  started_at: number;
+  ended_at: number | null;
+  outcome: string | null;
+  detail: string | null;
+}
+
+/** The lane's ctl_backups runs, straight from the state database (none before it exists). */
+function maintenanceRuns(stateFile: string): MaintenanceRunRow[] {
   if (!existsSync(stateFile)) return [];
   const db = new Database(stateFile, { readonly: true });
   try {
-    return db.prepare('SELECT userid, verb, started_at, ended_at FROM maintenance_run ORDER BY id').all() as Array<{ userid: string; verb: string; started_at: number; ended_at: number | null }>;
+    return db.prepare('SELECT userid, verb, why, started_at, ended_at, outcome, detail FROM maintenance_run ORDER BY id').all() as MaintenanceRunRow[];
   } finally {
     db.close();
   }
 }
 
-function openRun(stateFile: string): { userid: string; started_at: number } | undefined {
-  return maintenanceRunTimes(stateFile).find((r) => r.ended_at === null);
-}
-
-function maintenanceRuns(stateFile: string): Array<{ userid: string; verb: string; why: string; outcome: string | null; detail: string | null }> {
-  if (!existsSync(stateFile)) return [];
-  const db = new Database(stateFile, { readonly: true });
-  try {
-    return db.prepare('SELECT userid, verb, why, outcome, detail FROM maintenance_run ORDER BY id').all() as Array<{ userid: string; verb: string; why: string; outcome: string | null; detail: string | null }>;
-  } finally {
-    db.close();
-  }
+function openRun(stateFile: string): MaintenanceRunRow | undefined {
+  return maintenanceRuns(stateFile).find((r) => r.ended_at === null);
 }
 
 describe('maintenance against real Cyrus: compaction by need, rolling deep verification, damaged', () => {
@@ -211,7 +212,7 @@ describe('maintenance against real Cyrus: compaction by need, rolling deep verif
       await running.exited;
     }
     // Over the whole run, no ctl_backups run of a user overlapped an XBACKUP of that user.
-    for (const run of maintenanceRunTimes(state)) {
+    for (const run of maintenanceRuns(state)) {
       for (const a of xbackupsOf(state, run.userid)) {
         const overlaps = a.started_at < (run.ended_at ?? Infinity) && (a.ended_at ?? Infinity) > run.started_at;
         assert.ok(!overlaps, `${run.verb} of ${run.userid} (${run.started_at}-${run.ended_at}) and its XBACKUP (${a.started_at}-${a.ended_at})`);

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { BackupsDbReader } from '../../backupd/backups-listing.js';
 import type { BackupServerPaths } from '../../config/backup-server.js';
 import type { Config } from '../../config/load.js';
-import { cyrusToolCommand, runCyrusTool } from '../../scheduler/maintenance/cyrus-tool.js';
+import { cyrusToolCommand, outcomeText, runCyrusTool } from '../../scheduler/maintenance/cyrus-tool.js';
 import { sudoersRule, sudoRunAs } from '../../scheduler/maintenance/sudoers-rule.js';
 import type { CheckLine } from '../output/check-lines.js';
 
@@ -66,7 +66,7 @@ async function checkStat(config: Config, paths: BackupServerPaths, userid: strin
   if (run.problem === undefined && outcome.status === 'ok') {
     say({ verdict: 'PASS', what, detail: `${shown}: ${userid}'s data file is ${outcome.utilisation!.toFixed(1)}% in use` });
   } else {
-    const why = run.problem ?? `${outcome.status}${outcome.detail ? ` (${outcome.detail})` : ''}${run.stderr ? `: ${run.stderr}` : ''}`;
+    const why = run.problem ?? `${outcomeText(outcome)}${run.stderr ? `: ${run.stderr}` : ''}`;
     say({ verdict: 'FAIL', what, detail: `${shown}: ${why}${advice(config.maintenance.command!, config, paths, run.stderr)}` });
   }
 }

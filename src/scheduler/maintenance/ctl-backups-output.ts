@@ -24,6 +24,11 @@ export interface BackupOutcome {
   utilisation?: number;
 }
 
+/** `ok`, `failed (Unknown code ____ 255)`: a backup's outcome in a line of a log or a check. */
+export function outcomeText(o: BackupOutcome): string {
+  return `${o.status}${o.detail ? ` (${o.detail})` : ''}`;
+}
+
 export interface ParsedRun {
   /** One per userid asked, in the order asked. */
   outcomes: BackupOutcome[];

@@ -8,6 +8,7 @@ import { escapeControlCharacters } from '../../text/quote-for-log.js';
 import { parseCtlBackupsRun, type BackupOutcome, type MaintenanceVerb } from './ctl-backups-output.js';
 
 export type { BackupOutcome, BackupStatus, MaintenanceVerb } from './ctl-backups-output.js';
+export { outcomeText } from './ctl-backups-output.js';
 
 /**
  * What a run may print, stdout and stderr together: a fixed part for Cyrus's own complaints, and a part

@@ -7,7 +7,7 @@ import type { UserStatus } from '../../staleness/classify.js';
 import { ALL_DAY, windowState } from '../../units/daily-window.js';
 import type { MaintenanceLog, MaintenanceRunVerb, MaintenanceWhy } from '../state/maintenance-log.js';
 import type { UserMemory } from '../state/user-memory.js';
-import { runCyrusTool, type CyrusToolCommand } from './cyrus-tool.js';
+import { outcomeText, runCyrusTool, type CyrusToolCommand } from './cyrus-tool.js';
 import type { MaintenanceJob, MaintenancePolicy, MaintenanceReason } from './maintenance-queue.js';
 import { queueNow, type QueueNow } from './queue-now.js';
 import type { MaintenanceStatus } from './maintenance-status.js';
@@ -185,7 +185,7 @@ export class MaintenanceLane {
       memory.recordUtilisation(job.userid, outcome.utilisation, job.subject.dataFile);
       log.end(id, 'ok', `${outcome.utilisation.toFixed(1)}%`, now());
     } else {
-      const problem = run.problem ?? `${outcome?.status ?? 'no answer'}${outcome?.detail ? ` (${outcome.detail})` : ''}`;
+      const problem = run.problem ?? outcomeText(run.outcomes[0]!);
       log.end(id, run.cutShort ? 'interrupted' : 'failed', problem, now());
       logger.warn({ userid: job.userid, error: problem }, 'ctl_backups stat failed');
     }
@@ -238,22 +238,22 @@ export class MaintenanceLane {
     const fields = { userid: job.userid, why: job.detail, seconds: run.ms / 1000 };
     if (run.cutShort) {
       log.end(id, 'interrupted', 'cut short: the scheduler was stopping', at);
-    } else if ((outcome?.status === 'ok' || outcome?.status === 'skipped') && outcome.detail !== undefined) {
-      // `error reading chunk …` before an `ok`: compaction dropped what it could not read, without failing.
-      const damage = `ctl_backups compact could not read part of the backup and dropped it: ${outcome.detail}`;
-      log.end(id, outcome.status, outcome.detail, at);
-      memory.recordDeepVerify(job.userid, { at, damage, subject: job.subject });
-      memory.recordUtilisation(job.userid, null, null);
-      logger.error({ ...fields, damage }, 'backup damaged: compaction dropped what it could not read');
     } else if (outcome?.status === 'ok' || outcome?.status === 'skipped') {
-      log.end(id, outcome.status, null, at);
+      log.end(id, outcome.status, outcome.detail ?? null, at);
       // Its utilisation is that of the old data file.
       memory.recordUtilisation(job.userid, null, null);
-      logger.info({ ...fields, status: outcome.status }, 'backup compacted');
+      if (outcome.detail === undefined) {
+        logger.info({ ...fields, status: outcome.status }, 'backup compacted');
+      } else {
+        // `error reading chunk …` before an `ok`: compaction dropped what it could not read, without failing.
+        const damage = `ctl_backups compact could not read part of the backup and dropped it: ${outcome.detail}`;
+        memory.recordDeepVerify(job.userid, { at, damage, subject: job.subject });
+        logger.error({ ...fields, damage }, 'backup damaged: compaction dropped what it could not read');
+      }
     } else if (outcome?.status === 'locked' || outcome?.status === 'not-found') {
       log.end(id, outcome.status, null, at);
     } else {
-      const problem = run.problem ?? `${outcome?.status ?? 'no answer'}${outcome?.detail ? ` (${outcome.detail})` : ''}`;
+      const problem = run.problem ?? outcomeText(run.outcomes[0]!);
       log.end(id, 'failed', problem, at);
       logger.warn({ ...fields, error: problem }, 'ctl_backups compact failed');
       if (run.problem !== undefined && !run.timedOut) this.toolFailed(run.problem, run.argv);

@@ -89,37 +89,30 @@ export function maintenanceQueue(input: MaintenanceInput): MaintenanceQueue {
   const openedAt = window.openedAt ?? now;
 
   const rechecks: MaintenanceJob[] = [];
-  const compactions: Array<MaintenanceJob & { chunks: number }> = [];
-  const rolling: Array<MaintenanceJob & { lastDeepVerify: number | null }> = [];
+  const compactions: MaintenanceJob[] = [];
+  const rolling: Array<{ job: MaintenanceJob; lastDeepVerify: number | null }> = [];
   let busy = 0;
   for (const user of backups) {
     const memory = input.memory.get(user.userid);
     const subject: BackupSubject = { dataFile: user.dataFile!, chunks: user.chunks ?? 0, dataBytes: user.dataBytes ?? 0 };
-    const job = (reason: MaintenanceReason, detail: string): MaintenanceJob => ({
-      userid: user.userid,
-      reason,
-      detail,
-      subject,
-      realBackupAt: user.realAge === null ? null : now - user.realAge,
-    });
     const found = recheckDue(memory, subject, openedAt) ?? compactionDue(user, memory, policy, openedAt) ?? rollingDue(user, memory, now, policy.verifyEvery - margin);
     if (found === null) continue;
     if (input.busy.has(user.userid)) {
       busy++;
       continue;
     }
-    if (found.reason === 'recheck') rechecks.push(job('recheck', found.detail));
-    else if (found.reason === 'compact') compactions.push({ ...job('compact', found.detail), chunks: subject.chunks });
-    else rolling.push({ ...job('rolling', found.detail), lastDeepVerify: user.lastDeepVerify });
+    const job: MaintenanceJob = { userid: user.userid, reason: found.reason, detail: found.detail, subject, realBackupAt: user.realAge === null ? null : now - user.realAge };
+    if (found.reason === 'recheck') rechecks.push(job);
+    else if (found.reason === 'compact') compactions.push(job);
+    else rolling.push({ job, lastDeepVerify: user.lastDeepVerify });
   }
-  compactions.sort((a, b) => b.chunks - a.chunks || byUser(a, b));
-  rolling.sort((a, b) => (a.lastDeepVerify ?? -Infinity) - (b.lastDeepVerify ?? -Infinity) || byUser(a, b));
+  compactions.sort((a, b) => b.subject.chunks - a.subject.chunks || byUser(a, b));
+  rolling.sort((a, b) => (a.lastDeepVerify ?? -Infinity) - (b.lastDeepVerify ?? -Infinity) || byUser(a.job, b.job));
   const left = Math.max(0, share - input.rollingUsed);
-  const strip = <T extends MaintenanceJob>({ userid, reason, detail, subject, realBackupAt }: T): MaintenanceJob => ({ userid, reason, detail, subject, realBackupAt });
   return {
     window,
     open: window.open,
-    jobs: [...rechecks, ...compactions.map(strip), ...rolling.slice(0, left).map(strip)],
+    jobs: [...rechecks, ...compactions, ...rolling.slice(0, left).map((r) => r.job)],
     share,
     deferred: Math.max(0, rolling.length - left),
     busy,

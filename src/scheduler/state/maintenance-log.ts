@@ -30,6 +30,9 @@ interface Row {
   detail: string | null;
 }
 
+/** A total's key, which sorts the totals by verb, then outcome. */
+const totalKey = (verb: MaintenanceRunVerb, outcome: string): string => `${verb}\0${outcome}`;
+
 const toRun = (r: Row): MaintenanceRunRow => ({ id: r.id, userid: r.userid, verb: r.verb, why: r.why, startedAt: r.started_at, endedAt: r.ended_at, chunks: r.chunks, outcome: r.outcome, detail: r.detail });
 
 /** Every ctl_backups run of the maintenance lane: written when it starts and again when it ends. */
@@ -50,9 +53,8 @@ export class MaintenanceLog {
       | { verb: MaintenanceRunVerb }
       | undefined;
     if (row && this.counted) {
-      const key = `${row.verb}\0${outcome}`;
-      const total = this.counted.get(key) ?? { verb: row.verb, outcome, runs: 0 };
-      this.counted.set(key, { ...total, runs: total.runs + 1 });
+      const total = this.counted.get(totalKey(row.verb, outcome)) ?? { verb: row.verb, outcome, runs: 0 };
+      this.counted.set(totalKey(row.verb, outcome), { ...total, runs: total.runs + 1 });
     }
   }
 
@@ -100,9 +102,9 @@ export class MaintenanceLog {
           outcome: string;
           runs: number;
         }>
-      ).map((t) => [`${t.verb}\0${t.outcome}`, t]),
+      ).map((t) => [totalKey(t.verb, t.outcome), t]),
     );
-    return [...this.counted.values()].sort((a, b) => (a.verb + '\0' + a.outcome < b.verb + '\0' + b.outcome ? -1 : 1));
+    return [...this.counted].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, total]) => total);
   }
 
   /** The newest runs first, at most `limit`. */
