@@ -115,8 +115,8 @@ export class CycleRunner {
   private groupRunning = false;
   /** How long the last cycles took from their start to the end of their refreshes (ms), newest first. */
   private recentRefreshRuns: number[] = [];
-  /** What the last cycle looked at, for reassess(). */
-  private lastLooked: CycleView | null = null;
+  /** The scan and discovery the last cycle classified, for reassess(). */
+  private lastLooked: Pick<CycleView, 'view' | 'discovery'> | null = null;
 
   constructor(private readonly deps: CycleDeps) {}
 
@@ -258,7 +258,7 @@ export class CycleRunner {
   async run(options: CycleOptions): Promise<CycleOutcome> {
     const startedAt = this.deps.now();
     const looked = await this.look(options);
-    this.lastLooked = looked;
+    this.lastLooked = { view: looked.view, discovery: looked.discovery };
     const { onFleet } = options;
     if (!onFleet) return this.execute(looked, startedAt, options.shouldStop);
     onFleet(this.snapshot(looked, looked.classifiedAt));

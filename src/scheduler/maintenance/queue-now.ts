@@ -25,19 +25,17 @@ export function queueNow(
   now: number,
   timeZone?: string,
 ): QueueNow {
-  const history = state.memory.all();
-  const utilisation = state.memory.utilisations();
+  const records = state.memory.maintenanceRecords();
   const compactions = state.log.lastCompactions();
   const memory = new Map<string, MaintenanceMemory>();
   for (const user of users) {
     if (user.dataFile === null) continue;
-    const h = history.get(user.userid);
-    const u = utilisation.get(user.userid);
+    const r = records.get(user.userid);
     memory.set(user.userid, {
-      deepVerify: h?.deepVerify ?? null,
-      utilisation: u && u.dataFile === user.dataFile ? u.percent : null,
+      deepVerify: r?.deepVerify ?? null,
+      utilisation: r?.utilisation && r.utilisation.dataFile === user.dataFile ? r.utilisation.percent : null,
       lastCompaction: compactions.get(user.userid) ?? null,
-      attemptUnsettled: user.inDoubt || (h?.untrustedThrough ?? null) !== null,
+      attemptUnsettled: user.inDoubt || r?.untrusted === true,
     });
   }
   const { openedAt } = windowState(policy.window ?? ALL_DAY, now, timeZone);

@@ -46,9 +46,21 @@ const toRemembered = (r: Row): RememberedUser => ({
   untrustedThrough: r.untrusted_through,
   trustedBackupAt: r.trusted_backup_at,
   lastInSync: r.last_in_sync,
-  deepVerify: r.deep_verify_at === null ? null : { at: r.deep_verify_at, damage: r.deep_verify_damage, subject: readSubject(r.deep_verify_subject) },
+  deepVerify: deepVerifyOf(r),
   lastAttempt: r.started_at === null || r.outcome === null ? null : { startedAt: r.started_at, outcome: r.outcome, error: r.error },
 });
+
+const deepVerifyOf = (r: Pick<Row, 'deep_verify_at' | 'deep_verify_damage' | 'deep_verify_subject'>): DeepVerify | null =>
+  r.deep_verify_at === null ? null : { at: r.deep_verify_at, damage: r.deep_verify_damage, subject: readSubject(r.deep_verify_subject) };
+
+/** What the maintenance lane needs of a user's memory (maintenance-queue.ts). */
+export interface MaintenanceRecord {
+  deepVerify: DeepVerify | null;
+  /** Failed attempts left chunks not to trust. */
+  untrusted: boolean;
+  /** ctl_backups stat's utilisation (percent), with the data file it was read of; null: not known. */
+  utilisation: { percent: number; dataFile: string } | null;
+}
 
 /** A subject as stored (JSON of our own writing); anything else is no subject, which no backup matches. */
 function readSubject(text: string | null): BackupSubject | null {
@@ -152,10 +164,26 @@ export class UserMemory {
     );
   }
 
-  /** Utilisation per user, with the backup it was read of (a later backup may differ). */
-  utilisations(): Map<string, { percent: number; dataFile: string }> {
-    const rows = this.db.prepare('SELECT userid, utilisation, utilisation_subject FROM user_memory WHERE utilisation IS NOT NULL').all() as Array<{ userid: string; utilisation: number; utilisation_subject: string }>;
-    return new Map(rows.map((r) => [r.userid, { percent: r.utilisation, dataFile: r.utilisation_subject }]));
+  /** Each user's deep verification, untrusted chunks and utilisation, in one read (all() joins the attempts too). */
+  maintenanceRecords(): Map<string, MaintenanceRecord> {
+    type MaintenanceRow = Pick<Row, 'userid' | 'deep_verify_at' | 'deep_verify_damage' | 'deep_verify_subject' | 'untrusted_through'> & { utilisation: number | null; utilisation_subject: string | null };
+    const rows = stateRead(
+      this.db,
+      () =>
+        this.db
+          .prepare('SELECT userid, deep_verify_at, deep_verify_damage, deep_verify_subject, untrusted_through, utilisation, utilisation_subject FROM user_memory')
+          .all() as MaintenanceRow[],
+    );
+    return new Map(
+      rows.map((r) => [
+        r.userid,
+        {
+          deepVerify: deepVerifyOf(r),
+          untrusted: r.untrusted_through !== null,
+          utilisation: r.utilisation === null || r.utilisation_subject === null ? null : { percent: r.utilisation, dataFile: r.utilisation_subject },
+        },
+      ]),
+    );
   }
 
   /**

@@ -121,11 +121,11 @@ describe('maintenance lane', () => {
     l.it.offer([backup('anne')], NOW);
     await l.it.idle();
     assert.deepEqual(logOf(ctl), ['start verify anne', 'end verify anne', 'start stat anne', 'end stat anne']);
-    assert.deepEqual(l.memory.utilisations().get('anne'), { percent: 31.5, dataFile: '/b/a/anne_X' });
+    assert.deepEqual(l.memory.maintenanceRecords().get('anne')!.utilisation, { percent: 31.5, dataFile: '/b/a/anne_X' });
     l.it.offer([backup('anne', { lastDeepVerify: NOW })], NOW + 1);
     await l.it.idle();
     assert.deepEqual(logOf(ctl).slice(4), ['start verify anne', 'end verify anne', 'start compact anne', 'end compact anne']);
-    assert.equal(l.memory.utilisations().get('anne'), undefined, 'forgotten once compacted: it was the old data file\'s');
+    assert.equal(l.memory.maintenanceRecords().get('anne')!.utilisation, null, 'forgotten once compacted: it was the old data file\'s');
     l.close();
   });
 
