@@ -9,6 +9,7 @@ import { before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { SchedulerMetrics } from '../../src/cli/http/metrics.js';
 import type { BackupResult } from '../../src/scheduler/backup-result.js';
+import { MAINTENANCE_OUTCOMES } from '../../src/scheduler/state/maintenance-log.js';
 import { USER_STATES } from '../../src/staleness/user-state.js';
 import { fakeRunView, loopStatus, NOW, sampleFleet, twoServerConfig } from '../support/fake-run-view.js';
 import { repoRoot } from '../support/paths.js';
@@ -17,10 +18,10 @@ import { parsePrometheusText } from '../support/prometheus-text.js';
 
 /** Prometheus's own series, which no exporter writes. */
 const PROMETHEUS_OWN = new Set(['up']);
-/** Label values the tool writes, per label (ATTEMPT_OUTCOMES as in src/staleness/user-history.ts). */
+/** Label values the tool writes, per label (outcome: AttemptOutcome as in src/staleness/user-history.ts, and the maintenance lane's). */
 const LABEL_VALUES: Record<string, readonly string[]> = {
   state: USER_STATES,
-  outcome: ['ok', 'no', 'unverified', 'error', 'interrupted', 'in-sync'],
+  outcome: ['ok', 'no', 'unverified', 'error', 'interrupted', 'in-sync', ...MAINTENANCE_OUTCOMES],
   result: ['success', 'failure', 'error'],
   kind: ['first', 'refresh'],
   verb: ['verify', 'compact', 'stat'],

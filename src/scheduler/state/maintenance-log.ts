@@ -3,6 +3,13 @@ import { stateRead, stateWrite } from './state-write-error.js';
 
 export type MaintenanceRunVerb = 'verify' | 'compact' | 'stat';
 
+/**
+ * How a run ended: a verify's verdict (ok: whole, damaged, not-now, not-found, error: ctl_backups could not
+ * run), ctl_backups's own answer (skipped, locked), failed, or interrupted (cut short, or left open by a crash).
+ */
+export const MAINTENANCE_OUTCOMES = ['ok', 'damaged', 'not-now', 'not-found', 'error', 'skipped', 'locked', 'failed', 'interrupted'] as const;
+export type MaintenanceOutcome = (typeof MAINTENANCE_OUTCOMES)[number];
+
 /** Why the lane ran it (maintenance-queue.ts). */
 export type MaintenanceWhy = 'rolling' | 'recheck' | 'before-compact' | 'compact' | 'utilisation';
 
@@ -48,7 +55,7 @@ export class MaintenanceLog {
     );
   }
 
-  end(id: number, outcome: string, detail: string | null, at: number): void {
+  end(id: number, outcome: MaintenanceOutcome, detail: string | null, at: number): void {
     const row = stateWrite(this.db, () => this.db.prepare('UPDATE maintenance_run SET ended_at = ?, outcome = ?, detail = ? WHERE id = ? RETURNING verb').get(at, outcome, detail, id)) as
       | { verb: MaintenanceRunVerb }
       | undefined;
