@@ -26,7 +26,7 @@ _xbackup_scheduler_options() {
     'bootstrap') echo '--dry-run --group-size --max-group-bytes --pause -h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
     'plan') echo '-h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
     'run') echo '--once --pretty -h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
-    'history') echo '--limit -h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
+    'history') echo '--limit --maintenance -h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
     'config') echo '-h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
     'config validate') echo '-h --help -c --config --json -v --verbose -q --quiet --log-format' ;;
     'config show') echo '-h --help -c --config --json -v --verbose -q --quiet --log-format' ;;

@@ -51,6 +51,7 @@ export interface RunOptions extends GlobalOptions {
 
 export interface HistoryOptions extends GlobalOptions {
   limit: number;
+  maintenance?: boolean;
 }
 
 export interface DiagnoseOptions extends GlobalOptions {
@@ -170,6 +171,7 @@ export function defineCommands(program: Command, io: CliIo, setExit: SetExit): v
     .description('past backup attempts, newest first')
     .argument('[userid]', 'only this user')
     .addOption(new Option('--limit <n>', 'at most n attempts').argParser(wholeNumber).default(100))
+    .option('--maintenance', "the maintenance lane's ctl_backups runs (verify, compact, stat) instead of the XBACKUP attempts")
     .action(async (userid: string | undefined, _opts: unknown, command: Command) => {
       const { runHistory } = await import('./actions/history.js');
       runHistory(userid, command.optsWithGlobals<HistoryOptions>(), io);

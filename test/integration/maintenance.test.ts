@@ -119,6 +119,12 @@ describe('maintenance against real Cyrus: compaction by need, rolling deep verif
       ['verify hot ok', 'compact hot ok', 'verify calm ok', 'verify rot ok'],
       JSON.stringify(runs),
     );
+    // `history --maintenance` shows the same runs, newest first; hot's compaction with the chunks it began with.
+    const listed = await cli(['history', '--maintenance', '--json', '-c', file]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const lines = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { userid: string; verb: string; outcome: string; chunks: number });
+    assert.deepEqual(lines.map((r) => `${r.verb} ${r.userid} ${r.outcome}`), runs.map((r) => `${r.verb} ${r.userid} ${r.outcome}`).reverse());
+    assert.equal(lines.find((r) => r.verb === 'compact')!.chunks, chunksBefore);
     const chunksAfter = (await indexCounts(bed, 'chunk')).get('hot')!;
     assert.ok(chunksAfter < chunksBefore, `hot: ${chunksBefore} → ${chunksAfter} chunks`);
     const after = await report(file);

@@ -1,4 +1,5 @@
 import type { AttemptRecord } from '../../scheduler/state/attempt-log.js';
+import type { MaintenanceRunRow } from '../../scheduler/state/maintenance-log.js';
 import { formatAge } from '../../units/duration.js';
 import { isoOrNull } from '../../units/time.js';
 
@@ -25,8 +26,31 @@ export function historyTextLine(a: AttemptRecord): string {
   return `${new Date(a.startedAt).toISOString()}  ${(a.outcome ?? 'running').padEnd(11)} ${a.userid} on ${a.server} (${a.kind}${group}, ${took})${error}\n`;
 }
 
+/** `history --maintenance --json`: one line per ctl_backups run of the maintenance lane. */
+export function maintenanceJsonLine(r: MaintenanceRunRow): string {
+  return `${JSON.stringify({
+    userid: r.userid,
+    verb: r.verb,
+    why: r.why,
+    startedAt: new Date(r.startedAt).toISOString(),
+    endedAt: isoOrNull(r.endedAt),
+    outcome: r.outcome,
+    detail: r.detail,
+    chunks: r.chunks,
+  })}\n`;
+}
+
+/** `2026-12-07T01:02:03.000Z  damaged     rot: verify (rolling, 61 chunks, 2s): <what ctl_backups said>` */
+export function maintenanceTextLine(r: MaintenanceRunRow): string {
+  const took = r.endedAt !== null ? formatAge(r.endedAt - r.startedAt) : r.outcome === null ? 'running' : 'cut off';
+  const chunks = r.chunks === null ? '' : `, ${r.chunks} chunk${r.chunks === 1 ? '' : 's'}`;
+  const detail = r.detail ? `: ${r.detail}` : '';
+  return `${new Date(r.startedAt).toISOString()}  ${(r.outcome ?? 'running').padEnd(11)} ${r.userid}: ${r.verb} (${r.why}${chunks}, ${took})${detail}\n`;
+}
+
 /** What `history` says when there is nothing to show (nothing in JSON, where no lines is the answer). */
-export function noHistoryLine(reason: { stateFile: string } | { userid: string | undefined }): string {
+export function noHistoryLine(reason: { stateFile: string } | { userid: string | undefined; maintenance: boolean }): string {
   if ('stateFile' in reason) return `no history yet: ${reason.stateFile} does not exist (the scheduler has not run)\n`;
-  return reason.userid ? `no attempts for ${reason.userid}\n` : 'no attempts yet\n';
+  const what = reason.maintenance ? 'maintenance runs' : 'attempts';
+  return reason.userid ? `no ${what} for ${reason.userid}\n` : `no ${what} yet\n`;
 }

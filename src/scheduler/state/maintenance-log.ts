@@ -114,8 +114,10 @@ export class MaintenanceLog {
     return [...this.counted].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, total]) => total);
   }
 
-  /** The newest runs first, at most `limit`. */
-  recent(limit: number): MaintenanceRunRow[] {
-    return stateRead(this.db, () => (this.db.prepare('SELECT * FROM maintenance_run ORDER BY id DESC LIMIT ?').all(limit) as Row[]).map(toRun));
+  /** The newest runs first, at most `limit`; only `userid`'s when given (`history --maintenance`). */
+  recent(limit: number, userid?: string): MaintenanceRunRow[] {
+    const where = userid === undefined ? '' : 'WHERE userid = ? ';
+    const params = userid === undefined ? [limit] : [userid, limit];
+    return stateRead(this.db, () => (this.db.prepare(`SELECT * FROM maintenance_run ${where}ORDER BY id DESC LIMIT ?`).all(...params) as Row[]).map(toRun));
   }
 }
