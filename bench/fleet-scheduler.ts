@@ -87,7 +87,7 @@ export async function runFleetSchedulerBenchmark(
     view = await scanner.scan();
     const scanned = performance.now();
     const now = Date.now();
-    const json = [...reportJsonChunks(buildReport(classify(view), { now, maxAge: options.maxAge }))].join('');
+    const json = [...reportJsonChunks(buildReport(classify(view), { now, maxAge: options.maxAge, verifyEvery: config.maintenance.verifyEvery }))].join('');
     warmReport.add(performance.now() - started);
     rescan.add(scanned - started);
     if (scanner.lastStats.indexesReused !== server.users.length) problems.push(`rescan reused ${scanner.lastStats.indexesReused} of ${server.users.length} indexes`);

@@ -62,12 +62,9 @@ export interface FleetDeepVerify {
   oldestAt: number | null;
 }
 
-/** "Recently" deep-verified, when the report is not told maintenance.verifyEvery. */
-export const DEFAULT_RECENT_DEEP_VERIFY_MS = 30 * 86_400_000;
-
 export function buildReport(
   classification: Classification,
-  context: { now: number; maxAge: number; notes?: readonly string[]; classifiedAt?: number; verifyEvery?: number },
+  context: { now: number; maxAge: number; notes?: readonly string[]; classifiedAt?: number; /** maintenance.verifyEvery: "recently" deep-verified. */ verifyEvery: number },
   options: ReportOptions = {},
 ): StalenessReport {
   const all = classification.users;
@@ -76,7 +73,7 @@ export function buildReport(
   const ages: number[] = [];
   const behind: FleetBehind = { users: 0, mailboxes: 0, messages: 0, bytes: 0 };
   let compared = 0;
-  const deepVerify: FleetDeepVerify = { backups: 0, recent: 0, recentMs: context.verifyEvery ?? DEFAULT_RECENT_DEEP_VERIFY_MS, never: 0, oldestAt: null };
+  const deepVerify: FleetDeepVerify = { backups: 0, recent: 0, recentMs: context.verifyEvery, never: 0, oldestAt: null };
   for (const u of all) {
     counts[u.state]++;
     if (u.dataFile !== null) {

@@ -16,6 +16,8 @@ const NOW = Date.parse('2026-11-23T12:00:00Z');
 const H = 3_600_000;
 const D = 24 * H;
 const MAX_AGE = 24 * H;
+/** maintenance.verifyEvery's default. */
+const VERIFY_EVERY = 30 * 24 * H;
 const AGES = { warnAge: MAX_AGE, critAge: 2 * MAX_AGE };
 
 const user = (userid: string, state: UserStatus['state'], age: number | null, extra: Partial<UserStatus> = {}): UserStatus => userStatus(userid, state, age, NOW, extra);
@@ -30,8 +32,8 @@ const verifiedFleet = [
   user('dave', 'fresh', 4 * H),
   user('erin', 'missing', null),
 ];
-const report = buildReport({ coverage: 'complete', users: verifiedFleet }, { now: NOW, maxAge: MAX_AGE });
-const unmaintained = buildReport({ coverage: 'complete', users: [user('anne', 'fresh', H), user('erin', 'missing', null)] }, { now: NOW, maxAge: MAX_AGE });
+const report = buildReport({ coverage: 'complete', users: verifiedFleet }, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY });
+const unmaintained = buildReport({ coverage: 'complete', users: [user('anne', 'fresh', H), user('erin', 'missing', null)] }, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY });
 
 describe('table', () => {
   const text = writeReportTable(report);
@@ -122,12 +124,12 @@ describe('Nagios', () => {
       user('fails', 'failing', H, { error: '3 failed attempts in a row' }),
       ...['d1', 'd2', 'd3', 'd4', 'd5'].map((u) => damaged(u, NOW - H, `bad chunk in ${u}`)),
     ];
-    const n = writeReportNagios(buildReport({ coverage: 'complete', users }, { now: NOW, maxAge: MAX_AGE }), AGES);
+    const n = writeReportNagios(buildReport({ coverage: 'complete', users }, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY }), AGES);
     assert.equal(n.exitCode, 2);
     assert.match(n.text, /^XBACKUP CRITICAL - 5 damaged: d1 \(ctl_backups verify at [^)]+ found: bad chunk in d1\), d2 \([^)]+\), d3 \([^)]+\) and 2 more, 1 backup older than 2d, 1 failing;/);
   });
   test('--user: only the damaged users it covers count', () => {
-    const covered = buildReport({ coverage: 'complete', users: [user('anne', 'fresh', H)] }, { now: NOW, maxAge: MAX_AGE });
+    const covered = buildReport({ coverage: 'complete', users: [user('anne', 'fresh', H)] }, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY });
     const n = writeReportNagios(covered, { ...AGES, scope: { patterns: ['anne'], fleetUsers: 5 } });
     assert.equal(n.exitCode, 0);
   });

@@ -22,10 +22,12 @@ import { userStatus } from '../support/user-status.js';
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const H = 3_600_000;
 const MAX_AGE = 24 * H;
+/** maintenance.verifyEvery's default. */
+const VERIFY_EVERY = 30 * 24 * H;
 const AGES = { warnAge: MAX_AGE, critAge: 2 * MAX_AGE };
 
 describe('the writer', () => {
-  const fleet = (users: Parameters<typeof userStatus>[]) => buildReport({ coverage: 'complete', users: users.map((u) => userStatus(...u)) }, { now: NOW, maxAge: MAX_AGE });
+  const fleet = (users: Parameters<typeof userStatus>[]) => buildReport({ coverage: 'complete', users: users.map((u) => userStatus(...u)) }, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY });
 
   test('--user: the line says how many of the fleet it covered; a pattern matching nobody is UNKNOWN, saying so', () => {
     const two = fleet([['c01', 'fresh', H, NOW], ['c02', 'fresh', 2 * H, NOW]]);

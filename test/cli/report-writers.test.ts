@@ -17,6 +17,8 @@ import { userStatus } from '../support/user-status.js';
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const H = 3_600_000;
 const MAX_AGE = 24 * H;
+/** maintenance.verifyEvery's default. */
+const VERIFY_EVERY = 30 * 24 * H;
 
 const user = (userid: string, state: UserStatus['state'], age: number | null, extra: Partial<UserStatus> = {}): UserStatus =>
   userStatus(userid, state, age, NOW, extra);
@@ -35,7 +37,7 @@ const classification: Classification = {
   ],
 };
 
-const report = buildReport(classification, { now: NOW, maxAge: MAX_AGE });
+const report = buildReport(classification, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY });
 
 describe('human units', () => {
   test('ages show the two largest units', () => {
@@ -62,10 +64,10 @@ describe('report model', () => {
     assert.deepEqual(report.users.map((u) => u.userid), ['dave', 'olga', 'bob', 'carol, "the boss"', 'anne']);
   });
   test('filters narrow the users but not the counts', () => {
-    const r = buildReport(classification, { now: NOW, maxAge: MAX_AGE }, { states: ['stale', 'fresh'], sort: 'user', limit: 1 });
+    const r = buildReport(classification, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY }, { states: ['stale', 'fresh'], sort: 'user', limit: 1 });
     assert.deepEqual(r.users.map((u) => u.userid), ['anne']);
     assert.equal(r.counts.missing, 1);
-    const byPattern = buildReport(classification, { now: NOW, maxAge: MAX_AGE }, { userPatterns: ['b*', 'd%'] });
+    const byPattern = buildReport(classification, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY }, { userPatterns: ['b*', 'd%'] });
     assert.deepEqual(byPattern.users.map((u) => u.userid).sort(), ['bob', 'dave']);
   });
 });
@@ -96,7 +98,7 @@ describe('table', () => {
   });
 
   test('the fleet total says what it can: nothing compared, all in sync, or only changes without new mail', () => {
-    const summary = (users: UserStatus[]) => writeReportTable(buildReport({ coverage: 'complete', users }, { now: NOW, maxAge: MAX_AGE }));
+    const summary = (users: UserStatus[]) => writeReportTable(buildReport({ coverage: 'complete', users }, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY }));
     assert.match(summary([user('anne', 'fresh', H)]), /; no user compared with its mailboxes \(ages only\)$/m);
     assert.match(summary([user('anne', 'fresh', H, { comparedAt: NOW })]), /; the 1 user compared is in sync with its mailboxes$/m);
     assert.match(
@@ -119,7 +121,7 @@ describe('table', () => {
   });
 
   test('an offline report says missing users cannot be known', () => {
-    const offline = writeReportTable(buildReport({ ...classification, coverage: 'none' }, { now: NOW, maxAge: MAX_AGE }));
+    const offline = writeReportTable(buildReport({ ...classification, coverage: 'none' }, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY }));
     assert.match(offline, /note: no IMAP server was asked: missing users cannot be known/);
   });
 });
@@ -127,7 +129,7 @@ describe('table', () => {
 test('JSON written in pieces is the whole report, for no user and for thousands', () => {
   for (const count of [0, 1, 2500]) {
     const users = Array.from({ length: count }, (_, i) => user(`u${i}`, i % 3 ? 'fresh' : 'stale', (i % 50) * H));
-    const big = buildReport({ coverage: 'none', users }, { now: NOW, maxAge: MAX_AGE });
+    const big = buildReport({ coverage: 'none', users }, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY });
     const chunks = [...reportJsonChunks(big)];
     assert.ok(count < 2000 || chunks.length > 3, 'a large report is written in several pieces');
     assert.deepEqual(JSON.parse(chunks.join('')), JSON.parse(JSON.stringify(reportToJson(big))));
@@ -178,7 +180,7 @@ test('CSV quotes what needs quoting', () => {
 
 test('CSV: a text cell a spreadsheet would run as a formula (= + - @, tab, CR first) gets a leading \' and quotes', () => {
   const cells = (userid: string, error: string) => {
-    const r = buildReport({ coverage: 'complete', users: [user(userid, 'failing', 30 * H, { error })] }, { now: NOW, maxAge: MAX_AGE });
+    const r = buildReport({ coverage: 'complete', users: [user(userid, 'failing', 30 * H, { error })] }, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY });
     return writeReportCsv(r).split('\r\n')[1]!;
   };
   for (const first of ['=', '+', '-', '@', '\t', '\r']) {
@@ -190,7 +192,7 @@ test('CSV: a text cell a spreadsheet would run as a formula (= + - @, tab, CR fi
   }
   assert.ok(cells('anne-marie', 'a-b').startsWith('anne-marie,failing,'), 'not at the start: as it was');
   assert.ok(cells('anne-marie', 'a-b').endsWith(',a-b,'));
-  const negativeAge = buildReport({ coverage: 'complete', users: [user('anne', 'fresh', -30_000)] }, { now: NOW, maxAge: MAX_AGE });
+  const negativeAge = buildReport({ coverage: 'complete', users: [user('anne', 'fresh', -30_000)] }, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY });
   assert.equal(writeReportCsv(negativeAge).split('\r\n')[1]!.split(',')[5], '-30', 'a number stays a number');
 });
 
@@ -226,7 +228,7 @@ describe('Nagios', () => {
     assert.match(n.text, /\| fresh=1 stale=1 missing=1 failing=1 unreadable=0 orphan=1 conflict=0 damaged=0 oldest_age=181800s;86400;172800;0 messages_not_in_backup=5;;;0 users_behind=1\n$/);
   });
   test('messages not yet in the backups: WARNING and CRITICAL from the thresholds given, never without', () => {
-    const behind = (messages: number) => buildReport({ coverage: 'complete', users: [user('anne', 'fresh', H, { comparedAt: NOW, behind: { mailboxes: 1, messages, bytes: null } })] }, { now: NOW, maxAge: MAX_AGE });
+    const behind = (messages: number) => buildReport({ coverage: 'complete', users: [user('anne', 'fresh', H, { comparedAt: NOW, behind: { mailboxes: 1, messages, bytes: null } })] }, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY });
     const ages = { warnAge: MAX_AGE, critAge: 2 * MAX_AGE };
     assert.equal(writeReportNagios(behind(5000), ages).exitCode, 0, 'no thresholds: messages at risk never alarm');
     const cases: Array<[number, number]> = [[99, 0], [100, 1], [999, 1], [1000, 2]];
@@ -238,19 +240,19 @@ describe('Nagios', () => {
     }
   });
   test('WARNING between the thresholds', () => {
-    const calm = buildReport({ coverage: 'complete', users: [user('anne', 'stale', 30 * H)] }, { now: NOW, maxAge: MAX_AGE });
+    const calm = buildReport({ coverage: 'complete', users: [user('anne', 'stale', 30 * H)] }, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY });
     const n = writeReportNagios(calm, { warnAge: MAX_AGE, critAge: 2 * MAX_AGE });
     assert.equal(n.exitCode, 1);
     assert.match(n.text, /^XBACKUP WARNING - 1 backup older than 1d;/);
   });
   test('OK when all is young; orphans never alarm', () => {
-    const calm = buildReport({ coverage: 'complete', users: [user('anne', 'fresh', H), user('olga', 'orphan', 900 * H)] }, { now: NOW, maxAge: MAX_AGE });
+    const calm = buildReport({ coverage: 'complete', users: [user('anne', 'fresh', H), user('olga', 'orphan', 900 * H)] }, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY });
     const n = writeReportNagios(calm, { warnAge: MAX_AGE, critAge: 2 * MAX_AGE });
     assert.equal(n.exitCode, 0);
     assert.match(n.text, /^XBACKUP OK - 2 users, oldest 1h \(anne\) \|/);
   });
   test('WARNING naming the IMAP servers that could not be asked for their users', () => {
-    const partial = buildReport({ coverage: 'partial', users: [user('anne', 'fresh', H)] }, { now: NOW, maxAge: MAX_AGE });
+    const partial = buildReport({ coverage: 'partial', users: [user('anne', 'fresh', H)] }, { now: NOW, maxAge: MAX_AGE, verifyEvery: VERIFY_EVERY });
     const one = writeReportNagios(partial, { warnAge: MAX_AGE, critAge: 2 * MAX_AGE, unaskedServers: ['imap2'] });
     assert.equal(one.exitCode, 1);
     assert.match(one.text, /^XBACKUP WARNING - could not ask imap2 for its users; oldest 1h \(anne\) \|/);
