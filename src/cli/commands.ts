@@ -168,9 +168,9 @@ export function defineCommands(program: Command, io: CliIo, setExit: SetExit): v
 
   program
     .command('history')
-    .description('past backup attempts, newest first')
+    .description("past backup attempts, or the maintenance lane's ctl_backups runs, newest first")
     .argument('[userid]', 'only this user')
-    .addOption(new Option('--limit <n>', 'at most n attempts').argParser(wholeNumber).default(100))
+    .addOption(new Option('--limit <n>', 'at most n attempts (or runs)').argParser(wholeNumber).default(100))
     .option('--maintenance', "the maintenance lane's ctl_backups runs (verify, compact, stat) instead of the XBACKUP attempts")
     .action(async (userid: string | undefined, _opts: unknown, command: Command) => {
       const { runHistory } = await import('./actions/history.js');
