@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { isAccessDenied, whereDenied } from '../config/read-access.js';
-import { readChunkTableFromPages, type ChunkTablePages } from './chunk-table-from-pages.js';
+import { readIndexPages, type IndexPages } from './index-pages.js';
 import { fingerprintOfStats, type FileFingerprint } from './file-fingerprint.js';
 import { BackupIndexError, type BackupIndexProblem } from './index-error.js';
 import { indexFileOf, openIndexDatabase, withIndexDescriptor, type OpenIndex } from './index-file.js';
@@ -90,7 +90,7 @@ export interface BackupRead {
 /**
  * Reads a user's backup without ever writing: its index, and where the index says its newest chunk is,
  * its data file. The summary comes from the chunk and mailbox tables' pages when they are settled (see
- * readChunkTableFromPages) and the page reader is not turned off; otherwise, and for the detail, from
+ * readIndexPages) and the page reader is not turned off; otherwise, and for the detail, from
  * SQLite: opened read-only, never created, and with a short busy timeout so a backup in progress makes
  * this user "try again later" instead of stalling the scan.
  */
@@ -100,7 +100,7 @@ export function readBackupIndex(
   dataFile: string,
   options?: { detail: true } | { pageReader?: boolean | undefined },
 ): BackupIndexSummary | BackupIndexDetail {
-  if (options === undefined || !('detail' in options)) return readBackup(dataFile, chunkTablePages(indexFileOf(dataFile), options?.pageReader ?? true)).summary;
+  if (options === undefined || !('detail' in options)) return readBackup(dataFile, indexPages(indexFileOf(dataFile), options?.pageReader ?? true)).summary;
   const row = sqliteRows(indexFileOf(dataFile), DETAIL_SQL) as DetailRow;
   return { ...summarize(dataFile, row).summary, messages: row.messages };
 }
@@ -108,12 +108,12 @@ export function readBackupIndex(
 const PAGE_READER_OFF = new NotPlainPages('the page reader is turned off (backupd.pageReader: false)');
 
 /** Where the page reader is chosen: the pages as read, or, when it is turned off, no read at all (SQLite's turn). */
-export function chunkTablePages(indexFile: string, pageReader: boolean): ChunkTablePages | NotPlainPages {
-  return pageReader ? readChunkTableFromPages(indexFile) : PAGE_READER_OFF;
+export function indexPages(indexFile: string, pageReader: boolean): IndexPages | NotPlainPages {
+  return pageReader ? readIndexPages(indexFile) : PAGE_READER_OFF;
 }
 
 /** readBackupIndex's summary from `pages` (a read of them, or why there is none), with the fingerprint of the data file it read. */
-export function readBackup(dataFile: string, pages: ChunkTablePages | NotPlainPages): BackupRead {
+export function readBackup(dataFile: string, pages: IndexPages | NotPlainPages): BackupRead {
   // An older schema is left to SQLite, whose read says what it lacks.
   if (!(pages instanceof NotPlainPages) && pages.userVersion >= MIN_SCHEMA_VERSION) {
     const { chunks, newestId: newest, newestEnd: last, newestOffset: offset, newestLength: length, mailboxes } = pages;

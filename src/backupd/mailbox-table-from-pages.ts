@@ -64,7 +64,7 @@ const ONE_BYTE_SIZES = Int8Array.from({ length: 128 }, (_, t) => (t === 10 || t 
 
 /**
  * The live rows of the schema's mailbox table, read from the pages as the chunk table is (see
- * readChunkTableFromPages, which proves that no write overlapped). No such table, one not exactly
+ * readIndexPages, which proves that no write overlapped). No such table, one not exactly
  * Cyrus's, or a row this reader does not trust, is NotPlainPages: SQLite reads that index.
  */
 export function readMailboxTableFromPages(file: PageFile, table: SchemaTable | null): MailboxRows {

@@ -1,6 +1,6 @@
 // A scan's read of one backup: backup-summary.ts's summary, with the fingerprint that lets the next scan
 // skip it, and whether SQLite had to read it.
-import { chunkTablePages, readBackup, type BackupIndexSummary } from './backup-summary.js';
+import { indexPages, readBackup, type BackupIndexSummary } from './backup-summary.js';
 import { fingerprintOf, type BackupFingerprint } from './file-fingerprint.js';
 import { BackupIndexError } from './index-error.js';
 import { indexFileOf } from './index-file.js';
@@ -9,7 +9,7 @@ import { NotPlainPages } from './sqlite-file/not-plain-pages.js';
 /**
  * One backup as a scan reads it: its summary and the fingerprint it holds for, or why it could not be
  * read; and whether SQLite had to read the index (its pages were not settled, or not plain: see
- * readChunkTableFromPages; or the page reader is turned off).
+ * readIndexPages; or the page reader is turned off).
  */
 export type IndexRead = { bySqlite: boolean } & (
   | { summary: BackupIndexSummary; fingerprint: BackupFingerprint | undefined; error: null }
@@ -24,7 +24,7 @@ export type IndexRead = { bySqlite: boolean } & (
  */
 export function readIndexOf(dataFile: string, pageReader = true): IndexRead {
   const indexFile = indexFileOf(dataFile);
-  const pages = chunkTablePages(indexFile, pageReader);
+  const pages = indexPages(indexFile, pageReader);
   const bySqlite = pages instanceof NotPlainPages;
   const index = bySqlite ? fingerprintOf(indexFile) : pages.fingerprint;
   try {

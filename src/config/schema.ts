@@ -102,7 +102,7 @@ export const configSchema = z
         backupsDb: path.optional(),
         backupsDbFormat: z.enum(['twoskip', 'skiplist', 'flat'], { error: 'expected one of: twoskip, skiplist, flat' }).optional(),
         ctlBackups: path.default('/usr/lib/cyrus/bin/ctl_backups'),
-        // false: SQLite reads every index, the page reader (src/backupd/chunk-table-from-pages.ts) none.
+        // false: SQLite reads every index, the page reader (src/backupd/index-pages.ts) none.
         pageReader: z.boolean({ error: 'expected true or false' }).default(true),
       })
       .prefault({}),

@@ -157,8 +157,8 @@ describe('least privilege: the scheduler as its own user with CAP_DAC_READ_SEARC
     writeSyntheticBackup(data, { chunkEnds: [1_795_000_000] });
     writeFileSync(`${data}.index-journal`, Buffer.alloc(512, 1));
     chmodSync(folder, 0o700);
-    const reader = pathToFileURL(join(dirname(MAIN), '../backupd/chunk-table-from-pages.js')).href;
-    const script = `const m = await import(${JSON.stringify(reader)}); const r = m.readChunkTableFromPages(process.argv[1]); console.log(r.name ?? 'pages', r.message ?? '');`;
+    const reader = pathToFileURL(join(dirname(MAIN), '../backupd/index-pages.js')).href;
+    const script = `const m = await import(${JSON.stringify(reader)}); const r = m.readIndexPages(process.argv[1]); console.log(r.name ?? 'pages', r.message ?? '');`;
     const result = await runProcess([...asScheduler(READER), process.execPath, '--input-type=module', '-e', script, `${data}.index`]);
     assert.equal(result.code, 0, show(result));
     assert.equal(result.stdout.trim(), 'NotPlainPages a journal is present', show(result));

@@ -5,7 +5,7 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, s
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, test } from 'node:test';
-import { readChunkTableFromPages } from '../../src/backupd/chunk-table-from-pages.js';
+import { readIndexPages } from '../../src/backupd/index-pages.js';
 import { readBackupIndex } from '../../src/backupd/backup-summary.js';
 import { BackupServerScanner } from '../../src/backupd/scan.js';
 import { NotPlainPages } from '../../src/backupd/sqlite-file/not-plain-pages.js';
@@ -90,7 +90,7 @@ describe('report from the backup server\'s files, against real Cyrus', () => {
       // The scan reads indexes backupd wrote from their pages, not through SQLite, and gets SQLite's answer
       // (once SQLite has read the first index of their schema in this process).
       readBackupIndex(e.fname);
-      const pages = readChunkTableFromPages(`${e.fname}.index`);
+      const pages = readIndexPages(`${e.fname}.index`);
       assert.ok(!(pages instanceof NotPlainPages), `${u.userid}: the page reader declined backupd's index: ${String(pages)}`);
       assert.deepEqual([pages.chunks, pages.newestId, pages.newestEnd], [chunks, newest, last]);
       assert.ok(mailboxes.length > 0, `${u.userid}: no live mailbox row`);

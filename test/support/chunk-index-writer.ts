@@ -1,6 +1,6 @@
 // A backupd-like writer of a backup index, run as its own process (SQLite's POSIX locks are per process,
 // so a writer in the reading process would not be a real concurrent writer) by
-// test/backupd/chunk-table-from-pages.race.test.ts:
+// test/backupd/index-pages.race.test.ts:
 //   node chunk-index-writer.js <index file> <big transaction every N commits> <rows per big transaction> <their ts_end> <pause ms>
 // In rollback-journal (DELETE) mode it commits one chunk row at a time whose ts_end is the new row count,
 // with a mailbox row whose last_uid is that count too, so every committed state has count(*) = max(ts_end)

@@ -1,4 +1,4 @@
-// Backup indexes built with SQLite in every shape the page reader (src/backupd/chunk-table-from-pages.ts)
+// Backup indexes built with SQLite in every shape the page reader (src/backupd/index-pages.ts)
 // meets or must refuse, and SQLite's own answer for them, for the tests that compare the two.
 import Database from 'better-sqlite3';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Fuzz of the page reader (readChunkTableFromPages) with damaged copies of small, valid backup indexes:
+// Fuzz of the page reader (readIndexPages) with damaged copies of small, valid backup indexes:
 // bit flips, byte overwrites, truncation at any offset, hostile values in the b-trees' page and cell
 // pointers and the header's counts, pages copied over others, random pages; the mailbox table's pages and
 // rows are damaged as the chunk table's are. Properties: it never throws,
@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { readChunkTableFromPages, type ChunkTablePages } from '../../src/backupd/chunk-table-from-pages.js';
+import { readIndexPages, type IndexPages } from '../../src/backupd/index-pages.js';
 import { BackupIndexError } from '../../src/backupd/index-error.js';
 import { readIndexOf } from '../../src/backupd/scan-read.js';
 import { readBackupIndex, type BackupIndexSummary } from '../../src/backupd/backup-summary.js';
@@ -280,11 +280,11 @@ function check(input: FuzzCase): void {
     const st = statSync(index);
 
     const started = process.hrtime.bigint();
-    let pages: ChunkTablePages | NotPlainPages;
+    let pages: IndexPages | NotPlainPages;
     try {
-      pages = readChunkTableFromPages(index);
+      pages = readIndexPages(index);
     } catch (err) {
-      assert.fail(`readChunkTableFromPages threw ${(err as Error)?.name} on ${input.origin}: ${(err as Error)?.stack ?? String(err)}`);
+      assert.fail(`readIndexPages threw ${(err as Error)?.name} on ${input.origin}: ${(err as Error)?.stack ?? String(err)}`);
     }
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     if (ms > slowest.ms) slowest = { ms, origin: input.origin };
@@ -366,7 +366,7 @@ describe('the page reader on damaged indexes', () => {
       // Once SQLite has read its schema, each undamaged base is read from the pages, and agrees with SQLite: the damage starts from a plain file.
       writeDataFile(baseData, DATA_CHUNKS);
       readBackupIndex(baseData);
-      const pages = readChunkTableFromPages(file);
+      const pages = readIndexPages(file);
       assert.ok(!(pages instanceof NotPlainPages), `${name}: declined (${(pages as NotPlainPages).message})`);
       const { fingerprint: _, ...answer } = pages;
       assert.deepEqual({ ...answer, mailboxes: pages.mailboxes.encoded(file) }, sqliteChunkAnswer(file));
@@ -460,10 +460,10 @@ describe('found by this fuzz', () => {
       writeFileSync(caseIndex, bytes);
 
       assert.throws(() => sqliteChunkAnswer(caseIndex), /malformed/, 'SQLite calls the file corrupt');
-      const read = readChunkTableFromPages(caseIndex);
+      const read = readIndexPages(caseIndex);
       assert.ok(
         read instanceof NotPlainPages,
-        `page ${page} damaged: the pages were read as ${JSON.stringify({ chunks: (read as ChunkTablePages).chunks, newestEnd: (read as ChunkTablePages).newestEnd })} (${options.tsEnds.length} chunks written)`,
+        `page ${page} damaged: the pages were read as ${JSON.stringify({ chunks: (read as IndexPages).chunks, newestEnd: (read as IndexPages).newestEnd })} (${options.tsEnds.length} chunks written)`,
       );
       const scanned = readIndexOf(caseData);
       assert.equal(scanned.error?.problem, 'corrupt', `the scan read ${JSON.stringify(scanned.summary)}`);

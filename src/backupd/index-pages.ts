@@ -15,7 +15,7 @@ import { forEachTableRow } from './sqlite-file/table-btree.js';
  * The chunk table's count and its newest chunk (by id, as `ctl_backups list` shows it), the mailbox
  * table's live rows, and `PRAGMA user_version`, read from the pages.
  */
-export interface ChunkTablePages {
+export interface IndexPages {
   /** Of the file as it was opened, before anything was read from it. */
   fingerprint: FileFingerprint;
   userVersion: number;
@@ -78,7 +78,7 @@ const row: [number | null, number | null, number | null] = [null, null, null];
  * structure it does not trust, a file it cannot open — and the caller asks SQLite, which locks and
  * explains errors.
  */
-export function readChunkTableFromPages(indexFile: string): ChunkTablePages | NotPlainPages {
+export function readIndexPages(indexFile: string): IndexPages | NotPlainPages {
   try {
     // Safe only because nothing in this process holds SQLite's lock on this file now (see index-file.ts).
     return withIndexDescriptor(indexFile, (fd) => readPages(indexFile, fd));
@@ -87,7 +87,7 @@ export function readChunkTableFromPages(indexFile: string): ChunkTablePages | No
   }
 }
 
-function readPages(indexFile: string, fd: number): ChunkTablePages {
+function readPages(indexFile: string, fd: number): IndexPages {
   const before = fstatSync(fd);
   if (readSync(fd, firstRead, 0, FIRST_READ_BYTES, 0) < HEADER_BYTES) throw new NotPlainPages('shorter than a header');
   const header = parseDatabaseHeader(headerFirst, before.size);

@@ -1,4 +1,4 @@
-// The chunk table and the mailbox table's live rows read from an index's pages (readChunkTableFromPages) against SQLite's own answer:
+// The chunk table and the mailbox table's live rows read from an index's pages (readIndexPages) against SQLite's own answer:
 // equal on every plain rollback-journal index, whatever its page size, depth, freelist, overflow pages
 // or values; and on everything else declined (NotPlainPages), where the public reader (readBackupIndex)
 // still gives SQLite's summary or SQLite's typed error. Every agreement also asserts that the pages were
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { readChunkTableFromPages, type ChunkTablePages } from '../../src/backupd/chunk-table-from-pages.js';
+import { readIndexPages, type IndexPages } from '../../src/backupd/index-pages.js';
 import { BackupIndexError, type BackupIndexProblem } from '../../src/backupd/index-error.js';
 import { readBackupIndex, type BackupIndexSummary } from '../../src/backupd/backup-summary.js';
 import { BackupServerScanner } from '../../src/backupd/scan.js';
@@ -69,9 +69,9 @@ function verdict(read: () => BackupIndexSummary): BackupIndexSummary | BackupInd
  * Once SQLite has read the file (the pages are read only where SQLite has parsed the schema before), the
  * pages are read (not declined), and say what SQLite says; the public reader's verdict is SQLite's.
  */
-function assertAgrees(index: string, data: string): ChunkTablePages {
+function assertAgrees(index: string, data: string): IndexPages {
   const bySqlite = verdict(() => readBackupIndex(data, { pageReader: false }));
-  const pages = readChunkTableFromPages(index);
+  const pages = readIndexPages(index);
   assert.ok(!(pages instanceof NotPlainPages), `the page reader declined a plain index: ${(pages as NotPlainPages).message}`);
   assert.deepEqual(verdict(() => readBackupIndex(data)), bySqlite);
   const sqlite = sqliteChunkAnswer(index);
@@ -265,7 +265,7 @@ describe('the chunk table read from the pages agrees with SQLite on plain indexe
     const { data, index } = place(101);
     writeChunkIndex(index, { tsEnds: scrambled(100) });
     const first = assertAgrees(index, data);
-    const readAs = (pages: ChunkTablePages) => ({ ...pages, mailboxes: pages.mailboxes.encoded(index) });
+    const readAs = (pages: IndexPages) => ({ ...pages, mailboxes: pages.mailboxes.encoded(index) });
     assert.deepEqual(readAs(assertAgrees(index, data)), readAs(first));
     const db = new Database(index);
     db.prepare('INSERT INTO chunk (ts_start, ts_end, offset, length) VALUES (?, ?, 2000, 0)').run(T, T + 10_000);
@@ -382,7 +382,7 @@ describe('random mailbox tables', () => {
         try {
           writeChunkIndex(index, { pageSize, tsEnds: [T], mailboxes });
           const bySqlite = shownVerdict(() => readBackupIndex(data, { pageReader: false }));
-          const pages = readChunkTableFromPages(index);
+          const pages = readIndexPages(index);
           assert.equal(shownVerdict(() => readBackupIndex(data)), bySqlite);
           seen.runs++;
           if (pages instanceof NotPlainPages) seen.declined++;
@@ -434,7 +434,7 @@ describe('a bad value in a live mailbox row makes the user unreadable, naming th
       assert.equal(bySqlite.problem, 'corrupt');
       assert.equal(bySqlite.file, index);
       assert.match(bySqlite.message, message);
-      const pages = readChunkTableFromPages(index);
+      const pages = readIndexPages(index);
       assert.equal(!(pages instanceof NotPlainPages), byPages, pages instanceof NotPlainPages ? `declined: ${pages.message}` : 'the pages were read');
       assert.equal(shownVerdict(() => readBackupIndex(data)), shownVerdict(() => readBackupIndex(data, { pageReader: false })));
       const scanned = readIndexOf(data);
@@ -461,7 +461,7 @@ describe('a bad value in a live mailbox row makes the user unreadable, naming th
           (err: unknown) => err instanceof BackupIndexError && err.message.includes(`mailbox rows 2 and 4 are both named ${JSON.stringify(name)}, and neither is deleted`),
         );
       }
-      assert.ok(!(readChunkTableFromPages(index) instanceof NotPlainPages));
+      assert.ok(!(readIndexPages(index) instanceof NotPlainPages));
     });
   }
 
@@ -575,7 +575,7 @@ describe('what the pages decline, the public reader still reads with SQLite', ()
         assertAgrees(index, data);
       }
       c.spoil(index);
-      const pages = readChunkTableFromPages(index);
+      const pages = readIndexPages(index);
       assert.ok(pages instanceof NotPlainPages, `the pages were read: ${JSON.stringify(pages)}`);
       t.diagnostic(`declined: ${pages.message}`);
       let got: BackupIndexSummary | BackupIndexError;
@@ -686,10 +686,10 @@ describe('a file SQLite refuses is unreadable, whatever its chunk table says', (
     editSchema(short.index, table);
     assert.equal(sqliteRefusal(long.index), null);
     assert.equal(readBackupIndex(long.data).chunks, 400);
-    assert.ok(!(readChunkTableFromPages(long.index) instanceof NotPlainPages), 'the schema SQLite read is read from the pages');
+    assert.ok(!(readIndexPages(long.index) instanceof NotPlainPages), 'the schema SQLite read is read from the pages');
     const refusal = sqliteRefusal(short.index);
     assert.match(refusal ?? '', /invalid rootpage/);
-    assert.ok(readChunkTableFromPages(short.index) instanceof NotPlainPages);
+    assert.ok(readIndexPages(short.index) instanceof NotPlainPages);
     assert.throws(() => readBackupIndex(short.data), (err: unknown) => err instanceof BackupIndexError && err.message.includes(refusal!));
   });
 });

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { readChunkTableFromPages } from '../../src/backupd/chunk-table-from-pages.js';
+import { readIndexPages } from '../../src/backupd/index-pages.js';
 import { readBackupIndex } from '../../src/backupd/backup-summary.js';
 import { decodeBackedUpMailboxes } from '../../src/backupd/backed-up-mailboxes.js';
 import { NotPlainPages } from '../../src/backupd/sqlite-file/not-plain-pages.js';
@@ -74,7 +74,7 @@ describe('the page reader against a concurrent writer in another process', () =>
     const states = new Set<number>();
     const declines = new Map<string, number>();
     const read = () => {
-      const pages = readChunkTableFromPages(index);
+      const pages = readIndexPages(index);
       if (pages instanceof NotPlainPages) {
         const reason = pages.message.replace(/\d+/g, 'N');
         declines.set(reason, (declines.get(reason) ?? 0) + 1);
@@ -122,7 +122,7 @@ describe('the page reader against a concurrent writer in another process', () =>
     if (declined === 0) t.diagnostic('no read was declined on this machine: the writer was never caught mid-transaction');
 
     // Settled: the pages are read, and they are the writer's last commit.
-    const final = readChunkTableFromPages(index);
+    const final = readIndexPages(index);
     assert.ok(!(final instanceof NotPlainPages), `the settled index was declined: ${(final as NotPlainPages).message}`);
     assert.equal(final.chunks, report.rows);
     assert.equal(final.newestEnd, report.rows);
