@@ -190,6 +190,7 @@ Next (the CLI is node dist/src/cli/main.js, or xbackup-scheduler once installed)
   node dist/src/cli/main.js plan -c ${CONFIG}              what a cycle would do now, and why
   node dist/src/cli/main.js backup 'a*' -c ${CONFIG}       back up matching users now
   node dist/src/cli/main.js history -c ${CONFIG}           past attempts
+  node dist/src/cli/main.js history --maintenance -c ${CONFIG}   the maintenance lane's ctl_backups verify runs
   node dist/src/cli/main.js report -c ${CONFIG} --json     the report as JSON (also csv, prometheus, nagios)
   npm run sandbox -- stop                                    stop the scheduler and the Cyrus servers, remove sandbox/`);
 }
