@@ -63,6 +63,26 @@ describe('backup, check and report with discovery, against two real IMAP servers
     assert.equal(typeof bob.seconds, 'number');
   });
 
+  test("diagnose: each IMAP server's Cyrus release and the backup server's, check's lines, the attempts under pseudonyms, no password", async () => {
+    const run = await runCliProcess(['diagnose', '-c', config]);
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout) as {
+      cyrus: { backupServer: { version?: string; error?: string }; imapServers: Record<string, string | null> };
+      check: Array<{ verdict: string; what: string; detail: string }>;
+      attempts: { userids: string; recent: Array<{ user: string; server: string; outcome: string | null }> };
+    };
+    const release = bed.releases.imap.replace('.', '\\.');
+    for (const server of ['imap1', 'imap2']) assert.match(doc.cyrus.imapServers[server] ?? 'none', new RegExp(`^${release}\\.`), server);
+    // The scheduler's own ctl_backups and cyr_info: the host's, whichever release the bed's backupd runs.
+    assert.match(doc.cyrus.backupServer.version ?? doc.cyrus.backupServer.error ?? '', /^cyrus-imapd 3\.\d+\.\d+/);
+    assert.ok(doc.check.some((l) => l.verdict === 'PASS' && l.what === 'imap2 XBACKUP'), JSON.stringify(doc.check));
+    // The users backed up above, each under a pseudonym; their userids appear nowhere in the document.
+    assert.ok(doc.attempts.recent.length >= 5, JSON.stringify(doc.attempts));
+    assert.ok(doc.attempts.recent.every((a) => /^user-\d+$/.test(a.user) && a.outcome === 'ok'), JSON.stringify(doc.attempts.recent));
+    for (const userid of ['adam', 'alice', 'amy', 'zoe']) assert.doesNotMatch(run.stdout, new RegExp(`\\b${userid}\\b`));
+    assert.ok(!run.stdout.includes(bed.admin.password), 'the admin password is in the document');
+  });
+
   test('a user on two servers is refused; an unknown userid is reported; exit code 1', async () => {
     const run = await runCliProcess(['backup', 'dup', 'nobody', '-c', config]);
     assert.equal(run.code, 1);
