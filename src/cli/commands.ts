@@ -94,7 +94,7 @@ function statesArg(text: string, previous: UserState[] = []): UserState[] {
   return [...previous, ...(states as UserState[])];
 }
 
-export function defineCommands(program: Command, io: CliIo, setExit: SetExit): void {
+export function defineCommands(program: Command, io: CliIo, setExit: SetExit, argv: readonly string[]): void {
   program
     .command('check')
     .description('check the config, the backup server\'s files and every IMAP server, backing nobody up (unless --canary)')
@@ -122,7 +122,7 @@ export function defineCommands(program: Command, io: CliIo, setExit: SetExit): v
     .action(async (_opts: unknown, command: Command) => {
       const { runReport } = await import('./actions/report.js');
       const formatGiven = command.getOptionValueSource('format') === 'cli';
-      await runReport({ ...command.optsWithGlobals<ReportOptions>(), formatGiven }, io, setExit);
+      await runReport({ ...command.optsWithGlobals<ReportOptions>(), formatGiven }, io, setExit, argv);
     });
 
   program

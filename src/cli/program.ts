@@ -12,7 +12,8 @@ export interface CliIo {
 }
 
 
-export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+/** `argv`: what the program will parse (a bounded report runs it again as its child). */
+export function buildProgram(io: CliIo, setExit: (code: number) => void, argv: readonly string[] = []): Command {
   const program = new Command('xbackup-scheduler')
     .description('Decides which Cyrus users need a backup to this backup server, and asks their IMAP servers for it with XBACKUP.')
     .version(packageVersion(), '-V, --version')
@@ -20,16 +21,20 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
   addGlobalOptions(program);
-  defineCommands(program, io, setExit);
+  defineCommands(program, io, setExit, argv);
   return program;
 }
 
 /** Runs the CLI and returns the exit code; never calls process.exit, so tests can drive it in-process. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let exit: number = ExitCode.ok;
-  const program = buildProgram(io, (code) => {
-    exit = Math.max(exit, code);
-  });
+  const program = buildProgram(
+    io,
+    (code) => {
+      exit = Math.max(exit, code);
+    },
+    argv,
+  );
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exit;

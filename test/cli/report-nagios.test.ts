@@ -3,6 +3,7 @@
 // (thresholds in order, no --json beside it, --timeout), and every error before a verdict as UNKNOWN on
 // stdout. The writer and the option rules as tables; the command against fake IMAP servers on loopback.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,8 @@ import { BootstrapGroups } from '../../src/scheduler/state/bootstrap-groups.js';
 import { openStateDb } from '../../src/scheduler/state/open-state-db.js';
 import { buildReport } from '../../src/staleness/report.js';
 import { FakeImapServer, silentAfterGreeting, type CommandHandler, type FakeImapServerOptions } from '../imap/support/fake-imap-server.js';
-import { runCliInProcess, runCliProcess } from '../support/run-cli.js';
+import { runCliInProcess, runCliProcess, startCliProcess } from '../support/run-cli.js';
+import { waitFor } from '../support/wait-for.js';
 import { writeFlatBackupsDb, writeSyntheticBackup } from '../support/synthetic-backup.js';
 import { userStatus } from '../support/user-status.js';
 
@@ -185,11 +187,35 @@ describe('report --format nagios', () => {
       ({ config } = backupServer('stalled', [['anne', H]], [{ name: 'stalled', port: silent.port, extra: ', stepTimeout: 1h, commandTimeout: 2h' }]));
     });
 
+    // Long enough for the check's child to start and reach the server on a loaded machine: the line names what it waits for.
     test('--timeout ends the check UNKNOWN, saying what it was waiting for', async () => {
-      const r = await runCliProcess(['report', '--format', 'nagios', '--timeout', '2s', '-c', config], { env, timeoutMs: 120_000 });
+      const r = await runCliProcess(['report', '--format', 'nagios', '--timeout', '10s', '-c', config], { env, timeoutMs: 120_000 });
       assert.equal(r.code, 3, r.stdout + r.stderr);
-      assert.equal(r.stdout, 'XBACKUP UNKNOWN - no answer within 2s (--timeout): still waiting for stalled to say who its users are\n');
+      assert.equal(r.stdout, 'XBACKUP UNKNOWN - no answer within 10s (--timeout): still waiting for stalled to say who its users are\n');
     });
+  });
+
+  test("the report's process killed by someone else: UNKNOWN, saying so, not a verdict of nothing", async () => {
+    const { config } = backupServer('killed', [['anne', H]], []);
+    const index = join(dir, 'killed', 'data', 'a', 'anne_X.index');
+    rmSync(index);
+    assert.equal(spawnSync('mkfifo', [index]).status, 0);
+    const running = startCliProcess(['report', '--format', 'nagios', '--timeout', '10m', '-c', config], { env });
+    // The child the check runs its report in, stuck on the FIFO: killed from outside, as the OOM killer would.
+    const childPid = await waitFor(() => spawnSync('pgrep', ['-P', String(running.child.pid)], { encoding: 'utf8' }).stdout.trim() || undefined, { timeoutMs: 60_000, what: "the report's child process" });
+    process.kill(Number(childPid), 'SIGKILL');
+    assert.equal(await running.exited, 3, running.output().stderr);
+    assert.match(running.output().stdout, /^XBACKUP UNKNOWN - the report's process ended by SIGKILL while waiting for (the report to start|the backup server's files \(.*\))\n$/);
+  });
+
+  test("a read of backupd's files that never returns (an index that is a FIFO, as a hung NFS read): --timeout still ends the check UNKNOWN, and the process", async () => {
+    const { config } = backupServer('hung', [['anne', H]], []);
+    const index = join(dir, 'hung', 'data', 'a', 'anne_X.index');
+    rmSync(index);
+    assert.equal(spawnSync('mkfifo', [index]).status, 0);
+    const r = await runCliProcess(['report', '--format', 'nagios', '--timeout', '10s', '-c', config], { env, timeoutMs: 120_000 });
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.equal(r.stdout, `XBACKUP UNKNOWN - no answer within 10s (--timeout): still waiting for the backup server's files (${join(dir, 'hung', 'backups.db')} and the indexes it lists)\n`);
   });
 
   test('every error before a verdict is UNKNOWN, one line on stdout', async () => {

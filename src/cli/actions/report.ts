@@ -1,3 +1,5 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { CyrusDbError } from '../../backupd/cyrusdb/errors.js';
 import { ReadOnlyScanCache } from '../../backupd/scan-cache.js';
 import { BackupServerScanner, type BackupdView } from '../../backupd/scan.js';
@@ -41,73 +43,113 @@ async function discover(servers: ServerConfig[], compare: boolean, opts: GlobalO
   const [{ discoverFleet }, { commandLogger }] = await Promise.all([import('../../imap/discover-fleet.js'), import('../logger.js')]);
   const logger = commandLogger(opts);
   const pending = new Set(servers.map((s) => s.name));
-  bound.waitingFor(() => `${[...pending].join(', ')} to say who ${pending.size === 1 ? 'its' : 'their'} users are`);
+  const sayWaiting = () => bound.waitingFor(() => `${[...pending].join(', ')} to say who ${pending.size === 1 ? 'its' : 'their'} users are`);
+  sayWaiting();
   const each = await Promise.all(
     servers.map(async (server) => {
-      const found = await discoverFleet([server], logger, Date.now, { compare, signal: bound.signal });
+      const found = await discoverFleet([server], logger, Date.now, { compare });
       pending.delete(server.name);
+      if (pending.size > 0) sayWaiting();
       return found;
     }),
   );
   return { startedAt: Math.min(...each.map((d) => d.startedAt)), finishedAt: Math.max(...each.map((d) => d.finishedAt)), servers: each.flatMap((d) => d.servers) };
 }
 
-/** The report took longer than --timeout (or a check's default): it says what it was still waiting for. */
-class ReportTimeoutError extends ToolError {
-  override readonly name = 'ReportTimeoutError';
+/**
+ * The report took longer than --timeout (or a check's default), and says what it was still waiting for; or
+ * its process ended by a signal (killed by someone else, out of memory) before it answered.
+ */
+class ReportUnansweredError extends ToolError {
+  override readonly name = 'ReportUnansweredError';
   readonly exitCode = ExitCode.someWorkFailed;
 }
 
-/** A bound on the whole report: what it is waiting for now, and a signal that drops the IMAP connections when it passes. */
+/** What the report is waiting for now, told as it changes to the process that holds its bound (reportInChild). */
 interface Bound {
-  signal: AbortSignal | undefined;
   waitingFor(what: () => string): void;
 }
 
+const UNBOUNDED: Bound = { waitingFor: () => undefined };
+
+/** Set in the environment of the process a bounded report runs in; its parent holds the bound. */
+const BOUNDED_CHILD_ENV = 'XBACKUP_SCHEDULER_BOUNDED_REPORT';
+/** The CLI's entry point, which the bounded report runs again as its child. */
+const CLI_MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+/** What a child's message may say it waits for, at most: its parent prints it in one line. */
+const MAX_WAITING_TEXT = 500;
+
+/** Inside a bounded report's child: each change of what it waits for goes to the parent. */
+function toParent(send: NonNullable<typeof process.send>): Bound {
+  return { waitingFor: (what) => void send({ waitingFor: what() }) };
+}
+
 /**
- * Runs the report within `timeout` ms (unbounded when undefined). When it passes, the IMAP connections are
- * dropped and the report ends with what it was waiting for; a read of the backup server's files still under
- * way is left to finish in the background.
+ * The report run again as a child process of this one, ended after `timeout` ms saying what it was still
+ * waiting for. The bound is held here because the backup server's files are read with blocking calls: a
+ * read that never returns (a hung NFS partition) stops every timer of the process making it, and a bound
+ * kept there would never fire. This process only waits, so its timer always fires; the child is killed.
  */
-async function bounded(timeout: number | undefined, work: (bound: Bound) => Promise<void>): Promise<void> {
-  if (timeout === undefined) return work({ signal: undefined, waitingFor: () => undefined });
-  const abort = new AbortController();
-  let waiting = () => 'the report to start';
-  const running = work({ signal: abort.signal, waitingFor: (what) => (waiting = what) });
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      const what = waiting();
-      abort.abort();
-      reject(new ReportTimeoutError(`no answer within ${formatAge(timeout)} (--timeout): still waiting for ${what}`));
-    }, timeout);
+async function reportInChild(timeout: number, argv: readonly string[], io: CliIo, setExit: (code: number) => void): Promise<void> {
+  const child = fork(CLI_MAIN, argv, { env: { ...io.env, [BOUNDED_CHILD_ENV]: '1' }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  let waiting = 'the report to start';
+  let over = false;
+  child.on('message', (message: unknown) => {
+    const what = (message as { waitingFor?: unknown } | null)?.waitingFor;
+    if (typeof what === 'string') waiting = what.slice(0, MAX_WAITING_TEXT);
   });
-  // Once the bound has passed, how the abandoned work ends is of no interest.
-  running.catch(() => undefined);
+  child.stdout!.setEncoding('utf8').on('data', (text: string) => void (over || io.stdout(text)));
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => void (over || io.stderr(text)));
+  const ended = new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) =>
+      code === null ? reject(new ReportUnansweredError(`the report's process ended by ${signal ?? 'an unknown cause'} while waiting for ${waiting}`)) : resolve(code),
+    );
+  });
+  // Once the bound has passed, how the child ends is of no interest.
+  ended.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), timeout);
+  });
   try {
-    await Promise.race([running, expired]);
+    const code = await Promise.race([ended, expired]);
+    if (code !== null) {
+      setExit(code);
+      return;
+    }
+    over = true;
+    // A child stuck in a read the kernel cannot interrupt outlives the kill: nothing of it may keep this process.
+    child.kill('SIGKILL');
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+    if (child.connected) child.disconnect();
+    child.unref();
+    throw new ReportUnansweredError(`no answer within ${formatAge(timeout)} (--timeout): still waiting for ${waiting}`);
   } finally {
     clearTimeout(timer);
   }
 }
 
 /** `report`: the backup server's files, joined with discovery and the scheduler's history, in the chosen format. */
-export async function runReport(opts: ReportOptions, io: CliIo, setExit: (code: number) => void): Promise<void> {
+export async function runReport(opts: ReportOptions, io: CliIo, setExit: (code: number) => void, argv: readonly string[]): Promise<void> {
   const format = chosenFormat(opts.json, opts.format, opts.formatGiven);
   refuseThresholds(format, opts);
   const check = await REPORT_FORMATS[format].check?.();
-  await bounded(opts.timeout ?? check?.defaultTimeout, async (bound) => {
-    const config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: opts.discovery ? 'lenient' : false });
-    const maxAge = opts.maxAge ?? config.policy.maxAge;
-    const thresholds = check?.thresholds(opts, maxAge);
-    // What the scheduler remembers (its scan cache; lastVerified, failures, last attempt), read-only; null before its first run.
-    const stateDb = openStateDbReadOnly(config.state);
-    try {
-      await report(config, stateDb, { ...opts, format, maxAge, thresholds }, io, setExit, bound);
-    } finally {
-      stateDb?.close();
-    }
-  });
+  const timeout = opts.timeout ?? check?.defaultTimeout;
+  const inChild = io.env[BOUNDED_CHILD_ENV] === '1' && process.send !== undefined;
+  if (timeout !== undefined && !inChild) return reportInChild(timeout, argv, io, setExit);
+  const bound = inChild ? toParent(process.send!.bind(process)) : UNBOUNDED;
+  const config = loadConfig(configFileFromEnv(opts.config, io.env), { secrets: opts.discovery ? 'lenient' : false });
+  const maxAge = opts.maxAge ?? config.policy.maxAge;
+  const thresholds = check?.thresholds(opts, maxAge);
+  // What the scheduler remembers (its scan cache; lastVerified, failures, last attempt), read-only; null before its first run.
+  const stateDb = openStateDbReadOnly(config.state);
+  try {
+    await report(config, stateDb, { ...opts, format, maxAge, thresholds }, io, setExit, bound);
+  } finally {
+    stateDb?.close();
+  }
 }
 
 interface Settled extends ReportOptions {
@@ -121,8 +163,6 @@ async function report(config: Config, stateDb: StateDb | null, opts: Settled, io
   const paths = resolveBackupServer(config);
   const { cannotRead, write } = REPORT_FORMATS[format];
   const print = (written: WrittenReport) => {
-    // Past the bound the report has ended, saying so; work that was under way then is not printed.
-    if (bound.signal?.aborted) return;
     for (const chunk of written.chunks) io.stdout(chunk);
     if (written.exitCode !== undefined) setExit(written.exitCode);
   };
@@ -134,7 +174,7 @@ async function report(config: Config, stateDb: StateDb | null, opts: Settled, io
     if (!(err instanceof CyrusDbError)) throw err;
     if (cannotRead) {
       print(await cannotRead(err.message));
-    } else if (!bound.signal?.aborted) {
+    } else {
       io.stderr(`cannot read backups.db: ${err.message}\n`);
       setExit(ExitCode.someWorkFailed);
     }
