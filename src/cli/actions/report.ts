@@ -91,7 +91,8 @@ function toParent(send: NonNullable<typeof process.send>): Bound {
  * kept there would never fire. This process only waits, so its timer always fires; the child is killed.
  */
 async function reportInChild(timeout: number, argv: readonly string[], io: CliIo, setExit: (code: number) => void): Promise<void> {
-  const child = fork(CLI_MAIN, argv, { env: { ...io.env, [BOUNDED_CHILD_ENV]: '1' }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  // execArgv empty: this process's own Node flags (a debugger's port, a profiler) are not the report's.
+  const child = fork(CLI_MAIN, argv, { env: { ...io.env, [BOUNDED_CHILD_ENV]: '1' }, execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   let waiting = 'the report to start';
   let over = false;
   child.on('message', (message: unknown) => {
