@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { BackupsDbReader } from '../../backupd/backups-listing.js';
 import type { BackupServerPaths } from '../../config/backup-server.js';
 import type { Config } from '../../config/load.js';
-import { cyrusToolCommand, outcomeText, runCyrusTool } from '../../scheduler/maintenance/cyrus-tool.js';
+import { cyrusToolCommand, outcomeText, runCyrusTool, type CyrusToolCommand } from '../../scheduler/maintenance/cyrus-tool.js';
 import { sudoersRule, sudoRunAs } from '../../scheduler/maintenance/sudoers-rule.js';
 import type { CheckLine } from '../output/check-lines.js';
 
@@ -54,12 +54,12 @@ export async function checkMaintenanceCommand(config: Config, paths: BackupServe
     return;
   }
   say({ verdict: 'PASS', what: WHAT, detail: `${shown}: ctl_backups ran as the backups' owner and verified ${target.userid}'s backup (${outcome.status}), the data file the scheduler reads` });
-  if (config.maintenance.compactBelowUtilisation !== undefined) await checkStat(config, paths, target.userid, say);
+  if (config.maintenance.compactBelowUtilisation !== undefined) await checkStat(tool, prefix, config, paths, target.userid, say);
 }
 
 /** compactBelowUtilisation needs `stat` through the same prefix: a sudoers rule written for compact and verify alone refuses it. */
-async function checkStat(config: Config, paths: BackupServerPaths, userid: string, say: (l: CheckLine) => void): Promise<void> {
-  const run = await runCyrusTool(cyrusToolCommand(config, paths.imapdConf), 'stat', [userid]);
+async function checkStat(tool: CyrusToolCommand, prefix: readonly string[], config: Config, paths: BackupServerPaths, userid: string, say: (l: CheckLine) => void): Promise<void> {
+  const run = await runCyrusTool(tool, 'stat', [userid]);
   const outcome = run.outcomes[0]!;
   const shown = run.argv.join(' ');
   const what = 'maintenance.compactBelowUtilisation';
@@ -67,7 +67,7 @@ async function checkStat(config: Config, paths: BackupServerPaths, userid: strin
     say({ verdict: 'PASS', what, detail: `${shown}: ${userid}'s data file is ${outcome.utilisation!.toFixed(1)}% in use` });
   } else {
     const why = run.problem ?? `${outcomeText(outcome)}${run.stderr ? `: ${run.stderr}` : ''}`;
-    say({ verdict: 'FAIL', what, detail: `${shown}: ${why}${advice(config.maintenance.command!, config, paths, run.stderr)}` });
+    say({ verdict: 'FAIL', what, detail: `${shown}: ${why}${advice(prefix, config, paths, run.stderr)}` });
   }
 }
 

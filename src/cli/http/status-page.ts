@@ -136,6 +136,11 @@ function table(headers, rows, empty) {
     el('tbody', {}, rows.map(function (cells) { return el('tr', {}, cells); })),
   ]);
 }
+/** [name, value] rows as a definition list, each value findable by its name (data-key). */
+function facts(rows) {
+  return el('dl', {}, rows.flatMap(function (r) { return [el('dt', { text: r[0] }), el('dd', { text: r[1], 'data-key': r[0] })]; }));
+}
+
 function td(text, cls, title) { return el('td', { text: String(text), class: cls || '', title: title || String(text) }); }
 
 /**
@@ -237,7 +242,7 @@ function drawPacing(s) {
   });
   var b = p.firstBackupBudget;
   if (b) rows.push(['first-backup budget', bytes(b.usedBytes) + ' of ' + b.maxBytes + ' used this ' + (b.per === 'day' ? 'day' : 'window')]);
-  replace('pacing', el('dl', {}, rows.flatMap(function (r) { return [el('dt', { text: r[0] }), el('dd', { text: r[1], 'data-key': r[0] })]; })));
+  replace('pacing', facts(rows));
 }
 
 /** The maintenance lane (ctl_backups verify and compact), when maintenance is on. */
@@ -252,7 +257,7 @@ function drawMaintenance(s) {
   var rows = [['Window', windowText], ['Running now', running], ['Due', due], ['This opening', opening]];
   replace('maintenance', el('div', {}, [
     m.toolProblem ? el('p', { class: 'tool-problem', id: 'tool-problem', text: 'ctl_backups cannot run: ' + m.toolProblem }) : null,
-    el('dl', {}, rows.flatMap(function (r) { return [el('dt', { text: r[0] }), el('dd', { text: r[1], 'data-key': r[0] })]; })),
+    facts(rows),
     table([['Started'], ['User'], ['Run'], ['Outcome']], m.recent.map(function (r) {
       var outcome = r.endedAt === null ? 'running' : (r.outcome || '-') + (r.detail ? ': ' + r.detail : '');
       return [td(clock(r.startedAt)), td(r.userid), td(r.verb + ' (' + r.why + ')'), td(outcome, r.outcome === 'ok' ? 'fill' : 'fill err wrap')];
@@ -269,7 +274,7 @@ function drawScheduler(s) {
     ['Schedule', sc.schedule],
     ['Up since', when(sc.startedAt)],
   ];
-  replace('scheduler', el('dl', {}, rows.flatMap(function (r) { return [el('dt', { text: r[0] }), el('dd', { text: r[1] })]; })));
+  replace('scheduler', facts(rows));
 }
 
 function drawUsers(f) {

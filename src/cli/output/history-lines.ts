@@ -2,6 +2,7 @@ import type { AttemptRecord } from '../../scheduler/state/attempt-log.js';
 import type { MaintenanceRunRow } from '../../scheduler/state/maintenance-log.js';
 import { formatAge } from '../../units/duration.js';
 import { isoOrNull } from '../../units/time.js';
+import { maintenanceRunToJson } from './maintenance-json.js';
 
 /** The stable JSON line of spec §3.1. */
 export function historyJsonLine(a: AttemptRecord): string {
@@ -28,16 +29,7 @@ export function historyTextLine(a: AttemptRecord): string {
 
 /** `history --maintenance --json`: one line per ctl_backups run of the maintenance lane. */
 export function maintenanceJsonLine(r: MaintenanceRunRow): string {
-  return `${JSON.stringify({
-    userid: r.userid,
-    verb: r.verb,
-    why: r.why,
-    startedAt: new Date(r.startedAt).toISOString(),
-    endedAt: isoOrNull(r.endedAt),
-    outcome: r.outcome,
-    detail: r.detail,
-    chunks: r.chunks,
-  })}\n`;
+  return `${JSON.stringify(maintenanceRunToJson(r))}\n`;
 }
 
 /** `2026-12-07T01:02:03.000Z  damaged     rot: verify (rolling, 61 chunks, 2s): <what ctl_backups said>` */
